@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/config"
+	"github.com/berth-dev/berth/internal/observe"
+	"github.com/berth-dev/berth/metadata/sqlite"
+	"github.com/berth-dev/berth/registry"
+	"github.com/berth-dev/berth/storage/filesystem"
+)
+
+func serveCommand() *cobra.Command {
+	var configPath, listen, dataDir string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the registry",
+		Long: `Run berth: the OCI registry on one address.
+
+Configuration comes from defaults, then the --config YAML file, then BERTH_*
+environment variables (BERTH_LISTEN, BERTH_DATA_DIR, ...), then flags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(configPath, os.Environ())
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("listen") {
+				cfg.Listen = listen
+			}
+			if cmd.Flags().Changed("data-dir") {
+				cfg.DataDir = dataDir
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			return serve(ctx, cfg)
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "", "YAML configuration file (see config.example.yml)")
+	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default :5000)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "directory for blobs and the index (default ./data)")
+	return cmd
+}
+
+func newLogger(cfg config.Log) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// serve runs berth until ctx ends, then drains requests in flight.
+func serve(ctx context.Context, cfg *config.Config) error {
+	log := newLogger(cfg.Log)
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	blobs, err := filesystem.New(cfg.Storage.Filesystem.Root)
+	if err != nil {
+		return err
+	}
+	store, err := sqlite.Open(ctx, cfg.Metadata.SQLite.Path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	reg := registry.New(store, blobs, log, registry.Config{
+		PullFlushInterval: cfg.Registry.PullFlushInterval,
+		CatalogPageSize:   cfg.Registry.CatalogPageSize,
+	})
+
+	metrics := observe.NewMetrics()
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", reg)
+	mux.Handle("/v2", reg)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := store.Ping(r.Context()); err != nil {
+			http.Error(w, "metadata index unreachable: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", metrics.Handler())
+	routeName := func(r *http.Request) string {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			return r.URL.Path[1:]
+		}
+		return registry.RouteName(r.URL.Path)
+	}
+	srv := &http.Server{
+		Handler:           observe.Middleware(log, metrics, routeName)(mux),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if cfg.TLS.CertFile != "" {
+		scheme = "https"
+	}
+	log.Info("berth listening", "address", ln.Addr().String(), "scheme", scheme, "version", version)
+	log.Info("berth data", "blobs", cfg.Storage.Filesystem.Root, "index", cfg.Metadata.SQLite.Path)
+
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLS.CertFile != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests in flight", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if cerr := reg.Close(sctx); cerr != nil {
+		log.Warn("flushing pull times", "err", cerr)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: requests still running after %s", cfg.ShutdownTimeout)
+	}
+	return err
+}

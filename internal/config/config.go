@@ -1,0 +1,254 @@
+// Package config is berth's configuration: one typed struct read from a
+// YAML file (unknown keys are errors that name the key and line), then
+// overridden by BERTH_* environment variables, then by flags. Defaults()
+// says what a missing key means; Validate() says what a bad value means.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration. config.example.yml documents every key.
+type Config struct {
+	// Listen is the address berth serves every API on.
+	Listen string `yaml:"listen"`
+	// DataDir holds blobs and the index unless their own paths are set.
+	DataDir string `yaml:"dataDir"`
+	// ShutdownTimeout is how long SIGTERM waits for requests in flight.
+	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+
+	Storage  Storage  `yaml:"storage"`
+	Metadata Metadata `yaml:"metadata"`
+	TLS      TLS      `yaml:"tls"`
+	Log      Log      `yaml:"log"`
+	Registry Registry `yaml:"registry"`
+}
+
+// Storage chooses and configures the blob store.
+type Storage struct {
+	Filesystem Filesystem `yaml:"filesystem"`
+}
+
+// Filesystem is the local filesystem blob store.
+type Filesystem struct {
+	// Root is the blob directory; default <dataDir>/blobs.
+	Root string `yaml:"root"`
+}
+
+// Metadata chooses and configures the metadata index.
+type Metadata struct {
+	SQLite SQLite `yaml:"sqlite"`
+}
+
+// SQLite is the embedded index.
+type SQLite struct {
+	// Path is the database file; default <dataDir>/berth.db.
+	Path string `yaml:"path"`
+}
+
+// TLS serves HTTPS (and HTTP/2) when both files are set.
+type TLS struct {
+	CertFile string `yaml:"certFile"`
+	KeyFile  string `yaml:"keyFile"`
+}
+
+// Log configures the structured log.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// Registry tunes the OCI API.
+type Registry struct {
+	// PullFlushInterval is how often pull times are written in a batch.
+	PullFlushInterval time.Duration `yaml:"pullFlushInterval"`
+	// CatalogPageSize is the _catalog page size when the client gives none.
+	CatalogPageSize int `yaml:"catalogPageSize"`
+}
+
+// Defaults returns the configuration berth runs with when nothing is set.
+func Defaults() Config {
+	return Config{
+		Listen:          ":5000",
+		DataDir:         "./data",
+		ShutdownTimeout: 30 * time.Second,
+		Log:             Log{Level: "info", Format: "text"},
+		Registry:        Registry{PullFlushInterval: 5 * time.Second, CatalogPageSize: 1000},
+	}
+}
+
+// Load returns the defaults overridden by the YAML file at path (if path is
+// not empty) and then by BERTH_* variables in environ. Call Validate after
+// applying flags.
+func Load(path string, environ []string) (*Config, error) {
+	cfg := Defaults()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := decodeYAML(data, &cfg); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, environ); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &cfg, nil
+}
+
+// decodeYAML decodes data strictly into cfg: an unknown key is an error
+// that names it and its line.
+func decodeYAML(data []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// Validate checks the configuration and fills in paths derived from
+// DataDir.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Listen == "" {
+		errs = append(errs, errors.New("listen: must not be empty"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("dataDir: must not be empty"))
+	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("shutdownTimeout: must not be negative"))
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("tls: certFile and keyFile must be set together"))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format))
+	}
+	if c.Registry.PullFlushInterval <= 0 {
+		errs = append(errs, errors.New("registry.pullFlushInterval: must be positive"))
+	}
+	if c.Registry.CatalogPageSize <= 0 {
+		errs = append(errs, errors.New("registry.catalogPageSize: must be positive"))
+	}
+	if c.Storage.Filesystem.Root == "" {
+		c.Storage.Filesystem.Root = filepath.Join(c.DataDir, "blobs")
+	}
+	if c.Metadata.SQLite.Path == "" {
+		c.Metadata.SQLite.Path = filepath.Join(c.DataDir, "berth.db")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// applyEnv sets each field from its BERTH_* variable: the YAML path in
+// upper snake case, e.g. storage.filesystem.root is
+// BERTH_STORAGE_FILESYSTEM_ROOT.
+func applyEnv(cfg *Config, environ []string) error {
+	vars := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "BERTH_") {
+			vars[k] = v
+		}
+	}
+	var errs []error
+	walkFields(reflect.ValueOf(cfg).Elem(), "BERTH", func(name string, f reflect.Value) {
+		v, ok := vars[name]
+		if !ok {
+			return
+		}
+		if err := setField(f, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// EnvNames lists every BERTH_* variable the configuration reads.
+func EnvNames() []string {
+	var names []string
+	cfg := Defaults()
+	walkFields(reflect.ValueOf(&cfg).Elem(), "BERTH", func(name string, _ reflect.Value) {
+		names = append(names, name)
+	})
+	return names
+}
+
+func walkFields(v reflect.Value, prefix string, fn func(name string, f reflect.Value)) {
+	t := v.Type()
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		name := prefix + "_" + upperSnake(tag)
+		f := v.Field(i)
+		if f.Kind() == reflect.Struct {
+			walkFields(f, name, fn)
+			continue
+		}
+		fn(name, f)
+	}
+}
+
+func setField(f reflect.Value, s string) error {
+	switch {
+	case f.Type() == reflect.TypeFor[time.Duration]():
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.String:
+		f.SetString(s)
+	case f.Kind() == reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(n))
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		f.SetBool(b)
+	default:
+		return fmt.Errorf("unsupported type %s", f.Type())
+	}
+	return nil
+}
+
+// upperSnake turns "pullFlushInterval" into "PULL_FLUSH_INTERVAL".
+func upperSnake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if unicode.IsUpper(r) && i > 0 {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
+}

@@ -1,0 +1,180 @@
+// Package metadata is the index of everything a person asks about:
+// repositories, manifests (with their bytes, so a pull costs one read),
+// tags, which blobs each repository holds, upload sessions and pull times.
+// Listing, tag lists, the catalog, lifecycle and GC read the index and never
+// walk the blob store.
+//
+// Store is implemented by the embedded SQLite backend (metadata/sqlite) and,
+// for several replicas, by PostgreSQL.
+package metadata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Errors returned by Store methods.
+var (
+	ErrRepositoryUnknown = errors.New("metadata: repository unknown")
+	ErrBlobUnknown       = errors.New("metadata: blob unknown")
+	ErrManifestUnknown   = errors.New("metadata: manifest unknown")
+	ErrTagUnknown        = errors.New("metadata: tag unknown")
+	ErrUploadUnknown     = errors.New("metadata: upload unknown")
+	// ErrUploadConflict means the upload's size changed since it was read:
+	// another request wrote to it concurrently.
+	ErrUploadConflict = errors.New("metadata: upload modified concurrently")
+)
+
+// MissingReferencesError is returned by PutManifest when blobs or child
+// manifests the manifest references are not in its repository.
+type MissingReferencesError struct {
+	Digests []digest.Digest
+}
+
+func (e *MissingReferencesError) Error() string {
+	parts := make([]string, len(e.Digests))
+	for i, d := range e.Digests {
+		parts[i] = d.String()
+	}
+	return fmt.Sprintf("metadata: references not found: %s", strings.Join(parts, ", "))
+}
+
+// Blob is a committed blob: its digest, size and where the storage driver
+// keeps its bytes.
+type Blob struct {
+	Digest   digest.Digest
+	Size     int64
+	Location string
+}
+
+// RefKind says what a manifest reference points at.
+type RefKind int
+
+// Reference kinds.
+const (
+	RefBlob     RefKind = iota // a config or layer blob
+	RefManifest                // a child manifest of an index
+)
+
+// Reference is something a manifest needs to exist in its repository.
+type Reference struct {
+	Digest digest.Digest
+	Kind   RefKind
+}
+
+// Manifest is a manifest stored in a repository.
+type Manifest struct {
+	Repository   string
+	Digest       digest.Digest
+	MediaType    string
+	ArtifactType string // artifactType, or config media type of an artifact
+	Content      []byte
+	Subject      digest.Digest     // empty without a subject
+	Annotations  map[string]string // top-level annotations, for referrers
+	References   []Reference
+	PushedAt     time.Time
+	LastPulledAt time.Time // zero if never pulled
+}
+
+// Descriptor describes a manifest in a referrers list.
+type Descriptor struct {
+	MediaType    string
+	Digest       digest.Digest
+	Size         int64
+	ArtifactType string
+	Annotations  map[string]string
+}
+
+// Upload is an upload session: how many bytes were received and the hash
+// state over them, so the upload resumes in any later request or process.
+type Upload struct {
+	ID         string
+	Repository string
+	Size       int64
+	Algorithm  digest.Algorithm // the algorithm HashState belongs to
+	HashState  []byte
+	StartedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Pull records that a manifest was pulled at a time.
+type Pull struct {
+	Repository string
+	Digest     digest.Digest
+	At         time.Time
+}
+
+// Store is the metadata index. Implementations are safe for concurrent use.
+type Store interface {
+	Blobs
+	Manifests
+	Uploads
+	// Ping reports whether the index is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the index.
+	Close() error
+}
+
+// Blobs records which blobs exist and which repositories hold them.
+type Blobs interface {
+	// Blob returns the blob dgst if repo holds it. ErrBlobUnknown otherwise.
+	Blob(ctx context.Context, repo string, dgst digest.Digest) (Blob, error)
+	// AnyBlob returns the blob dgst if any repository holds it, and the
+	// name of one such repository. ErrBlobUnknown otherwise.
+	AnyBlob(ctx context.Context, dgst digest.Digest) (Blob, string, error)
+	// PutBlob records b, if it is new, and links it into repo, creating the
+	// repository. It returns the blob as recorded: when the digest was
+	// already known, its earlier location wins and the caller should delete
+	// the new bytes if they live elsewhere.
+	PutBlob(ctx context.Context, repo string, b Blob) (Blob, error)
+	// UnlinkBlob removes dgst from repo. ErrBlobUnknown if repo does not
+	// hold it.
+	UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error
+}
+
+// Manifests records manifests, tags and repositories.
+type Manifests interface {
+	// Manifest returns the manifest that reference (a tag or a digest)
+	// names in repo. ErrManifestUnknown if there is none.
+	Manifest(ctx context.Context, repo, reference string) (Manifest, error)
+	// PutManifest stores m in its repository, creating the repository, and
+	// points tags at it, in one transaction. *MissingReferencesError if a
+	// blob or child manifest of m is not in the repository.
+	PutManifest(ctx context.Context, m Manifest, tags []string) error
+	// DeleteManifest removes manifest dgst and every tag pointing at it.
+	// ErrManifestUnknown if it is not in repo.
+	DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error
+	// DeleteTag removes a tag. ErrTagUnknown if repo has no such tag.
+	DeleteTag(ctx context.Context, repo, tag string) error
+	// Tags lists up to n tags of repo in lexical order after last (n < 0:
+	// all). ErrRepositoryUnknown if the repository does not exist.
+	Tags(ctx context.Context, repo, last string, n int) ([]string, error)
+	// Repositories lists up to n repository names in lexical order after
+	// last (n < 0: all).
+	Repositories(ctx context.Context, last string, n int) ([]string, error)
+	// Referrers lists the manifests in repo whose subject is dgst, those of
+	// artifactType only when it is not empty.
+	Referrers(ctx context.Context, repo string, dgst digest.Digest, artifactType string) ([]Descriptor, error)
+	// RecordPulls stores the last pull time of manifests.
+	RecordPulls(ctx context.Context, pulls []Pull) error
+}
+
+// Uploads records upload sessions.
+type Uploads interface {
+	// CreateUpload records a new upload session.
+	CreateUpload(ctx context.Context, u Upload) error
+	// Upload returns session id. ErrUploadUnknown if there is none.
+	Upload(ctx context.Context, id string) (Upload, error)
+	// UpdateUpload stores u's size and hash state if the session still has
+	// size fromSize. ErrUploadConflict if it does not; ErrUploadUnknown if
+	// the session is gone.
+	UpdateUpload(ctx context.Context, u Upload, fromSize int64) error
+	// DeleteUpload removes session id. Deleting a missing session is not
+	// an error.
+	DeleteUpload(ctx context.Context, id string) error
+}

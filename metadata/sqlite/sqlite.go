@@ -1,0 +1,498 @@
+// Package sqlite is the embedded metadata index: one SQLite database file
+// (pure Go, so the binary stays static) in WAL mode. Writes go through a
+// single connection, which is how SQLite serialises them anyway, so no
+// writer ever waits on SQLITE_BUSY; reads use a pool and never block writes.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/berth-dev/berth/metadata"
+)
+
+// Store is a metadata.Store in a SQLite database file.
+type Store struct {
+	write *sql.DB // one connection: all writes
+	read  *sql.DB // a pool: all reads
+}
+
+var _ metadata.Store = (*Store)(nil)
+
+// schema is applied when the database's user_version is below
+// len(schema): schema[i] migrates version i to i+1.
+var schema = []string{`
+CREATE TABLE repositories (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE,
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE blobs (
+	digest     TEXT PRIMARY KEY,
+	size       INTEGER NOT NULL,
+	location   TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE repository_blobs (
+	repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+	digest        TEXT NOT NULL REFERENCES blobs(digest),
+	created_at    INTEGER NOT NULL,
+	PRIMARY KEY (repository_id, digest)
+) WITHOUT ROWID;
+CREATE INDEX repository_blobs_digest ON repository_blobs(digest);
+CREATE TABLE manifests (
+	repository_id  INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+	digest         TEXT NOT NULL,
+	media_type     TEXT NOT NULL,
+	artifact_type  TEXT NOT NULL DEFAULT '',
+	size           INTEGER NOT NULL,
+	content        BLOB NOT NULL,
+	subject        TEXT NOT NULL DEFAULT '',
+	annotations    TEXT NOT NULL DEFAULT '',
+	pushed_at      INTEGER NOT NULL,
+	last_pulled_at INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (repository_id, digest)
+);
+CREATE INDEX manifests_subject ON manifests(repository_id, subject) WHERE subject <> '';
+CREATE TABLE manifest_references (
+	repository_id   INTEGER NOT NULL,
+	manifest_digest TEXT NOT NULL,
+	digest          TEXT NOT NULL,
+	kind            INTEGER NOT NULL,
+	PRIMARY KEY (repository_id, manifest_digest, digest),
+	FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests(repository_id, digest) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX manifest_references_digest ON manifest_references(digest);
+CREATE TABLE tags (
+	repository_id INTEGER NOT NULL,
+	name          TEXT NOT NULL,
+	digest        TEXT NOT NULL,
+	updated_at    INTEGER NOT NULL,
+	PRIMARY KEY (repository_id, name),
+	FOREIGN KEY (repository_id, digest) REFERENCES manifests(repository_id, digest) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX tags_digest ON tags(repository_id, digest);
+CREATE TABLE uploads (
+	id         TEXT PRIMARY KEY,
+	repository TEXT NOT NULL,
+	size       INTEGER NOT NULL,
+	algorithm  TEXT NOT NULL,
+	hash_state BLOB,
+	started_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`}
+
+// Open opens (creating if needed) the database file at path and brings its
+// schema up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := func(mode string) string {
+		q := url.Values{}
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "foreign_keys(ON)")
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_txlock", "immediate")
+		q.Add("mode", mode)
+		return "file:" + path + "?" + q.Encode()
+	}
+	write, err := sql.Open("sqlite", dsn("rwc"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	s := &Store{write: write}
+	if err := s.migrate(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", dsn("ro"))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
+	read.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
+	s.read = read
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	var version int
+	if err := s.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	for ; version < len(schema); version++ {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, schema[version]); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrating schema to version %d: %w", version+1, err)
+		}
+	}
+	return nil
+}
+
+// Ping implements metadata.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.read.PingContext(ctx)
+}
+
+// Close implements metadata.Store.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func now() int64 { return time.Now().UnixNano() }
+
+// repositoryID returns the id of repository name, creating it.
+func repositoryID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx,
+		`INSERT INTO repositories(name, created_at) VALUES (?, ?)
+		 ON CONFLICT(name) DO UPDATE SET name = excluded.name
+		 RETURNING id`, name, now()).Scan(&id)
+	return id, err
+}
+
+// Blob implements metadata.Blobs.
+func (s *Store) Blob(ctx context.Context, repo string, dgst digest.Digest) (metadata.Blob, error) {
+	b := metadata.Blob{Digest: dgst}
+	err := s.read.QueryRowContext(ctx,
+		`SELECT b.size, b.location FROM blobs b
+		 JOIN repository_blobs rb ON rb.digest = b.digest
+		 JOIN repositories r ON r.id = rb.repository_id
+		 WHERE r.name = ? AND b.digest = ?`, repo, dgst.String()).Scan(&b.Size, &b.Location)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, metadata.ErrBlobUnknown
+	}
+	return b, err
+}
+
+// AnyBlob implements metadata.Blobs.
+func (s *Store) AnyBlob(ctx context.Context, dgst digest.Digest) (metadata.Blob, string, error) {
+	b := metadata.Blob{Digest: dgst}
+	var repo string
+	err := s.read.QueryRowContext(ctx,
+		`SELECT b.size, b.location, r.name FROM blobs b
+		 JOIN repository_blobs rb ON rb.digest = b.digest
+		 JOIN repositories r ON r.id = rb.repository_id
+		 WHERE b.digest = ? LIMIT 1`, dgst.String()).Scan(&b.Size, &b.Location, &repo)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, "", metadata.ErrBlobUnknown
+	}
+	return b, repo, err
+}
+
+// PutBlob implements metadata.Blobs.
+func (s *Store) PutBlob(ctx context.Context, repo string, b metadata.Blob) (metadata.Blob, error) {
+	recorded := metadata.Blob{Digest: b.Digest}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := repositoryID(ctx, tx, repo)
+		if err != nil {
+			return err
+		}
+		t := now()
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO blobs(digest, size, location, created_at) VALUES (?, ?, ?, ?)
+			 ON CONFLICT(digest) DO NOTHING`, b.Digest.String(), b.Size, b.Location, t); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT size, location FROM blobs WHERE digest = ?`,
+			b.Digest.String()).Scan(&recorded.Size, &recorded.Location); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO repository_blobs(repository_id, digest, created_at) VALUES (?, ?, ?)
+			 ON CONFLICT DO NOTHING`, id, b.Digest.String(), t)
+		return err
+	})
+	return recorded, err
+}
+
+// UnlinkBlob implements metadata.Blobs.
+func (s *Store) UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error {
+	res, err := s.write.ExecContext(ctx,
+		`DELETE FROM repository_blobs WHERE digest = ?
+		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, dgst.String(), repo)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return metadata.ErrBlobUnknown
+	}
+	return nil
+}
+
+// Manifest implements metadata.Manifests.
+func (s *Store) Manifest(ctx context.Context, repo, reference string) (metadata.Manifest, error) {
+	m := metadata.Manifest{Repository: repo}
+	query := `SELECT m.digest, m.media_type, m.artifact_type, m.content, m.subject, m.pushed_at, m.last_pulled_at
+		FROM manifests m JOIN repositories r ON r.id = m.repository_id
+		WHERE r.name = ? AND m.digest = ?`
+	if _, err := digest.Parse(reference); err != nil {
+		query = `SELECT m.digest, m.media_type, m.artifact_type, m.content, m.subject, m.pushed_at, m.last_pulled_at
+		FROM tags t JOIN repositories r ON r.id = t.repository_id
+		JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest
+		WHERE r.name = ? AND t.name = ?`
+	}
+	var pushed, pulled int64
+	err := s.read.QueryRowContext(ctx, query, repo, reference).Scan(
+		&m.Digest, &m.MediaType, &m.ArtifactType, &m.Content, &m.Subject, &pushed, &pulled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, metadata.ErrManifestUnknown
+	}
+	m.PushedAt = time.Unix(0, pushed)
+	if pulled != 0 {
+		m.LastPulledAt = time.Unix(0, pulled)
+	}
+	return m, err
+}
+
+// PutManifest implements metadata.Manifests.
+func (s *Store) PutManifest(ctx context.Context, m metadata.Manifest, tags []string) error {
+	annotations := ""
+	if len(m.Annotations) > 0 {
+		b, err := json.Marshal(m.Annotations)
+		if err != nil {
+			return err
+		}
+		annotations = string(b)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := repositoryID(ctx, tx, m.Repository)
+		if err != nil {
+			return err
+		}
+		var missing []digest.Digest
+		for _, ref := range m.References {
+			table := "repository_blobs"
+			if ref.Kind == metadata.RefManifest {
+				table = "manifests"
+			}
+			var one int
+			err := tx.QueryRowContext(ctx,
+				`SELECT 1 FROM `+table+` WHERE repository_id = ? AND digest = ?`, id, ref.Digest.String()).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				missing = append(missing, ref.Digest)
+			} else if err != nil {
+				return err
+			}
+		}
+		if len(missing) > 0 {
+			return &metadata.MissingReferencesError{Digests: missing}
+		}
+		t := now()
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO manifests(repository_id, digest, media_type, artifact_type, size, content, subject, annotations, pushed_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			id, m.Digest.String(), m.MediaType, m.ArtifactType, len(m.Content), m.Content,
+			m.Subject.String(), annotations, t)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			for _, ref := range m.References {
+				if _, err := tx.ExecContext(ctx,
+					`INSERT INTO manifest_references(repository_id, manifest_digest, digest, kind)
+					 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+					id, m.Digest.String(), ref.Digest.String(), int(ref.Kind)); err != nil {
+					return err
+				}
+			}
+		}
+		for _, tag := range tags {
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO tags(repository_id, name, digest, updated_at) VALUES (?, ?, ?, ?)
+				 ON CONFLICT(repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
+				id, tag, m.Digest.String(), t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DeleteManifest implements metadata.Manifests.
+func (s *Store) DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error {
+	res, err := s.write.ExecContext(ctx,
+		`DELETE FROM manifests WHERE digest = ?
+		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, dgst.String(), repo)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return metadata.ErrManifestUnknown
+	}
+	return nil
+}
+
+// DeleteTag implements metadata.Manifests.
+func (s *Store) DeleteTag(ctx context.Context, repo, tag string) error {
+	res, err := s.write.ExecContext(ctx,
+		`DELETE FROM tags WHERE name = ?
+		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, tag, repo)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return metadata.ErrTagUnknown
+	}
+	return nil
+}
+
+// Tags implements metadata.Manifests.
+func (s *Store) Tags(ctx context.Context, repo, last string, n int) ([]string, error) {
+	var id int64
+	err := s.read.QueryRowContext(ctx, `SELECT id FROM repositories WHERE name = ?`, repo).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, metadata.ErrRepositoryUnknown
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.names(ctx, `SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?`, id, last, n)
+}
+
+// Repositories implements metadata.Manifests.
+func (s *Store) Repositories(ctx context.Context, last string, n int) ([]string, error) {
+	return s.names(ctx, `SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?`, last, n)
+}
+
+func (s *Store) names(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names := []string{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return names, rows.Err()
+}
+
+// Referrers implements metadata.Manifests.
+func (s *Store) Referrers(ctx context.Context, repo string, dgst digest.Digest, artifactType string) ([]metadata.Descriptor, error) {
+	query := `SELECT m.media_type, m.digest, m.size, m.artifact_type, m.annotations
+		FROM manifests m JOIN repositories r ON r.id = m.repository_id
+		WHERE r.name = ? AND m.subject = ?`
+	args := []any{repo, dgst.String()}
+	if artifactType != "" {
+		query += ` AND m.artifact_type = ?`
+		args = append(args, artifactType)
+	}
+	rows, err := s.read.QueryContext(ctx, query+` ORDER BY m.pushed_at, m.digest`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	descs := []metadata.Descriptor{}
+	for rows.Next() {
+		var d metadata.Descriptor
+		var annotations string
+		if err := rows.Scan(&d.MediaType, &d.Digest, &d.Size, &d.ArtifactType, &annotations); err != nil {
+			return nil, err
+		}
+		if annotations != "" {
+			if err := json.Unmarshal([]byte(annotations), &d.Annotations); err != nil {
+				return nil, err
+			}
+		}
+		descs = append(descs, d)
+	}
+	return descs, rows.Err()
+}
+
+// RecordPulls implements metadata.Manifests.
+func (s *Store) RecordPulls(ctx context.Context, pulls []metadata.Pull) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, p := range pulls {
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE manifests SET last_pulled_at = max(last_pulled_at, ?)
+				 WHERE digest = ? AND repository_id = (SELECT id FROM repositories WHERE name = ?)`,
+				p.At.UnixNano(), p.Digest.String(), p.Repository); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// CreateUpload implements metadata.Uploads.
+func (s *Store) CreateUpload(ctx context.Context, u metadata.Upload) error {
+	_, err := s.write.ExecContext(ctx,
+		`INSERT INTO uploads(id, repository, size, algorithm, hash_state, started_at, updated_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Repository, u.Size, string(u.Algorithm), u.HashState, u.StartedAt.UnixNano(), u.UpdatedAt.UnixNano())
+	return err
+}
+
+// Upload implements metadata.Uploads.
+func (s *Store) Upload(ctx context.Context, id string) (metadata.Upload, error) {
+	u := metadata.Upload{ID: id}
+	var alg string
+	var started, updated int64
+	err := s.read.QueryRowContext(ctx,
+		`SELECT repository, size, algorithm, hash_state, started_at, updated_at FROM uploads WHERE id = ?`, id).Scan(
+		&u.Repository, &u.Size, &alg, &u.HashState, &started, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, metadata.ErrUploadUnknown
+	}
+	u.Algorithm = digest.Algorithm(alg)
+	u.StartedAt, u.UpdatedAt = time.Unix(0, started), time.Unix(0, updated)
+	return u, err
+}
+
+// UpdateUpload implements metadata.Uploads.
+func (s *Store) UpdateUpload(ctx context.Context, u metadata.Upload, fromSize int64) error {
+	res, err := s.write.ExecContext(ctx,
+		`UPDATE uploads SET size = ?, algorithm = ?, hash_state = ?, updated_at = ? WHERE id = ? AND size = ?`,
+		u.Size, string(u.Algorithm), u.HashState, now(), u.ID, fromSize)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	if _, err := s.Upload(ctx, u.ID); err != nil {
+		return err
+	}
+	return metadata.ErrUploadConflict
+}
+
+// DeleteUpload implements metadata.Uploads.
+func (s *Store) DeleteUpload(ctx context.Context, id string) error {
+	_, err := s.write.ExecContext(ctx, `DELETE FROM uploads WHERE id = ?`, id)
+	return err
+}

@@ -1,0 +1,135 @@
+// Package registry serves the OCI Distribution Spec v1.1 API
+// (https://github.com/opencontainers/distribution-spec/blob/main/spec.md):
+// blobs, uploads, manifests, tags, referrers and the catalog. Blob bytes go
+// through a storage.Driver; every fact (which blobs a repository holds,
+// manifests, tags, upload sessions) goes through the metadata index.
+//
+// One file per resource: blob.go, upload.go, manifest.go, tag.go,
+// referrer.go. Handlers return errors; writeError in errors.go turns them
+// into the spec's error responses.
+package registry
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/storage"
+)
+
+// Registry is the OCI Distribution API as an http.Handler.
+type Registry struct {
+	store  metadata.Store
+	blobs  storage.Driver
+	log    *slog.Logger
+	pulls  *pullRecorder
+	config Config
+}
+
+// Config tunes the registry. The zero value is usable.
+type Config struct {
+	// PullFlushInterval is how often recorded pull times are written to
+	// the index in one batch. Default 5s.
+	PullFlushInterval time.Duration
+	// CatalogPageSize is the number of repositories _catalog returns when
+	// the client does not ask for a number. Default 1000.
+	CatalogPageSize int
+}
+
+// New returns a Registry over store and blobs. Close it to flush pull
+// times.
+func New(store metadata.Store, blobs storage.Driver, log *slog.Logger, cfg Config) *Registry {
+	if cfg.PullFlushInterval <= 0 {
+		cfg.PullFlushInterval = 5 * time.Second
+	}
+	if cfg.CatalogPageSize <= 0 {
+		cfg.CatalogPageSize = 1000
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Registry{
+		store:  store,
+		blobs:  blobs,
+		log:    log,
+		config: cfg,
+		pulls:  newPullRecorder(store, log, cfg.PullFlushInterval),
+	}
+}
+
+// Close writes pull times still pending.
+func (reg *Registry) Close(ctx context.Context) error {
+	return reg.pulls.Close(ctx)
+}
+
+// RouteName names the API route of a request path ("blob", "manifest", ...)
+// for metrics, so their labels stay few.
+func RouteName(path string) string {
+	return parseRoute(path).kind.String()
+}
+
+// handler is a registry handler: it writes a success response itself and
+// returns errors for writeError.
+type handler func(w http.ResponseWriter, r *http.Request, rt route) error
+
+// ServeHTTP implements http.Handler.
+func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Docker-Distribution-Api-Version", "registry/2.0")
+	rt := parseRoute(r.URL.Path)
+	if err := reg.serve(w, r, rt); err != nil {
+		reg.writeError(w, r, err)
+	}
+}
+
+func (reg *Registry) serve(w http.ResponseWriter, r *http.Request, rt route) error {
+	methods := map[string]handler{}
+	switch rt.kind {
+	case routeNone:
+		return newError(ErrNotFound, "", nil)
+	case routeBase:
+		methods = map[string]handler{http.MethodGet: reg.base, http.MethodHead: reg.base}
+	case routeCatalog:
+		methods = map[string]handler{http.MethodGet: reg.catalog}
+	case routeTags:
+		methods = map[string]handler{http.MethodGet: reg.tags}
+	case routeManifest:
+		methods = map[string]handler{
+			http.MethodGet: reg.getManifest, http.MethodHead: reg.getManifest,
+			http.MethodPut: reg.putManifest, http.MethodDelete: reg.deleteManifest,
+		}
+	case routeBlob:
+		methods = map[string]handler{
+			http.MethodGet: reg.getBlob, http.MethodHead: reg.getBlob, http.MethodDelete: reg.deleteBlob,
+		}
+	case routeUploadStart:
+		methods = map[string]handler{http.MethodPost: reg.startUpload}
+	case routeUpload:
+		methods = map[string]handler{
+			http.MethodGet: reg.uploadStatus, http.MethodPatch: reg.patchUpload,
+			http.MethodPut: reg.finishUpload, http.MethodDelete: reg.cancelUpload,
+		}
+	case routeReferrers:
+		methods = map[string]handler{http.MethodGet: reg.referrers}
+	}
+	h, ok := methods[r.Method]
+	if !ok {
+		return newError(ErrUnsupported, r.Method+" is not supported here", nil)
+	}
+	if rt.kind != routeBase && rt.kind != routeCatalog && !validName(rt.name) {
+		return newError(ErrNameInvalid, "invalid repository name: "+rt.name, nil)
+	}
+	return h(w, r, rt)
+}
+
+// base answers GET /v2/: the API is here.
+func (reg *Registry) base(w http.ResponseWriter, r *http.Request, _ route) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write([]byte("{}"))
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package registry
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// tags serves GET /v2/<name>/tags/list with ?n= and ?last= paging.
+// https://github.com/opencontainers/distribution-spec/blob/main/spec.md#listing-tags
+func (reg *Registry) tags(w http.ResponseWriter, r *http.Request, rt route) error {
+	n, last, err := pageParams(r, -1)
+	if err != nil {
+		return err
+	}
+	tags, err := reg.store.Tags(r.Context(), rt.name, last, fetchCount(n))
+	if err != nil {
+		return err
+	}
+	tags = setNextLink(w, r, tags, n)
+	return writeJSON(w, "application/json", struct {
+		Name string   `json:"name"`
+		Tags []string `json:"tags"`
+	}{rt.name, tags})
+}
+
+// catalog serves GET /v2/_catalog with the same paging as tags, from the
+// index.
+func (reg *Registry) catalog(w http.ResponseWriter, r *http.Request, _ route) error {
+	n, last, err := pageParams(r, reg.config.CatalogPageSize)
+	if err != nil {
+		return err
+	}
+	repos, err := reg.store.Repositories(r.Context(), last, fetchCount(n))
+	if err != nil {
+		return err
+	}
+	repos = setNextLink(w, r, repos, n)
+	return writeJSON(w, "application/json", struct {
+		Repositories []string `json:"repositories"`
+	}{repos})
+}
+
+// pageParams reads ?n= (def when absent; -1 means all) and ?last=.
+func pageParams(r *http.Request, def int) (n int, last string, err error) {
+	q := r.URL.Query()
+	n = def
+	if s := q.Get("n"); s != "" {
+		v, perr := strconv.Atoi(s)
+		if perr != nil || v < 0 {
+			return 0, "", newError(ErrPaginationInvalid, "n must be a non-negative integer, not "+strconv.Quote(s), nil)
+		}
+		n = v
+	}
+	return n, q.Get("last"), nil
+}
+
+// fetchCount is how many rows to read for a page of n: one more, to learn
+// whether a next page exists.
+func fetchCount(n int) int {
+	if n < 0 {
+		return -1
+	}
+	return n + 1
+}
+
+// setNextLink trims a page read with fetchCount to n entries and, when more
+// remain, sets the Link header to the next page.
+func setNextLink(w http.ResponseWriter, r *http.Request, names []string, n int) []string {
+	if n < 0 || len(names) <= n {
+		return names
+	}
+	names = names[:n]
+	if n > 0 {
+		q := url.Values{}
+		q.Set("n", strconv.Itoa(n))
+		q.Set("last", names[n-1])
+		w.Header().Set("Link", `<`+r.URL.Path+`?`+q.Encode()+`>; rel="next"`)
+	}
+	return names
+}
+
+// writeJSON sends v as a 200 response.
+func writeJSON(w http.ResponseWriter, contentType string, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(body)
+	return err
+}

@@ -1,0 +1,340 @@
+package registry
+
+import (
+	"crypto/rand"
+	"encoding"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/storage"
+)
+
+// Uploads: https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs
+//
+// Bytes stream into the storage driver's staging area while the hash state
+// over them is kept with the session in the index (Go's hash state
+// marshals), so each PATCH, and the final PUT, may arrive in any later
+// request, after a restart, or on another replica.
+
+// startUpload serves POST /v2/<name>/blobs/uploads/: a cross-repository
+// mount (?mount=&from=), a monolithic upload (?digest=), or a new session.
+func (reg *Registry) startUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	q := r.URL.Query()
+	if mount := q.Get("mount"); mount != "" {
+		if done, err := reg.mount(w, r, rt.name, mount, q.Get("from")); done || err != nil {
+			return err
+		}
+	}
+	u := metadata.Upload{
+		ID:         newUploadID(),
+		Repository: rt.name,
+		Algorithm:  digest.Canonical,
+		StartedAt:  time.Now(),
+		UpdatedAt:  time.Now(),
+	}
+	if d := q.Get("digest"); d != "" {
+		dgst, err := parseDigest(d)
+		if err != nil {
+			return err
+		}
+		u.Algorithm = dgst.Algorithm()
+		return reg.monolithic(w, r, u, dgst)
+	}
+	if _, err := reg.blobs.Append(r.Context(), u.ID, 0, http.NoBody); err != nil {
+		return err
+	}
+	if err := reg.store.CreateUpload(r.Context(), u); err != nil {
+		return err
+	}
+	reg.setUploadHeaders(w, u)
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// mount links a blob another repository holds into name. With no from, any
+// repository may supply it (the spec's automatic content discovery). It
+// reports done=false when the blob is not found, so an upload starts instead
+// as the spec asks.
+func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, mount, from string) (done bool, err error) {
+	dgst, err := digest.Parse(mount)
+	if err != nil {
+		return false, nil
+	}
+	var b metadata.Blob
+	if from != "" {
+		if !validName(from) {
+			return false, nil
+		}
+		b, err = reg.store.Blob(r.Context(), from, dgst)
+	} else {
+		b, _, err = reg.store.AnyBlob(r.Context(), dgst)
+	}
+	if errors.Is(err, metadata.ErrBlobUnknown) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := reg.store.PutBlob(r.Context(), name, b); err != nil {
+		return false, err
+	}
+	reg.blobCreated(w, name, dgst)
+	return true, nil
+}
+
+// monolithic stores the request body as one blob: POST with ?digest=.
+func (reg *Registry) monolithic(w http.ResponseWriter, r *http.Request, u metadata.Upload, dgst digest.Digest) error {
+	h := u.Algorithm.Hash()
+	n, err := reg.blobs.Append(r.Context(), u.ID, 0, io.TeeReader(r.Body, h))
+	if err == nil && r.ContentLength >= 0 && n != r.ContentLength {
+		err = newError(ErrSizeInvalid, fmt.Sprintf("received %d bytes, Content-Length said %d", n, r.ContentLength), nil)
+	}
+	if err != nil {
+		reg.blobs.Abort(r.Context(), u.ID)
+		return err
+	}
+	u.Size = n
+	return reg.commit(w, r, u, h, dgst)
+}
+
+// uploadStatus serves GET /v2/<name>/blobs/uploads/<id>.
+func (reg *Registry) uploadStatus(w http.ResponseWriter, r *http.Request, rt route) error {
+	u, err := reg.upload(r, rt)
+	if err != nil {
+		return err
+	}
+	reg.setUploadHeaders(w, u)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// patchUpload serves PATCH /v2/<name>/blobs/uploads/<id>: a chunk, with a
+// Content-Range, or a stream of the whole blob without one.
+func (reg *Registry) patchUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	u, err := reg.upload(r, rt)
+	if err != nil {
+		return err
+	}
+	if u, _, err = reg.appendChunk(w, r, u); err != nil {
+		return err
+	}
+	reg.setUploadHeaders(w, u)
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// finishUpload serves PUT /v2/<name>/blobs/uploads/<id>?digest=: an
+// optional last chunk, then the digest check and commit.
+func (reg *Registry) finishUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	u, err := reg.upload(r, rt)
+	if err != nil {
+		return err
+	}
+	dgst, err := parseDigest(r.URL.Query().Get("digest"))
+	if err != nil {
+		return err
+	}
+	var h hash.Hash
+	if r.ContentLength != 0 || r.Header.Get("Content-Range") != "" {
+		if u, h, err = reg.appendChunk(w, r, u); err != nil {
+			return err
+		}
+	} else if h, err = restoreHash(u); err != nil {
+		return err
+	}
+	return reg.commit(w, r, u, h, dgst)
+}
+
+// cancelUpload serves DELETE /v2/<name>/blobs/uploads/<id>.
+func (reg *Registry) cancelUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	u, err := reg.upload(r, rt)
+	if err != nil {
+		return err
+	}
+	if err := reg.discard(r, u); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// upload loads the session a request names; a session of another
+// repository is unknown here.
+func (reg *Registry) upload(r *http.Request, rt route) (metadata.Upload, error) {
+	u, err := reg.store.Upload(r.Context(), rt.arg)
+	if err == nil && u.Repository != rt.name {
+		err = metadata.ErrUploadUnknown
+	}
+	return u, err
+}
+
+// appendChunk appends the request body to u at its current size. A
+// Content-Range that does not start there is refused with 416 and the
+// current Range, so the client can resume.
+func (reg *Registry) appendChunk(w http.ResponseWriter, r *http.Request, u metadata.Upload) (metadata.Upload, hash.Hash, error) {
+	want := int64(-1)
+	if cr := r.Header.Get("Content-Range"); cr != "" {
+		start, end, ok := parseContentRange(cr)
+		if !ok || start != u.Size || (r.ContentLength >= 0 && r.ContentLength != end-start+1) {
+			reg.setUploadHeaders(w, u)
+			return u, nil, newError(ErrRangeInvalid,
+				fmt.Sprintf("Content-Range %q does not continue the upload at byte %d", cr, u.Size), nil)
+		}
+		want = end - start + 1
+	}
+	h, err := restoreHash(u)
+	if err != nil {
+		return u, nil, err
+	}
+	n, err := reg.blobs.Append(r.Context(), u.ID, u.Size, io.TeeReader(r.Body, h))
+	switch {
+	case errors.Is(err, storage.ErrOffsetMismatch):
+		// The staged bytes are shorter than the session says: an earlier
+		// write was lost. The client must restart this upload.
+		reg.discard(r, u)
+		return u, nil, newError(ErrBlobUploadUnknown, "upload data was lost; start the upload again", nil)
+	case err != nil:
+		return u, nil, err
+	case want >= 0 && n != want:
+		return u, nil, newError(ErrSizeInvalid, fmt.Sprintf("received %d bytes, Content-Range said %d", n, want), nil)
+	case r.ContentLength >= 0 && n != r.ContentLength:
+		return u, nil, newError(ErrSizeInvalid, fmt.Sprintf("received %d bytes, Content-Length said %d", n, r.ContentLength), nil)
+	}
+	next := u
+	next.Size += n
+	if next.HashState, err = h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
+		return u, nil, err
+	}
+	if err := reg.store.UpdateUpload(r.Context(), next, u.Size); err != nil {
+		if errors.Is(err, metadata.ErrUploadConflict) {
+			reg.setUploadHeaders(w, u)
+			return u, nil, newError(ErrRangeInvalid, "the upload was written to concurrently", nil)
+		}
+		return u, nil, err
+	}
+	return next, h, nil
+}
+
+// commit checks the uploaded bytes against dgst and makes them a blob of
+// u's repository. On a mismatch nothing is stored and the session ends.
+func (reg *Registry) commit(w http.ResponseWriter, r *http.Request, u metadata.Upload, h hash.Hash, dgst digest.Digest) error {
+	ctx := r.Context()
+	got, err := reg.uploadDigest(r, u, h, dgst.Algorithm())
+	if err != nil {
+		return err
+	}
+	if got != dgst {
+		reg.discard(r, u)
+		return newError(ErrDigestInvalid, fmt.Sprintf("provided digest %s did not match uploaded content %s", dgst, got), nil)
+	}
+	location, err := reg.blobs.Commit(ctx, u.ID, u.Size, dgst)
+	if err != nil {
+		return err
+	}
+	recorded, err := reg.store.PutBlob(ctx, u.Repository, metadata.Blob{Digest: dgst, Size: u.Size, Location: location})
+	if err != nil {
+		return err
+	}
+	if recorded.Location != location {
+		// The blob was already stored elsewhere; these bytes are spare.
+		if err := reg.blobs.Delete(ctx, location); err != nil {
+			reg.log.WarnContext(ctx, "deleting duplicate blob bytes", "location", location, "err", err)
+		}
+	}
+	if err := reg.store.DeleteUpload(ctx, u.ID); err != nil {
+		return err
+	}
+	reg.blobCreated(w, u.Repository, dgst)
+	return nil
+}
+
+// uploadDigest returns the digest of u's bytes with alg, from the running
+// hash when it uses alg, else by reading the staged bytes again (a client
+// that names a sha512 digest only at the end).
+func (reg *Registry) uploadDigest(r *http.Request, u metadata.Upload, h hash.Hash, alg digest.Algorithm) (digest.Digest, error) {
+	if u.Algorithm == alg {
+		return digest.NewDigest(alg, h), nil
+	}
+	rc, err := reg.blobs.ReadUpload(r.Context(), u.ID)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	d, err := alg.FromReader(io.LimitReader(rc, u.Size))
+	return d, err
+}
+
+// discard ends session u and removes its bytes.
+func (reg *Registry) discard(r *http.Request, u metadata.Upload) error {
+	if err := reg.store.DeleteUpload(r.Context(), u.ID); err != nil {
+		return err
+	}
+	return reg.blobs.Abort(r.Context(), u.ID)
+}
+
+func (reg *Registry) blobCreated(w http.ResponseWriter, name string, dgst digest.Digest) {
+	h := w.Header()
+	h.Set("Location", "/v2/"+name+"/blobs/"+dgst.String())
+	h.Set("Docker-Content-Digest", dgst.String())
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+}
+
+// setUploadHeaders describes session u: where to send the next chunk and
+// the bytes received so far, inclusive ("0-0" when none, as CNCF
+// Distribution and docker expect).
+func (reg *Registry) setUploadHeaders(w http.ResponseWriter, u metadata.Upload) {
+	h := w.Header()
+	h.Set("Location", "/v2/"+u.Repository+"/blobs/uploads/"+u.ID)
+	h.Set("Docker-Upload-UUID", u.ID)
+	h.Set("Range", fmt.Sprintf("0-%d", max(u.Size-1, 0)))
+	h.Set("Content-Length", "0")
+}
+
+// restoreHash returns u's hash with its state over the bytes received.
+func restoreHash(u metadata.Upload) (hash.Hash, error) {
+	if !u.Algorithm.Available() {
+		return nil, fmt.Errorf("upload %s: hash algorithm %q unavailable", u.ID, u.Algorithm)
+	}
+	h := u.Algorithm.Hash()
+	if len(u.HashState) > 0 {
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(u.HashState); err != nil {
+			return nil, fmt.Errorf("upload %s: restoring hash state: %w", u.ID, err)
+		}
+	}
+	return h, nil
+}
+
+// parseContentRange parses a chunk's Content-Range: "<start>-<end>",
+// inclusive, optionally with the "bytes " unit some clients send.
+func parseContentRange(s string) (start, end int64, ok bool) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "bytes ")
+	a, b, found := strings.Cut(s, "-")
+	if !found {
+		return 0, 0, false
+	}
+	start, err1 := strconv.ParseInt(a, 10, 64)
+	end, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || start < 0 || end < start {
+		return 0, 0, false
+	}
+	return start, end, true
+}
+
+// newUploadID returns a random session id.
+func newUploadID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
