@@ -1,0 +1,9 @@
+// Package e2e holds berth's end-to-end tests. They build the berth binary,
+// start it on a loopback port with a fresh data directory for each test, and
+// drive it with real clients: the OCI distribution-spec conformance suite,
+// skopeo, crane and the Docker Engine. Nothing is mocked.
+//
+// The package has no code outside its tests. scripts/test installs every
+// component the tests use; a test whose component is missing skips on a
+// developer's machine and fails when the CI environment variable is set.
+package e2e
