@@ -1,0 +1,416 @@
+// Command bench measures berth against the reference registry (CNCF
+// Distribution 2.8.2) on the same machine in the same run, and writes
+// docs/benchmarks.md.
+//
+// Both servers start with fresh temp storage on 127.0.0.1. Every scenario
+// is measured on both servers, alternating which goes first, so machine
+// noise lands on both alike; throughput scenarios are repeated (-runs) and
+// the median is reported. Any unexpected response aborts the run.
+//
+//	go run ./bench                      # build berth from the working tree
+//	go run ./bench -runs 5 -out /tmp/b.md
+//	go run ./bench -berth-kind distribution   # A/A check: Distribution vs itself
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	out          string
+	runs         int
+	berthBin     string
+	distBin      string
+	berthKind    string
+	layerMiB     int
+	layers       int
+	smallImages  int
+	smallWorkers int
+	pullClients  int
+	pullRepeats  int
+	heads        int
+	timeout      time.Duration
+	stepTimeout  time.Duration
+	keep         bool
+	ceiling      bool
+	workDir      string
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.out, "out", "docs/benchmarks.md", "write the markdown report here (empty: don't write)")
+	flag.IntVar(&cfg.runs, "runs", 3, "repetitions of each scenario; the median is reported")
+	flag.StringVar(&cfg.berthBin, "berth-bin", "", "berth binary (empty: go build ./cmd/berth from the working tree)")
+	flag.StringVar(&cfg.distBin, "distribution-bin", "/usr/bin/docker-registry", "Distribution 2.8.2 binary")
+	flag.StringVar(&cfg.berthKind, "berth-kind", "berth", `what runs in berth's slot: "berth", or "distribution" for an A/A check of the bench itself (Distribution against itself)`)
+	flag.IntVar(&cfg.layerMiB, "layer-mib", 64, "size of each large-image layer in MiB")
+	flag.IntVar(&cfg.layers, "layers", 4, "number of large-image layers")
+	flag.IntVar(&cfg.smallImages, "small-images", 300, "small images pushed per run")
+	flag.IntVar(&cfg.smallWorkers, "small-workers", 8, "concurrent small-image pushers")
+	flag.IntVar(&cfg.pullClients, "pull-clients", 16, "concurrent clients in the concurrent-pull scenario")
+	flag.IntVar(&cfg.pullRepeats, "pull-repeats", 3, "back-to-back pulls of the large image in one large-pull measurement")
+	flag.IntVar(&cfg.heads, "heads", 1000, "sequential manifest HEADs per run")
+	flag.DurationVar(&cfg.timeout, "timeout", 20*time.Minute, "abort the whole run after this long")
+	flag.DurationVar(&cfg.stepTimeout, "step-timeout", 3*time.Minute, "abort if one measurement takes longer than this")
+	flag.BoolVar(&cfg.keep, "keep", false, "keep the temp dir (storage, logs) after the run")
+	flag.BoolVar(&cfg.ceiling, "ceiling", true, "also run the large push and pulls against a minimal server, as a yardstick")
+	flag.StringVar(&cfg.workDir, "work-dir", "", "where the temp dir for layers and server storage goes (empty: the system temp dir; /dev/shm takes the disk out of the measurement)")
+	fileServer := flag.String("internal-file-server", "", "internal: run as the minimal yardstick server over this dir")
+	fileListen := flag.String("internal-listen", "", "internal: address for -internal-file-server")
+	flag.Parse()
+
+	if *fileServer != "" {
+		if err := serveFiles(*fileServer, *fileListen); err != nil {
+			fmt.Fprintln(os.Stderr, "bench file server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+
+	if err := validate(&cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+
+	if err := run(ctx, cfg); err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "\nbench: stopped:", context.Cause(ctx))
+		} else {
+			fmt.Fprintln(os.Stderr, "\nbench: FAILED:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func validate(cfg *config) error {
+	switch {
+	case cfg.runs < 1 || cfg.runs > 50:
+		return errors.New("-runs must be 1..50")
+	case cfg.layerMiB < 1 || cfg.layerMiB > 4096:
+		return errors.New("-layer-mib must be 1..4096")
+	case cfg.layers < 1 || cfg.layers > 64:
+		return errors.New("-layers must be 1..64")
+	case cfg.smallImages < 1 || cfg.smallImages > 100000:
+		return errors.New("-small-images must be 1..100000")
+	case cfg.smallWorkers < 1 || cfg.smallWorkers > 256:
+		return errors.New("-small-workers must be 1..256")
+	case cfg.pullClients < 1 || cfg.pullClients > 256:
+		return errors.New("-pull-clients must be 1..256")
+	case cfg.pullRepeats < 1 || cfg.pullRepeats > 100:
+		return errors.New("-pull-repeats must be 1..100")
+	case cfg.heads < 1 || cfg.heads > 1000000:
+		return errors.New("-heads must be 1..1000000")
+	case cfg.berthKind != "berth" && cfg.berthKind != "distribution":
+		return errors.New(`-berth-kind must be "berth" or "distribution"`)
+	}
+	// Servers run with their temp dir as working directory: make paths absolute.
+	for _, p := range []*string{&cfg.berthBin, &cfg.distBin} {
+		if *p != "" && strings.ContainsRune(*p, filepath.Separator) {
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				return err
+			}
+			*p = abs
+		}
+	}
+	if cfg.berthBin != "" && cfg.berthKind == "berth" {
+		if _, err := exec.LookPath(cfg.berthBin); err != nil {
+			return fmt.Errorf("-berth-bin: %w", err)
+		}
+	}
+	if _, err := os.Stat(cfg.distBin); err != nil {
+		return fmt.Errorf("-distribution-bin: %w (scripts/bench installs the Debian package docker-registry)", err)
+	}
+	return nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func run(ctx context.Context, cfg config) (err error) {
+	started := time.Now()
+	tmp, err := os.MkdirTemp(cfg.workDir, "berth-bench-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cfg.keep {
+			logf("temp dir kept: %s", tmp)
+			return
+		}
+		os.RemoveAll(tmp)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			logf("rerun with -keep to keep the servers' storage and logs")
+		}
+	}()
+
+	info := collectMachineInfo(cfg)
+	info.loadBefore = loadAvg()
+	info.storage = storageInfo(tmp)
+
+	// Resolve berth's binary.
+	berthLabel := "berth"
+	if cfg.berthKind == "distribution" {
+		berthLabel = "Distribution (A/A stand-in for berth)"
+		info.berthRev = "Distribution 2.8.2 standing in for berth (A/A check)"
+	} else if cfg.berthBin == "" {
+		cfg.berthBin = filepath.Join(tmp, "bin", "berth")
+		logf("building berth: go build -o %s ./cmd/berth", cfg.berthBin)
+		if err := buildBerth(ctx, cfg.berthBin); err != nil {
+			return err
+		}
+	}
+
+	// Generate the large layers before any server runs.
+	dataDir := filepath.Join(tmp, "layers")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return err
+	}
+	logf("writing %d random layers of %d MiB to %s", cfg.layers, cfg.layerMiB, dataDir)
+	layers, err := makeLayerFiles(ctx, dataDir, cfg.layers, int64(cfg.layerMiB)*mib)
+	if err != nil {
+		return err
+	}
+
+	// Start both servers (and the pull ceiling).
+	var servers [3]*server
+	defer func() {
+		for _, s := range servers {
+			if s == nil {
+				continue
+			}
+			s.stop()
+			if tail := s.logTail(40); err != nil && ctx.Err() == nil && strings.TrimSpace(tail) != "" {
+				fmt.Fprintf(os.Stderr, "\n--- %s log tail ---\n%s\n", s.label, tail)
+			}
+		}
+	}()
+	if cfg.berthKind == "distribution" {
+		servers[0], err = startDistribution(ctx, berthLabel, cfg.distBin, mkdir(tmp, "server-berth"))
+	} else {
+		servers[0], err = startBerth(ctx, berthLabel, cfg.berthBin, mkdir(tmp, "server-berth"))
+	}
+	if err != nil {
+		return fmt.Errorf("start %s: %w", berthLabel, err)
+	}
+	servers[1], err = startDistribution(ctx, "Distribution 2.8.2", cfg.distBin, mkdir(tmp, "server-distribution"))
+	if err != nil {
+		return fmt.Errorf("start Distribution: %w", err)
+	}
+	for _, s := range servers[:2] {
+		logf("%s ready at %s (pid %d)", s.label, s.base, s.cmd.Process.Pid)
+		if err := warmUp(ctx, s); err != nil {
+			return fmt.Errorf("%s warm-up: %w", s.label, err)
+		}
+	}
+
+	res := newResults(cfg)
+
+	// measure runs one scenario cfg.runs times on both servers. The order
+	// flips every run and every scenario, so neither server is always
+	// first. f measures server s in run r and returns the log line's value;
+	// the server's CPU time for each measurement goes into cpu.
+	both := []int{0, 1}
+	measure := func(scenario int, name string, who []int, cpu *metric, f func(r, i int, s *server) (string, error)) error {
+		for r := 0; r < cfg.runs; r++ {
+			for _, i := range order(who, scenario, r) {
+				s := servers[i]
+				before, err := s.cpuSeconds()
+				if err != nil {
+					return fmt.Errorf("%s: %w", s.label, err)
+				}
+				text, err := f(r, i, s)
+				if err == nil {
+					err = s.alive()
+				}
+				if err != nil {
+					return fmt.Errorf("%s, %s run %d: %w", s.label, name, r+1, err)
+				}
+				after, err := s.cpuSeconds()
+				if err != nil {
+					return fmt.Errorf("%s: %w", s.label, err)
+				}
+				cpu.add(i, after-before)
+				logf("%-16s run %d/%d  %-40s %s  (server CPU %.2f s)", name, r+1, cfg.runs, s.label, text, after-before)
+			}
+		}
+		return nil
+	}
+
+	// The ceiling (a minimal server) runs the push and pull scenarios too.
+	largeImages := make([]*image, cfg.runs)
+	for r := range largeImages {
+		largeImages[r] = largeImage(layers, r)
+	}
+	pullImage := largeImages[0] // run 0's image is the one pulled
+	withCeiling := both
+	if cfg.ceiling {
+		dir, err := ceilingDir(tmp, pullImage)
+		if err != nil {
+			return err
+		}
+		servers[2], err = startCeiling(ctx, mkdir(tmp, "server-ceiling"), dir)
+		if err != nil {
+			return fmt.Errorf("start ceiling server: %w", err)
+		}
+		logf("%s ready at %s (pid %d)", servers[2].label, servers[2].base, servers[2].cmd.Process.Pid)
+		withCeiling = []int{0, 1, 2}
+	}
+
+	// 1. Large push: each run pushes its own image (same layers, a new
+	// config) to its own repository.
+	if err := measure(0, "large push", withCeiling, res.largePush.cpu, func(r, i int, s *server) (string, error) {
+		v, err := measureLargePush(ctx, s, largeImages[r], cfg.stepTimeout)
+		res.largePush.add(i, v)
+		return fmt.Sprintf("%8.1f MiB/s", v), err
+	}); err != nil {
+		return err
+	}
+
+	// 2. Large pull of the run-0 image.
+	if err := measure(1, "large pull", withCeiling, res.largePull.cpu, func(r, i int, s *server) (string, error) {
+		v, err := measureLargePull(ctx, s, pullImage, cfg.pullRepeats, cfg.stepTimeout)
+		res.largePull.add(i, v)
+		return fmt.Sprintf("%8.1f MiB/s", v), err
+	}); err != nil {
+		return err
+	}
+
+	// 3. Small-image pushes: fresh images each run, the same set on both.
+	smallSets := make([][]*image, cfg.runs)
+	if err := measure(2, "small pushes", both, res.smallPush.cpu, func(r, i int, s *server) (string, error) {
+		if smallSets[r] == nil {
+			smallSets[r] = smallImages(r, cfg.smallImages)
+		}
+		v, err := measureSmallPushes(ctx, s, smallSets[r], cfg.smallWorkers, cfg.stepTimeout)
+		res.smallPush.add(i, v)
+		return fmt.Sprintf("%8.1f images/s", v), err
+	}); err != nil {
+		return err
+	}
+
+	// 4. Concurrent pulls of the large image.
+	if err := measure(3, "concurrent pull", withCeiling, res.concPull.cpu, func(r, i int, s *server) (string, error) {
+		v, err := measureConcurrentPull(ctx, s, pullImage, cfg.pullClients, cfg.stepTimeout)
+		res.concPull.add(i, v)
+		return fmt.Sprintf("%8.1f MiB/s", v), err
+	}); err != nil {
+		return err
+	}
+
+	// 5. Manifest HEAD latency.
+	if err := measure(4, "manifest HEAD", both, res.headP99.cpu, func(r, i int, s *server) (string, error) {
+		p50, p99, err := measureHeadLatency(ctx, s, pullImage, cfg.heads, cfg.stepTimeout)
+		res.headP50.add(i, p50)
+		res.headP99.add(i, p99)
+		return fmt.Sprintf("p50 %.3f ms  p99 %.3f ms", p50, p99), err
+	}); err != nil {
+		return err
+	}
+
+	// 6. Peak RSS over the whole run, read before stopping.
+	for i, s := range servers[:2] {
+		kib, err := s.peakRSS()
+		if err != nil {
+			return fmt.Errorf("%s, peak RSS: %w", s.label, err)
+		}
+		res.peakRSS.add(i, float64(kib)/1024)
+		logf("peak RSS                 %-40s %8.1f MiB", s.label, float64(kib)/1024)
+	}
+
+	for i, s := range servers[:2] {
+		if cpu, err := s.cpuSeconds(); err == nil {
+			info.cpuTotal[i] = cpu
+		}
+	}
+	info.loadAfter = loadAvg()
+	info.elapsed = time.Since(started)
+	info.labels = [2]string{servers[0].label, servers[1].label}
+	info.aa = cfg.berthKind == "distribution"
+	info.ceiling = cfg.ceiling
+
+	fmt.Println()
+	fmt.Println(res.table(info.labels))
+	if cfg.ceiling {
+		fmt.Println(res.ceilingTable(info.labels))
+	}
+	fmt.Println(res.cpuTable(info.labels))
+	if _, notes := res.unmet(); len(notes) > 0 {
+		fmt.Println("Targets not met:")
+		fmt.Println(strings.Join(notes, "\n"))
+		fmt.Println()
+	}
+	if cfg.out != "" {
+		doc := renderDoc(cfg, info, res)
+		if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(cfg.out, []byte(doc), 0o644); err != nil {
+			return err
+		}
+		logf("wrote %s", cfg.out)
+	}
+	logf("done in %s", info.elapsed.Round(time.Second))
+	return nil
+}
+
+// order gives the server sequence for one measurement round: who, rotated
+// by scenario+run, so no server always goes first.
+func order(who []int, scenario, run int) []int {
+	k := (scenario + run) % len(who)
+	return append(append([]int(nil), who[k:]...), who[:k]...)
+}
+
+func mkdir(parent, name string) string {
+	p := filepath.Join(parent, name)
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// buildBerth compiles ./cmd/berth from the module that contains the
+// current directory.
+func buildBerth(ctx context.Context, out string) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/berth")
+	cmd.Dir = root
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build ./cmd/berth: %w", err)
+	}
+	return nil
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("not inside a Go module: run from the berth repository")
+	}
+	return filepath.Dir(mod), nil
+}

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// server is one registry process under test.
+type server struct {
+	label   string // column heading in the report
+	base    string // http://127.0.0.1:PORT
+	ready   string // path that answers 200 once the server is up
+	dir     string // this server's temp root (storage, config, log)
+	logPath string
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the process has exited
+	waitErr error
+	reg     *regClient
+}
+
+// freePort asks the kernel for an unused loopback port. There is a small
+// window between closing the listener and the server binding it; start
+// retries on a bind failure.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startBerth runs `berth serve --listen 127.0.0.1:PORT --data-dir DIR`.
+func startBerth(ctx context.Context, label, bin, root string) (*server, error) {
+	return startWithRetry(ctx, func() (*server, error) {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		data := filepath.Join(root, "data")
+		if err := os.MkdirAll(data, 0o755); err != nil {
+			return nil, err
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		return spawn(ctx, label, root, "/healthz", addr, bin, "serve", "--listen", addr, "--data-dir", data)
+	})
+}
+
+// distributionConfig is the reference registry's configuration: filesystem
+// storage in a temp dir, deletes enabled, loopback only, no auth, warn-level
+// logs, no access log, the stock in-memory blob descriptor cache (as in the
+// Debian package's default config) and no redis.
+const distributionConfig = `version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: %s
+  secret: berth-bench-not-a-secret
+`
+
+// startDistribution runs `docker-registry serve CONFIG.yml`.
+func startDistribution(ctx context.Context, label, bin, root string) (*server, error) {
+	return startWithRetry(ctx, func() (*server, error) {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		data := filepath.Join(root, "data")
+		if err := os.MkdirAll(data, 0o755); err != nil {
+			return nil, err
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		cfg := filepath.Join(root, "config.yml")
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(distributionConfig, data, addr)), 0o644); err != nil {
+			return nil, err
+		}
+		return spawn(ctx, label, root, "/v2/", addr, bin, "serve", cfg)
+	})
+}
+
+// startWithRetry tries a start up to three times, for the rare case that
+// another process took the port between freePort and the server's bind.
+func startWithRetry(ctx context.Context, start func() (*server, error)) (*server, error) {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var s *server
+		s, err = start()
+		if err == nil {
+			return s, nil
+		}
+		if ctx.Err() != nil || !errors.Is(err, errExitedEarly) {
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
+var errExitedEarly = errors.New("server exited before it was ready")
+
+func spawn(ctx context.Context, label, root, ready, addr, bin string, args ...string) (*server, error) {
+	logPath := filepath.Join(root, "server.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = root
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	// Own process group, so stop reaches any children; killed if the bench
+	// itself dies without stopping it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	s := &server{
+		label:   label,
+		base:    "http://" + addr,
+		ready:   ready,
+		dir:     root,
+		logPath: logPath,
+		cmd:     cmd,
+		done:    make(chan struct{}),
+	}
+	go func() {
+		s.waitErr = cmd.Wait()
+		logf.Close()
+		close(s.done)
+	}()
+	s.reg = newRegClient(s.base)
+	if err := s.waitReady(ctx, 60*time.Second); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitReady polls the readiness path every 50 ms, for at most timeout.
+func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
+	hc := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			return fmt.Errorf("%s: %w (%v); log tail:\n%s", s.label, errExitedEarly, s.waitErr, s.logTail(30))
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.base+s.ready, nil)
+		resp, err := hc.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s: GET %s not 200 within %s; log tail:\n%s", s.label, s.ready, timeout, s.logTail(30))
+}
+
+// alive reports an error if the process has exited.
+func (s *server) alive() error {
+	select {
+	case <-s.done:
+		return fmt.Errorf("%s exited (%v); log tail:\n%s", s.label, s.waitErr, s.logTail(30))
+	default:
+		return nil
+	}
+}
+
+// peakRSS returns VmHWM (peak resident set size) in KiB from /proc.
+func (s *server) peakRSS() (int64, error) {
+	if err := s.alive(); err != nil {
+		return 0, err
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			fields := strings.Fields(rest)
+			if len(fields) == 0 {
+				break
+			}
+			return strconv.ParseInt(fields[0], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s: no VmHWM in /proc/%d/status", s.label, s.cmd.Process.Pid)
+}
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat;
+// it is 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// cpuSeconds returns the user+system CPU time the server has used so far.
+func (s *server) cpuSeconds() (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields after it start
+	// with the state, field 3, so utime (14) and stime (15) are 11 and 12.
+	line := string(b)
+	fields := strings.Fields(line[strings.LastIndexByte(line, ')')+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", s.cmd.Process.Pid)
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("bad /proc/%d/stat: %q", s.cmd.Process.Pid, line)
+	}
+	return float64(utime+stime) / clockTicks, nil
+}
+
+// stop sends SIGTERM to the server's process group, then SIGKILL after 10 s.
+func (s *server) stop() {
+	if s == nil || s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	pgid := s.cmd.Process.Pid
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	s.reg.close()
+}
+
+// logTail returns the last n lines of the server's log.
+func (s *server) logTail(n int) string {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
