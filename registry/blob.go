@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -54,9 +55,55 @@ func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) e
 		return err
 	}
 	defer f.Close()
-	http.ServeContent(w, r, "", time.Time{}, f)
+	http.ServeContent(&contentWriter{ResponseWriter: w, reg: reg, r: r}, r, "", time.Time{}, f)
 	return nil
 }
+
+// contentWriter passes http.ServeContent's response through, except the
+// errors ServeContent answers itself in plain text (416 for a Range it
+// cannot satisfy, 412 for a failed If-Match), which get the spec's error
+// body like every other error.
+type contentWriter struct {
+	http.ResponseWriter
+	reg    *Registry
+	r      *http.Request
+	failed bool
+}
+
+func (w *contentWriter) WriteHeader(status int) {
+	if status < 400 {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	w.failed = true
+	code := ErrUnknown
+	switch status {
+	case http.StatusRequestedRangeNotSatisfiable:
+		code = ErrRangeNotSatisfiable
+	case http.StatusPreconditionFailed:
+		code = ErrPreconditionFailed
+	}
+	w.reg.writeError(w.ResponseWriter, w.r, newError(code, "", nil))
+}
+
+func (w *contentWriter) Write(p []byte) (int, error) {
+	if w.failed {
+		return len(p), nil // ServeContent's plain-text message
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps the response's own ReadFrom, which sends a file with
+// sendfile.
+func (w *contentWriter) ReadFrom(src io.Reader) (int64, error) {
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok && !w.failed {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{w}, src)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *contentWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // deleteBlob serves DELETE /v2/<name>/blobs/<digest>: the repository no
 // longer holds the blob. Its bytes are freed by garbage collection once no

@@ -37,6 +37,8 @@ var (
 	ErrRangeInvalid        = &ErrorCode{"BLOB_UPLOAD_INVALID", http.StatusRequestedRangeNotSatisfiable, "content range does not match the upload's current size"}
 	ErrPaginationInvalid   = &ErrorCode{"PAGINATION_NUMBER_INVALID", http.StatusBadRequest, "invalid number of results requested"}
 	ErrUnsupported         = &ErrorCode{"UNSUPPORTED", http.StatusMethodNotAllowed, "the operation is unsupported"}
+	ErrRangeNotSatisfiable = &ErrorCode{"UNSUPPORTED", http.StatusRequestedRangeNotSatisfiable, "requested range not satisfiable"}
+	ErrPreconditionFailed  = &ErrorCode{"UNSUPPORTED", http.StatusPreconditionFailed, "precondition failed"}
 	ErrNotFound            = &ErrorCode{"UNSUPPORTED", http.StatusNotFound, "no such API endpoint"}
 	ErrUnavailable         = &ErrorCode{"UNAVAILABLE", http.StatusServiceUnavailable, "the registry is temporarily unable to serve the request; retry"}
 	ErrUnknown             = &ErrorCode{"UNKNOWN", http.StatusInternalServerError, "unknown error"}

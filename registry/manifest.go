@@ -56,6 +56,9 @@ func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt rout
 // tags in ?tag= parameters.
 // https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-manifests
 func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, rt route) error {
+	if err := checkReference(rt.arg); err != nil {
+		return err
+	}
 	if r.ContentLength > maxManifestSize {
 		return newError(ErrManifestTooLarge, "", nil)
 	}

@@ -14,13 +14,14 @@ import (
 // pullRecorder batches manifest pull times and writes them to the index in
 // one transaction per interval, so a pull never waits on a write.
 type pullRecorder struct {
-	store    metadata.Manifests
-	log      *slog.Logger
-	mu       sync.Mutex
-	pending  map[pullKey]time.Time
-	stop     chan struct{}
-	done     chan struct{}
-	interval time.Duration
+	store     metadata.Manifests
+	log       *slog.Logger
+	mu        sync.Mutex
+	pending   map[pullKey]time.Time
+	stop      chan struct{}
+	done      chan struct{}
+	interval  time.Duration
+	closeOnce sync.Once
 }
 
 type pullKey struct {
@@ -86,9 +87,9 @@ func (p *pullRecorder) flush(ctx context.Context) error {
 	return err
 }
 
-// Close stops the recorder after a last flush.
+// Close stops the recorder after a last flush. Closing twice is harmless.
 func (p *pullRecorder) Close(ctx context.Context) error {
-	close(p.stop)
+	p.closeOnce.Do(func() { close(p.stop) })
 	<-p.done
 	return p.flush(ctx)
 }

@@ -112,12 +112,46 @@ func Load(path string, environ []string) (*Config, error) {
 }
 
 // decodeYAML decodes data strictly into cfg: an unknown key is an error
-// that names it and its line.
+// that names it and its line. Two things the strict decoder lets through
+// silently are refused first: a second document (it reads only the first)
+// and a null key such as "null:" or "~:" (it skips those).
 func decodeYAML(data []byte, cfg *Config) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+	for i := 0; ; i++ {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return err
+		}
+		if i > 0 && len(doc.Content) > 0 && doc.Content[0].ShortTag() != "!!null" {
+			return fmt.Errorf("line %d: a second YAML document; the configuration is one document", doc.Content[0].Line)
+		}
+		if k := nullKey(&doc); k != nil {
+			return fmt.Errorf("line %d: null key %q is not a configuration key", k.Line, k.Value)
+		}
+	}
+	strict := yaml.NewDecoder(bytes.NewReader(data))
+	strict.KnownFields(true)
+	if err := strict.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return err
+	}
+	return nil
+}
+
+// nullKey returns the first mapping key under n that is null.
+func nullKey(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i < len(n.Content); i += 2 {
+			if n.Content[i].ShortTag() == "!!null" {
+				return n.Content[i]
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if k := nullKey(c); k != nil {
+			return k
+		}
 	}
 	return nil
 }

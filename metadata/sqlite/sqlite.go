@@ -291,7 +291,12 @@ func (s *Store) PutManifest(ctx context.Context, m metadata.Manifest, tags []str
 			return err
 		}
 		var missing []digest.Digest
+		checked := map[metadata.Reference]bool{} // images may repeat a layer
 		for _, ref := range m.References {
+			if checked[ref] {
+				continue
+			}
+			checked[ref] = true
 			table := "repository_blobs"
 			if ref.Kind == metadata.RefManifest {
 				table = "manifests"

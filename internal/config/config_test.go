@@ -1,0 +1,316 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/internal/config"
+)
+
+// writeConfig writes a YAML file and returns its path.
+func writeConfig(t *testing.T, yaml string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "berth.yml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func load(t *testing.T, yaml string, environ ...string) *config.Config {
+	t.Helper()
+	path := ""
+	if yaml != "" {
+		path = writeConfig(t, yaml)
+	}
+	cfg, err := config.Load(path, environ)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return cfg
+}
+
+func TestDefaults(t *testing.T) {
+	cfg := load(t, "")
+	want := config.Config{
+		Listen:          ":5000",
+		DataDir:         "./data",
+		ShutdownTimeout: 30 * time.Second,
+		Log:             config.Log{Level: "info", Format: "text"},
+		Registry:        config.Registry{PullFlushInterval: 5 * time.Second, CatalogPageSize: 1000},
+	}
+	if !reflect.DeepEqual(*cfg, want) {
+		t.Errorf("Load with no file and no environment = %+v; want %+v", *cfg, want)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Validate of the defaults: %v", err)
+	}
+	if cfg.Storage.Filesystem.Root != filepath.Join("data", "blobs") || cfg.Metadata.SQLite.Path != filepath.Join("data", "berth.db") {
+		t.Errorf("paths derived from dataDir: root %q, index %q; want data/blobs, data/berth.db",
+			cfg.Storage.Filesystem.Root, cfg.Metadata.SQLite.Path)
+	}
+}
+
+func TestYAMLOverridesDefaults(t *testing.T) {
+	cfg := load(t, `
+listen: 127.0.0.1:6000
+dataDir: /var/lib/berth
+shutdownTimeout: 1m30s
+storage:
+  filesystem:
+    root: /mnt/blobs
+metadata:
+  sqlite:
+    path: /var/lib/berth/index.db
+tls:
+  certFile: cert.pem
+  keyFile: key.pem
+log:
+  level: debug
+  format: json
+registry:
+  pullFlushInterval: 250ms
+  catalogPageSize: 50
+`)
+	want := config.Config{
+		Listen:          "127.0.0.1:6000",
+		DataDir:         "/var/lib/berth",
+		ShutdownTimeout: 90 * time.Second,
+		Storage:         config.Storage{Filesystem: config.Filesystem{Root: "/mnt/blobs"}},
+		Metadata:        config.Metadata{SQLite: config.SQLite{Path: "/var/lib/berth/index.db"}},
+		TLS:             config.TLS{CertFile: "cert.pem", KeyFile: "key.pem"},
+		Log:             config.Log{Level: "debug", Format: "json"},
+		Registry:        config.Registry{PullFlushInterval: 250 * time.Millisecond, CatalogPageSize: 50},
+	}
+	if !reflect.DeepEqual(*cfg, want) {
+		t.Errorf("Load = %+v; want %+v", *cfg, want)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}
+
+// A key the file leaves out keeps its default.
+func TestYAMLKeepsUnsetDefaults(t *testing.T) {
+	cfg := load(t, "log:\n  level: warn\n")
+	if cfg.Log.Level != "warn" || cfg.Log.Format != "text" || cfg.Listen != ":5000" {
+		t.Errorf("Load = %+v; want level warn and every other default", *cfg)
+	}
+}
+
+func TestYAMLErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // substrings of the error
+	}{
+		{"unknown top-level key", "listen: :5000\nlisten_addr: :6000\n", []string{"listen_addr", "line 2"}},
+		{"unknown nested key", "storage:\n  filesystem:\n    root: /x\n    rot: /y\n", []string{"rot", "line 4"}},
+		{"unknown section", "log:\n  level: info\nstorge:\n  filesystem: {}\n", []string{"storge", "line 3"}},
+		{"keys are case-sensitive", "dataDir: /a\nDataDir: /b\n", []string{"DataDir", "line 2"}},
+		{"a number is not a duration", "shutdownTimeout: 10\n", []string{"line 1", "time.Duration"}},
+		{"a bad duration", "registry:\n  pullFlushInterval: soon\n", []string{"line 2"}},
+		{"a string is not a number", "registry:\n  catalogPageSize: many\n", []string{"line 2"}},
+		{"a list is not a section", "storage:\n  - filesystem\n", []string{"line 2"}},
+		{"not YAML", "listen: [unclosed\n", []string{"yaml"}},
+		// A second document would otherwise be ignored, unknown keys and all.
+		{"a second document", "listen: :5000\n---\nbogus: 1\n", []string{"line 3", "document"}},
+		// The decoder skips null keys instead of refusing them.
+		{"a null key", "log:\n  level: info\n  null: {bogus: 1}\n", []string{"line 3", "null"}},
+		{"a ~ key", "~: 1\n", []string{"line 1", "null"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.yaml)
+			_, err := config.Load(path, nil)
+			if err == nil {
+				t.Fatalf("Load succeeded; want an error")
+			}
+			for _, want := range append(tt.want, path) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadEmptyOrCommentOnlyFile(t *testing.T) {
+	for _, yaml := range []string{"\n", "# nothing set yet\n", "---\n", "---\n---\n# trailing empty document\n"} {
+		cfg, err := config.Load(writeConfig(t, yaml), nil)
+		if err != nil || !reflect.DeepEqual(*cfg, config.Defaults()) {
+			t.Errorf("Load(%q) = %+v, %v; want the defaults", yaml, cfg, err)
+		}
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	if _, err := config.Load(filepath.Join(t.TempDir(), "missing.yml"), nil); err == nil {
+		t.Fatal("Load of a missing file succeeded")
+	}
+}
+
+func TestEnvironmentOverridesFile(t *testing.T) {
+	cfg := load(t, "storage:\n  filesystem:\n    root: /from/file\nlisten: :7000\n",
+		"BERTH_STORAGE_FILESYSTEM_ROOT=/from/env",
+		"BERTH_SHUTDOWN_TIMEOUT=45s",
+		"BERTH_REGISTRY_PULL_FLUSH_INTERVAL=2m",
+		"BERTH_REGISTRY_CATALOG_PAGE_SIZE=10",
+		"HOME=/root",           // not ours
+		"BERTH_=ignored",       // not a field
+		"BERTH_LISTEN_EXTRA=x", // not a field either
+	)
+	if cfg.Storage.Filesystem.Root != "/from/env" {
+		t.Errorf("storage root = %q; want the environment's /from/env", cfg.Storage.Filesystem.Root)
+	}
+	if cfg.Listen != ":7000" {
+		t.Errorf("listen = %q; want the file's :7000", cfg.Listen)
+	}
+	if cfg.ShutdownTimeout != 45*time.Second || cfg.Registry.PullFlushInterval != 2*time.Minute {
+		t.Errorf("durations = %v, %v; want 45s, 2m", cfg.ShutdownTimeout, cfg.Registry.PullFlushInterval)
+	}
+	if cfg.Registry.CatalogPageSize != 10 {
+		t.Errorf("catalog page size = %d; want 10", cfg.Registry.CatalogPageSize)
+	}
+}
+
+func TestEnvironmentErrors(t *testing.T) {
+	tests := []struct{ env, want string }{
+		{"BERTH_SHUTDOWN_TIMEOUT=30", "BERTH_SHUTDOWN_TIMEOUT"},
+		{"BERTH_REGISTRY_PULL_FLUSH_INTERVAL=often", "BERTH_REGISTRY_PULL_FLUSH_INTERVAL"},
+		{"BERTH_REGISTRY_CATALOG_PAGE_SIZE=1e3", "BERTH_REGISTRY_CATALOG_PAGE_SIZE"},
+	}
+	for _, tt := range tests {
+		_, err := config.Load("", []string{tt.env})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Load with %s: err = %v; want one naming %s", tt.env, err, tt.want)
+		}
+	}
+}
+
+// envValues gives every variable berth reads a value unlike its default.
+// When a field is added, EnvNames grows and this table must too.
+var envValues = map[string]string{
+	"BERTH_LISTEN":                       ":9999",
+	"BERTH_DATA_DIR":                     "/env/data",
+	"BERTH_SHUTDOWN_TIMEOUT":             "3s",
+	"BERTH_STORAGE_FILESYSTEM_ROOT":      "/env/blobs",
+	"BERTH_METADATA_SQLITE_PATH":         "/env/berth.db",
+	"BERTH_TLS_CERT_FILE":                "/env/cert.pem",
+	"BERTH_TLS_KEY_FILE":                 "/env/key.pem",
+	"BERTH_LOG_LEVEL":                    "error",
+	"BERTH_LOG_FORMAT":                   "json",
+	"BERTH_REGISTRY_PULL_FLUSH_INTERVAL": "1s",
+	"BERTH_REGISTRY_CATALOG_PAGE_SIZE":   "7",
+}
+
+func TestEnvNamesListsEveryField(t *testing.T) {
+	names := config.EnvNames()
+	got := slices.Sorted(slices.Values(names))
+	want := slices.Sorted(func(yield func(string) bool) {
+		for name := range envValues {
+			yield(name)
+		}
+	})
+	if !slices.Equal(got, want) {
+		t.Fatalf("EnvNames() = %q; want %q", got, want)
+	}
+	// Each name is read: setting it alone changes exactly one leaf field.
+	defaults := config.Defaults()
+	before := leaves(reflect.ValueOf(defaults))
+	for _, name := range names {
+		cfg, err := config.Load("", []string{name + "=" + envValues[name]})
+		if err != nil {
+			t.Errorf("Load with %s: %v", name, err)
+			continue
+		}
+		after := leaves(reflect.ValueOf(*cfg))
+		changed := 0
+		for i := range before {
+			if before[i] != after[i] {
+				changed++
+			}
+		}
+		if changed != 1 {
+			t.Errorf("%s changed %d fields; want 1", name, changed)
+		}
+	}
+	if leaves := len(before); leaves != len(names) {
+		t.Errorf("Config has %d leaf fields but EnvNames lists %d", leaves, len(names))
+	}
+}
+
+// leaves flattens a struct's leaf fields, in order.
+func leaves(v reflect.Value) []any {
+	var out []any
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.Struct {
+			out = append(out, leaves(f)...)
+		} else {
+			out = append(out, f.Interface())
+		}
+	}
+	return out
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*config.Config)
+		want   string // substring of the error; empty for none
+	}{
+		{"defaults", func(*config.Config) {}, ""},
+		{"empty listen", func(c *config.Config) { c.Listen = "" }, "listen"},
+		{"empty dataDir", func(c *config.Config) { c.DataDir = "" }, "dataDir"},
+		{"negative shutdownTimeout", func(c *config.Config) { c.ShutdownTimeout = -time.Second }, "shutdownTimeout"},
+		{"zero shutdownTimeout", func(c *config.Config) { c.ShutdownTimeout = 0 }, ""},
+		{"cert without key", func(c *config.Config) { c.TLS.CertFile = "cert.pem" }, "tls"},
+		{"key without cert", func(c *config.Config) { c.TLS.KeyFile = "key.pem" }, "tls"},
+		{"cert and key", func(c *config.Config) { c.TLS = config.TLS{CertFile: "c", KeyFile: "k"} }, ""},
+		{"unknown log level", func(c *config.Config) { c.Log.Level = "verbose" }, "log.level"},
+		{"unknown log format", func(c *config.Config) { c.Log.Format = "xml" }, "log.format"},
+		{"zero pullFlushInterval", func(c *config.Config) { c.Registry.PullFlushInterval = 0 }, "registry.pullFlushInterval"},
+		{"negative catalogPageSize", func(c *config.Config) { c.Registry.CatalogPageSize = -1 }, "registry.catalogPageSize"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.Defaults()
+			tt.modify(&cfg)
+			err := cfg.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Validate: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Validate: err = %v; want one naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// Validate reports every problem at once, not the first only.
+func TestValidateReportsAllErrors(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Listen = ""
+	cfg.Log.Format = "xml"
+	err := cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), "listen") || !strings.Contains(err.Error(), "log.format") {
+		t.Errorf("Validate: err = %v; want both listen and log.format named", err)
+	}
+}
+
+func TestValidateKeepsExplicitPaths(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Storage.Filesystem.Root = "/blobs"
+	cfg.Metadata.SQLite.Path = "/index.db"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Storage.Filesystem.Root != "/blobs" || cfg.Metadata.SQLite.Path != "/index.db" {
+		t.Errorf("Validate replaced explicit paths: %q, %q", cfg.Storage.Filesystem.Root, cfg.Metadata.SQLite.Path)
+	}
+}
