@@ -22,8 +22,8 @@ import (
 
 // Store is a metadata.Store in a SQLite database file.
 type Store struct {
-	write *sql.DB // one connection: all writes
-	read  *sql.DB // a pool: all reads
+	write *db // one connection: all writes
+	read  *db // a pool: all reads
 }
 
 var _ metadata.Store = (*Store)(nil)
@@ -105,25 +105,26 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		q.Add("mode", mode)
 		return "file:" + path + "?" + q.Encode()
 	}
-	write, err := sql.Open("sqlite", dsn("rwc"))
+	w, err := sql.Open("sqlite", dsn("rwc"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
-	write.SetMaxOpenConns(1)
-	write.SetConnMaxIdleTime(0)
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	write := &db{DB: w}
 	s := &Store{write: write}
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", dsn("ro"))
+	r, err := sql.Open("sqlite", dsn("ro"))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
-	read.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
-	read.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
-	s.read = read
+	r.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
+	r.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
+	s.read = &db{DB: r}
 	return s, nil
 }
 
@@ -133,11 +134,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	for ; version < len(schema); version++ {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, schema[version]); err != nil {
+		err := s.tx(ctx, func(t *tx) error {
+			// Straight to the *sql.Tx: a schema is many statements.
+			if _, err := t.Tx.ExecContext(ctx, schema[version]); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1))
+			_, err := t.Tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1))
 			return err
 		})
 		if err != nil {
@@ -157,22 +159,28 @@ func (s *Store) Close() error {
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+// tx runs fn in a write transaction.
+func (s *Store) tx(ctx context.Context, fn func(*tx) error) error {
+	t, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
+	wrapped := &tx{Tx: t, db: s.write}
+	if err := fn(wrapped); err != nil {
+		t.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := t.Commit(); err != nil {
+		return err
+	}
+	wrapped.prepareMissed(ctx)
+	return nil
 }
 
 func now() int64 { return time.Now().UnixNano() }
 
 // repositoryID returns the id of repository name, creating it.
-func repositoryID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+func repositoryID(ctx context.Context, tx *tx, name string) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx,
 		`INSERT INTO repositories(name, created_at) VALUES (?, ?)
@@ -213,7 +221,7 @@ func (s *Store) AnyBlob(ctx context.Context, dgst digest.Digest) (metadata.Blob,
 // PutBlob implements metadata.Blobs.
 func (s *Store) PutBlob(ctx context.Context, repo string, b metadata.Blob) (metadata.Blob, error) {
 	recorded := metadata.Blob{Digest: b.Digest}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *tx) error {
 		id, err := repositoryID(ctx, tx, repo)
 		if err != nil {
 			return err
@@ -285,7 +293,7 @@ func (s *Store) PutManifest(ctx context.Context, m metadata.Manifest, tags []str
 		}
 		annotations = string(b)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *tx) error {
 		id, err := repositoryID(ctx, tx, m.Repository)
 		if err != nil {
 			return err
@@ -441,7 +449,7 @@ func (s *Store) Referrers(ctx context.Context, repo string, dgst digest.Digest, 
 
 // RecordPulls implements metadata.Manifests.
 func (s *Store) RecordPulls(ctx context.Context, pulls []metadata.Pull) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *tx) error {
 		for _, p := range pulls {
 			if _, err := tx.ExecContext(ctx,
 				`UPDATE manifests SET last_pulled_at = max(last_pulled_at, ?)
