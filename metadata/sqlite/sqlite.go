@@ -246,16 +246,8 @@ func (s *Store) PutBlob(ctx context.Context, repo string, b metadata.Blob) (meta
 
 // UnlinkBlob implements metadata.Blobs.
 func (s *Store) UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error {
-	res, err := s.write.ExecContext(ctx,
-		`DELETE FROM repository_blobs WHERE digest = ?
-		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, dgst.String(), repo)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return metadata.ErrBlobUnknown
-	}
-	return nil
+	return s.deleteOne(ctx, `DELETE FROM repository_blobs WHERE digest = ?
+		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, metadata.ErrBlobUnknown, dgst.String(), repo)
 }
 
 // Manifest implements metadata.Manifests.
@@ -354,28 +346,24 @@ func (s *Store) PutManifest(ctx context.Context, m metadata.Manifest, tags []str
 
 // DeleteManifest implements metadata.Manifests.
 func (s *Store) DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error {
-	res, err := s.write.ExecContext(ctx,
-		`DELETE FROM manifests WHERE digest = ?
-		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, dgst.String(), repo)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return metadata.ErrManifestUnknown
-	}
-	return nil
+	return s.deleteOne(ctx, `DELETE FROM manifests WHERE digest = ?
+		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, metadata.ErrManifestUnknown, dgst.String(), repo)
 }
 
 // DeleteTag implements metadata.Manifests.
 func (s *Store) DeleteTag(ctx context.Context, repo, tag string) error {
-	res, err := s.write.ExecContext(ctx,
-		`DELETE FROM tags WHERE name = ?
-		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, tag, repo)
+	return s.deleteOne(ctx, `DELETE FROM tags WHERE name = ?
+		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, metadata.ErrTagUnknown, tag, repo)
+}
+
+// deleteOne runs a DELETE and returns none when it deleted nothing.
+func (s *Store) deleteOne(ctx context.Context, query string, none error, args ...any) error {
+	res, err := s.write.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return metadata.ErrTagUnknown
+		return none
 	}
 	return nil
 }

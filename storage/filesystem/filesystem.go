@@ -90,10 +90,7 @@ func (d *Driver) Delete(_ context.Context, location string) error {
 	if err != nil {
 		return nil
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
+	return removeIfExists(p)
 }
 
 // Append implements storage.Driver.
@@ -190,6 +187,11 @@ func (d *Driver) Abort(_ context.Context, id string) error {
 	if err != nil {
 		return nil
 	}
+	return removeIfExists(p)
+}
+
+// removeIfExists removes file p; a missing file is not an error.
+func removeIfExists(p string) error {
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
