@@ -98,8 +98,11 @@ type Upload struct {
 	Size       int64
 	Algorithm  digest.Algorithm // the algorithm HashState belongs to
 	HashState  []byte
-	StartedAt  time.Time
-	UpdatedAt  time.Time
+	// StorageState is the blob store's own state of the upload, kept here
+	// so that it travels with the session.
+	StorageState []byte
+	StartedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Pull records that a manifest was pulled at a time.
@@ -170,7 +173,7 @@ type Uploads interface {
 	CreateUpload(ctx context.Context, u Upload) error
 	// Upload returns session id. ErrUploadUnknown if there is none.
 	Upload(ctx context.Context, id string) (Upload, error)
-	// UpdateUpload stores u's size and hash state if the session still has
+	// UpdateUpload stores u's size, hash and storage state if the session still has
 	// size fromSize. ErrUploadConflict if it does not; ErrUploadUnknown if
 	// the session is gone.
 	UpdateUpload(ctx context.Context, u Upload, fromSize int64) error

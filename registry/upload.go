@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding"
 	"encoding/hex"
@@ -50,9 +51,6 @@ func (reg *Registry) startUpload(w http.ResponseWriter, r *http.Request, rt rout
 		u.Algorithm = dgst.Algorithm()
 		return reg.monolithic(w, r, u, dgst)
 	}
-	if _, err := reg.blobs.Append(r.Context(), u.ID, 0, http.NoBody); err != nil {
-		return err
-	}
 	if err := reg.store.CreateUpload(r.Context(), u); err != nil {
 		return err
 	}
@@ -95,15 +93,15 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, mount, 
 // monolithic stores the request body as one blob: POST with ?digest=.
 func (reg *Registry) monolithic(w http.ResponseWriter, r *http.Request, u metadata.Upload, dgst digest.Digest) error {
 	h := u.Algorithm.Hash()
-	n, err := reg.blobs.Append(r.Context(), u.ID, 0, io.TeeReader(r.Body, h))
-	if err == nil && r.ContentLength >= 0 && n != r.ContentLength {
-		err = newError(ErrSizeInvalid, fmt.Sprintf("received %d bytes, Content-Length said %d", n, r.ContentLength), nil)
+	su, err := reg.blobs.Append(r.Context(), storageUpload(u), io.TeeReader(r.Body, h))
+	if err == nil && r.ContentLength >= 0 && su.Size != r.ContentLength {
+		err = newError(ErrSizeInvalid, fmt.Sprintf("received %d bytes, Content-Length said %d", su.Size, r.ContentLength), nil)
 	}
 	if err != nil {
-		reg.blobs.Abort(r.Context(), u.ID)
+		reg.blobs.Abort(r.Context(), su)
 		return err
 	}
-	u.Size = n
+	u.Size, u.StorageState = su.Size, su.State
 	return reg.commit(w, r, u, h, dgst)
 }
 
@@ -145,7 +143,9 @@ func (reg *Registry) finishUpload(w http.ResponseWriter, r *http.Request, rt rou
 		return err
 	}
 	var h hash.Hash
-	if r.ContentLength != 0 || r.Header.Get("Content-Range") != "" {
+	// A body is a last chunk. An upload that never received a byte is
+	// appended to anyway, so the storage driver has it to commit.
+	if r.ContentLength != 0 || r.Header.Get("Content-Range") != "" || u.Size == 0 {
 		if u, h, err = reg.appendChunk(w, r, u); err != nil {
 			return err
 		}
@@ -197,7 +197,8 @@ func (reg *Registry) appendChunk(w http.ResponseWriter, r *http.Request, u metad
 	if err != nil {
 		return u, nil, err
 	}
-	n, err := reg.blobs.Append(r.Context(), u.ID, u.Size, io.TeeReader(r.Body, h))
+	su, err := reg.blobs.Append(r.Context(), storageUpload(u), io.TeeReader(r.Body, h))
+	n := su.Size - u.Size
 	switch {
 	case errors.Is(err, storage.ErrOffsetMismatch):
 		// The staged bytes are shorter than the session says: an earlier
@@ -212,7 +213,7 @@ func (reg *Registry) appendChunk(w http.ResponseWriter, r *http.Request, u metad
 		return u, nil, newError(ErrSizeInvalid, fmt.Sprintf("received %d bytes, Content-Length said %d", n, r.ContentLength), nil)
 	}
 	next := u
-	next.Size += n
+	next.Size, next.StorageState = su.Size, su.State
 	if next.HashState, err = h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
 		return u, nil, err
 	}
@@ -230,17 +231,36 @@ func (reg *Registry) appendChunk(w http.ResponseWriter, r *http.Request, u metad
 // u's repository. On a mismatch nothing is stored and the session ends.
 func (reg *Registry) commit(w http.ResponseWriter, r *http.Request, u metadata.Upload, h hash.Hash, dgst digest.Digest) error {
 	ctx := r.Context()
-	got, err := reg.uploadDigest(r, u, h, dgst.Algorithm())
-	if err != nil {
-		return err
-	}
-	if got != dgst {
-		reg.discard(r, u)
+	mismatch := func(got digest.Digest) error {
 		return newError(ErrDigestInvalid, fmt.Sprintf("provided digest %s did not match uploaded content %s", dgst, got), nil)
 	}
-	location, err := reg.blobs.Commit(ctx, u.ID, u.Size, dgst)
-	if err != nil {
-		return err
+	var location string
+	if u.Algorithm == dgst.Algorithm() {
+		if got := digest.NewDigest(dgst.Algorithm(), h); got != dgst {
+			reg.discard(r, u)
+			return mismatch(got)
+		}
+		var err error
+		if location, err = reg.blobs.Commit(ctx, storageUpload(u)); err != nil {
+			return err
+		}
+	} else {
+		// The client named a digest of another algorithm than the one
+		// hashed on the way in (a sha512 digest given only at the end):
+		// hash the committed bytes again, and drop them if they differ.
+		var err error
+		if location, err = reg.blobs.Commit(ctx, storageUpload(u)); err != nil {
+			return err
+		}
+		got, err := reg.hashBlob(ctx, location, dgst.Algorithm())
+		if err != nil || got != dgst {
+			reg.blobs.Delete(ctx, location)
+			reg.store.DeleteUpload(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			return mismatch(got)
+		}
 	}
 	recorded, err := reg.store.PutBlob(ctx, u.Repository, metadata.Blob{Digest: dgst, Size: u.Size, Location: location})
 	if err != nil {
@@ -259,20 +279,19 @@ func (reg *Registry) commit(w http.ResponseWriter, r *http.Request, u metadata.U
 	return nil
 }
 
-// uploadDigest returns the digest of u's bytes with alg, from the running
-// hash when it uses alg, else by reading the staged bytes again (a client
-// that names a sha512 digest only at the end).
-func (reg *Registry) uploadDigest(r *http.Request, u metadata.Upload, h hash.Hash, alg digest.Algorithm) (digest.Digest, error) {
-	if u.Algorithm == alg {
-		return digest.NewDigest(alg, h), nil
-	}
-	rc, err := reg.blobs.ReadUpload(r.Context(), u.ID)
+// hashBlob returns the digest with alg of the blob at location.
+func (reg *Registry) hashBlob(ctx context.Context, location string, alg digest.Algorithm) (digest.Digest, error) {
+	f, err := reg.blobs.Open(ctx, location)
 	if err != nil {
 		return "", err
 	}
-	defer rc.Close()
-	d, err := alg.FromReader(io.LimitReader(rc, u.Size))
-	return d, err
+	defer f.Close()
+	return alg.FromReader(f)
+}
+
+// storageUpload is the storage driver's view of session u.
+func storageUpload(u metadata.Upload) storage.Upload {
+	return storage.Upload{ID: u.ID, Size: u.Size, State: u.StorageState}
 }
 
 // discard ends session u and removes its bytes.
@@ -280,7 +299,7 @@ func (reg *Registry) discard(r *http.Request, u metadata.Upload) error {
 	if err := reg.store.DeleteUpload(r.Context(), u.ID); err != nil {
 		return err
 	}
-	return reg.blobs.Abort(r.Context(), u.ID)
+	return reg.blobs.Abort(r.Context(), storageUpload(u))
 }
 
 func (reg *Registry) blobCreated(w http.ResponseWriter, name string, dgst digest.Digest) {

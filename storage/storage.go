@@ -12,21 +12,28 @@ import (
 	"context"
 	"errors"
 	"io"
-
-	"github.com/opencontainers/go-digest"
 )
 
 // ErrNotFound is returned when a location or upload does not exist.
 var ErrNotFound = errors.New("storage: not found")
 
-// ErrOffsetMismatch is returned by Append when the offset does not match the
-// upload's current size.
+// ErrOffsetMismatch is returned by Append when the upload holds fewer bytes
+// than the caller's Upload says: bytes acknowledged earlier were lost.
 var ErrOffsetMismatch = errors.New("storage: upload offset mismatch")
 
 // File is an open blob: readable from any offset, so http.ServeContent can
 // answer Range requests from it.
 type File interface {
 	io.ReadSeekCloser
+}
+
+// Upload is an upload in progress as a driver sees it. The caller keeps it
+// with the upload session (in the metadata index) and passes the latest one
+// back, so any later request, process or replica can continue the upload.
+type Upload struct {
+	ID    string // chosen by the caller: a plain name, unique per upload
+	Size  int64  // bytes received so far
+	State []byte // the driver's own state; opaque to the caller
 }
 
 // Driver stores blob bytes. Implementations are safe for concurrent use.
@@ -37,20 +44,18 @@ type Driver interface {
 	// an error.
 	Delete(ctx context.Context, location string) error
 
-	// Append writes r to upload id starting at offset, creating the upload
-	// when offset is 0, and returns how many bytes it wrote. Bytes beyond
-	// offset left by an earlier interrupted Append are discarded first.
-	// ErrNotFound if offset > 0 and the upload does not exist;
-	// ErrOffsetMismatch if the upload holds fewer than offset bytes.
-	Append(ctx context.Context, id string, offset int64, r io.Reader) (int64, error)
-	// ReadUpload opens the bytes written so far to upload id, for a caller
-	// that must hash them with another algorithm. ErrNotFound if missing.
-	ReadUpload(ctx context.Context, id string) (io.ReadCloser, error)
-	// Commit makes the first size bytes of upload id a blob with digest dgst
-	// and returns its location. The caller has verified the digest. Commit
-	// does not copy the bytes. ErrNotFound if the upload does not exist.
-	Commit(ctx context.Context, id string, size int64, dgst digest.Digest) (location string, err error)
-	// Abort removes upload id and its bytes. Aborting a missing upload is
+	// Append writes r to the end of upload u and returns the upload after
+	// it. An Upload with Size 0 and no State starts the upload (again).
+	// Bytes an earlier failed Append left beyond u.Size are discarded.
+	// ErrNotFound if the upload does not exist; ErrOffsetMismatch if it
+	// holds fewer than u.Size bytes.
+	Append(ctx context.Context, u Upload, r io.Reader) (Upload, error)
+	// Commit makes the u.Size bytes of upload u a blob and returns its
+	// location. It does not copy the bytes. It does not check them either:
+	// the caller verifies the digest, before Commit or, by reading the
+	// blob, after it. ErrNotFound if the upload does not exist.
+	Commit(ctx context.Context, u Upload) (location string, err error)
+	// Abort removes upload u and its bytes. Aborting a missing upload is
 	// not an error.
-	Abort(ctx context.Context, id string) error
+	Abort(ctx context.Context, u Upload) error
 }

@@ -503,6 +503,7 @@ func testUploads(t *testing.T, s metadata.Store) {
 	next := u
 	next.Size = 1024
 	next.HashState = []byte("hash state after 1024 bytes")
+	next.StorageState = []byte("multipart upload 7, parts 1-2")
 	if err := s.UpdateUpload(t.Context(), next, 0); err != nil {
 		t.Fatalf("UpdateUpload: %v", err)
 	}
@@ -631,6 +632,7 @@ func testSurvivesReopen(t *testing.T, open Opener) {
 func withSize(u metadata.Upload, size int64) metadata.Upload {
 	u.Size = size
 	u.HashState = fmt.Appendf(nil, "state at %d", size)
+	u.StorageState = fmt.Appendf(nil, "storage at %d", size)
 	return u
 }
 
@@ -716,6 +718,7 @@ func assertUpload(t *testing.T, s metadata.Store, want metadata.Upload) {
 	}
 	if got.ID != want.ID || got.Repository != want.Repository || got.Size != want.Size ||
 		got.Algorithm != want.Algorithm || string(got.HashState) != string(want.HashState) ||
+		string(got.StorageState) != string(want.StorageState) ||
 		!got.StartedAt.Equal(want.StartedAt) {
 		t.Errorf("Upload(%s) = %+v; want %+v", want.ID, got, want)
 	}

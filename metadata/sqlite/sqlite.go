@@ -90,6 +90,8 @@ CREATE TABLE uploads (
 	started_at INTEGER NOT NULL,
 	updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+`, `
+ALTER TABLE uploads ADD COLUMN storage_state BLOB;
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -453,9 +455,9 @@ func (s *Store) RecordPulls(ctx context.Context, pulls []metadata.Pull) error {
 // CreateUpload implements metadata.Uploads.
 func (s *Store) CreateUpload(ctx context.Context, u metadata.Upload) error {
 	_, err := s.write.ExecContext(ctx,
-		`INSERT INTO uploads(id, repository, size, algorithm, hash_state, started_at, updated_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Repository, u.Size, string(u.Algorithm), u.HashState, u.StartedAt.UnixNano(), u.UpdatedAt.UnixNano())
+		`INSERT INTO uploads(id, repository, size, algorithm, hash_state, storage_state, started_at, updated_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Repository, u.Size, string(u.Algorithm), u.HashState, u.StorageState, u.StartedAt.UnixNano(), u.UpdatedAt.UnixNano())
 	return err
 }
 
@@ -465,8 +467,8 @@ func (s *Store) Upload(ctx context.Context, id string) (metadata.Upload, error) 
 	var alg string
 	var started, updated int64
 	err := s.read.QueryRowContext(ctx,
-		`SELECT repository, size, algorithm, hash_state, started_at, updated_at FROM uploads WHERE id = ?`, id).Scan(
-		&u.Repository, &u.Size, &alg, &u.HashState, &started, &updated)
+		`SELECT repository, size, algorithm, hash_state, storage_state, started_at, updated_at FROM uploads WHERE id = ?`, id).Scan(
+		&u.Repository, &u.Size, &alg, &u.HashState, &u.StorageState, &started, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, metadata.ErrUploadUnknown
 	}
@@ -478,8 +480,8 @@ func (s *Store) Upload(ctx context.Context, id string) (metadata.Upload, error) 
 // UpdateUpload implements metadata.Uploads.
 func (s *Store) UpdateUpload(ctx context.Context, u metadata.Upload, fromSize int64) error {
 	res, err := s.write.ExecContext(ctx,
-		`UPDATE uploads SET size = ?, algorithm = ?, hash_state = ?, updated_at = ? WHERE id = ? AND size = ?`,
-		u.Size, string(u.Algorithm), u.HashState, now(), u.ID, fromSize)
+		`UPDATE uploads SET size = ?, algorithm = ?, hash_state = ?, storage_state = ?, updated_at = ? WHERE id = ? AND size = ?`,
+		u.Size, string(u.Algorithm), u.HashState, u.StorageState, now(), u.ID, fromSize)
 	if err != nil {
 		return err
 	}

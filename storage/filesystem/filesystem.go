@@ -9,7 +9,7 @@
 //	├── uploads/
 //	│   └── <upload id>                 bytes of an upload in progress
 //	└── blobs/
-//	    └── <algorithm>/<hex[0:2]>/<hex>  committed blobs
+//	    └── <id[0:2]>/<id>              committed blobs, named by upload id
 package filesystem
 
 import (
@@ -23,8 +23,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-
-	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/storage"
 )
@@ -93,38 +91,39 @@ func (d *Driver) Delete(_ context.Context, location string) error {
 	return removeIfExists(p)
 }
 
-// Append implements storage.Driver.
-func (d *Driver) Append(_ context.Context, id string, offset int64, r io.Reader) (int64, error) {
-	p, err := d.uploadPath(id)
+// Append implements storage.Driver. The driver keeps no state of its own:
+// the file is the upload.
+func (d *Driver) Append(_ context.Context, u storage.Upload, r io.Reader) (storage.Upload, error) {
+	p, err := d.uploadPath(u.ID)
 	if err != nil {
-		return 0, err
+		return u, err
 	}
 	flags := os.O_WRONLY
-	if offset == 0 {
+	if u.Size == 0 {
 		flags |= os.O_CREATE
 	}
 	f, err := os.OpenFile(p, flags, 0o640)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, storage.ErrNotFound
+		return u, storage.ErrNotFound
 	}
 	if err != nil {
-		return 0, err
+		return u, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return 0, err
+		return u, err
 	}
-	if fi.Size() < offset {
-		return 0, storage.ErrOffsetMismatch
+	if fi.Size() < u.Size {
+		return u, storage.ErrOffsetMismatch
 	}
-	if fi.Size() > offset {
-		if err := f.Truncate(offset); err != nil {
-			return 0, err
+	if fi.Size() > u.Size {
+		if err := f.Truncate(u.Size); err != nil {
+			return u, err
 		}
 	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return 0, err
+	if _, err := f.Seek(u.Size, io.SeekStart); err != nil {
+		return u, err
 	}
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
@@ -134,43 +133,30 @@ func (d *Driver) Append(_ context.Context, id string, offset int64, r io.Reader)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return n, err
+	if err != nil {
+		return u, err
+	}
+	u.Size += n
+	return u, nil
 }
 
 type onlyWriter struct{ io.Writer }
 
-// ReadUpload implements storage.Driver.
-func (d *Driver) ReadUpload(_ context.Context, id string) (io.ReadCloser, error) {
-	p, err := d.uploadPath(id)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, storage.ErrNotFound
-	}
-	return f, err
-}
-
 // Commit implements storage.Driver. The upload file is renamed into the
-// blob tree; if the same digest is committed twice at once, the rename
-// atomically replaces identical bytes.
-func (d *Driver) Commit(_ context.Context, id string, size int64, dgst digest.Digest) (string, error) {
-	src, err := d.uploadPath(id)
+// blob tree under its upload id, so two uploads of the same digest are two
+// files until the caller deletes the spare one.
+func (d *Driver) Commit(_ context.Context, u storage.Upload) (string, error) {
+	src, err := d.uploadPath(u.ID)
 	if err != nil {
 		return "", err
 	}
-	if err := os.Truncate(src, size); err != nil {
+	if err := os.Truncate(src, u.Size); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", storage.ErrNotFound
 		}
 		return "", err
 	}
-	if err := dgst.Validate(); err != nil {
-		return "", err
-	}
-	hex := dgst.Encoded()
-	location := path.Join("blobs", dgst.Algorithm().String(), hex[:2], hex)
+	location := path.Join("blobs", u.ID[:min(2, len(u.ID))], u.ID)
 	dst := filepath.Join(d.root, filepath.FromSlash(location))
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		return "", err
@@ -182,8 +168,8 @@ func (d *Driver) Commit(_ context.Context, id string, size int64, dgst digest.Di
 }
 
 // Abort implements storage.Driver.
-func (d *Driver) Abort(_ context.Context, id string) error {
-	p, err := d.uploadPath(id)
+func (d *Driver) Abort(_ context.Context, u storage.Upload) error {
+	p, err := d.uploadPath(u.ID)
 	if err != nil {
 		return nil
 	}

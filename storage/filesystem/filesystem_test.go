@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opencontainers/go-digest"
-
 	"github.com/berth-dev/berth/storage"
 	"github.com/berth-dev/berth/storage/filesystem"
 	"github.com/berth-dev/berth/storage/storagetest"
@@ -45,13 +43,12 @@ func TestNewRefusesAFile(t *testing.T) {
 func TestCommitDoesNotCopy(t *testing.T) {
 	root := t.TempDir()
 	d := newDriver(t, root)
-	id := storagetest.NewUploadID(t)
-	storagetest.MustAppend(t, d, id, 0, "bytes")
-	before, err := os.Stat(filepath.Join(root, "uploads", id))
+	u := storagetest.MustAppend(t, d, storage.Upload{ID: storagetest.NewUploadID(t)}, "bytes")
+	before, err := os.Stat(filepath.Join(root, "uploads", u.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc, err := d.Commit(t.Context(), id, 5, digest.FromString("bytes"))
+	loc, err := d.Commit(t.Context(), u)
 	if err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
@@ -76,7 +73,7 @@ func TestPathTraversalIsRefused(t *testing.T) {
 	}
 	committed := storagetest.MustCommit(t, d, "committed")
 	inProgress := storagetest.NewUploadID(t)
-	storagetest.MustAppend(t, d, inProgress, 0, "in progress")
+	storagetest.MustAppend(t, d, storage.Upload{ID: inProgress}, "in progress")
 
 	ids := []string{
 		"", ".", "..", "../x", "../../victim", "a/b", "../blobs", victim, "/etc/passwd",
@@ -84,16 +81,14 @@ func TestPathTraversalIsRefused(t *testing.T) {
 	}
 	for _, id := range ids {
 		t.Run("upload "+id, func(t *testing.T) {
-			if _, err := d.Append(t.Context(), id, 0, strings.NewReader("evil")); !errors.Is(err, storage.ErrNotFound) {
+			u := storage.Upload{ID: id}
+			if _, err := d.Append(t.Context(), u, strings.NewReader("evil")); !errors.Is(err, storage.ErrNotFound) {
 				t.Errorf("Append: err = %v; want ErrNotFound", err)
 			}
-			if _, err := d.ReadUpload(t.Context(), id); !errors.Is(err, storage.ErrNotFound) {
-				t.Errorf("ReadUpload: err = %v; want ErrNotFound", err)
-			}
-			if _, err := d.Commit(t.Context(), id, 0, digest.FromString("")); !errors.Is(err, storage.ErrNotFound) {
+			if _, err := d.Commit(t.Context(), u); !errors.Is(err, storage.ErrNotFound) {
 				t.Errorf("Commit: err = %v; want ErrNotFound", err)
 			}
-			if err := d.Abort(t.Context(), id); err != nil {
+			if err := d.Abort(t.Context(), u); err != nil {
 				t.Errorf("Abort: %v", err)
 			}
 		})

@@ -11,9 +11,10 @@
 //		})
 //	}
 //
-// The suite checks the contract written on storage.Driver: the offsets and
-// errors of Append, that Commit keeps the first size bytes, that a committed
-// blob reads back and seeks, and that removal is idempotent.
+// The suite checks the contract written on storage.Driver: the sizes and
+// errors of Append, that an Upload value passed back continues the upload
+// (as after a restart), that Commit keeps exactly Size bytes, that a
+// committed blob reads back and seeks, and that removal is idempotent.
 package storagetest
 
 import (
@@ -24,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -42,15 +44,14 @@ func Run(t *testing.T, newDriver func(t *testing.T) storage.Driver) {
 	}{
 		{"AppendAtZeroCreates", testAppendAtZeroCreates},
 		{"AppendContinues", testAppendContinues},
-		{"AppendAtWrongOffset", testAppendAtWrongOffset},
+		{"ManyTinyAppends", testManyTinyAppends},
 		{"AppendToMissingUpload", testAppendToMissingUpload},
 		{"AppendAtZeroRestarts", testAppendAtZeroRestarts},
 		{"InterruptedAppendIsDiscarded", testInterruptedAppendIsDiscarded},
-		{"ReadUploadMissing", testReadUploadMissing},
+		{"StaleUploadResumes", testStaleUploadResumes},
 		{"CommitAndOpen", testCommitAndOpen},
-		{"CommitKeepsFirstSizeBytes", testCommitKeepsFirstSizeBytes},
 		{"CommitEmptyBlob", testCommitEmptyBlob},
-		{"CommitSameDigestTwice", testCommitSameDigestTwice},
+		{"CommitSameContentTwice", testCommitSameContentTwice},
 		{"CommitMissingUpload", testCommitMissingUpload},
 		{"OpenSeeks", testOpenSeeks},
 		{"DeleteIsIdempotent", testDeleteIsIdempotent},
@@ -67,96 +68,82 @@ func Run(t *testing.T, newDriver func(t *testing.T) storage.Driver) {
 }
 
 func testAppendAtZeroCreates(t *testing.T, d storage.Driver) {
-	id := NewUploadID(t)
-	n, err := d.Append(t.Context(), id, 0, strings.NewReader("hello"))
-	if err != nil || n != 5 {
-		t.Fatalf("Append(0) = %d, %v; want 5, nil", n, err)
+	u, err := d.Append(t.Context(), storage.Upload{ID: NewUploadID(t)}, strings.NewReader("hello"))
+	if err != nil || u.Size != 5 {
+		t.Fatalf("Append = size %d, %v; want 5, nil", u.Size, err)
 	}
-	assertUpload(t, d, id, "hello")
+	assertUpload(t, d, u, "hello")
 }
 
 func testAppendContinues(t *testing.T, d storage.Driver) {
-	id := NewUploadID(t)
-	offset := int64(0)
-	for _, chunk := range []string{"one ", "", "two ", "three"} {
-		n, err := d.Append(t.Context(), id, offset, strings.NewReader(chunk))
-		if err != nil || n != int64(len(chunk)) {
-			t.Fatalf("Append(%d, %q) = %d, %v; want %d, nil", offset, chunk, n, err, len(chunk))
-		}
-		offset += n
+	u := storage.Upload{ID: NewUploadID(t)}
+	for _, chunk := range []string{"hello", ", ", "world"} {
+		u = MustAppend(t, d, u, chunk)
 	}
-	assertUpload(t, d, id, "one two three")
+	assertUpload(t, d, u, "hello, world")
 }
 
-func testAppendAtWrongOffset(t *testing.T, d storage.Driver) {
-	id := NewUploadID(t)
-	MustAppend(t, d, id, 0, "hello")
-	if _, err := d.Append(t.Context(), id, 6, strings.NewReader("x")); !errors.Is(err, storage.ErrOffsetMismatch) {
-		t.Fatalf("Append past the end: err = %v; want ErrOffsetMismatch", err)
+// Chunks far below any part size a driver may need, many times over.
+func testManyTinyAppends(t *testing.T, d storage.Driver) {
+	u := storage.Upload{ID: NewUploadID(t)}
+	var want strings.Builder
+	for i := range 200 {
+		chunk := strconv.Itoa(i) + ","
+		want.WriteString(chunk)
+		u = MustAppend(t, d, u, chunk)
 	}
-	assertUpload(t, d, id, "hello")
+	assertUpload(t, d, u, want.String())
 }
 
 func testAppendToMissingUpload(t *testing.T, d storage.Driver) {
-	id := NewUploadID(t)
-	if _, err := d.Append(t.Context(), id, 3, strings.NewReader("x")); !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("Append(3) to a missing upload: err = %v; want ErrNotFound", err)
+	u := storage.Upload{ID: NewUploadID(t), Size: 3}
+	if _, err := d.Append(t.Context(), u, strings.NewReader("x")); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Append(size 3) to a missing upload: err = %v; want ErrNotFound", err)
 	}
-	if _, err := d.ReadUpload(t.Context(), id); !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("the refused Append created the upload: ReadUpload err = %v", err)
+	if _, err := d.Commit(t.Context(), u); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("the refused Append created the upload: Commit err = %v", err)
 	}
 }
 
 func testAppendAtZeroRestarts(t *testing.T, d storage.Driver) {
 	id := NewUploadID(t)
-	MustAppend(t, d, id, 0, "a long first attempt")
-	MustAppend(t, d, id, 0, "again")
-	assertUpload(t, d, id, "again")
+	MustAppend(t, d, storage.Upload{ID: id}, "a long first attempt")
+	u := MustAppend(t, d, storage.Upload{ID: id}, "again")
+	assertUpload(t, d, u, "again")
 }
 
 // An Append whose reader fails part way (the client hung up) may leave
-// bytes behind; the next Append at the old offset must not keep them.
+// bytes behind; the next Append from the last good Upload must not keep
+// them.
 func testInterruptedAppendIsDiscarded(t *testing.T, d storage.Driver) {
-	id := NewUploadID(t)
-	MustAppend(t, d, id, 0, "kept ")
-	broken := io.MultiReader(strings.NewReader("partial bytes"), errReader{errors.New("connection reset")})
-	if _, err := d.Append(t.Context(), id, 5, broken); err == nil {
+	u := MustAppend(t, d, storage.Upload{ID: NewUploadID(t)}, "kept ")
+	broken := io.MultiReader(strings.NewReader(strings.Repeat("lost ", 1000)), errReader{errors.New("client went away")})
+	if _, err := d.Append(t.Context(), u, broken); err == nil {
 		t.Fatal("Append from a failing reader succeeded")
 	}
-	MustAppend(t, d, id, 5, "retried")
-	assertUpload(t, d, id, "kept retried")
+	u = MustAppend(t, d, u, "retried")
+	assertUpload(t, d, u, "kept retried")
 }
 
-func testReadUploadMissing(t *testing.T, d storage.Driver) {
-	if _, err := d.ReadUpload(t.Context(), NewUploadID(t)); !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("ReadUpload of a missing upload: err = %v; want ErrNotFound", err)
-	}
+// The Upload value is all a later request (or process) has: a copy taken
+// between appends continues the upload exactly.
+func testStaleUploadResumes(t *testing.T, d storage.Driver) {
+	u := MustAppend(t, d, storage.Upload{ID: NewUploadID(t)}, "first;")
+	saved := storage.Upload{ID: u.ID, Size: u.Size, State: bytes.Clone(u.State)}
+	u = MustAppend(t, d, saved, "second")
+	assertUpload(t, d, u, "first;second")
 }
 
 func testCommitAndOpen(t *testing.T, d storage.Driver) {
-	content := "committed content"
-	loc := MustCommit(t, d, content)
-	assertBlob(t, d, loc, content)
-}
-
-// The registry commits the bytes its session accounted for, which may be
-// fewer than a failed last Append left behind.
-func testCommitKeepsFirstSizeBytes(t *testing.T, d storage.Driver) {
-	id := NewUploadID(t)
-	MustAppend(t, d, id, 0, "hello, world")
-	loc, err := d.Commit(t.Context(), id, 5, digest.FromString("hello"))
-	if err != nil {
-		t.Fatalf("Commit: %v", err)
-	}
-	assertBlob(t, d, loc, "hello")
+	content := "some blob bytes"
+	assertBlob(t, d, MustCommit(t, d, content), content)
 }
 
 func testCommitEmptyBlob(t *testing.T, d storage.Driver) {
-	loc := MustCommit(t, d, "")
-	assertBlob(t, d, loc, "")
+	assertBlob(t, d, MustCommit(t, d, ""), "")
 }
 
-func testCommitSameDigestTwice(t *testing.T, d storage.Driver) {
+func testCommitSameContentTwice(t *testing.T, d storage.Driver) {
 	first := MustCommit(t, d, "same bytes")
 	second := MustCommit(t, d, "same bytes")
 	assertBlob(t, d, first, "same bytes")
@@ -164,7 +151,7 @@ func testCommitSameDigestTwice(t *testing.T, d storage.Driver) {
 }
 
 func testCommitMissingUpload(t *testing.T, d storage.Driver) {
-	_, err := d.Commit(t.Context(), NewUploadID(t), 0, digest.FromString(""))
+	_, err := d.Commit(t.Context(), storage.Upload{ID: NewUploadID(t)})
 	if !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Commit of a missing upload: err = %v; want ErrNotFound", err)
 	}
@@ -219,20 +206,19 @@ func testDeleteIsIdempotent(t *testing.T, d storage.Driver) {
 }
 
 func testAbortIsIdempotent(t *testing.T, d storage.Driver) {
-	id := NewUploadID(t)
-	MustAppend(t, d, id, 0, "to abort")
+	u := MustAppend(t, d, storage.Upload{ID: NewUploadID(t)}, "to abort")
 	for i := range 2 {
-		if err := d.Abort(t.Context(), id); err != nil {
+		if err := d.Abort(t.Context(), u); err != nil {
 			t.Fatalf("Abort #%d: %v", i+1, err)
 		}
 	}
-	if _, err := d.ReadUpload(t.Context(), id); !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("ReadUpload after Abort: err = %v; want ErrNotFound", err)
-	}
-	if _, err := d.Append(t.Context(), id, 8, strings.NewReader("x")); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := d.Append(t.Context(), u, strings.NewReader("x")); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Append after Abort: err = %v; want ErrNotFound", err)
 	}
-	if err := d.Abort(t.Context(), NewUploadID(t)); err != nil {
+	if _, err := d.Commit(t.Context(), u); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Commit after Abort: err = %v; want ErrNotFound", err)
+	}
+	if err := d.Abort(t.Context(), storage.Upload{ID: NewUploadID(t)}); err != nil {
 		t.Fatalf("Abort of an upload never started: %v", err)
 	}
 }
@@ -244,31 +230,21 @@ const largeBlobSize = 32 << 20
 // A large blob is generated, appended in uneven chunks and read back
 // through hashes only: neither the driver nor the test holds it whole.
 func testLargeBlobStreams(t *testing.T, d storage.Driver) {
-	id := NewUploadID(t)
+	u := storage.Upload{ID: NewUploadID(t)}
 	src := io.LimitReader(mrand.NewChaCha8([32]byte{1}), largeBlobSize)
 	written := digest.Canonical.Digester()
-	offset := int64(0)
 	for _, size := range []int64{1, 5<<20 - 1, 11 << 20, largeBlobSize} {
-		n, err := d.Append(t.Context(), id, offset, io.TeeReader(io.LimitReader(src, size), written.Hash()))
-		if err != nil {
-			t.Fatalf("Append at %d: %v", offset, err)
+		var err error
+		if u, err = d.Append(t.Context(), u, io.TeeReader(io.LimitReader(src, size), written.Hash())); err != nil {
+			t.Fatalf("Append at %d: %v", u.Size, err)
 		}
-		offset += n
 	}
-	if offset != largeBlobSize {
-		t.Fatalf("appended %d bytes; want %d", offset, largeBlobSize)
+	if u.Size != largeBlobSize {
+		t.Fatalf("appended %d bytes; want %d", u.Size, largeBlobSize)
 	}
 	dgst := written.Digest()
 
-	rc, err := d.ReadUpload(t.Context(), id)
-	if err != nil {
-		t.Fatalf("ReadUpload: %v", err)
-	}
-	if got, n := hashAll(t, rc); got != dgst || n != largeBlobSize {
-		t.Fatalf("ReadUpload: %d bytes with digest %s; want %d bytes with %s", n, got, largeBlobSize, dgst)
-	}
-
-	loc, err := d.Commit(t.Context(), id, offset, dgst)
+	loc, err := d.Commit(t.Context(), u)
 	if err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
@@ -282,20 +258,18 @@ func testConcurrentUploads(t *testing.T, d storage.Driver) {
 	var wg sync.WaitGroup
 	for i := range uploads {
 		wg.Go(func() {
-			id := NewUploadID(t)
+			u := storage.Upload{ID: NewUploadID(t)}
 			var want bytes.Buffer
-			offset := int64(0)
 			for c := range chunks {
 				chunk := strings.Repeat(fmt.Sprintf("upload %d chunk %d;", i, c), 100)
 				want.WriteString(chunk)
-				n, err := d.Append(t.Context(), id, offset, strings.NewReader(chunk))
-				if err != nil {
-					t.Errorf("upload %d: Append at %d: %v", i, offset, err)
+				var err error
+				if u, err = d.Append(t.Context(), u, strings.NewReader(chunk)); err != nil {
+					t.Errorf("upload %d: Append at %d: %v", i, u.Size, err)
 					return
 				}
-				offset += n
 			}
-			loc, err := d.Commit(t.Context(), id, offset, digest.FromBytes(want.Bytes()))
+			loc, err := d.Commit(t.Context(), u)
 			if err != nil {
 				t.Errorf("upload %d: Commit: %v", i, err)
 				return
@@ -313,12 +287,12 @@ func testConcurrentCommitsOfOneDigest(t *testing.T, d storage.Driver) {
 	locations := make([]string, 8)
 	for i := range locations {
 		wg.Go(func() {
-			id := NewUploadID(t)
-			if _, err := d.Append(t.Context(), id, 0, strings.NewReader(content)); err != nil {
+			u, err := d.Append(t.Context(), storage.Upload{ID: NewUploadID(t)}, strings.NewReader(content))
+			if err != nil {
 				t.Errorf("Append: %v", err)
 				return
 			}
-			loc, err := d.Commit(t.Context(), id, int64(len(content)), digest.FromString(content))
+			loc, err := d.Commit(t.Context(), u)
 			if err != nil {
 				t.Errorf("Commit: %v", err)
 				return
@@ -342,22 +316,22 @@ func NewUploadID(t testing.TB) string {
 	return hex.EncodeToString(b[:])
 }
 
-// MustAppend appends s to upload id at offset.
-func MustAppend(t testing.TB, d storage.Driver, id string, offset int64, s string) {
+// MustAppend appends s to upload u and returns the upload after it.
+func MustAppend(t testing.TB, d storage.Driver, u storage.Upload, s string) storage.Upload {
 	t.Helper()
-	n, err := d.Append(t.Context(), id, offset, strings.NewReader(s))
-	if err != nil || n != int64(len(s)) {
-		t.Fatalf("Append(%s, %d, %d bytes) = %d, %v", id, offset, len(s), n, err)
+	next, err := d.Append(t.Context(), u, strings.NewReader(s))
+	if err != nil || next.Size != u.Size+int64(len(s)) {
+		t.Fatalf("Append(%s at %d, %d bytes) = size %d, %v", u.ID, u.Size, len(s), next.Size, err)
 	}
+	return next
 }
 
 // MustCommit uploads content in one Append, commits it and returns its
 // location.
 func MustCommit(t testing.TB, d storage.Driver, content string) string {
 	t.Helper()
-	id := NewUploadID(t)
-	MustAppend(t, d, id, 0, content)
-	loc, err := d.Commit(t.Context(), id, int64(len(content)), digest.FromString(content))
+	u := MustAppend(t, d, storage.Upload{ID: NewUploadID(t)}, content)
+	loc, err := d.Commit(t.Context(), u)
 	if err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
@@ -375,20 +349,14 @@ func MustOpen(t testing.TB, d storage.Driver, loc string) storage.File {
 	return f
 }
 
-func assertUpload(t *testing.T, d storage.Driver, id, want string) {
+// assertUpload commits u and checks it holds want.
+func assertUpload(t *testing.T, d storage.Driver, u storage.Upload, want string) {
 	t.Helper()
-	rc, err := d.ReadUpload(t.Context(), id)
+	loc, err := d.Commit(t.Context(), u)
 	if err != nil {
-		t.Fatalf("ReadUpload(%s): %v", id, err)
+		t.Fatalf("Commit(%s): %v", u.ID, err)
 	}
-	defer rc.Close()
-	got, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("reading upload %s: %v", id, err)
-	}
-	if string(got) != want {
-		t.Fatalf("upload %s holds %q; want %q", id, got, want)
-	}
+	assertBlob(t, d, loc, want)
 }
 
 func assertBlob(t *testing.T, d storage.Driver, loc, want string) {
