@@ -28,7 +28,10 @@ func testArtifacts(t *testing.T) []*testLayout {
 // checks that every manifest and blob came back byte for byte.
 func TestSkopeoRoundTrip(t *testing.T) {
 	skopeo := requireTool(t, "skopeo")
-	srv := startBerth(t)
+	forEachBackend(t, func(t *testing.T, srv *server) { skopeoRoundTrip(t, skopeo, srv) })
+}
+
+func skopeoRoundTrip(t *testing.T, skopeo string, srv *server) {
 	for _, src := range testArtifacts(t) {
 		t.Run(src.Ref, func(t *testing.T) {
 			remote := fmt.Sprintf("docker://%s/skopeo/%s", srv.Addr, src.Ref)
@@ -61,7 +64,10 @@ func TestSkopeoRoundTrip(t *testing.T) {
 // new layout, checking every byte.
 func TestCraneRoundTrip(t *testing.T) {
 	crane := requireTool(t, "crane")
-	srv := startBerth(t)
+	forEachBackend(t, func(t *testing.T, srv *server) { craneRoundTrip(t, crane, srv) })
+}
+
+func craneRoundTrip(t *testing.T, crane string, srv *server) {
 	for _, src := range testArtifacts(t) {
 		t.Run(src.Ref, func(t *testing.T) {
 			repo := fmt.Sprintf("%s/crane/%s", srv.Addr, src.Ref)

@@ -58,14 +58,22 @@ func TestConformance(t *testing.T) {
 	bin := requireTool(t, "conformance")
 	for _, version := range []string{"1.1", "dev"} {
 		t.Run("OCI_VERSION="+version, func(t *testing.T) {
-			srv := startBerth(t)
-			runConformance(t, bin, srv.Addr, version)
+			forEachBackend(t, func(t *testing.T, srv *server) {
+				var extra []string
+				if strings.HasSuffix(t.Name(), "/s3-redirect") {
+					// A blob GET ends at the storage service's presigned
+					// URL, which cannot carry Docker-Content-Digest (ECR's
+					// S3 redirects do not either); the 307 itself does.
+					extra = append(extra, "OCI_API_BLOBS_DIGEST_HEADER=false")
+				}
+				runConformance(t, bin, srv.Addr, version, extra...)
+			})
 		})
 	}
 }
 
 // runConformance runs the suite once and judges it by its junit.xml.
-func runConformance(t *testing.T, bin, registry, version string) {
+func runConformance(t *testing.T, bin, registry, version string, extra ...string) {
 	// The results outlive a failed test so that its report can be read.
 	resultsDir, err := os.MkdirTemp("", "berth-conformance-"+version+"-")
 	if err != nil {
@@ -84,6 +92,7 @@ func runConformance(t *testing.T, bin, registry, version string) {
 		"OCI_LOG=warn",
 	}
 	env = append(env, conformanceSettings...)
+	env = append(env, extra...) // later settings win
 	setup := func(c *exec.Cmd) {
 		c.Dir = resultsDir // no stray oci-conformance.yaml is read
 		c.Env = append(environWithout("OCI_"), env...)

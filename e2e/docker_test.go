@@ -24,8 +24,10 @@ const dockerTimeout = 3 * time.Minute
 // registry, so it speaks plain HTTP to 127.0.0.1:PORT.
 func TestDockerPushPull(t *testing.T) {
 	requireDocker(t)
-	srv := startBerth(t)
+	forEachBackend(t, dockerPushPull)
+}
 
+func dockerPushPull(t *testing.T, srv *server) {
 	greeting := "hello from berth " + randomHex(t)
 	buildDir := helloContext(t, greeting)
 	tag := srv.Addr + "/e2e/hello:1"

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/miniotest"
 )
 
 var (
@@ -21,8 +23,14 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testMain(m))
+	// miniotest.Main runs the tests and stops the shared MinIO after them.
+	miniotest.Main(testM{m})
 }
+
+// testM runs testMain's setup around the tests for miniotest.Main.
+type testM struct{ m *testing.M }
+
+func (t testM) Run() int { return testMain(t.m) }
 
 func testMain(m *testing.M) int {
 	root, err := filepath.Abs("..")

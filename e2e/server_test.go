@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"bytes"
 	"context"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/miniotest"
 )
 
 const (
@@ -36,10 +39,48 @@ type server struct {
 	err  error         // cmd.Wait's result, set before done is closed
 }
 
+// backend is a blob store configuration the client tests run against.
+type backend struct {
+	name string
+	// env returns the BERTH_* variables that select the backend for one
+	// server, e.g. a fresh bucket on the shared MinIO.
+	env func(t *testing.T) []string
+}
+
+// backends are the blob stores every client test runs against: the
+// filesystem, and S3 on a real MinIO with berth streaming blobs and with
+// berth redirecting blob GETs to presigned URLs.
+var backends = []backend{
+	{"filesystem", func(*testing.T) []string { return nil }},
+	{"s3", func(t *testing.T) []string { return s3Env(t, false) }},
+	{"s3-redirect", func(t *testing.T) []string { return s3Env(t, true) }},
+}
+
+func s3Env(t *testing.T, redirect bool) []string {
+	m := miniotest.Shared(t)
+	return []string{
+		"BERTH_STORAGE_S3_ENDPOINT=" + m.Endpoint,
+		"BERTH_STORAGE_S3_BUCKET=" + m.NewBucket(t),
+		"BERTH_STORAGE_S3_ACCESS_KEY=" + m.AccessKey,
+		"BERTH_STORAGE_S3_SECRET_KEY=" + m.SecretKey,
+		"BERTH_STORAGE_S3_REDIRECT=" + strconv.FormatBool(redirect),
+	}
+}
+
+// forEachBackend runs test as a subtest per backend, with a fresh server.
+func forEachBackend(t *testing.T, test func(t *testing.T, srv *server)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			test(t, startBerth(t, b.env(t)...))
+		})
+	}
+}
+
 // startBerth starts a berth server on a free loopback port with an empty
-// data directory, waits until it answers /healthz, and stops it with
-// SIGTERM when the test ends, failing the test unless it exits cleanly.
-func startBerth(t *testing.T) *server {
+// data directory and the extra environment env, waits until it answers
+// /healthz, and stops it with SIGTERM when the test ends, failing the test
+// unless it exits cleanly.
+func startBerth(t *testing.T, env ...string) *server {
 	t.Helper()
 	dataDir := t.TempDir()
 	var lastErr error
@@ -47,7 +88,7 @@ func startBerth(t *testing.T) *server {
 	// binds it; such a start is retried on a new port.
 	for range 3 {
 		addr := freeAddr(t)
-		s, err := launch(t, addr, dataDir)
+		s, err := launch(t, addr, dataDir, env)
 		if err == nil {
 			return s
 		}
@@ -63,7 +104,7 @@ func startBerth(t *testing.T) *server {
 // launch starts `berth serve` and waits for it to become healthy. On
 // success it registers the test cleanup that stops the server. On failure
 // the process is gone and the error holds the end of its log.
-func launch(t *testing.T, addr, dataDir string) (*server, error) {
+func launch(t *testing.T, addr, dataDir string, env []string) (*server, error) {
 	t.Helper()
 	args := []string{"serve", "--listen", addr, "--data-dir", dataDir}
 	s := &server{
@@ -74,6 +115,7 @@ func launch(t *testing.T, addr, dataDir string) (*server, error) {
 		done:    make(chan struct{}),
 	}
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	s.cmd.Env = append(os.Environ(), env...)
 	if err := s.cmd.Start(); err != nil {
 		return s, fmt.Errorf("starting %s: %w", commandLine(berthBin, args), err)
 	}

@@ -24,7 +24,9 @@ func parseDigest(s string) (digest.Digest, error) {
 // getBlob serves GET and HEAD /v2/<name>/blobs/<digest>.
 // https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-blobs
 // GET is answered by http.ServeContent from the stored file, so Range and
-// conditional requests work and the kernel sends the bytes.
+// conditional requests work and the kernel sends the bytes; or, when the
+// storage driver redirects (S3 with redirect on), by a 307 to a presigned
+// URL. HEAD is always answered here, from the index.
 func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) error {
 	dgst, err := parseDigest(rt.arg)
 	if err != nil {
@@ -44,6 +46,19 @@ func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) e
 		h.Set("Content-Length", strconv.FormatInt(b.Size, 10))
 		w.WriteHeader(http.StatusOK)
 		return nil
+	}
+	if rd, ok := reg.blobs.(storage.Redirector); ok {
+		target, err := rd.RedirectURL(r.Context(), b.Location)
+		if err != nil {
+			return err
+		}
+		if target != "" {
+			h.Del("Accept-Ranges")
+			h.Set("Location", target)
+			h.Set("Content-Length", "0")
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return nil
+		}
 	}
 	f, err := reg.blobs.Open(r.Context(), b.Location)
 	if errors.Is(err, storage.ErrNotFound) {

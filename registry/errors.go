@@ -82,7 +82,7 @@ func asError(err error) *Error {
 		return newError(ErrNameUnknown, "", nil)
 	case errors.Is(err, metadata.ErrUploadUnknown), errors.Is(err, storage.ErrNotFound):
 		return newError(ErrBlobUploadUnknown, "", nil)
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return newError(ErrUnavailable, "", nil)
 	}
 	return newError(ErrUnknown, "", nil)

@@ -17,6 +17,10 @@ import (
 // ErrNotFound is returned when a location or upload does not exist.
 var ErrNotFound = errors.New("storage: not found")
 
+// ErrUnavailable wraps failures of the storage service itself (down,
+// unreachable, overloaded): the request may succeed if retried.
+var ErrUnavailable = errors.New("storage: service unavailable")
+
 // ErrOffsetMismatch is returned by Append when the upload holds fewer bytes
 // than the caller's Upload says: bytes acknowledged earlier were lost.
 var ErrOffsetMismatch = errors.New("storage: upload offset mismatch")
@@ -58,4 +62,13 @@ type Driver interface {
 	// Abort removes upload u and its bytes. Aborting a missing upload is
 	// not an error.
 	Abort(ctx context.Context, u Upload) error
+}
+
+// Redirector is a Driver that can send clients to fetch a blob straight from
+// the storage service (a presigned URL), so its bytes never pass through
+// berth. The caller must already have decided the client may read it.
+type Redirector interface {
+	// RedirectURL returns a URL from which location can be read for a
+	// short time, or "" when this blob should be served directly.
+	RedirectURL(ctx context.Context, location string) (string, error)
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/berth-dev/berth/internal/observe"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/registry"
+	"github.com/berth-dev/berth/storage"
 	"github.com/berth-dev/berth/storage/filesystem"
+	"github.com/berth-dev/berth/storage/s3"
 )
 
 func serveCommand() *cobra.Command {
@@ -66,13 +68,28 @@ func newLogger(cfg config.Log) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
+// openStorage opens the configured blob store and says where it is.
+func openStorage(ctx context.Context, cfg config.Storage) (storage.Driver, string, error) {
+	if s := cfg.S3; s.Enabled() {
+		d, err := s3.New(ctx, s3.Config{
+			Endpoint: s.Endpoint, Bucket: s.Bucket, Region: s.Region, Prefix: s.Prefix,
+			AccessKey: s.AccessKey, SecretKey: s.SecretKey, Secure: s.Secure,
+			Redirect: s.Redirect, RedirectExpiry: s.RedirectExpiry,
+			CreateBucket: s.CreateBucket, PartSize: s.PartSize,
+		})
+		return d, fmt.Sprintf("s3://%s/%s (endpoint %s)", s.Bucket, s.Prefix, s.Endpoint), err
+	}
+	d, err := filesystem.New(cfg.Filesystem.Root)
+	return d, cfg.Filesystem.Root, err
+}
+
 // serve runs berth until ctx ends, then drains requests in flight.
 func serve(ctx context.Context, cfg *config.Config) error {
 	log := newLogger(cfg.Log)
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	blobs, err := filesystem.New(cfg.Storage.Filesystem.Root)
+	blobs, where, err := openStorage(ctx, cfg.Storage)
 	if err != nil {
 		return err
 	}
@@ -123,7 +140,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		scheme = "https"
 	}
 	log.Info("berth listening", "address", ln.Addr().String(), "scheme", scheme, "version", version)
-	log.Info("berth data", "blobs", cfg.Storage.Filesystem.Root, "index", cfg.Metadata.SQLite.Path)
+	log.Info("berth data", "blobs", where, "index", cfg.Metadata.SQLite.Path)
 
 	errc := make(chan error, 1)
 	go func() {

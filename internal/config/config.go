@@ -36,10 +36,34 @@ type Config struct {
 	Registry Registry `yaml:"registry"`
 }
 
-// Storage chooses and configures the blob store.
+// Storage chooses and configures the blob store: S3 when storage.s3.bucket
+// is set, else the filesystem.
 type Storage struct {
 	Filesystem Filesystem `yaml:"filesystem"`
+	S3         S3         `yaml:"s3"`
 }
+
+// S3 is an S3-compatible blob store (AWS S3, MinIO, ...).
+type S3 struct {
+	Endpoint  string `yaml:"endpoint"` // host:port
+	Bucket    string `yaml:"bucket"`
+	Region    string `yaml:"region"`
+	Prefix    string `yaml:"prefix"`
+	AccessKey string `yaml:"accessKey"` // empty: the AWS credential chain
+	SecretKey string `yaml:"secretKey"`
+	Secure    bool   `yaml:"secure"`
+	// Redirect answers blob GETs with a 307 to a presigned URL valid for
+	// RedirectExpiry.
+	Redirect       bool          `yaml:"redirect"`
+	RedirectExpiry time.Duration `yaml:"redirectExpiry"`
+	CreateBucket   bool          `yaml:"createBucket"`
+	// PartSize is the multipart part size (at least 5 MiB); each upload
+	// request in flight holds one part in memory.
+	PartSize int64 `yaml:"partSize"`
+}
+
+// Enabled reports whether S3 is the configured blob store.
+func (s S3) Enabled() bool { return s.Bucket != "" }
 
 // Filesystem is the local filesystem blob store.
 type Filesystem struct {
@@ -188,6 +212,17 @@ func (c *Config) Validate() error {
 	if c.Registry.CatalogPageSize <= 0 {
 		errs = append(errs, errors.New("registry.catalogPageSize: must be positive"))
 	}
+	if s3 := c.Storage.S3; s3.Enabled() {
+		if s3.Endpoint == "" {
+			errs = append(errs, errors.New("storage.s3.endpoint: must be set with storage.s3.bucket"))
+		}
+		if s3.PartSize != 0 && s3.PartSize < 5<<20 {
+			errs = append(errs, fmt.Errorf("storage.s3.partSize: %d is below S3's minimum part size of 5 MiB (5242880)", s3.PartSize))
+		}
+		if s3.RedirectExpiry < 0 || s3.RedirectExpiry > 7*24*time.Hour {
+			errs = append(errs, errors.New("storage.s3.redirectExpiry: must be between 0 and 7 days"))
+		}
+	}
 	if c.Storage.Filesystem.Root == "" {
 		c.Storage.Filesystem.Root = filepath.Join(c.DataDir, "blobs")
 	}
@@ -257,8 +292,8 @@ func setField(f reflect.Value, s string) error {
 		f.SetInt(int64(d))
 	case f.Kind() == reflect.String:
 		f.SetString(s)
-	case f.Kind() == reflect.Int:
-		n, err := strconv.Atoi(s)
+	case f.Kind() == reflect.Int || f.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,458 @@
+// Package s3 stores blobs in S3 or any S3-compatible service (MinIO, Ceph,
+// R2, ...) through minio-go.
+//
+// An upload is an S3 multipart upload of fixed-size parts plus a tail: the
+// bytes received since the last whole part, kept as a small object of
+// their own until more arrive. Every Append reads the tail back, sends each
+// part that fills up, and writes the new tail; its state (the multipart
+// upload id, the parts' ETags, the tail's size) goes back to the caller in
+// storage.Upload.State, so any later request, process or replica continues
+// the upload. Memory per Append is one part buffer, whatever the blob size
+// or chunk pattern.
+//
+// Commit completes the multipart upload where it is: the blob's location is
+// the object the parts were uploaded to, so no byte of a layer is copied
+// again (no CopyObject, no ComposeObject). A blob smaller than one part is
+// its tail object.
+//
+// Keys under the configured prefix:
+//
+//	blobs/<upload id>                    blobs that took at least one whole part
+//	uploads/<upload id>/tail-<offset>    the tail starting at byte offset; a
+//	                                     committed small blob is its tail
+package s3
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/berth-dev/berth/storage"
+)
+
+// Config configures the driver. Zero values take the defaults noted.
+type Config struct {
+	Endpoint  string // host:port of the S3 service
+	Bucket    string
+	Region    string // default us-east-1
+	Prefix    string // key prefix, e.g. "berth/"
+	AccessKey string // empty: the AWS credential chain (environment, files, IAM)
+	SecretKey string
+	Secure    bool // HTTPS to the service
+	// Redirect sends blob GETs to a presigned URL valid for RedirectExpiry
+	// (default 20 minutes) instead of streaming through berth.
+	Redirect       bool
+	RedirectExpiry time.Duration
+	// CreateBucket creates a missing bucket at start instead of failing.
+	CreateBucket bool
+	// PartSize is the multipart part size: at least 5 MiB (S3's minimum),
+	// default 8 MiB. Each Append in flight holds one part in memory.
+	PartSize int64
+	// MaxRetries bounds minio-go's retries of one S3 request (default 3),
+	// so a dead service fails a request in seconds rather than hanging it.
+	MaxRetries int
+}
+
+const (
+	minPartSize     = 5 << 20
+	defaultPartSize = 8 << 20
+)
+
+// Driver stores blobs in an S3 bucket.
+type Driver struct {
+	client *minio.Client
+	core   minio.Core
+	cfg    Config
+	parts  sync.Pool // *[]byte of cfg.PartSize
+}
+
+var (
+	_ storage.Driver     = (*Driver)(nil)
+	_ storage.Redirector = (*Driver)(nil)
+)
+
+// New connects to the service and checks that the bucket is there (or
+// creates it with CreateBucket). Its errors name the endpoint, the bucket
+// and what failed, in one line.
+func New(ctx context.Context, cfg Config) (*Driver, error) {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.PartSize == 0 {
+		cfg.PartSize = defaultPartSize
+	}
+	if cfg.RedirectExpiry == 0 {
+		cfg.RedirectExpiry = 20 * time.Minute
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 3
+	}
+	where := fmt.Sprintf("s3 storage (endpoint %s, bucket %q)", cfg.Endpoint, cfg.Bucket)
+	switch {
+	case cfg.Endpoint == "" || cfg.Bucket == "":
+		return nil, fmt.Errorf("%s: endpoint and bucket are required", where)
+	case cfg.PartSize < minPartSize:
+		return nil, fmt.Errorf("%s: partSize %d is below S3's minimum of 5 MiB", where, cfg.PartSize)
+	}
+	creds := credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, "")
+	if cfg.AccessKey == "" {
+		creds = credentials.NewChainCredentials([]credentials.Provider{
+			&credentials.EnvAWS{}, &credentials.FileAWSCredentials{}, &credentials.IAM{},
+		})
+	}
+	client, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds: creds, Secure: cfg.Secure, Region: cfg.Region, MaxRetries: cfg.MaxRetries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	exists, err := client.BucketExists(ctx, cfg.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot reach the bucket: %s", where, describe(err))
+	}
+	if !exists {
+		if !cfg.CreateBucket {
+			return nil, fmt.Errorf("%s: the bucket does not exist (create it, or set createBucket: true)", where)
+		}
+		if err := client.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Region}); err != nil {
+			return nil, fmt.Errorf("%s: creating the bucket: %s", where, describe(err))
+		}
+	}
+	d := &Driver{client: client, core: minio.Core{Client: client}, cfg: cfg}
+	d.parts.New = func() any { b := make([]byte, cfg.PartSize); return &b }
+	return d, nil
+}
+
+// describe says what went wrong in an S3 error, without the request ids.
+func describe(err error) string {
+	if r := minio.ToErrorResponse(err); r.Code != "" {
+		return r.Code + ": " + r.Message
+	}
+	return err.Error()
+}
+
+// state is what an upload's storage.Upload.State holds.
+type state struct {
+	Multipart string `json:"m,omitempty"` // S3 multipart upload id, once a part was sent
+	Parts     []part `json:"p,omitempty"`
+	Tail      int64  `json:"t,omitempty"` // bytes in the tail object
+}
+
+type part struct {
+	ETag string `json:"e"`
+	Size int64  `json:"s"`
+}
+
+// partsSize is the number of bytes in whole parts: where the tail starts.
+func (st *state) partsSize() int64 {
+	var n int64
+	for _, p := range st.Parts {
+		n += p.Size
+	}
+	return n
+}
+
+func decodeState(u storage.Upload) (*state, error) {
+	st := &state{}
+	if len(u.State) == 0 {
+		if u.Size != 0 {
+			return nil, storage.ErrNotFound
+		}
+		return st, nil
+	}
+	if err := json.Unmarshal(u.State, st); err != nil {
+		return nil, fmt.Errorf("s3 upload %s: corrupt state: %w", u.ID, err)
+	}
+	if st.partsSize()+st.Tail != u.Size {
+		return nil, fmt.Errorf("s3 upload %s: state holds %d bytes, upload says %d", u.ID, st.partsSize()+st.Tail, u.Size)
+	}
+	return st, nil
+}
+
+func (d *Driver) key(parts ...string) string {
+	return d.cfg.Prefix + path.Join(parts...)
+}
+
+func (d *Driver) blobKey(id string) string { return d.key("blobs", id) }
+
+func (d *Driver) tailKey(id string, offset int64) string {
+	return d.key("uploads", id, "tail-"+strconv.FormatInt(offset, 10))
+}
+
+// validID refuses upload ids that would make odd keys; the registry's are
+// hex.
+func validID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Append implements storage.Driver.
+func (d *Driver) Append(ctx context.Context, u storage.Upload, r io.Reader) (storage.Upload, error) {
+	if !validID(u.ID) {
+		return u, storage.ErrNotFound
+	}
+	st, err := decodeState(u)
+	if err != nil {
+		return u, err
+	}
+	bufp := d.parts.Get().(*[]byte)
+	defer d.parts.Put(bufp)
+	buf := *bufp
+
+	// Start from the tail: the bytes after the last whole part.
+	n := 0
+	oldTail := ""
+	if st.Tail > 0 {
+		oldTail = d.tailKey(u.ID, st.partsSize())
+		if n, err = d.readTail(ctx, u.ID, st, buf); err != nil {
+			return u, err
+		}
+	}
+	var received int64
+	for {
+		m, rerr := io.ReadFull(r, buf[n:])
+		n += m
+		received += int64(m)
+		if n == len(buf) {
+			if err := d.sendPart(ctx, u.ID, st, buf); err != nil {
+				return u, err
+			}
+			n = 0
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			return u, rerr
+		}
+	}
+	st.Tail = int64(n)
+	if n > 0 {
+		if _, err := d.core.PutObject(ctx, d.cfg.Bucket, d.tailKey(u.ID, st.partsSize()),
+			bytes.NewReader(buf[:n]), int64(n), "", "", minio.PutObjectOptions{}); err != nil {
+			return u, d.fail("writing upload tail", err)
+		}
+	}
+	if oldTail != "" && oldTail != d.tailKey(u.ID, st.partsSize()) {
+		// The old tail went into a part; a leftover object is only
+		// garbage, so failing to delete it fails nothing.
+		d.removeObject(ctx, oldTail)
+	}
+	if u.State, err = json.Marshal(st); err != nil {
+		return u, err
+	}
+	u.Size += received
+	return u, nil
+}
+
+// readTail reads the upload's tail into buf and returns its length.
+func (d *Driver) readTail(ctx context.Context, id string, st *state, buf []byte) (int, error) {
+	opts := minio.GetObjectOptions{}
+	if err := opts.SetRange(0, st.Tail-1); err != nil {
+		return 0, err
+	}
+	rc, _, _, err := d.core.GetObject(ctx, d.cfg.Bucket, d.tailKey(id, st.partsSize()), opts)
+	if err != nil {
+		return 0, d.fail("reading upload tail", err)
+	}
+	defer rc.Close()
+	n, err := io.ReadFull(rc, buf[:st.Tail])
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return 0, storage.ErrOffsetMismatch
+	}
+	if err != nil {
+		return 0, d.fail("reading upload tail", err)
+	}
+	return n, nil
+}
+
+// sendPart uploads buf as the next part, starting the multipart upload
+// with the first one.
+func (d *Driver) sendPart(ctx context.Context, id string, st *state, buf []byte) error {
+	if st.Multipart == "" {
+		mid, err := d.core.NewMultipartUpload(ctx, d.cfg.Bucket, d.blobKey(id), minio.PutObjectOptions{
+			ContentType: "application/octet-stream",
+		})
+		if err != nil {
+			return d.fail("starting multipart upload", err)
+		}
+		st.Multipart = mid
+	}
+	p, err := d.core.PutObjectPart(ctx, d.cfg.Bucket, d.blobKey(id), st.Multipart, len(st.Parts)+1,
+		bytes.NewReader(buf), int64(len(buf)), minio.PutObjectPartOptions{})
+	if err != nil {
+		return d.fail("uploading part", err)
+	}
+	st.Parts = append(st.Parts, part{ETag: p.ETag, Size: int64(len(buf))})
+	return nil
+}
+
+// Commit implements storage.Driver.
+func (d *Driver) Commit(ctx context.Context, u storage.Upload) (string, error) {
+	if !validID(u.ID) {
+		return "", storage.ErrNotFound
+	}
+	if len(u.State) == 0 && u.Size == 0 {
+		return "", storage.ErrNotFound // never appended to
+	}
+	st, err := decodeState(u)
+	if err != nil {
+		return "", err
+	}
+	if st.Multipart == "" {
+		return d.commitTail(ctx, u.ID, st)
+	}
+	parts := make([]minio.CompletePart, 0, len(st.Parts)+1)
+	for i, p := range st.Parts {
+		parts = append(parts, minio.CompletePart{PartNumber: i + 1, ETag: p.ETag})
+	}
+	if st.Tail > 0 {
+		// The tail becomes the last part, which S3 lets be short.
+		bufp := d.parts.Get().(*[]byte)
+		defer d.parts.Put(bufp)
+		n, err := d.readTail(ctx, u.ID, st, *bufp)
+		if err != nil {
+			return "", err
+		}
+		p, err := d.core.PutObjectPart(ctx, d.cfg.Bucket, d.blobKey(u.ID), st.Multipart, len(parts)+1,
+			bytes.NewReader((*bufp)[:n]), int64(n), minio.PutObjectPartOptions{})
+		if err != nil {
+			return "", d.fail("uploading last part", err)
+		}
+		parts = append(parts, minio.CompletePart{PartNumber: len(parts) + 1, ETag: p.ETag})
+	}
+	if _, err := d.core.CompleteMultipartUpload(ctx, d.cfg.Bucket, d.blobKey(u.ID), st.Multipart, parts,
+		minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
+		return "", d.fail("completing multipart upload", err)
+	}
+	if st.Tail > 0 {
+		d.removeObject(ctx, d.tailKey(u.ID, st.partsSize()))
+	}
+	return d.blobKey(u.ID), nil
+}
+
+// commitTail commits an upload that never filled a part: the tail object
+// is the blob. An empty blob gets an empty object.
+func (d *Driver) commitTail(ctx context.Context, id string, st *state) (string, error) {
+	key := d.tailKey(id, 0)
+	if st.Tail == 0 {
+		if _, err := d.core.PutObject(ctx, d.cfg.Bucket, key, bytes.NewReader(nil), 0, "", "",
+			minio.PutObjectOptions{}); err != nil {
+			return "", d.fail("writing empty blob", err)
+		}
+		return key, nil
+	}
+	info, err := d.client.StatObject(ctx, d.cfg.Bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return "", d.fail("checking upload tail", err)
+	}
+	if info.Size != st.Tail {
+		// A failed Append left a longer tail than the upload holds: write
+		// the right bytes (less than one part) over it.
+		bufp := d.parts.Get().(*[]byte)
+		defer d.parts.Put(bufp)
+		n, err := d.readTail(ctx, id, st, *bufp)
+		if err != nil {
+			return "", err
+		}
+		if _, err := d.core.PutObject(ctx, d.cfg.Bucket, key, bytes.NewReader((*bufp)[:n]), int64(n), "", "",
+			minio.PutObjectOptions{}); err != nil {
+			return "", d.fail("rewriting upload tail", err)
+		}
+	}
+	return key, nil
+}
+
+// Abort implements storage.Driver.
+func (d *Driver) Abort(ctx context.Context, u storage.Upload) error {
+	if !validID(u.ID) {
+		return nil
+	}
+	st, err := decodeState(u)
+	if err != nil {
+		return nil // nothing we know how to find
+	}
+	if st.Multipart != "" {
+		err := d.core.AbortMultipartUpload(ctx, d.cfg.Bucket, d.blobKey(u.ID), st.Multipart)
+		if err != nil && minio.ToErrorResponse(err).Code != "NoSuchUpload" {
+			return d.fail("aborting multipart upload", err)
+		}
+	}
+	if st.Tail > 0 {
+		return d.removeObject(ctx, d.tailKey(u.ID, st.partsSize()))
+	}
+	return nil
+}
+
+// Open implements storage.Driver. The object is read lazily; Stat finds out
+// now whether it exists.
+func (d *Driver) Open(ctx context.Context, location string) (storage.File, error) {
+	obj, err := d.client.GetObject(ctx, d.cfg.Bucket, location, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, d.fail("opening blob", err)
+	}
+	if _, err := obj.Stat(); err != nil {
+		obj.Close()
+		return nil, d.fail("opening blob", err)
+	}
+	return obj, nil
+}
+
+// Delete implements storage.Driver.
+func (d *Driver) Delete(ctx context.Context, location string) error {
+	return d.removeObject(ctx, location)
+}
+
+func (d *Driver) removeObject(ctx context.Context, key string) error {
+	err := d.client.RemoveObject(ctx, d.cfg.Bucket, key, minio.RemoveObjectOptions{})
+	if err != nil && minio.ToErrorResponse(err).Code != "NoSuchKey" {
+		return d.fail("deleting object", err)
+	}
+	return nil
+}
+
+// RedirectURL implements storage.Redirector: a presigned GET when Redirect
+// is on.
+func (d *Driver) RedirectURL(ctx context.Context, location string) (string, error) {
+	if !d.cfg.Redirect {
+		return "", nil
+	}
+	u, err := d.client.PresignedGetObject(ctx, d.cfg.Bucket, location, d.cfg.RedirectExpiry, url.Values{})
+	if err != nil {
+		return "", d.fail("presigning blob URL", err)
+	}
+	return u.String(), nil
+}
+
+// fail turns an S3 error into the storage package's: missing objects and
+// uploads are ErrNotFound, a service that is down or failing is
+// ErrUnavailable (the client may retry), anything else is returned as is.
+func (d *Driver) fail(what string, err error) error {
+	resp := minio.ToErrorResponse(err)
+	switch {
+	case resp.Code == "NoSuchKey" || resp.Code == "NoSuchUpload" || resp.StatusCode == http.StatusNotFound:
+		return storage.ErrNotFound
+	case resp.StatusCode >= 500 || resp.Code == "" || resp.Code == "SlowDown":
+		return fmt.Errorf("%w: s3 %s (endpoint %s, bucket %s): %s", storage.ErrUnavailable, what, d.cfg.Endpoint, d.cfg.Bucket, describe(err))
+	}
+	return fmt.Errorf("s3 %s (endpoint %s, bucket %s): %s", what, d.cfg.Endpoint, d.cfg.Bucket, describe(err))
+}

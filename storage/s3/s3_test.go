@@ -1,0 +1,154 @@
+package s3_test
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/internal/miniotest"
+	"github.com/berth-dev/berth/storage"
+	"github.com/berth-dev/berth/storage/s3"
+	"github.com/berth-dev/berth/storage/storagetest"
+)
+
+func TestMain(m *testing.M) { miniotest.Main(m) }
+
+// newDriver returns a driver on a fresh bucket of the shared MinIO, with
+// the smallest part size S3 allows so the suite's chunks cross parts.
+func newDriver(t *testing.T, srv *miniotest.Server, edit func(*s3.Config)) (*s3.Driver, string) {
+	t.Helper()
+	bucket := srv.NewBucket(t)
+	cfg := s3.Config{
+		Endpoint: srv.Endpoint, Bucket: bucket, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey,
+		PartSize: 5 << 20, Prefix: "berth/",
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	d, err := s3.New(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, bucket
+}
+
+func TestDriverSuite(t *testing.T) {
+	srv := miniotest.Shared(t)
+	storagetest.Run(t, func(t *testing.T) storage.Driver {
+		d, _ := newDriver(t, srv, nil)
+		return d
+	})
+}
+
+// Chunks that never line up with the part size, and a single big one,
+// leave exactly one copy of the blob in the bucket once committed: no
+// part, tail or staging object is left behind and nothing was copied.
+func TestCommitLeavesOneCopy(t *testing.T) {
+	srv := miniotest.Shared(t)
+	for _, tc := range []struct {
+		name   string
+		chunks []int64
+	}{
+		{"one chunk of 23 MiB", []int64{23 << 20}},
+		{"uneven chunks", []int64{1, 7 << 20, 3, 5<<20 - 1, 2 << 20, 1}},
+		{"less than a part", []int64{1000, 24}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, bucket := newDriver(t, srv, nil)
+			u := storage.Upload{ID: storagetest.NewUploadID(t)}
+			src := rand.NewChaCha8([32]byte{2})
+			var total int64
+			for _, n := range tc.chunks {
+				var err error
+				if u, err = d.Append(t.Context(), u, io.LimitReader(src, n)); err != nil {
+					t.Fatalf("Append: %v", err)
+				}
+				total += n
+			}
+			if _, err := d.Commit(t.Context(), u); err != nil {
+				t.Fatalf("Commit: %v", err)
+			}
+			if got := srv.StoredBytes(t, bucket); got != total {
+				t.Errorf("bucket holds %d bytes after commit; want the blob once, %d", got, total)
+			}
+		})
+	}
+}
+
+// With redirect on, the driver hands out presigned URLs that a plain HTTP
+// client can read the blob from.
+func TestRedirectURL(t *testing.T) {
+	srv := miniotest.Shared(t)
+	d, _ := newDriver(t, srv, func(c *s3.Config) { c.Redirect = true; c.RedirectExpiry = time.Minute })
+	loc := storagetest.MustCommit(t, d, "presigned bytes")
+	target, err := d.RedirectURL(t.Context(), loc)
+	if err != nil || target == "" {
+		t.Fatalf("RedirectURL = %q, %v", target, err)
+	}
+	resp, err := http.Get(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(body) != "presigned bytes" {
+		t.Errorf("GET presigned URL: %s %q", resp.Status, body)
+	}
+
+	off, _ := newDriver(t, srv, nil)
+	if target, err := off.RedirectURL(t.Context(), loc); target != "" || err != nil {
+		t.Errorf("RedirectURL with redirect off = %q, %v; want none", target, err)
+	}
+}
+
+// Start-up errors name the endpoint and bucket and what failed.
+func TestNewErrors(t *testing.T) {
+	srv := miniotest.Shared(t)
+	base := s3.Config{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey}
+	tests := []struct {
+		name string
+		edit func(*s3.Config)
+		want []string
+	}{
+		{"missing bucket", func(c *s3.Config) { c.Bucket = "no-such-bucket" }, []string{srv.Endpoint, "no-such-bucket", "does not exist"}},
+		{"wrong credentials", func(c *s3.Config) { c.Bucket = "xyz"; c.SecretKey = "wrong" }, []string{srv.Endpoint, `"xyz"`, "SignatureDoesNotMatch"}},
+		{"unreachable endpoint", func(c *s3.Config) { c.Bucket = "xyz"; c.Endpoint = "127.0.0.1:1" }, []string{"127.0.0.1:1", "connection refused"}},
+		{"part size too small", func(c *s3.Config) { c.Bucket = "xyz"; c.PartSize = 1 << 20 }, []string{"5 MiB"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := base
+			tt.edit(&cfg)
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			_, err := s3.New(ctx, cfg)
+			if err == nil {
+				t.Fatal("New succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q is not one line", err)
+			}
+		})
+	}
+
+	t.Run("createBucket", func(t *testing.T) {
+		cfg := base
+		cfg.Bucket = "created-" + strings.ToLower(storagetest.NewUploadID(t)[:12])
+		cfg.CreateBucket = true
+		if _, err := s3.New(t.Context(), cfg); err != nil {
+			t.Fatalf("New with createBucket: %v", err)
+		}
+		if ok, err := srv.Client(t).BucketExists(t.Context(), cfg.Bucket); !ok || err != nil {
+			t.Errorf("bucket %s not created: %v", cfg.Bucket, err)
+		}
+	})
+}
