@@ -35,8 +35,9 @@ type server struct {
 
 	cmd  *exec.Cmd
 	log  *syncBuffer
-	done chan struct{} // closed when the process has exited
-	err  error         // cmd.Wait's result, set before done is closed
+	done    chan struct{} // closed when the process has exited
+	err     error         // cmd.Wait's result, set before done is closed
+	stopped bool          // Stop was called: the cleanup has nothing to do
 }
 
 // backend is a blob store configuration the client tests run against.
@@ -82,7 +83,13 @@ func forEachBackend(t *testing.T, test func(t *testing.T, srv *server)) {
 // unless it exits cleanly.
 func startBerth(t *testing.T, env ...string) *server {
 	t.Helper()
-	dataDir := t.TempDir()
+	return startBerthIn(t, t.TempDir(), env...)
+}
+
+// startBerthIn is startBerth on a given data directory, e.g. one an
+// earlier server of the same test used.
+func startBerthIn(t *testing.T, dataDir string, env ...string) *server {
+	t.Helper()
 	var lastErr error
 	// A port found free can be taken by another process before berth
 	// binds it; such a start is retried on a new port.
@@ -167,10 +174,17 @@ func waitHealthy(addr string, timeout time.Duration, exited <-chan struct{}) err
 	}
 }
 
+// Stop stops the server before the test ends, as stop does.
+func (s *server) Stop(t *testing.T) { s.stop(t) }
+
 // stop sends SIGTERM and fails the test unless the server exits with
 // status 0 within stopTimeout. On a failed test it logs the server's output.
 func (s *server) stop(t *testing.T) {
 	t.Helper()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
 	select {
 	case <-s.done:
 		t.Errorf("server %s had exited before the test ended: %v", s.Addr, s.err)
