@@ -172,3 +172,62 @@ func TestS3RedirectOnlyForHeldBlobs(t *testing.T) {
 		}
 	}
 }
+
+// Chunk patterns that never line up with S3's 5 MiB part minimum: one big
+// PATCH, and a thousand PATCHes from 1 byte to 7 MiB. Each blob reads back
+// byte for byte, and berth's memory stays bounded by its part buffers.
+func TestS3ChunkPatterns(t *testing.T) {
+	m := miniotest.Shared(t)
+	srv := s3Server(t, m, t.TempDir(), m.NewBucket(t))
+	sizes := map[string][]int{"one PATCH of 96 MiB": {96 << 20}}
+	var many []int
+	for i := range 1000 {
+		switch {
+		case i%250 == 0:
+			many = append(many, 7<<20)
+		case i%50 == 0:
+			many = append(many, 1<<20+i)
+		default:
+			many = append(many, 1+i%7)
+		}
+	}
+	sizes["1000 PATCHes of 1 byte to 7 MiB"] = many
+
+	for name, chunks := range sizes {
+		t.Run(name, func(t *testing.T) {
+			resp, _ := send(t, http.MethodPost, "http://"+srv.Addr+"/v2/chunks/app/blobs/uploads/", nil, nil)
+			loc := "http://" + srv.Addr + resp.Header.Get("Location")
+			h := digest.Canonical.Digester()
+			offset := 0
+			for i, n := range chunks {
+				c := chunk(byte(i), n)
+				h.Hash().Write(c)
+				resp, body := send(t, http.MethodPatch, loc, c,
+					map[string]string{"Content-Range": fmt.Sprintf("%d-%d", offset, offset+n-1)})
+				if resp.StatusCode != http.StatusAccepted {
+					t.Fatalf("PATCH %d (%d bytes at %d): %s %s", i, n, offset, resp.Status, body)
+				}
+				offset += n
+				loc = "http://" + srv.Addr + resp.Header.Get("Location")
+			}
+			dgst := h.Digest()
+			if resp, body := send(t, http.MethodPut, loc+"?digest="+dgst.String(), nil, nil); resp.StatusCode != http.StatusCreated {
+				t.Fatalf("PUT: %s %s", resp.Status, body)
+			}
+			resp, err := http.Get("http://" + srv.Addr + "/v2/chunks/app/blobs/" + dgst.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			v := dgst.Verifier()
+			if n, err := io.Copy(v, resp.Body); err != nil || n != int64(offset) || !v.Verified() {
+				t.Fatalf("GET: %d bytes (want %d), verified %v, %v", n, offset, v.Verified(), err)
+			}
+		})
+	}
+	peak := peakRSSKiB(t, srv.cmd.Process.Pid)
+	t.Logf("berth peak RSS on S3 after these uploads: %.1f MiB", float64(peak)/1024)
+	if peak > 100<<10 {
+		t.Errorf("berth peak RSS %d KiB exceeds 100 MiB", peak)
+	}
+}
