@@ -2,10 +2,11 @@
 // R2, ...) through minio-go.
 //
 // An upload is an S3 multipart upload of fixed-size parts plus a tail: the
-// bytes received since the last whole part, kept as a small object of
-// their own until more arrive. Every Append reads the tail back, sends each
-// part that fills up, and writes the new tail; its state (the multipart
-// upload id, the parts' ETags, the tail's size) goes back to the caller in
+// bytes received since the last whole part, kept as small segment objects,
+// one per Append, until they fill a part. An Append that does not fill a
+// part writes only its own bytes; one that does reads the segments back,
+// sends the part and goes on. The state (the multipart upload id, the
+// parts' ETags, the segments' sizes) goes back to the caller in
 // storage.Upload.State, so any later request, process or replica continues
 // the upload. Memory per Append is one part buffer, whatever the blob size
 // or chunk pattern.
@@ -18,8 +19,9 @@
 // Keys under the configured prefix:
 //
 //	blobs/<upload id>                    blobs that took at least one whole part
-//	uploads/<upload id>/tail-<offset>    the tail starting at byte offset; a
-//	                                     committed small blob is its tail
+//	uploads/<upload id>/tail-<offset>    a tail segment starting at byte
+//	                                     offset; a committed blob smaller than
+//	                                     a part is its first segment
 package s3
 
 import (
@@ -145,9 +147,22 @@ func describe(err error) string {
 
 // state is what an upload's storage.Upload.State holds.
 type state struct {
-	Multipart string `json:"m,omitempty"` // S3 multipart upload id, once a part was sent
-	Parts     []part `json:"p,omitempty"`
-	Tail      int64  `json:"t,omitempty"` // bytes in the tail object
+	Multipart string  `json:"m,omitempty"` // S3 multipart upload id, once a part was sent
+	Parts     []part  `json:"p,omitempty"`
+	Tail      []int64 `json:"t,omitempty"` // sizes of the tail segments, in order
+}
+
+// maxSegments bounds the tail's segments; past it, an Append merges them
+// into one (rewriting less than a part) so the state stays small.
+const maxSegments = 32
+
+// tailSize is the number of bytes in the tail.
+func (st *state) tailSize() int64 {
+	var n int64
+	for _, s := range st.Tail {
+		n += s
+	}
+	return n
 }
 
 type part struct {
@@ -175,8 +190,8 @@ func decodeState(u storage.Upload) (*state, error) {
 	if err := json.Unmarshal(u.State, st); err != nil {
 		return nil, fmt.Errorf("s3 upload %s: corrupt state: %w", u.ID, err)
 	}
-	if st.partsSize()+st.Tail != u.Size {
-		return nil, fmt.Errorf("s3 upload %s: state holds %d bytes, upload says %d", u.ID, st.partsSize()+st.Tail, u.Size)
+	if st.partsSize()+st.tailSize() != u.Size {
+		return nil, fmt.Errorf("s3 upload %s: state holds %d bytes, upload says %d", u.ID, st.partsSize()+st.tailSize(), u.Size)
 	}
 	return st, nil
 }
@@ -214,48 +229,62 @@ func (d *Driver) Append(ctx context.Context, u storage.Upload, r io.Reader) (sto
 	if err != nil {
 		return u, err
 	}
+	if len(st.Tail) > 0 {
+		// Fail now, not after reading the body, if the upload is gone.
+		if _, err := d.client.StatObject(ctx, d.cfg.Bucket, d.segmentKeys(u.ID, st)[0], minio.StatObjectOptions{}); err != nil {
+			return u, d.fail("checking upload tail", err)
+		}
+	}
 	bufp := d.parts.Get().(*[]byte)
 	defer d.parts.Put(bufp)
 	buf := *bufp
 
-	// Start from the tail: the bytes after the last whole part.
-	n := 0
-	oldTail := ""
-	if st.Tail > 0 {
-		oldTail = d.tailKey(u.ID, st.partsSize())
-		if n, err = d.readTail(ctx, u.ID, st, buf); err != nil {
-			return u, err
-		}
-	}
 	var received int64
+	var stale []string // segments merged into a part or a bigger segment
 	for {
-		m, rerr := io.ReadFull(r, buf[n:])
-		n += m
-		received += int64(m)
-		if n == len(buf) {
+		tail := int(st.tailSize())
+		n, rerr := io.ReadFull(r, buf[:len(buf)-tail])
+		received += int64(n)
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			return u, rerr
+		}
+		if n == len(buf)-tail && n > 0 {
+			// The tail and these bytes fill a part.
+			if err := d.prependTail(ctx, u.ID, st, buf, n, &stale); err != nil {
+				return u, err
+			}
 			if err := d.sendPart(ctx, u.ID, st, buf); err != nil {
 				return u, err
 			}
-			n = 0
+			st.Tail = nil
+			continue
 		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+		if n == 0 {
 			break
 		}
-		if rerr != nil {
-			return u, rerr
+		// Short of a part: these bytes become a segment, or, past
+		// maxSegments, the whole tail becomes one.
+		offset := st.partsSize() + st.tailSize()
+		if len(st.Tail) >= maxSegments {
+			offset = st.partsSize()
+			if err := d.prependTail(ctx, u.ID, st, buf, n, &stale); err != nil {
+				return u, err
+			}
+			n += tail
+			st.Tail = nil
+			stale = stale[:len(stale)-1] // the first segment is overwritten, not removed
 		}
-	}
-	st.Tail = int64(n)
-	if n > 0 {
-		if _, err := d.core.PutObject(ctx, d.cfg.Bucket, d.tailKey(u.ID, st.partsSize()),
+		if _, err := d.core.PutObject(ctx, d.cfg.Bucket, d.tailKey(u.ID, offset),
 			bytes.NewReader(buf[:n]), int64(n), "", "", minio.PutObjectOptions{}); err != nil {
 			return u, d.fail("writing upload tail", err)
 		}
+		st.Tail = append(st.Tail, int64(n))
+		break
 	}
-	if oldTail != "" && oldTail != d.tailKey(u.ID, st.partsSize()) {
-		// The old tail went into a part; a leftover object is only
-		// garbage, so failing to delete it fails nothing.
-		d.removeObject(ctx, oldTail)
+	// The merged segments are garbage now; failing to delete one fails
+	// nothing.
+	for _, key := range stale {
+		d.removeObject(ctx, key)
 	}
 	if u.State, err = json.Marshal(st); err != nil {
 		return u, err
@@ -264,25 +293,59 @@ func (d *Driver) Append(ctx context.Context, u storage.Upload, r io.Reader) (sto
 	return u, nil
 }
 
-// readTail reads the upload's tail into buf and returns its length.
-func (d *Driver) readTail(ctx context.Context, id string, st *state, buf []byte) (int, error) {
-	opts := minio.GetObjectOptions{}
-	if err := opts.SetRange(0, st.Tail-1); err != nil {
-		return 0, err
+// prependTail moves the n bytes at the start of buf after the tail and
+// reads the tail's segments in front of them. The segments' keys, first
+// one last, are added to stale.
+func (d *Driver) prependTail(ctx context.Context, id string, st *state, buf []byte, n int, stale *[]string) error {
+	tail := int(st.tailSize())
+	if tail == 0 {
+		return nil
 	}
-	rc, _, _, err := d.core.GetObject(ctx, d.cfg.Bucket, d.tailKey(id, st.partsSize()), opts)
-	if err != nil {
-		return 0, d.fail("reading upload tail", err)
+	copy(buf[tail:tail+n], buf[:n])
+	if err := d.readTail(ctx, id, st, buf[:tail]); err != nil {
+		return err
 	}
-	defer rc.Close()
-	n, err := io.ReadFull(rc, buf[:st.Tail])
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return 0, storage.ErrOffsetMismatch
+	keys := d.segmentKeys(id, st)
+	*stale = append(*stale, keys[1:]...)
+	*stale = append(*stale, keys[0])
+	return nil
+}
+
+// segmentKeys returns the keys of the tail's segments.
+func (d *Driver) segmentKeys(id string, st *state) []string {
+	keys := make([]string, len(st.Tail))
+	offset := st.partsSize()
+	for i, size := range st.Tail {
+		keys[i] = d.tailKey(id, offset)
+		offset += size
 	}
-	if err != nil {
-		return 0, d.fail("reading upload tail", err)
+	return keys
+}
+
+// readTail reads the tail's segments into buf, which is exactly the
+// tail's size.
+func (d *Driver) readTail(ctx context.Context, id string, st *state, buf []byte) error {
+	for i, key := range d.segmentKeys(id, st) {
+		size := st.Tail[i]
+		opts := minio.GetObjectOptions{}
+		if err := opts.SetRange(0, size-1); err != nil {
+			return err
+		}
+		rc, _, _, err := d.core.GetObject(ctx, d.cfg.Bucket, key, opts)
+		if err != nil {
+			return d.fail("reading upload tail", err)
+		}
+		_, err = io.ReadFull(rc, buf[:size])
+		rc.Close()
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return storage.ErrOffsetMismatch
+		}
+		if err != nil {
+			return d.fail("reading upload tail", err)
+		}
+		buf = buf[size:]
 	}
-	return n, nil
+	return nil
 }
 
 // sendPart uploads buf as the next part, starting the multipart upload
@@ -325,16 +388,15 @@ func (d *Driver) Commit(ctx context.Context, u storage.Upload) (string, error) {
 	for i, p := range st.Parts {
 		parts = append(parts, minio.CompletePart{PartNumber: i + 1, ETag: p.ETag})
 	}
-	if st.Tail > 0 {
+	if tail := st.tailSize(); tail > 0 {
 		// The tail becomes the last part, which S3 lets be short.
 		bufp := d.parts.Get().(*[]byte)
 		defer d.parts.Put(bufp)
-		n, err := d.readTail(ctx, u.ID, st, *bufp)
-		if err != nil {
+		if err := d.readTail(ctx, u.ID, st, (*bufp)[:tail]); err != nil {
 			return "", err
 		}
 		p, err := d.core.PutObjectPart(ctx, d.cfg.Bucket, d.blobKey(u.ID), st.Multipart, len(parts)+1,
-			bytes.NewReader((*bufp)[:n]), int64(n), minio.PutObjectPartOptions{})
+			bytes.NewReader((*bufp)[:tail]), tail, minio.PutObjectPartOptions{})
 		if err != nil {
 			return "", d.fail("uploading last part", err)
 		}
@@ -344,40 +406,40 @@ func (d *Driver) Commit(ctx context.Context, u storage.Upload) (string, error) {
 		minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
 		return "", d.fail("completing multipart upload", err)
 	}
-	if st.Tail > 0 {
-		d.removeObject(ctx, d.tailKey(u.ID, st.partsSize()))
+	for _, key := range d.segmentKeys(u.ID, st) {
+		d.removeObject(ctx, key)
 	}
 	return d.blobKey(u.ID), nil
 }
 
-// commitTail commits an upload that never filled a part: the tail object
-// is the blob. An empty blob gets an empty object.
+// commitTail commits an upload that never filled a part: its first
+// segment becomes the blob, holding the whole tail. An empty blob gets an
+// empty object.
 func (d *Driver) commitTail(ctx context.Context, id string, st *state) (string, error) {
 	key := d.tailKey(id, 0)
-	if st.Tail == 0 {
-		if _, err := d.core.PutObject(ctx, d.cfg.Bucket, key, bytes.NewReader(nil), 0, "", "",
-			minio.PutObjectOptions{}); err != nil {
-			return "", d.fail("writing empty blob", err)
-		}
-		return key, nil
-	}
-	info, err := d.client.StatObject(ctx, d.cfg.Bucket, key, minio.StatObjectOptions{})
-	if err != nil {
-		return "", d.fail("checking upload tail", err)
-	}
-	if info.Size != st.Tail {
-		// A failed Append left a longer tail than the upload holds: write
-		// the right bytes (less than one part) over it.
-		bufp := d.parts.Get().(*[]byte)
-		defer d.parts.Put(bufp)
-		n, err := d.readTail(ctx, id, st, *bufp)
+	keys := d.segmentKeys(id, st)
+	tail := st.tailSize()
+	if len(keys) == 1 {
+		info, err := d.client.StatObject(ctx, d.cfg.Bucket, key, minio.StatObjectOptions{})
 		if err != nil {
-			return "", err
+			return "", d.fail("checking upload tail", err)
 		}
-		if _, err := d.core.PutObject(ctx, d.cfg.Bucket, key, bytes.NewReader((*bufp)[:n]), int64(n), "", "",
-			minio.PutObjectOptions{}); err != nil {
-			return "", d.fail("rewriting upload tail", err)
+		if info.Size == tail {
+			return key, nil // the common case: one Append, nothing to write
 		}
+		// A failed Append left a longer segment: write the right bytes.
+	}
+	bufp := d.parts.Get().(*[]byte)
+	defer d.parts.Put(bufp)
+	if err := d.readTail(ctx, id, st, (*bufp)[:tail]); err != nil {
+		return "", err
+	}
+	if _, err := d.core.PutObject(ctx, d.cfg.Bucket, key, bytes.NewReader((*bufp)[:tail]), tail, "", "",
+		minio.PutObjectOptions{}); err != nil {
+		return "", d.fail("writing blob", err)
+	}
+	for _, k := range keys[min(1, len(keys)):] {
+		d.removeObject(ctx, k)
 	}
 	return key, nil
 }
@@ -397,8 +459,10 @@ func (d *Driver) Abort(ctx context.Context, u storage.Upload) error {
 			return d.fail("aborting multipart upload", err)
 		}
 	}
-	if st.Tail > 0 {
-		return d.removeObject(ctx, d.tailKey(u.ID, st.partsSize()))
+	for _, key := range d.segmentKeys(u.ID, st) {
+		if err := d.removeObject(ctx, key); err != nil {
+			return err
+		}
 	}
 	return nil
 }
