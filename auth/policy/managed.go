@@ -1,0 +1,59 @@
+package policy
+
+// The AWS managed identity policies for ECR, as published in the AWS
+// Managed Policy Reference (AmazonEC2ContainerRegistryFullAccess,
+// AmazonEC2ContainerRegistryPowerUser v3, AmazonEC2ContainerRegistryReadOnly
+// v3). Each call returns a fresh copy the caller may modify.
+
+// readOnlyActions is AmazonEC2ContainerRegistryReadOnly's action list.
+func readOnlyActions() []string {
+	return []string{
+		"ecr:GetAuthorizationToken",
+		"ecr:BatchCheckLayerAvailability",
+		"ecr:GetDownloadUrlForLayer",
+		"ecr:GetRepositoryPolicy",
+		"ecr:DescribeRepositories",
+		"ecr:ListImages",
+		"ecr:DescribeImages",
+		"ecr:BatchGetImage",
+		"ecr:GetLifecyclePolicy",
+		"ecr:GetLifecyclePolicyPreview",
+		"ecr:ListTagsForResource",
+		"ecr:DescribeImageScanFindings",
+	}
+}
+
+// FullAccess returns AmazonEC2ContainerRegistryFullAccess: every ECR
+// action (plus the CloudTrail lookup and replication service-linked role
+// the AWS policy grants, kept so the document matches AWS's).
+func FullAccess() *Policy {
+	return &Policy{Version: Version2012, Statements: []Statement{
+		{Effect: EffectAllow, Action: []string{"ecr:*", "cloudtrail:LookupEvents"}, Resource: []string{"*"}},
+		{
+			Effect: EffectAllow, Action: []string{"iam:CreateServiceLinkedRole"}, Resource: []string{"*"},
+			Conditions: []Condition{{Operator: "StringEquals", Key: "iam:AWSServiceName", Values: []string{"replication.ecr.amazonaws.com"}}},
+		},
+	}}
+}
+
+// PowerUser returns AmazonEC2ContainerRegistryPowerUser: pull, push and
+// read everything, but not delete repositories or change their policies.
+func PowerUser() *Policy {
+	actions := append(readOnlyActions(),
+		"ecr:InitiateLayerUpload",
+		"ecr:UploadLayerPart",
+		"ecr:CompleteLayerUpload",
+		"ecr:PutImage",
+	)
+	return &Policy{Version: Version2012, Statements: []Statement{
+		{Effect: EffectAllow, Action: actions, Resource: []string{"*"}},
+	}}
+}
+
+// ReadOnly returns AmazonEC2ContainerRegistryReadOnly: pull images and
+// describe/list repositories, images, policies and scan findings.
+func ReadOnly() *Policy {
+	return &Policy{Version: Version2012, Statements: []Statement{
+		{Effect: EffectAllow, Action: readOnlyActions(), Resource: []string{"*"}},
+	}}
+}
