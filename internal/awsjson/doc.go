@@ -1,0 +1,35 @@
+// Package awsjson owns the AWS JSON 1.1 wire protocol that berth's
+// AWS-compatible control planes (ECR now, ECS later) are served over, so that
+// the real aws CLI and AWS SDKs work against berth with --endpoint-url.
+//
+// It owns, and nothing else in berth re-implements:
+//
+//   - dispatch of "POST /" requests by their X-Amz-Target header to typed
+//     operation handlers ([Service], [Handle]);
+//   - request limits and decoding, and the authentication hook that sees the
+//     exact body bytes (SigV4 needs them);
+//   - the one error writer that turns any error into
+//     {"__type":"<Name>","message":"..."} with its HTTP status ([Error]);
+//   - the x-amzn-RequestId header on every response ([RequestID]);
+//   - epoch-seconds timestamps ([Time]);
+//   - opaque, tamper-proof pagination tokens ([TokenCodec]).
+//
+// # Declaring input and output shapes
+//
+// Inputs and outputs are plain Go structs whose json tags carry the exact
+// member names of the AWS model (lowerCamelCase for ECR, e.g.
+// `json:"repositoryName"`). AWS leaves null members out of responses, so
+// every optional output member must be omittable:
+//
+//   - scalars that may be absent: pointers with omitempty
+//     (RegistryID *string `json:"registryId,omitempty"`), so that a present
+//     zero value (false, 0, "") is still sent;
+//   - lists and maps: omitempty (nil and empty are both left out);
+//   - nested structures: pointers with omitempty;
+//   - timestamps: [Time] with omitzero, or *Time with omitempty.
+//
+// Unknown input members are ignored, as AWS services do for forward
+// compatibility. Note one difference from AWS: encoding/json matches member
+// names case-insensitively, so "RepositoryName" is read as "repositoryName".
+// Neither the CLI nor the SDKs ever send a differently cased name.
+package awsjson

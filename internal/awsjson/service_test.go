@@ -1,0 +1,321 @@
+package awsjson
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testPrefix = "AmazonEC2ContainerRegistry_V20150921"
+
+type echoInput struct {
+	Name  *string `json:"name,omitempty"`
+	Count *int    `json:"count,omitempty"`
+	When  *Time   `json:"when,omitempty"`
+}
+
+type echoOutput struct {
+	Name    *string  `json:"name,omitempty"`
+	Count   *int     `json:"count,omitempty"`
+	Tags    []string `json:"tags,omitempty"`
+	When    Time     `json:"when,omitzero"`
+	Enabled *bool    `json:"enabled,omitempty"`
+}
+
+type principalKey struct{}
+
+// newTestService registers the fake operations every test drives.
+func newTestService(t *testing.T, logs io.Writer, opts ...Option) *Service {
+	t.Helper()
+	opts = append(opts, WithLogger(slog.New(slog.NewTextHandler(logs, nil))), WithMaxBodyBytes(1024))
+	svc := NewService(testPrefix, opts...)
+	Handle(svc, "Echo", func(ctx context.Context, in *echoInput) (*echoOutput, error) {
+		out := &echoOutput{Name: in.Name, Count: in.Count}
+		if in.When != nil {
+			out.When = *in.When
+		}
+		if p, ok := ctx.Value(principalKey{}).(string); ok {
+			out.Name = &p
+		}
+		return out, nil
+	})
+	Handle(svc, "Nil", func(ctx context.Context, in *struct{}) (*struct{}, error) { return nil, nil })
+	Handle(svc, "NotFound", func(ctx context.Context, in *struct{}) (*struct{}, error) {
+		return nil, fmt.Errorf("lookup: %w", Errorf("RepositoryNotFoundException", "The repository with name 'x' does not exist"))
+	})
+	Handle(svc, "Boom", func(ctx context.Context, in *struct{}) (*struct{}, error) {
+		return nil, errors.New("sqlite: database is locked at /var/lib/berth/secret.db")
+	})
+	return svc
+}
+
+func TestService(t *testing.T) {
+	ct := ContentType
+	tests := []struct {
+		name        string
+		method      string
+		target      string
+		contentType string
+		body        string
+		auth        Authenticator
+		wantCode    int
+		wantType    string // __type of an error, "" for success
+		wantBody    string // exact success body
+		wantMessage string // substring of the error message
+	}{
+		{name: "echo", target: "Echo", body: `{"name":"a","count":0}`, wantCode: 200, wantBody: `{"name":"a","count":0}`},
+		{name: "empty body is {}", target: "Echo", body: ``, wantCode: 200, wantBody: `{}`},
+		{name: "null body is {}", target: "Echo", body: `null`, wantCode: 200, wantBody: `{}`},
+		{name: "unknown members ignored", target: "Echo", body: `{"name":"a","futureMember":{"x":[1,2]}}`, wantCode: 200, wantBody: `{"name":"a"}`},
+		{name: "time echoed", target: "Echo", body: `{"when":1.700000000123E9}`, wantCode: 200, wantBody: `{"when":1700000000.123}`},
+		{name: "json 1.0 content type", target: "Echo", contentType: "application/x-amz-json-1.0", body: `{}`, wantCode: 200, wantBody: `{}`},
+		{name: "content type parameters", target: "Echo", contentType: ct + "; charset=utf-8", body: `{}`, wantCode: 200, wantBody: `{}`},
+		{name: "nil output is {}", target: "Nil", wantCode: 200, wantBody: `{}`},
+		{name: "malformed json", target: "Echo", body: `{"name":`, wantCode: 400, wantType: TypeSerialization},
+		{name: "syntax error", target: "Echo", body: `{"name" "a"}`, wantCode: 400, wantType: TypeSerialization, wantMessage: "offset"},
+		{name: "wrong member type", target: "Echo", body: `{"count":"x"}`, wantCode: 400, wantType: TypeSerialization, wantMessage: "member count"},
+		{name: "not an object", target: "Echo", body: `[1]`, wantCode: 400, wantType: TypeSerialization},
+		{name: "trailing data", target: "Echo", body: `{}{}`, wantCode: 400, wantType: TypeSerialization},
+		{name: "time as string", target: "Echo", body: `{"when":"2024-01-01"}`, wantCode: 400, wantType: TypeSerialization},
+		{name: "too large", target: "Echo", body: `{"name":"` + strings.Repeat("a", 2000) + `"}`, wantCode: 400, wantType: TypeValidation},
+		{name: "unknown action", target: "DeleteEverything", body: `{}`, wantCode: 400, wantType: TypeUnknownOperation},
+		{name: "other service", target: "!AmazonEC2ContainerServiceV20141113.ListClusters", body: `{}`, wantCode: 400, wantType: TypeUnknownOperation},
+		{name: "no target", target: "!", body: `{}`, wantCode: 400, wantType: TypeUnknownOperation},
+		{name: "wrong content type", target: "Echo", contentType: "application/json", body: `{}`, wantCode: 400, wantType: TypeUnknownOperation},
+		{name: "wrong method", method: http.MethodGet, target: "Echo", wantCode: 405, wantType: TypeUnknownOperation},
+		{name: "typed error wrapped", target: "NotFound", wantCode: 400, wantType: "RepositoryNotFoundException", wantMessage: "The repository with name 'x' does not exist"},
+		{name: "plain error is ServerException", target: "Boom", wantCode: 500, wantType: TypeServer, wantMessage: serverMessage},
+		{
+			name: "auth error in AWS form", target: "Echo", body: `{}`, wantCode: 403, wantType: TypeInvalidSignature, wantMessage: "signature",
+			auth: func(r *http.Request, body []byte) (context.Context, error) {
+				return nil, &Error{Type: TypeInvalidSignature, Message: "The request signature we calculated does not match the signature you provided.", Status: 403}
+			},
+		},
+		{
+			name: "auth plain error is ServerException", target: "Echo", body: `{}`, wantCode: 500, wantType: TypeServer,
+			auth: func(r *http.Request, body []byte) (context.Context, error) {
+				return nil, errors.New("key store unreachable: secret")
+			},
+		},
+		{
+			name: "auth runs before unknown action", target: "Nope", body: `{}`, wantCode: 400, wantType: TypeMissingAuthenticationToken,
+			auth: func(r *http.Request, body []byte) (context.Context, error) {
+				return nil, Errorf(TypeMissingAuthenticationToken, "Missing Authentication Token")
+			},
+		},
+		{
+			name: "auth sees exact body and operation, sets principal", target: "Echo", body: ` {"name":"x"} `, wantCode: 200, wantBody: `{"name":"Echo: {\"name\":\"x\"} "}`,
+			auth: func(r *http.Request, body []byte) (context.Context, error) {
+				return context.WithValue(r.Context(), principalKey{}, Operation(r.Context())+":"+string(body)), nil
+			},
+		},
+	}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			var opts []Option
+			if tt.auth != nil {
+				opts = append(opts, WithAuthenticate(tt.auth))
+			}
+			srv := httptest.NewServer(newTestService(t, &logs, opts...))
+			defer srv.Close()
+
+			method := tt.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			req, err := http.NewRequest(method, srv.URL+"/", strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := testPrefix + "." + tt.target
+			if strings.HasPrefix(tt.target, "!") {
+				target = tt.target[1:]
+			}
+			if target != "" {
+				req.Header.Set("X-Amz-Target", target)
+			}
+			if tt.contentType == "" {
+				req.Header.Set("Content-Type", ct)
+			} else {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+
+			if resp.StatusCode != tt.wantCode {
+				t.Errorf("status = %d, want %d (body %s)", resp.StatusCode, tt.wantCode, body)
+			}
+			if got := resp.Header.Get("Content-Type"); got != ContentType {
+				t.Errorf("Content-Type = %q", got)
+			}
+			if id := resp.Header.Get("x-amzn-RequestId"); !uuid.MatchString(id) {
+				t.Errorf("x-amzn-RequestId = %q, want a UUID", id)
+			}
+			if tt.wantType == "" {
+				if string(body) != tt.wantBody {
+					t.Errorf("body = %s, want %s", body, tt.wantBody)
+				}
+				return
+			}
+			var e map[string]string
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatalf("error body %q: %v", body, err)
+			}
+			if len(e) != 2 || e["__type"] != tt.wantType {
+				t.Errorf("error body = %s, want __type %s and message only", body, tt.wantType)
+			}
+			if !strings.Contains(e["message"], tt.wantMessage) {
+				t.Errorf("message = %q, want it to contain %q", e["message"], tt.wantMessage)
+			}
+			if tt.wantCode == 500 {
+				for _, leak := range []string{"sqlite", "secret", "unreachable"} {
+					if strings.Contains(string(body), leak) {
+						t.Errorf("500 body leaks %q: %s", leak, body)
+					}
+				}
+				if !strings.Contains(logs.String(), resp.Header.Get("x-amzn-RequestId")) {
+					t.Errorf("server fault not logged with its request id; logs: %s", logs.String())
+				}
+			}
+		})
+	}
+}
+
+func TestMatches(t *testing.T) {
+	svc := NewService(testPrefix)
+	tests := []struct {
+		method, path, target string
+		want                 bool
+	}{
+		{"POST", "/", testPrefix + ".CreateRepository", true},
+		{"POST", "/", testPrefix + ".Anything", true},
+		{"POST", "/", "AmazonEC2ContainerServiceV20141113.ListClusters", false},
+		{"POST", "/", testPrefix, false},
+		{"POST", "/", testPrefix + "X.CreateRepository", false},
+		{"POST", "/", "", false},
+		{"GET", "/", testPrefix + ".CreateRepository", false},
+		{"POST", "/v2/", testPrefix + ".CreateRepository", false},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(tt.method, tt.path, nil)
+		if tt.target != "" {
+			r.Header.Set("X-Amz-Target", tt.target)
+		}
+		if got := svc.Matches(r); got != tt.want {
+			t.Errorf("Matches(%s %s %q) = %v, want %v", tt.method, tt.path, tt.target, got, tt.want)
+		}
+	}
+}
+
+func TestRequestIDUniqueAndInContext(t *testing.T) {
+	svc := NewService(testPrefix)
+	var seen string
+	Handle(svc, "Op", func(ctx context.Context, in *struct{}) (*struct{}, error) {
+		seen = RequestID(ctx)
+		return nil, nil
+	})
+	ids := map[string]bool{}
+	for range 3 {
+		r := httptest.NewRequest("POST", "/", strings.NewReader("{}"))
+		r.Header.Set("X-Amz-Target", testPrefix+".Op")
+		r.Header.Set("Content-Type", ContentType)
+		w := httptest.NewRecorder()
+		svc.ServeHTTP(w, r)
+		id := w.Header().Get("x-amzn-RequestId")
+		if id == "" || id != seen || ids[id] {
+			t.Fatalf("request id %q (handler saw %q, seen before %v)", id, seen, ids[id])
+		}
+		ids[id] = true
+	}
+}
+
+func TestHandlePanicsOnDuplicate(t *testing.T) {
+	svc := NewService(testPrefix)
+	op := func(ctx context.Context, in *struct{}) (*struct{}, error) { return nil, nil }
+	Handle(svc, "Op", op)
+	defer func() {
+		if recover() == nil {
+			t.Error("duplicate Handle did not panic")
+		}
+	}()
+	Handle(svc, "Op", op)
+}
+
+func TestTimeRoundTrip(t *testing.T) {
+	tests := []struct {
+		in   time.Time
+		wire string
+	}{
+		{time.UnixMilli(1700000000123), "1700000000.123"},
+		{time.Unix(1795860000, 0), "1795860000.0"},
+		{time.Unix(1795864402, 550466500), "1795864402.55"}, // ms precision, like the SDK
+		{time.Unix(0, 0), "0.0"},
+	}
+	for _, tt := range tests {
+		b, err := json.Marshal(NewTime(tt.in))
+		if err != nil || string(b) != tt.wire {
+			t.Errorf("Marshal(%v) = %s, %v; want %s", tt.in, b, err, tt.wire)
+		}
+		var got Time
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("Unmarshal(%s): %v", b, err)
+		}
+		if !got.Equal(tt.in.Truncate(time.Millisecond)) || got.Location() != time.UTC {
+			t.Errorf("Unmarshal(%s) = %v, want %v UTC", b, got, tt.in.Truncate(time.Millisecond))
+		}
+	}
+	for _, in := range []string{"1.700000000123E9", "1700000000.123", "1700000000123e-3"} {
+		var got Time
+		if err := json.Unmarshal([]byte(in), &got); err != nil || got.UnixMilli() != 1700000000123 {
+			t.Errorf("Unmarshal(%s) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{`"1700000000"`, `1e300`, `-1e20`, `true`} {
+		var got Time
+		if err := json.Unmarshal([]byte(bad), &got); err == nil {
+			t.Errorf("Unmarshal(%s) = %v, want error", bad, got)
+		}
+	}
+	b, _ := json.Marshal(echoOutput{})
+	if string(b) != "{}" {
+		t.Errorf("zero Time with omitzero marshals to %s, want {}", b)
+	}
+}
+
+func TestErrorWriterForms(t *testing.T) {
+	tests := []struct {
+		err        error
+		wantType   string
+		wantStatus int
+		wantMsg    string
+	}{
+		{Errorf("RepositoryNotFoundException", "no %s", "x"), "RepositoryNotFoundException", 400, "no x"},
+		{&Error{Type: "LimitExceededException", Message: "m"}, "LimitExceededException", 400, "m"},
+		{ServerError(), TypeServer, 500, serverMessage},
+		{fmt.Errorf("wrapped: %w", ValidationError("v")), TypeValidation, 400, "v"},
+		{errors.New("internal detail"), TypeServer, 500, serverMessage},
+		{&Error{Message: "no type"}, TypeServer, 500, serverMessage},
+	}
+	for _, tt := range tests {
+		body, status, _ := toWire(tt.err)
+		if body.Type != tt.wantType || status != tt.wantStatus || body.Message != tt.wantMsg {
+			t.Errorf("toWire(%v) = %+v %d, want %s %d %q", tt.err, body, status, tt.wantType, tt.wantStatus, tt.wantMsg)
+		}
+	}
+}

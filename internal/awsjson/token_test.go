@@ -1,0 +1,115 @@
+package awsjson
+
+import (
+	"encoding/base64"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+type cursor struct {
+	After string `json:"a"`
+}
+
+type listFilter struct {
+	TagStatus string `json:"tagStatus"`
+}
+
+func newCodec(t testing.TB, secret string) *TokenCodec {
+	t.Helper()
+	c, err := NewTokenCodec([]byte(strings.Repeat(secret, 32)[:32]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestTokenRoundTrip(t *testing.T) {
+	c := newCodec(t, "k")
+	bind := Binding("ListImages", "123456789012", "repo-a", listFilter{"ANY"})
+	tok, err := c.Encode(bind, cursor{After: "sha256:aaa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^[A-Za-z0-9_-]+$`).MatchString(tok) {
+		t.Errorf("token %q is not URL-safe", tok)
+	}
+	var got cursor
+	if err := c.Decode(tok, Binding("ListImages", "123456789012", "repo-a", listFilter{"ANY"}), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.After != "sha256:aaa" {
+		t.Errorf("cursor = %+v", got)
+	}
+}
+
+func TestTokenRefused(t *testing.T) {
+	c := newCodec(t, "k")
+	bind := Binding("ListImages", "123456789012", "repo-a", listFilter{"ANY"})
+	tok, err := c.Encode(bind, cursor{After: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(tok)
+	flipped := append([]byte(nil), raw...)
+	flipped[3] ^= 1
+	wrongType, _ := c.Encode(bind, []int{1})
+
+	tests := []struct {
+		name  string
+		codec *TokenCodec
+		token string
+		bind  any
+	}{
+		{"other repository", c, tok, Binding("ListImages", "123456789012", "repo-b", listFilter{"ANY"})},
+		{"other filter", c, tok, Binding("ListImages", "123456789012", "repo-a", listFilter{"TAGGED"})},
+		{"other operation", c, tok, Binding("DescribeImages", "123456789012", "repo-a", listFilter{"ANY"})},
+		{"other key", newCodec(t, "z"), tok, bind},
+		{"flipped payload bit", c, base64.RawURLEncoding.EncodeToString(flipped), bind},
+		{"truncated", c, tok[:len(tok)-2], bind},
+		{"not base64", c, "page2!", bind},
+		{"foreign token", c, "page2", bind},
+		{"empty", c, "", bind},
+		{"huge", c, strings.Repeat("A", 10000), bind},
+		{"signed but wrong cursor type", c, wrongType, bind},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got cursor
+			err := tt.codec.Decode(tt.token, tt.bind, &got)
+			if !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("Decode = %v, want ErrInvalidToken", err)
+			}
+			body, status, internal := toWire(err)
+			if internal || status != 400 || body.Type != TypeInvalidParameter || body.Message != "Invalid NextToken." {
+				t.Errorf("wire form = %+v %d", body, status)
+			}
+		})
+	}
+}
+
+func TestNewTokenCodecShortSecret(t *testing.T) {
+	if _, err := NewTokenCodec([]byte("short")); err == nil {
+		t.Error("short secret accepted")
+	}
+}
+
+func FuzzTokenDecode(f *testing.F) {
+	c := newCodec(f, "k")
+	tok, _ := c.Encode(Binding("ListImages", "r"), cursor{After: "x"})
+	f.Add(tok)
+	f.Add("page2")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, token string) {
+		var got cursor
+		err := c.Decode(token, Binding("ListImages", "r"), &got)
+		if err != nil && !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("Decode(%q) = %v", token, err)
+		}
+		if err == nil && token != tok {
+			// A forged token would need an HMAC-SHA256 collision.
+			t.Fatalf("Decode accepted a token it did not issue: %q", token)
+		}
+	})
+}
