@@ -62,6 +62,12 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"Uploads", testUploads},
 		{"UploadCompareAndSet", testUploadCompareAndSet},
 		{"ConcurrentWrites", testConcurrentWrites},
+		{"Users", testUsers},
+		{"UserPolicies", testUserPolicies},
+		{"AccessKeys", testAccessKeys},
+		{"AccessKeyStatus", testAccessKeyStatus},
+		{"TouchAccessKey", testTouchAccessKey},
+		{"DeleteUserDeletesKeys", testDeleteUserDeletesKeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,6 +76,9 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 	}
 	t.Run("SurvivesReopen", func(t *testing.T) {
 		testSurvivesReopen(t, newDatabase(t))
+	})
+	t.Run("IdentitiesSurviveReopen", func(t *testing.T) {
+		testIdentitiesSurviveReopen(t, newDatabase(t))
 	})
 }
 

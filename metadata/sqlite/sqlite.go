@@ -92,6 +92,22 @@ CREATE TABLE uploads (
 ) WITHOUT ROWID;
 `, `
 ALTER TABLE uploads ADD COLUMN storage_state BLOB;
+`, `
+CREATE TABLE users (
+	name       TEXT PRIMARY KEY,
+	arn        TEXT NOT NULL DEFAULT '',
+	policies   TEXT NOT NULL DEFAULT '[]', -- JSON array of strings
+	created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE access_keys (
+	id            TEXT PRIMARY KEY,
+	user_name     TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+	sealed_secret BLOB NOT NULL,
+	status        TEXT NOT NULL CHECK (status IN ('Active', 'Inactive')),
+	created_at    INTEGER NOT NULL,
+	last_used_at  INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX access_keys_user ON access_keys(user_name, created_at);
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
