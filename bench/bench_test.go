@@ -127,3 +127,52 @@ func TestOrderRotates(t *testing.T) {
 		t.Errorf("order = %v", got)
 	}
 }
+
+// A registry that answers blob GETs with a 307 to another server: the
+// client follows it, and the bytes count only when they come from the host
+// it was told to expect.
+func TestBlobRedirectIsFollowedAndChecked(t *testing.T) {
+	data := []byte("layer bytes behind a presigned URL")
+	d := descriptor{MediaType: mediaOCILayer, Digest: sha256Digest(data), Size: int64(len(data))}
+	store := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" || r.URL.Query().Get("X-Amz-Signature") != "sig" {
+			http.Error(w, "bad credentials", http.StatusForbidden)
+			return
+		}
+		w.Write(data)
+	}))
+	defer store.Close()
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", store.URL+"/bucket/key?X-Amz-Signature=sig")
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	}))
+	defer reg.Close()
+
+	c := newRegClient(reg.URL)
+	defer c.close()
+	c.blobHost = strings.TrimPrefix(store.URL, "http://")
+	if n, err := c.getBlob(t.Context(), "a/b", d); err != nil || n != d.Size {
+		t.Fatalf("redirected GET: %d bytes, %v", n, err)
+	}
+	c.blobHost = "" // expect the registry itself to serve the bytes
+	if _, err := c.getBlob(t.Context(), "a/b", d); err == nil || !strings.Contains(err.Error(), "after redirects") {
+		t.Fatalf("redirect to an unexpected host: got %v", err)
+	}
+}
+
+func TestChildEnvDropsOtherSettings(t *testing.T) {
+	t.Setenv("BERTH_STORAGE_S3_BUCKET", "elsewhere")
+	t.Setenv("AWS_ACCESS_KEY_ID", "x")
+	t.Setenv("HOME", "/home/someone")
+	env := strings.Join(childEnv("HOME=/tmp/m", "MINIO_ROOT_USER=u"), "\n")
+	for _, bad := range []string{"BERTH_STORAGE_S3_BUCKET", "AWS_ACCESS_KEY_ID", "HOME=/home/someone"} {
+		if strings.Contains(env, bad) {
+			t.Errorf("child environment keeps %s", bad)
+		}
+	}
+	for _, good := range []string{"HOME=/tmp/m", "MINIO_ROOT_USER=u"} {
+		if !strings.Contains(env, good) {
+			t.Errorf("child environment lacks %s", good)
+		}
+	}
+}

@@ -7,8 +7,13 @@
 // noise lands on both alike; throughput scenarios are repeated (-runs) and
 // the median is reported. Any unexpected response aborts the run.
 //
+// A second part (-s3, on when a minio program is found) runs one MinIO on
+// 127.0.0.1 and measures both registries with their blobs in it (s3.go).
+//
 //	go run ./bench                      # build berth from the working tree
 //	go run ./bench -runs 5 -out /tmp/b.md
+//	go run ./bench -s3=false            # filesystem part only
+//	go run ./bench -fs=false -commit-gib 0 -out /tmp/s3.md  # S3 part only, no 1 GiB blob
 //	go run ./bench -berth-kind distribution   # A/A check: Distribution vs itself
 package main
 
@@ -44,6 +49,10 @@ type config struct {
 	keep         bool
 	ceiling      bool
 	workDir      string
+	fs           bool   // run the filesystem part
+	s3           bool   // run the S3 part
+	minioBin     string // the minio program for the S3 part
+	commitGiB    int    // size of the S3 commit test's blob; 0 skips it
 }
 
 func main() {
@@ -65,6 +74,10 @@ func main() {
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temp dir (storage, logs) after the run")
 	flag.BoolVar(&cfg.ceiling, "ceiling", true, "also run the large push and pulls against a minimal server, as a yardstick")
 	flag.StringVar(&cfg.workDir, "work-dir", "", "where the temp dir for layers and server storage goes (empty: the system temp dir; /dev/shm takes the disk out of the measurement)")
+	flag.BoolVar(&cfg.fs, "fs", true, "run the filesystem part (both registries on local disk)")
+	flag.BoolVar(&cfg.s3, "s3", true, "run the S3 part: both registries with their blobs in one MinIO on 127.0.0.1 (unless set, on only when a minio program is found)")
+	flag.StringVar(&cfg.minioBin, "minio-bin", "", "the minio program for the S3 part (empty: minio in PATH, then in the Go bin directory)")
+	flag.IntVar(&cfg.commitGiB, "commit-gib", 1, "S3 part: push one blob of this many GiB and time its final PUT (0 skips it; it writes the blob to MinIO twice, once per registry)")
 	fileServer := flag.String("internal-file-server", "", "internal: run as the minimal yardstick server over this dir")
 	fileListen := flag.String("internal-listen", "", "internal: address for -internal-file-server")
 	flag.Parse()
@@ -75,6 +88,22 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if cfg.s3 && cfg.minioBin == "" {
+		bin, err := findMinio()
+		switch {
+		case err == nil:
+			cfg.minioBin = bin
+		case set["s3"]:
+			fmt.Fprintf(os.Stderr, "bench: -s3: %v (scripts/bench installs it; or pass -minio-bin, or -s3=false)\n", err)
+			os.Exit(2)
+		default:
+			logf("no minio program (%v): skipping the S3 part", err)
+			cfg.s3 = false
+		}
 	}
 
 	if err := validate(&cfg); err != nil {
@@ -116,9 +145,20 @@ func validate(cfg *config) error {
 		return errors.New("-heads must be 1..1000000")
 	case cfg.berthKind != "berth" && cfg.berthKind != "distribution":
 		return errors.New(`-berth-kind must be "berth" or "distribution"`)
+	case cfg.commitGiB < 0 || cfg.commitGiB > 16:
+		return errors.New("-commit-gib must be 0..16")
+	}
+	if cfg.s3 && cfg.berthKind != "berth" {
+		// The S3 part compares berth's redirects with MinIO itself; the
+		// A/A check is a check of the filesystem part.
+		logf("-berth-kind %s: skipping the S3 part", cfg.berthKind)
+		cfg.s3 = false
+	}
+	if !cfg.fs && !cfg.s3 {
+		return errors.New("nothing to run: -fs=false and no S3 part")
 	}
 	// Servers run with their temp dir as working directory: make paths absolute.
-	for _, p := range []*string{&cfg.berthBin, &cfg.distBin} {
+	for _, p := range []*string{&cfg.berthBin, &cfg.distBin, &cfg.minioBin} {
 		if *p != "" && strings.ContainsRune(*p, filepath.Separator) {
 			abs, err := filepath.Abs(*p)
 			if err != nil {
@@ -134,6 +174,14 @@ func validate(cfg *config) error {
 	}
 	if _, err := os.Stat(cfg.distBin); err != nil {
 		return fmt.Errorf("-distribution-bin: %w (scripts/bench installs the Debian package docker-registry)", err)
+	}
+	if cfg.s3 {
+		if cfg.minioBin == "" {
+			return errors.New("-s3: no minio program found (scripts/bench installs it; or pass -minio-bin, or -s3=false)")
+		}
+		if _, err := exec.LookPath(cfg.minioBin); err != nil {
+			return fmt.Errorf("-minio-bin: %w", err)
+		}
 	}
 	return nil
 }
@@ -164,9 +212,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	info.storage = storageInfo(tmp)
 
 	// Resolve berth's binary.
-	berthLabel := "berth"
 	if cfg.berthKind == "distribution" {
-		berthLabel = "Distribution (A/A stand-in for berth)"
 		info.berthRev = "Distribution 2.8.2 standing in for berth (A/A check)"
 	} else if cfg.berthBin == "" {
 		cfg.berthBin = filepath.Join(tmp, "bin", "berth")
@@ -185,6 +231,62 @@ func run(ctx context.Context, cfg config) (err error) {
 	layers, err := makeLayerFiles(ctx, dataDir, cfg.layers, int64(cfg.layerMiB)*mib)
 	if err != nil {
 		return err
+	}
+
+	var res *results
+	if cfg.fs {
+		if res, err = runFilesystem(ctx, cfg, tmp, layers, &info); err != nil {
+			return err
+		}
+	}
+	var s3res *s3Results
+	if cfg.s3 {
+		if s3res, err = runS3(ctx, cfg, tmp, layers); err != nil {
+			return err
+		}
+	}
+
+	info.loadAfter = loadAvg()
+	info.elapsed = time.Since(started)
+
+	fmt.Println()
+	if res != nil {
+		fmt.Println(res.table(info.labels))
+		if cfg.ceiling {
+			fmt.Println(res.ceilingTable(info.labels))
+		}
+		fmt.Println(res.cpuTable(info.labels))
+	}
+	if s3res != nil {
+		fmt.Println(s3res.table())
+		fmt.Println(s3res.cpuTable())
+	}
+	if _, notes := unmetAll(res, s3res); len(notes) > 0 {
+		fmt.Println("Targets not met:")
+		fmt.Println(strings.Join(notes, "\n"))
+		fmt.Println()
+	}
+	if cfg.out != "" {
+		doc := renderDoc(cfg, info, res, s3res)
+		if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(cfg.out, []byte(doc), 0o644); err != nil {
+			return err
+		}
+		logf("wrote %s", cfg.out)
+	}
+	logf("done in %s", info.elapsed.Round(time.Second))
+	return nil
+}
+
+// runFilesystem is the filesystem part: berth and Distribution with local
+// storage (and the minimal server), every scenario. The servers are
+// stopped when it returns.
+func runFilesystem(ctx context.Context, cfg config, tmp string, layers []blob, info *machineInfo) (res *results, err error) {
+	berthLabel := "berth"
+	if cfg.berthKind == "distribution" {
+		berthLabel = "Distribution (A/A stand-in for berth)"
 	}
 
 	// Start both servers (and the pull ceiling).
@@ -206,20 +308,20 @@ func run(ctx context.Context, cfg config) (err error) {
 		servers[0], err = startBerth(ctx, berthLabel, cfg.berthBin, mkdir(tmp, "server-berth"))
 	}
 	if err != nil {
-		return fmt.Errorf("start %s: %w", berthLabel, err)
+		return nil, fmt.Errorf("start %s: %w", berthLabel, err)
 	}
 	servers[1], err = startDistribution(ctx, "Distribution 2.8.2", cfg.distBin, mkdir(tmp, "server-distribution"))
 	if err != nil {
-		return fmt.Errorf("start Distribution: %w", err)
+		return nil, fmt.Errorf("start Distribution: %w", err)
 	}
 	for _, s := range servers[:2] {
 		logf("%s ready at %s (pid %d)", s.label, s.base, s.cmd.Process.Pid)
 		if err := warmUp(ctx, s); err != nil {
-			return fmt.Errorf("%s warm-up: %w", s.label, err)
+			return nil, fmt.Errorf("%s warm-up: %w", s.label, err)
 		}
 	}
 
-	res := newResults(cfg)
+	res = newResults(cfg)
 
 	// measure runs one scenario cfg.runs times on both servers. The order
 	// flips every run and every scenario, so neither server is always
@@ -262,11 +364,11 @@ func run(ctx context.Context, cfg config) (err error) {
 	if cfg.ceiling {
 		dir, err := ceilingDir(tmp, pullImage)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		servers[2], err = startCeiling(ctx, mkdir(tmp, "server-ceiling"), dir)
 		if err != nil {
-			return fmt.Errorf("start ceiling server: %w", err)
+			return nil, fmt.Errorf("start ceiling server: %w", err)
 		}
 		logf("%s ready at %s (pid %d)", servers[2].label, servers[2].base, servers[2].cmd.Process.Pid)
 		withCeiling = []int{0, 1, 2}
@@ -279,7 +381,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		res.largePush.add(i, v)
 		return fmt.Sprintf("%8.1f MiB/s", v), err
 	}); err != nil {
-		return err
+		return nil, err
 	}
 
 	// 2. Large pull of the run-0 image.
@@ -288,7 +390,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		res.largePull.add(i, v)
 		return fmt.Sprintf("%8.1f MiB/s", v), err
 	}); err != nil {
-		return err
+		return nil, err
 	}
 
 	// 3. Small-image pushes: fresh images each run, the same set on both.
@@ -301,7 +403,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		res.smallPush.add(i, v)
 		return fmt.Sprintf("%8.1f images/s", v), err
 	}); err != nil {
-		return err
+		return nil, err
 	}
 
 	// 4. Concurrent pulls of the large image.
@@ -310,7 +412,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		res.concPull.add(i, v)
 		return fmt.Sprintf("%8.1f MiB/s", v), err
 	}); err != nil {
-		return err
+		return nil, err
 	}
 
 	// 5. Manifest HEAD latency.
@@ -320,14 +422,14 @@ func run(ctx context.Context, cfg config) (err error) {
 		res.headP99.add(i, p99)
 		return fmt.Sprintf("p50 %.3f ms  p99 %.3f ms", p50, p99), err
 	}); err != nil {
-		return err
+		return nil, err
 	}
 
-	// 6. Peak RSS over the whole run, read before stopping.
+	// 6. Peak RSS over the whole part, read before stopping.
 	for i, s := range servers[:2] {
 		kib, err := s.peakRSS()
 		if err != nil {
-			return fmt.Errorf("%s, peak RSS: %w", s.label, err)
+			return nil, fmt.Errorf("%s, peak RSS: %w", s.label, err)
 		}
 		res.peakRSS.add(i, float64(kib)/1024)
 		logf("peak RSS                 %-40s %8.1f MiB", s.label, float64(kib)/1024)
@@ -338,35 +440,10 @@ func run(ctx context.Context, cfg config) (err error) {
 			info.cpuTotal[i] = cpu
 		}
 	}
-	info.loadAfter = loadAvg()
-	info.elapsed = time.Since(started)
 	info.labels = [2]string{servers[0].label, servers[1].label}
 	info.aa = cfg.berthKind == "distribution"
 	info.ceiling = cfg.ceiling
-
-	fmt.Println()
-	fmt.Println(res.table(info.labels))
-	if cfg.ceiling {
-		fmt.Println(res.ceilingTable(info.labels))
-	}
-	fmt.Println(res.cpuTable(info.labels))
-	if _, notes := res.unmet(); len(notes) > 0 {
-		fmt.Println("Targets not met:")
-		fmt.Println(strings.Join(notes, "\n"))
-		fmt.Println()
-	}
-	if cfg.out != "" {
-		doc := renderDoc(cfg, info, res)
-		if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(cfg.out, []byte(doc), 0o644); err != nil {
-			return err
-		}
-		logf("wrote %s", cfg.out)
-	}
-	logf("done in %s", info.elapsed.Round(time.Second))
-	return nil
+	return res, nil
 }
 
 // order gives the server sequence for one measurement round: who, rotated

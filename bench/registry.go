@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -129,10 +130,28 @@ func imageConfig(created time.Time, id string, layers []blob) []byte {
 }
 
 // regClient speaks the OCI Distribution API over a plain keep-alive client.
+// It follows redirects as the docker CLI does (Go's default: up to 10, a
+// 307 keeps the method), and sends no Authorization header anywhere.
 type regClient struct {
 	base *url.URL
 	tr   *http.Transport
 	hc   *http.Client
+
+	// blobHost is the host:port blob GETs must end up at after redirects;
+	// empty means the registry's own (no redirect). A blob served from
+	// anywhere else fails the run, so a registry that was meant to
+	// redirect cannot silently stream, nor the other way round.
+	blobHost string
+
+	mu      sync.Mutex
+	commits map[string]committed // digest → the first upload committed for it
+}
+
+// committed is a blob this client pushed: the upload session that carried
+// its first copy (the registry keeps that one and drops later duplicates).
+type committed struct {
+	uploadID string
+	size     int64
 }
 
 func newRegClient(base string) *regClient {
@@ -155,6 +174,24 @@ func newRegClient(base string) *regClient {
 }
 
 func (c *regClient) close() { c.tr.CloseIdleConnections() }
+
+func (c *regClient) recordCommit(dgst, uploadID string, size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.commits == nil {
+		c.commits = map[string]committed{}
+	}
+	if _, ok := c.commits[dgst]; !ok {
+		c.commits[dgst] = committed{uploadID: uploadID, size: size}
+	}
+}
+
+// committedBlobs returns a copy of what recordCommit kept.
+func (c *regClient) committedBlobs() map[string]committed {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.commits)
+}
 
 // requestError is an unexpected response; it aborts the run.
 type requestError struct {
@@ -280,17 +317,29 @@ func (c *regClient) pushBlob(ctx context.Context, repo string, b blob, headFirst
 		return err
 	}
 
+	_, err = c.commitUpload(ctx, loc, b.digest, b.size)
+	return err
+}
+
+// commitUpload sends the final PUT ?digest= of the upload at loc and
+// returns the upload id (the last element of its path).
+func (c *regClient) commitUpload(ctx context.Context, loc *url.URL, dgst string, size int64) (string, error) {
 	q := loc.Query()
-	q.Set("digest", b.digest)
+	q.Set("digest", dgst)
 	loc.RawQuery = q.Encode()
-	req, _ = http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), http.NoBody)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), http.NoBody)
 	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err = c.do(req, http.StatusCreated)
+	resp, err := c.do(req, http.StatusCreated)
 	if err != nil {
-		return err
+		return "", err
 	}
 	drain(resp)
-	return checkDigestHeader(resp, b.digest)
+	if err := checkDigestHeader(resp, dgst); err != nil {
+		return "", err
+	}
+	id := path.Base(loc.Path)
+	c.recordCommit(dgst, id, size)
+	return id, nil
 }
 
 // putManifest uploads the image manifest under its tag.
@@ -355,13 +404,25 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }
 // getBlob streams a blob into a hash and discards it, then verifies the
 // digest and the size.
 func (c *regClient) getBlob(ctx context.Context, repo string, d descriptor) (int64, error) {
-	u := c.url("/v2/" + repo + "/blobs/" + d.Digest)
+	return c.fetchBlob(ctx, c.url("/v2/"+repo+"/blobs/"+d.Digest), d)
+}
+
+// fetchBlob GETs u, following redirects, checks that the bytes came from
+// c.blobHost, and verifies them against d.
+func (c *regClient) fetchBlob(ctx context.Context, u string, d descriptor) (int64, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	resp, err := c.do(req, http.StatusOK)
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
+	want := c.blobHost
+	if want == "" {
+		want = c.base.Host
+	}
+	if got := resp.Request.URL.Host; got != want {
+		return 0, fmt.Errorf("GET %s: served by %s after redirects, want %s", u, got, want)
+	}
 	h := sha256.New()
 	buf := copyBufs.Get().(*[]byte)
 	n, err := io.CopyBuffer(h, resp.Body, *buf)

@@ -28,7 +28,7 @@ type metric struct {
 	format      string  // printf verb for one value
 	lowerBetter bool    // latency and memory
 	target      float64 // ratio berth/Distribution to meet; 0 means none
-	vals        [3][]float64
+	vals        [4][]float64
 	cpu         *metric // server CPU seconds per measurement of this scenario
 }
 
@@ -147,7 +147,7 @@ func newResults(cfg config) *results {
 			name: "Manifest HEAD latency p99", short: "manifest HEAD p99", unit: "ms", format: "%.3f", lowerBetter: true, target: 0.2,
 			cpu: cpu(fmt.Sprintf("Manifest HEADs (%d)", cfg.heads)),
 		},
-		peakRSS: &metric{name: "Peak RSS (VmHWM, whole run)", short: "peak RSS", unit: "MiB", format: "%.1f", lowerBetter: true, target: 0.5},
+		peakRSS: &metric{name: "Peak RSS (VmHWM, whole filesystem part)", short: "peak RSS", unit: "MiB", format: "%.1f", lowerBetter: true, target: 0.5},
 	}
 }
 
@@ -354,7 +354,7 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
-func renderDoc(cfg config, info machineInfo, r *results) string {
+func renderDoc(cfg config, info machineInfo, r *results, s3 *s3Results) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
@@ -367,29 +367,45 @@ func renderDoc(cfg config, info machineInfo, r *results) string {
 		w("> (`-berth-kind distribution`) to test the bench itself: ratios away from 1.00× here are\n")
 		w("> bench bias or machine noise, not a difference between registries.\n\n")
 	}
+	var parts []string
+	if r != nil {
+		parts = append(parts, "[filesystem](#filesystem-results-median-of-"+strconv.Itoa(cfg.runs)+"-runs)")
+	}
+	if s3 != nil {
+		parts = append(parts, "[S3 (MinIO)](#s3-minio)")
+	}
+	w("Parts in this run: %s.\n\n", strings.Join(parts, ", "))
 
 	// The noise warning, with this run's own evidence.
 	worst, worstName := 1.0, ""
-	for _, m := range r.all() {
-		for i := 0; i < 2; i++ {
-			if s := m.spread(i); s > worst {
-				worst, worstName = s, fmt.Sprintf("%s on %s", m.short, info.labels[i])
+	if r != nil {
+		for _, m := range r.all() {
+			for i := 0; i < 2; i++ {
+				if s := m.spread(i); s > worst {
+					worst, worstName = s, fmt.Sprintf("%s on %s", m.short, info.labels[i])
+				}
 			}
+		}
+	}
+	if s3 != nil {
+		if s, name := s3.worstSpread(); s > worst {
+			worst, worstName = s, name
 		}
 	}
 	w("> **This machine is shared and noisy; read the numbers with that in mind.** It is a small\n")
 	w("> virtual machine (%d cores) shared with other work, and the bench client runs on the same\n", info.nproc)
-	w("> cores as the server it measures. The load average was %s before this run and %s after\n", info.loadBefore, info.loadAfter)
+	w("> cores as the servers it measures (and, in the S3 part, as MinIO). The load average was\n")
+	w("> %s before this run and %s after (1, 5, 15 min).", info.loadBefore, info.loadAfter)
 	if worstName != "" {
-		w("> (1, 5, 15 min). The same server's result moved by up to %.2f× between runs (%s).\n", worst, worstName)
+		w(" The same server's result moved\n> by up to %.2f× between runs (%s).\n", worst, worstName)
 	} else {
-		w("> (1, 5, 15 min).\n")
+		w("\n")
 	}
-	w("> Both servers are measured back to back in each run, in alternating order, and the ratio\n")
+	w("> Compared servers are measured back to back in each run, in rotating order, and each ratio\n")
 	w("> is taken per run, which cancels much of that; a ratio within about 20%% of its target\n")
 	w("> can still land on either side in another run.\n\n")
 
-	missed, notes := r.unmet()
+	missed, notes := unmetAll(r, s3)
 	if len(missed) == 0 {
 		w("**All targets were met in this run.**\n\n")
 	} else {
@@ -397,30 +413,36 @@ func renderDoc(cfg config, info machineInfo, r *results) string {
 		w("%s\n\n", strings.Join(notes, "\n"))
 	}
 
-	w("## Results (median of %d runs)\n\n", cfg.runs)
-	w("%s\n", r.table(info.labels))
-	w("The server columns are medians over runs. The ratio is berth ÷ Distribution taken per run,\n")
-	w("then the median over runs. Above 1× is better for throughput; below 1× is better for latency\n")
-	w("and memory.\n\n")
+	if r != nil {
+		w("## Filesystem: results (median of %d runs)\n\n", cfg.runs)
+		w("%s\n", r.table(info.labels))
+		w("The server columns are medians over runs. The ratio is berth ÷ Distribution taken per run,\n")
+		w("then the median over runs. Above 1× is better for throughput; below 1× is better for latency\n")
+		w("and memory.\n\n")
 
-	if info.ceiling {
-		w("## Yardstick: a minimal server\n\n")
-		w("The same large push and pulls, in the same rounds, against a minimal server: the bench\n")
-		w("binary itself, doing only what no registry can skip (hash and write pushed bytes, rename\n")
-		w("on commit, send stored files with `sendfile`) and keeping no index. On a quiet machine it\n")
-		w("is about the most this client can get from any server, so \"minimal ÷ Distribution\" is\n")
-		w("roughly the best ratio a registry could show here; where it is near or below a target, that\n")
-		w("target cannot be shown on this machine with this client (which hashes every byte on the\n")
-		w("same cores). Under noise a registry can land above it in a given run.\n\n")
-		w("%s\n", r.ceilingTable(info.labels))
+		if info.ceiling {
+			w("### Yardstick: a minimal server\n\n")
+			w("The same large push and pulls, in the same rounds, against a minimal server: the bench\n")
+			w("binary itself, doing only what no registry can skip (hash and write pushed bytes, rename\n")
+			w("on commit, send stored files with `sendfile`) and keeping no index. On a quiet machine it\n")
+			w("is about the most this client can get from any server, so \"minimal ÷ Distribution\" is\n")
+			w("roughly the best ratio a registry could show here; where it is near or below a target, that\n")
+			w("target cannot be shown on this machine with this client (which hashes every byte on the\n")
+			w("same cores). Under noise a registry can land above it in a given run.\n\n")
+			w("%s\n", r.ceilingTable(info.labels))
+		}
+
+		w("### Server CPU time\n\n")
+		w("CPU seconds (user + system, from `/proc/<pid>/stat`) each server used for one measurement,\n")
+		w("median over runs. Both servers do the same work, so this compares their efficiency even\n")
+		w("where the client or the machine's other load limits throughput. Whole filesystem part:\n")
+		w("%s %.1f s, %s %.1f s.\n\n", info.labels[0], info.cpuTotal[0], info.labels[1], info.cpuTotal[1])
+		w("%s\n", r.cpuTable(info.labels))
 	}
 
-	w("## Server CPU time\n\n")
-	w("CPU seconds (user + system, from `/proc/<pid>/stat`) each server used for one measurement,\n")
-	w("median over runs. Both servers do the same work, so this compares their efficiency even\n")
-	w("where the client or the machine's other load limits throughput. Whole run: %s %.1f s,\n", info.labels[0], info.cpuTotal[0])
-	w("%s %.1f s.\n\n", info.labels[1], info.cpuTotal[1])
-	w("%s\n", r.cpuTable(info.labels))
+	if s3 != nil {
+		renderS3(&b, cfg, info, s3)
+	}
 
 	w("## Machine\n\n")
 	w("| | |\n|---|---|\n")
@@ -430,62 +452,146 @@ func renderDoc(cfg config, info machineInfo, r *results) string {
 	w("| Go | %s |\n", info.goVersion)
 	w("| berth | %s |\n", info.berthRev)
 	w("| Distribution | %s (Debian package `docker-registry`) |\n", info.distVer)
+	if s3 != nil {
+		w("| MinIO | %s |\n", s3.minioVer)
+	}
 	w("| storage | %s |\n", info.storage)
 	w("| load average (1, 5, 15 min) | before: %s; after: %s |\n\n", info.loadBefore, info.loadAfter)
 
 	w("## Per-run values\n\n")
-	w("%s\n", r.runsTable(info.labels))
+	if r != nil {
+		w("Filesystem:\n\n%s\n", r.runsTable(info.labels))
+	}
+	if s3 != nil {
+		w("S3 (MinIO):\n\n%s\n", s3.runsTable())
+	}
 
-	w("## What is measured\n\n")
-	w("Both registries run at once on 127.0.0.1, each with fresh storage in a temp directory,\n")
-	w("plain HTTP and no auth. berth runs as `berth serve --listen 127.0.0.1:PORT --data-dir DIR`\n")
-	w("with its defaults (which include a per-request log line). Distribution runs as\n")
-	w("`docker-registry serve config.yml` with filesystem storage, deletes enabled, the in-memory\n")
-	w("blob descriptor cache of the Debian package's stock config, no redis, log level warn and\n")
-	w("its access log off. The client is Go's `net/http` with keep-alive (up to 128 idle\n")
-	w("connections per server) and no compression. Each scenario is measured on both servers back\n")
-	w("to back, the order rotating every run and every scenario; each scenario is repeated `-runs`\n")
-	w("times (default 3) and the median is reported. Before measuring, each server gets a small\n")
-	w("push/pull/HEAD warm-up. Every response is checked (status, digests, sizes, content type);\n")
-	w("an unexpected one aborts the run and prints the request and the response body.\n\n")
-	w("1. **Large push**: an OCI image of %d random %d MiB layers (generated once into temp files and\n", cfg.layers, cfg.layerMiB)
-	w("   streamed from disk), a config and a manifest. Each blob is pushed the way the docker CLI\n")
-	w("   does: `POST /v2/<name>/blobs/uploads/`, one `PATCH` streaming the whole blob with chunked\n")
-	w("   transfer encoding, `PUT ?digest=`; then `PUT` of the manifest. Each run pushes to a new\n")
-	w("   repository. MiB/s = all bytes (layers, config, manifest) ÷ wall time.\n")
-	w("2. **Large pull**: one client `GET`s the manifest (docker's Accept headers), then the config\n")
-	w("   and each layer in turn, hashing every byte and discarding it; digests and sizes are\n")
-	w("   verified. One measurement pulls the image %d times back to back (`-pull-repeats`) so it\n", cfg.pullRepeats)
-	w("   lasts long enough to be stable. MiB/s = all bytes ÷ wall time.\n")
-	w("3. **Small-image pushes**: %d images per run, each one random 1-4 KiB layer, a config and a\n", cfg.smallImages)
-	w("   manifest, spread over 25 repositories with distinct tags, pushed by %d concurrent workers.\n", cfg.smallWorkers)
-	w("   Like docker, each blob is checked with `HEAD /v2/<name>/blobs/<digest>` first, then\n")
-	w("   uploaded (POST, PATCH, PUT). Fresh images every run; the same set goes to both servers.\n")
-	w("4. **Concurrent pulls**: %d clients at once each pull the whole large image (manifest, config,\n", cfg.pullClients)
-	w("   every layer, all verified). Aggregate MiB/s = all bytes ÷ wall time.\n")
-	w("5. **Manifest HEAD latency**: %d sequential `HEAD /v2/<name>/manifests/<tag>` per run with\n", cfg.heads)
-	w("   the docker CLI's Accept headers; the digest header and length are checked. p50 and p99 per\n")
-	w("   run (nearest rank), median over runs.\n")
-	w("6. **Peak RSS**: `VmHWM` from `/proc/<pid>/status` of each server process at the end of the\n")
-	w("   whole run, before it is stopped.\n\n")
+	if r != nil {
+		w("## What is measured: filesystem\n\n")
+		w("Both registries run at once on 127.0.0.1, each with fresh storage in a temp directory,\n")
+		w("plain HTTP and no auth. berth runs as `berth serve --listen 127.0.0.1:PORT --data-dir DIR`\n")
+		w("with its defaults (which include a per-request log line). Distribution runs as\n")
+		w("`docker-registry serve config.yml` with filesystem storage, deletes enabled, the in-memory\n")
+		w("blob descriptor cache of the Debian package's stock config, no redis, log level warn and\n")
+		w("its access log off. The client is Go's `net/http` with keep-alive (up to 128 idle\n")
+		w("connections per server) and no compression. Each scenario is measured on both servers back\n")
+		w("to back, the order rotating every run and every scenario; each scenario is repeated `-runs`\n")
+		w("times (default 3) and the median is reported. Before measuring, each server gets a small\n")
+		w("push/pull/HEAD warm-up. Every response is checked (status, digests, sizes, content type);\n")
+		w("an unexpected one aborts the run and prints the request and the response body.\n\n")
+		w("1. **Large push**: an OCI image of %d random %d MiB layers (generated once into temp files and\n", cfg.layers, cfg.layerMiB)
+		w("   streamed from disk), a config and a manifest. Each blob is pushed the way the docker CLI\n")
+		w("   does: `POST /v2/<name>/blobs/uploads/`, one `PATCH` streaming the whole blob with chunked\n")
+		w("   transfer encoding, `PUT ?digest=`; then `PUT` of the manifest. Each run pushes to a new\n")
+		w("   repository. MiB/s = all bytes (layers, config, manifest) ÷ wall time.\n")
+		w("2. **Large pull**: one client `GET`s the manifest (docker's Accept headers), then the config\n")
+		w("   and each layer in turn, hashing every byte and discarding it; digests and sizes are\n")
+		w("   verified. One measurement pulls the image %d times back to back (`-pull-repeats`) so it\n", cfg.pullRepeats)
+		w("   lasts long enough to be stable. MiB/s = all bytes ÷ wall time.\n")
+		w("3. **Small-image pushes**: %d images per run, each one random 1-4 KiB layer, a config and a\n", cfg.smallImages)
+		w("   manifest, spread over 25 repositories with distinct tags, pushed by %d concurrent workers.\n", cfg.smallWorkers)
+		w("   Like docker, each blob is checked with `HEAD /v2/<name>/blobs/<digest>` first, then\n")
+		w("   uploaded (POST, PATCH, PUT). Fresh images every run; the same set goes to both servers.\n")
+		w("4. **Concurrent pulls**: %d clients at once each pull the whole large image (manifest, config,\n", cfg.pullClients)
+		w("   every layer, all verified). Aggregate MiB/s = all bytes ÷ wall time.\n")
+		w("5. **Manifest HEAD latency**: %d sequential `HEAD /v2/<name>/manifests/<tag>` per run with\n", cfg.heads)
+		w("   the docker CLI's Accept headers; the digest header and length are checked. p50 and p99 per\n")
+		w("   run (nearest rank), median over runs.\n")
+		w("6. **Peak RSS**: `VmHWM` from `/proc/<pid>/status` of each server process at the end of the\n")
+		w("   filesystem part, before it is stopped.\n\n")
+	}
 
 	w("## Targets\n\n")
-	w("Ratios berth ÷ Distribution 2.8.2: small-image pushes ≥ 3×, large push ≥ 2.5×, large pull\n")
-	w("≥ 1.3×, concurrent pulls ≥ 1.3×, manifest HEAD p99 ≤ 0.2× of Distribution's, peak RSS ≤ 0.5×.\n\n")
+	w("Filesystem, ratios berth ÷ Distribution 2.8.2: small-image pushes ≥ 3×, large push ≥ 2.5×,\n")
+	w("large pull ≥ 1.3×, concurrent pulls ≥ 1.3×, manifest HEAD p99 ≤ 0.2× of Distribution's,\n")
+	w("peak RSS ≤ 0.5×. S3 (MinIO): large push ≥ 2× of Distribution's on the same MinIO; a pull\n")
+	w("through berth's redirect ≥ 0.9× of pulling the same objects straight from MinIO; a\n")
+	w("committed blob's upload leaves its bytes in the bucket exactly once.\n\n")
 
 	w("## Running it\n\n")
 	w("```sh\n")
-	w("scripts/bench                     # installs docker-registry if missing, builds berth, writes this file\n")
+	w("scripts/bench                     # installs docker-registry and minio if missing, builds berth, writes this file\n")
 	w("scripts/bench -runs 5             # more repetitions\n")
+	w("scripts/bench -s3=false           # filesystem part only (no MinIO needed)\n")
+	w("scripts/bench -commit-gib 0       # skip the 1 GiB commit of the S3 part\n")
+	w("scripts/bench -fs=false -out /tmp/s3.md  # S3 part only\n")
 	w("scripts/bench -berth-bin ./berth  # use a prebuilt berth\n")
 	w("scripts/bench -out /tmp/b.md      # write the report elsewhere\n")
-	w("scripts/bench -berth-kind distribution -out /tmp/aa.md  # A/A check: Distribution vs itself\n")
+	w("scripts/bench -berth-kind distribution -s3=false -out /tmp/aa.md  # A/A check: Distribution vs itself\n")
 	w("```\n\n")
 	w("Other flags: `-layer-mib` (default 64), `-layers`, `-small-images`, `-small-workers`,\n")
 	w("`-pull-clients`, `-pull-repeats`, `-heads`, `-ceiling` (the minimal server), `-distribution-bin`\n")
-	w("(default `/usr/bin/docker-registry`), `-work-dir` (where layers and server storage go;\n")
-	w("`/dev/shm` takes the disk out of the measurement), `-keep` (keep storage and server logs),\n")
-	w("`-timeout`, `-step-timeout`; see `go run ./bench -h`. A whole run takes about 2-3 minutes on\n")
-	w("2 cores.\n")
+	w("(default `/usr/bin/docker-registry`), `-minio-bin` (default: `minio` in PATH or the Go bin\n")
+	w("directory, where `scripts/bench` and `scripts/test` install it), `-work-dir` (where layers\n")
+	w("and server storage, MinIO's included, go; `/dev/shm` takes the disk out of the measurement),\n")
+	w("`-keep` (keep storage and server logs), `-timeout`, `-step-timeout`; see `go run ./bench -h`.\n")
+	w("A whole run takes about 3-6 minutes on 2 cores (more when the machine is busy); the filesystem part alone about 2-3.\n")
 	return b.String()
+}
+
+// renderS3 writes the S3 section.
+func renderS3(b *strings.Builder, cfg config, info machineInfo, s *s3Results) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	w("## S3 (MinIO)\n\n")
+	w("One MinIO (%s) on 127.0.0.1, its data in the same temp dir, started for this part.\n", s.minioVer)
+	w("berth keeps its blobs in bucket `%s` (set with `BERTH_STORAGE_S3_*`; its index stays in\n", bucketBerth)
+	w("SQLite on local disk), Distribution 2.8.2 in bucket `%s` with its `s3` driver. Medians of %d\n", bucketDist, cfg.runs)
+	w("runs, measured in the same rounds with the order rotating as in the filesystem part. The\n")
+	w("client, the registries and MinIO all share the same %d cores, so MinIO's own work is\n", info.nproc)
+	w("inside every number here.\n\n")
+	w("%s\n", s.table())
+	w("Yardstick for the push: the same layers and config sent by the bench straight to MinIO with\n")
+	w("minio-go's `PutObject` (bucket `%s`, 8 MiB parts like berth's; one part at a time as berth\n", bucketDirect)
+	w("sends them, and 4 at a time, minio-go's default), in the same rounds. It is roughly what\n")
+	w("MinIO and this machine allow without any registry in the way.\n\n")
+	w("%s\n", s.yardstickTable())
+
+	pushCPU := func(i int) float64 { return s.pushCPU.median(i) }
+	pushMinio := func(i int) float64 { return s.pushMinio.median(i) }
+	w("- **Large push**: as in the filesystem part (POST, one chunked PATCH per blob, `PUT ?digest=`,\n")
+	w("  then the manifest), but every run pushes %d fresh random layers: a registry that already\n", cfg.layers)
+	w("  holds a blob may skip work on commit (Distribution skips its copy when the blob's path\n")
+	w("  exists). berth sends each 8 MiB part of a multipart upload to MinIO while the PATCH streams\n")
+	w("  and completes the multipart upload where it is on the PUT. Distribution writes the upload\n")
+	w("  in 10 MiB chunks (its default), and on the PUT copies it to the blob's path with a\n")
+	w("  server-side (multipart) copy and deletes the upload. Per push of %.0f MiB, median: berth\n", s.imageMiB)
+	w("  used %.2f s of CPU and MinIO %.2f s serving it; Distribution %.2f s and MinIO %.2f s.\n",
+		pushCPU(s3Berth), pushMinio(s3Berth), pushCPU(s3Dist), pushMinio(s3Dist))
+	w("- **Large pull**: one client pulls the run-0 image (manifest, config, layers, all verified)\n")
+	w("  from each source in turn, %d rounds per run with the order rotating every round; a\n", cfg.pullRepeats)
+	w("  source's MiB/s for the run is its bytes over its own summed time, so a burst of load from\n")
+	w("  elsewhere is spread over all sources rather than landing on one. *berth, redirecting* is\n")
+	w("  a second berth process over the same bucket with `BERTH_STORAGE_S3_REDIRECT=true` (the run-0\n")
+	w("  image pushed to it, untimed): the manifest comes from berth, every blob GET is answered\n")
+	w("  `307` with a presigned MinIO URL, and the client follows it as docker does (Go's\n")
+	w("  `http.Client`; no `Authorization` header is sent anywhere, the URL's signature is the only\n")
+	w("  credential). The bench checks that each blob's bytes came from MinIO and verifies them.\n")
+	w("  *Straight from MinIO*, the baseline, GETs the very objects that berth redirects to, with URLs\n")
+	w("  the bench presigned itself (found by listing the bucket), and no manifest. *berth, streaming*\n")
+	w("  is the first berth process (redirect off), which reads each object from MinIO and sends it on.\n")
+	w("  Distribution's `s3` driver redirects by default (`storage.redirect.disable: false`); it is\n")
+	w("  shown for information. Ratios are ÷ straight from MinIO, per run.\n")
+	if s.commit[s3Berth].ran {
+		c, d := s.commit[s3Berth], s.commit[s3Dist]
+		w("- **Commit**: one blob of %d GiB of random bytes, generated and hashed as it is sent (never\n", cfg.commitGiB)
+		w("  on the client's disk): POST, one chunked PATCH (berth took it at %.1f MiB/s, Distribution at\n", c.pushMiBs)
+		w("  %.1f MiB/s), then only the final `PUT ?digest=` is timed: one run per registry, so these\n", d.pushMiBs)
+		w("  two numbers are the most exposed to the machine's noise: Distribution's PUT has MinIO copy\n")
+		w("  the whole blob, which takes longer the busier the machine is, while berth's PUT moves no\n")
+		w("  blob bytes (it completes the multipart upload where it is). Afterwards the\n")
+		w("  bench lists bucket `%s` (berth never lists) for objects and unfinished multipart uploads\n", bucketBerth)
+		w("  whose keys name the upload's id: together they must be exactly the blob's size, the bytes\n")
+		w("  stored once, not once as parts and again as a copy.\n")
+	} else {
+		w("- **Commit**: skipped (`-commit-gib 0`).\n")
+	}
+	w("- **Bucket, whole**: at the end of the part, bucket `%s` must hold exactly the distinct blobs\n", bucketBerth)
+	w("  the two berth processes were sent (each has its own index, so each keeps its own copy),\n")
+	w("  with no unfinished multipart upload: no leftover tails, parts or duplicates.\n")
+	w("- **Peak RSS**: `VmHWM` at the end of the S3 part. berth (redirecting) %.1f MiB, MinIO %.1f MiB.\n\n",
+		s.rss[1], s.rss[3])
+
+	w("CPU seconds per measurement (median over runs) of the registry and of MinIO:\n\n")
+	w("%s\n", s.cpuTable())
+	w("Whole S3 part, CPU: %s.\n\n", s.cpuTotals())
 }

@@ -121,6 +121,12 @@ func startWithRetry(ctx context.Context, start func() (*server, error)) (*server
 var errExitedEarly = errors.New("server exited before it was ready")
 
 func spawn(ctx context.Context, label, root, ready, addr, bin string, args ...string) (*server, error) {
+	return spawnEnv(ctx, label, root, ready, addr, nil, bin, args...)
+}
+
+// spawnEnv starts bin with args in root, with environment env (nil: the
+// bench's own), and waits until GET ready on addr answers 200.
+func spawnEnv(ctx context.Context, label, root, ready, addr string, env []string, bin string, args ...string) (*server, error) {
 	logPath := filepath.Join(root, "server.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -128,6 +134,7 @@ func spawn(ctx context.Context, label, root, ready, addr, bin string, args ...st
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = root
+	cmd.Env = env
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	// Own process group, so stop reaches any children; killed if the bench
