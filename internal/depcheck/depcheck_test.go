@@ -1,0 +1,90 @@
+// Package depcheck guards the arrows of DESIGN.md's package map: which of
+// berth's packages may import which. A new import that breaks a rule fails
+// here, so the layering is a decision, not an accident.
+package depcheck
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/berth-dev/berth"
+
+// allowed maps a package prefix (relative to the module) to the berth
+// packages it may import; a package may always import its own subtree.
+// storage and metadata import nothing of ours; the registry builds on
+// them; cmd wires everything.
+var allowed = map[string][]string{
+	"storage":          {"storage"},
+	"metadata":         {"metadata"},
+	"registry":         {"storage", "metadata"},
+	"auth":             {"auth", "metadata"},
+	"internal/config":  nil,
+	"internal/observe": nil,
+	"internal/awsjson": nil,
+}
+
+// forbiddenNames are package names that say nothing about what they hold.
+var forbiddenNames = []string{"util", "utils", "common", "types", "helpers", "misc"}
+
+func TestPackageDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(strings.TrimPrefix(fields[0], module), "/")
+		for _, part := range strings.Split(pkg, "/") {
+			for _, bad := range forbiddenNames {
+				if part == bad {
+					t.Errorf("package %s: %q names no domain; name the package after what it owns", pkg, part)
+				}
+			}
+		}
+		rule, ok := ruleFor(pkg)
+		if !ok {
+			continue
+		}
+		for _, imp := range fields[1:] {
+			dep, ours := strings.CutPrefix(imp, module+"/")
+			if !ours || within(dep, rule.self) {
+				continue
+			}
+			if !allowedDep(dep, rule.deps) {
+				t.Errorf("package %s imports %s; DESIGN.md's map allows it only %v", pkg, dep, rule.deps)
+			}
+		}
+	}
+}
+
+type rule struct {
+	self string
+	deps []string
+}
+
+// ruleFor finds the most specific rule for pkg.
+func ruleFor(pkg string) (rule, bool) {
+	best, found := rule{}, false
+	for prefix, deps := range allowed {
+		if within(pkg, prefix) && len(prefix) >= len(best.self) {
+			best, found = rule{self: prefix, deps: deps}, true
+		}
+	}
+	return best, found
+}
+
+func allowedDep(dep string, deps []string) bool {
+	for _, d := range deps {
+		if within(dep, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether pkg is prefix or below it.
+func within(pkg, prefix string) bool {
+	return pkg == prefix || strings.HasPrefix(pkg, prefix+"/")
+}
