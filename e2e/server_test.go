@@ -1,12 +1,12 @@
 package e2e
 
 import (
-	"os"
 	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -33,8 +33,8 @@ type server struct {
 	// DataDir is the server's own data directory.
 	DataDir string
 
-	cmd  *exec.Cmd
-	log  *syncBuffer
+	cmd     *exec.Cmd
+	log     *syncBuffer
 	done    chan struct{} // closed when the process has exited
 	err     error         // cmd.Wait's result, set before done is closed
 	stopped bool          // Stop was called: the cleanup has nothing to do
