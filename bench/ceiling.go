@@ -66,12 +66,7 @@ func startCeiling(ctx context.Context, root, dir string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return startWithRetry(ctx, func() (*server, error) {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
+	return startOnFreePort(ctx, func(addr string) (*server, error) {
 		return spawn(ctx, "ceiling (minimal server)", root, "/healthz", addr, self,
 			"-internal-file-server", dir, "-internal-listen", addr)
 	})

@@ -31,6 +31,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/berth-dev/berth/internal/gotool"
 )
 
 const (
@@ -59,33 +61,7 @@ const (
 
 // findMinio looks for the minio program in PATH, then in the Go bin
 // directory, where scripts/test and scripts/bench install it.
-func findMinio() (string, error) {
-	if p, err := exec.LookPath("minio"); err == nil {
-		return filepath.Abs(p)
-	}
-	dir := goBinDir()
-	p := filepath.Join(dir, "minio")
-	if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-		return p, nil
-	}
-	return "", fmt.Errorf("no minio program in PATH nor in %s", dir)
-}
-
-// goBinDir is where `go install` puts programs: GOBIN, or the first GOPATH
-// entry's bin.
-func goBinDir() string {
-	out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
-	if err != nil {
-		home, _ := os.UserHomeDir()
-		return filepath.Join(home, "go", "bin")
-	}
-	gobin, gopath, _ := strings.Cut(string(out), "\n")
-	if gobin = strings.TrimSpace(gobin); gobin != "" {
-		return gobin
-	}
-	first, _, _ := strings.Cut(strings.TrimSpace(gopath), string(os.PathListSeparator))
-	return filepath.Join(first, "bin")
-}
+func findMinio() (string, error) { return gotool.Find("minio") }
 
 // minioVersion names the module version the minio program was built from
 // (`go version -m`), or what `minio --version` says.
@@ -191,16 +167,11 @@ func startMinio(ctx context.Context, bin, root string) (*minioServer, error) {
 // startBerthS3 runs berth with its index in root and its blobs in bucket,
 // configured through BERTH_STORAGE_S3_* variables.
 func startBerthS3(ctx context.Context, label, bin, root string, m *minioServer, bucket string, redirect bool) (*server, error) {
-	return startWithRetry(ctx, func() (*server, error) {
-		port, err := freePort()
+	return startOnFreePort(ctx, func(addr string) (*server, error) {
+		data, err := makeDataDir(root)
 		if err != nil {
 			return nil, err
 		}
-		data := filepath.Join(root, "data")
-		if err := os.MkdirAll(data, 0o755); err != nil {
-			return nil, err
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		env := childEnv(
 			"BERTH_STORAGE_S3_ENDPOINT="+m.endpoint,
 			"BERTH_STORAGE_S3_BUCKET="+bucket,
@@ -249,12 +220,7 @@ http:
 // startDistributionS3 runs Distribution with its blobs in bucket, which
 // must exist (its driver does not create buckets).
 func startDistributionS3(ctx context.Context, label, bin, root string, m *minioServer, bucket string) (*server, error) {
-	return startWithRetry(ctx, func() (*server, error) {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
+	return startOnFreePort(ctx, func(addr string) (*server, error) {
 		cfg := filepath.Join(root, "config.yml")
 		text := fmt.Sprintf(distributionS3Config, m.accessKey, m.secretKey, m.endpoint, bucket, addr)
 		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {

@@ -41,18 +41,31 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startBerth runs `berth serve --listen 127.0.0.1:PORT --data-dir DIR`.
-func startBerth(ctx context.Context, label, bin, root string) (*server, error) {
+// startOnFreePort starts a server with start on a free loopback address,
+// retried on a new one if another process takes the port first.
+func startOnFreePort(ctx context.Context, start func(addr string) (*server, error)) (*server, error) {
 	return startWithRetry(ctx, func() (*server, error) {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
-		data := filepath.Join(root, "data")
-		if err := os.MkdirAll(data, 0o755); err != nil {
+		return start(fmt.Sprintf("127.0.0.1:%d", port))
+	})
+}
+
+// makeDataDir creates and returns root/data, a server's storage.
+func makeDataDir(root string) (string, error) {
+	data := filepath.Join(root, "data")
+	return data, os.MkdirAll(data, 0o755)
+}
+
+// startBerth runs `berth serve --listen 127.0.0.1:PORT --data-dir DIR`.
+func startBerth(ctx context.Context, label, bin, root string) (*server, error) {
+	return startOnFreePort(ctx, func(addr string) (*server, error) {
+		data, err := makeDataDir(root)
+		if err != nil {
 			return nil, err
 		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		return spawn(ctx, label, root, "/healthz", addr, bin, "serve", "--listen", addr, "--data-dir", data)
 	})
 }
@@ -83,16 +96,11 @@ http:
 
 // startDistribution runs `docker-registry serve CONFIG.yml`.
 func startDistribution(ctx context.Context, label, bin, root string) (*server, error) {
-	return startWithRetry(ctx, func() (*server, error) {
-		port, err := freePort()
+	return startOnFreePort(ctx, func(addr string) (*server, error) {
+		data, err := makeDataDir(root)
 		if err != nil {
 			return nil, err
 		}
-		data := filepath.Join(root, "data")
-		if err := os.MkdirAll(data, 0o755); err != nil {
-			return nil, err
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		cfg := filepath.Join(root, "config.yml")
 		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(distributionConfig, data, addr)), 0o644); err != nil {
 			return nil, err

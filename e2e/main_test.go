@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/internal/gotool"
 	"github.com/berth-dev/berth/internal/miniotest"
 )
 
@@ -86,39 +87,12 @@ func missing(t testing.TB, format string, args ...any) {
 // program is not found, the test skips or fails as missing decides.
 func requireTool(t testing.TB, name string) string {
 	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if dir := goBinDir(); dir != "" {
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	missing(t, "%s is not installed (not in PATH nor in the Go bin directory); scripts/test installs it", name)
-	return ""
-}
-
-// goBinDir is where `go install` puts programs: GOBIN, or GOPATH/bin.
-var goBinDir = sync.OnceValue(func() string {
-	out, err := execute(time.Minute, nil, "go", "env", "GOBIN", "GOPATH")
+	p, err := gotool.Find(name)
 	if err != nil {
-		return ""
+		missing(t, "%v; scripts/test installs it", err)
 	}
-	// One line each, in order; an unset GOBIN prints an empty line.
-	lines := strings.Split(out, "\n")
-	if len(lines) < 2 {
-		return ""
-	}
-	if gobin := strings.TrimSpace(lines[0]); gobin != "" {
-		return gobin
-	}
-	gopath, _, _ := strings.Cut(strings.TrimSpace(lines[1]), string(os.PathListSeparator))
-	if gopath == "" {
-		return ""
-	}
-	return filepath.Join(gopath, "bin")
-})
+	return p
+}
 
 // dockerInfoErr is why the Docker Engine cannot be used, or nil if
 // `docker info` answered. It is asked once per run.
