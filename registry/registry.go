@@ -26,6 +26,8 @@ type Registry struct {
 	log    *slog.Logger
 	pulls  *pullRecorder
 	config Config
+	// handlers is routes(), built once.
+	handlers map[routeKind]map[string]handler
 }
 
 // Config tunes the registry. The zero value is usable.
@@ -50,13 +52,15 @@ func New(store metadata.Store, blobs storage.Driver, log *slog.Logger, cfg Confi
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Registry{
+	reg := &Registry{
 		store:  store,
 		blobs:  blobs,
 		log:    log,
 		config: cfg,
 		pulls:  newPullRecorder(store, log, cfg.PullFlushInterval),
 	}
+	reg.handlers = reg.routes()
+	return reg
 }
 
 // Close writes pull times still pending.
@@ -83,35 +87,32 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (reg *Registry) serve(w http.ResponseWriter, r *http.Request, rt route) error {
-	methods := map[string]handler{}
-	switch rt.kind {
-	case routeNone:
-		return newError(ErrNotFound, "", nil)
-	case routeBase:
-		methods = map[string]handler{http.MethodGet: reg.base, http.MethodHead: reg.base}
-	case routeCatalog:
-		methods = map[string]handler{http.MethodGet: reg.catalog}
-	case routeTags:
-		methods = map[string]handler{http.MethodGet: reg.tags}
-	case routeManifest:
-		methods = map[string]handler{
+// routes maps each route and method to its handler.
+func (reg *Registry) routes() map[routeKind]map[string]handler {
+	return map[routeKind]map[string]handler{
+		routeBase:    {http.MethodGet: reg.base, http.MethodHead: reg.base},
+		routeCatalog: {http.MethodGet: reg.catalog},
+		routeTags:    {http.MethodGet: reg.tags},
+		routeManifest: {
 			http.MethodGet: reg.getManifest, http.MethodHead: reg.getManifest,
 			http.MethodPut: reg.putManifest, http.MethodDelete: reg.deleteManifest,
-		}
-	case routeBlob:
-		methods = map[string]handler{
+		},
+		routeBlob: {
 			http.MethodGet: reg.getBlob, http.MethodHead: reg.getBlob, http.MethodDelete: reg.deleteBlob,
-		}
-	case routeUploadStart:
-		methods = map[string]handler{http.MethodPost: reg.startUpload}
-	case routeUpload:
-		methods = map[string]handler{
+		},
+		routeUploadStart: {http.MethodPost: reg.startUpload},
+		routeUpload: {
 			http.MethodGet: reg.uploadStatus, http.MethodPatch: reg.patchUpload,
 			http.MethodPut: reg.finishUpload, http.MethodDelete: reg.cancelUpload,
-		}
-	case routeReferrers:
-		methods = map[string]handler{http.MethodGet: reg.referrers}
+		},
+		routeReferrers: {http.MethodGet: reg.referrers},
+	}
+}
+
+func (reg *Registry) serve(w http.ResponseWriter, r *http.Request, rt route) error {
+	methods, known := reg.handlers[rt.kind]
+	if !known {
+		return newError(ErrNotFound, "", nil)
 	}
 	h, ok := methods[r.Method]
 	if !ok {
