@@ -128,6 +128,7 @@ type Store interface {
 	Manifests
 	Uploads
 	Identities
+	RepositoryPolicies
 	// Ping reports whether the index is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the index.
@@ -176,6 +177,17 @@ type Manifests interface {
 	Referrers(ctx context.Context, repo string, dgst digest.Digest, artifactType string) ([]Descriptor, error)
 	// RecordPulls stores the last pull time of manifests.
 	RecordPulls(ctx context.Context, pulls []Pull) error
+}
+
+// RepositoryPolicies records each repository's resource-based policy
+// (ECR's repository policy) as opaque text; package auth/policy parses it.
+type RepositoryPolicies interface {
+	// RepositoryPolicy returns the policy text of repo, "" when it has
+	// none. ErrRepositoryUnknown if the repository does not exist.
+	RepositoryPolicy(ctx context.Context, repo string) (string, error)
+	// SetRepositoryPolicy replaces the policy of repo; "" removes it.
+	// ErrRepositoryUnknown if the repository does not exist.
+	SetRepositoryPolicy(ctx context.Context, repo, text string) error
 }
 
 // Uploads records upload sessions.

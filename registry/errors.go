@@ -42,6 +42,9 @@ var (
 	ErrNotFound            = &ErrorCode{"UNSUPPORTED", http.StatusNotFound, "no such API endpoint"}
 	ErrUnavailable         = &ErrorCode{"UNAVAILABLE", http.StatusServiceUnavailable, "the registry is temporarily unable to serve the request; retry"}
 	ErrUnknown             = &ErrorCode{"UNKNOWN", http.StatusInternalServerError, "unknown error"}
+	ErrUnauthorized        = &ErrorCode{"UNAUTHORIZED", http.StatusUnauthorized, "authentication required"}
+	ErrDenied              = &ErrorCode{"DENIED", http.StatusForbidden, "requested access to the resource is denied"}
+	ErrTooManyRequests     = &ErrorCode{"TOOMANYREQUESTS", http.StatusTooManyRequests, "too many requests"}
 )
 
 // Error is an error to send to the client: a code, a message that replaces
@@ -69,9 +72,12 @@ func newError(code *ErrorCode, message string, detail any) *Error {
 func asError(err error) *Error {
 	var e *Error
 	var missing *metadata.MissingReferencesError
+	var denial accessError
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.As(err, &denial) && accessCodes[denial.HTTPStatus()] != nil:
+		return newError(accessCodes[denial.HTTPStatus()], denial.Error(), nil)
 	case errors.As(err, &missing):
 		return newError(ErrManifestBlobUnknown, "", map[string]any{"digests": missing.Digests})
 	case errors.Is(err, metadata.ErrBlobUnknown):
@@ -86,6 +92,20 @@ func asError(err error) *Error {
 		return newError(ErrUnavailable, "", nil)
 	}
 	return newError(ErrUnknown, "", nil)
+}
+
+// accessError is an Authorizer's refusal; see Authorizer.Authorize.
+type accessError interface {
+	error
+	HTTPStatus() int
+	Header() http.Header
+}
+
+// accessCodes maps an Authorizer's refusal status to its error code.
+var accessCodes = map[int]*ErrorCode{
+	http.StatusUnauthorized:    ErrUnauthorized,
+	http.StatusForbidden:       ErrDenied,
+	http.StatusTooManyRequests: ErrTooManyRequests,
 }
 
 // writeError sends err in the spec's error body. Headers the handler set
@@ -113,6 +133,12 @@ func (reg *Registry) writeError(w http.ResponseWriter, r *http.Request, err erro
 	h := w.Header()
 	h.Del("Content-Length")
 	h.Set("Content-Type", "application/json")
+	var denial accessError
+	if errors.As(err, &denial) {
+		for k, vs := range denial.Header() {
+			h[k] = vs
+		}
+	}
 	if r.Method == http.MethodHead {
 		w.WriteHeader(e.Code.Status)
 		return

@@ -25,6 +25,7 @@ type Registry struct {
 	blobs  storage.Driver
 	log    *slog.Logger
 	pulls  *pullRecorder
+	auth   Authorizer
 	config Config
 	// handlers is routes(), built once.
 	handlers map[routeKind]map[string]handler
@@ -38,6 +39,8 @@ type Config struct {
 	// CatalogPageSize is the number of repositories _catalog returns when
 	// the client does not ask for a number. Default 1000.
 	CatalogPageSize int
+	// Authorizer decides every request; nil serves everyone everything.
+	Authorizer Authorizer
 }
 
 // New returns a Registry over store and blobs. Close it to flush pull
@@ -57,6 +60,7 @@ func New(store metadata.Store, blobs storage.Driver, log *slog.Logger, cfg Confi
 		blobs:  blobs,
 		log:    log,
 		config: cfg,
+		auth:   cfg.Authorizer,
 		pulls:  newPullRecorder(store, log, cfg.PullFlushInterval),
 	}
 	reg.handlers = reg.routes()
@@ -120,6 +124,10 @@ func (reg *Registry) serve(w http.ResponseWriter, r *http.Request, rt route) err
 	}
 	if rt.kind != routeBase && rt.kind != routeCatalog && !validName(rt.name) {
 		return newError(ErrNameInvalid, "invalid repository name: "+rt.name, nil)
+	}
+	r, err := reg.authorize(r, rt)
+	if err != nil {
+		return err
 	}
 	return h(w, r, rt)
 }

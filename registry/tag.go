@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -32,7 +33,7 @@ func (reg *Registry) catalog(w http.ResponseWriter, r *http.Request, _ route) er
 	if err != nil {
 		return err
 	}
-	repos, err := reg.store.Repositories(r.Context(), last, fetchCount(n))
+	repos, err := reg.visibleRepositories(r.Context(), last, fetchCount(n))
 	if err != nil {
 		return err
 	}
@@ -40,6 +41,32 @@ func (reg *Registry) catalog(w http.ResponseWriter, r *http.Request, _ route) er
 	return writeJSON(w, "application/json", struct {
 		Repositories []string `json:"repositories"`
 	}{repos})
+}
+
+// visibleRepositories lists up to n repositories after last (n < 0: all)
+// that the caller may see, reading the index a page at a time.
+func (reg *Registry) visibleRepositories(ctx context.Context, last string, n int) ([]string, error) {
+	if reg.auth == nil {
+		return reg.store.Repositories(ctx, last, n)
+	}
+	const batch = 1000
+	out := []string{}
+	for n < 0 || len(out) < n {
+		names, err := reg.store.Repositories(ctx, last, batch)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range names {
+			if reg.visible(ctx, name) && (n < 0 || len(out) < n) {
+				out = append(out, name)
+			}
+		}
+		if len(names) < batch {
+			break
+		}
+		last = names[len(names)-1]
+	}
+	return out, nil
 }
 
 // pageParams reads ?n= (def when absent; -1 means all) and ?last=.

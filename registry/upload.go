@@ -61,8 +61,9 @@ func (reg *Registry) startUpload(w http.ResponseWriter, r *http.Request, rt rout
 
 // mount links a blob another repository holds into name. With no from, any
 // repository may supply it (the spec's automatic content discovery). It
-// reports done=false when the blob is not found, so an upload starts instead
-// as the spec asks.
+// reports done=false when the blob is not found or the caller may not read
+// the repository that holds it, so an upload starts instead as the spec
+// asks: a mount never reveals or copies another repository's blob.
 func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, mount, from string) (done bool, err error) {
 	dgst, err := digest.Parse(mount)
 	if err != nil {
@@ -70,18 +71,21 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, mount, 
 	}
 	var b metadata.Blob
 	if from != "" {
-		if !validName(from) {
+		if !validName(from) || !reg.readable(r.Context(), from) {
 			return false, nil
 		}
 		b, err = reg.store.Blob(r.Context(), from, dgst)
 	} else {
-		b, _, err = reg.store.AnyBlob(r.Context(), dgst)
+		b, from, err = reg.store.AnyBlob(r.Context(), dgst)
 	}
 	if errors.Is(err, metadata.ErrBlobUnknown) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
+	}
+	if !reg.readable(r.Context(), from) {
+		return false, nil
 	}
 	if _, err := reg.store.PutBlob(r.Context(), name, b); err != nil {
 		return false, err

@@ -51,3 +51,6 @@ func (e *Error) HTTPStatus() int { return http.StatusBadRequest }
 
 // Error implements error as "<type>: <message>".
 func (e *Error) Error() string { return e.awsType + ": " + e.Message }
+
+// AWSMessage is the text for the JSON "message" field.
+func (e *Error) AWSMessage() string { return e.Message }

@@ -20,9 +20,11 @@ type Claims struct {
 	ExpiresAt time.Time
 	// ID is the token's unique ID (the JWT "jti"). It is safe to log.
 	ID string
-	// Scope lists the repository actions a Docker token-flow Bearer token
-	// grants. It is empty for ECR tokens, which carry the principal's full
-	// rights and are checked against policies.
+	// Scoped marks a Docker token-flow Bearer token: it grants only what
+	// Scope lists (possibly nothing). An unscoped (ECR) token carries the
+	// principal's full rights, which are checked against policies.
+	Scoped bool
+	// Scope lists the repository actions a scoped token grants.
 	Scope []Access
 }
 

@@ -82,12 +82,14 @@ func New(keys *KeySet, audience string, opts ...Option) (*Issuer, error) {
 type wireClaims struct {
 	jwt.RegisteredClaims
 	AccessKeyID string   `json:"akid,omitempty"`
+	Scoped      bool     `json:"scoped,omitempty"`
 	Access      []Access `json:"access,omitempty"`
 }
 
 // Issue signs a token for subject with the active key. A ttl of 0 means
 // [DefaultTTL]; a negative ttl or one above [MaxTTL] is an error. access is
-// the optional Docker-style scope. It returns the token, a compact JWS
+// the Docker-style scope: nil issues an unscoped (ECR) token, any other
+// value, even empty, a scoped token granting exactly access. It returns the token, a compact JWS
 // made only of [A-Za-z0-9_.-], and the claims it carries.
 func (i *Issuer) Issue(ctx context.Context, subject, accessKeyID string, ttl time.Duration, access []Access) (token string, claims Claims, err error) {
 	if err := ctx.Err(); err != nil {
@@ -114,6 +116,7 @@ func (i *Issuer) Issue(ctx context.Context, subject, accessKeyID string, ttl tim
 		IssuedAt:    now,
 		ExpiresAt:   now.Add(ttl),
 		ID:          base64.RawURLEncoding.EncodeToString(jti[:]),
+		Scoped:      access != nil,
 		Scope:       slices.Clone(access),
 	}
 	wc := wireClaims{
@@ -126,6 +129,7 @@ func (i *Issuer) Issue(ctx context.Context, subject, accessKeyID string, ttl tim
 			ID:        claims.ID,
 		},
 		AccessKeyID: claims.AccessKeyID,
+		Scoped:      claims.Scoped,
 		Access:      claims.Scope,
 	}
 	key := i.keys.active()
@@ -206,6 +210,7 @@ func (i *Issuer) Verify(ctx context.Context, token string) (*Claims, error) {
 		IssuedAt:    wc.IssuedAt.Time,
 		ExpiresAt:   wc.ExpiresAt.Time,
 		ID:          wc.ID,
+		Scoped:      wc.Scoped || wc.Access != nil,
 		Scope:       wc.Access,
 	}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/ecr"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/internal/observe"
 	"github.com/berth-dev/berth/metadata/sqlite"
@@ -25,6 +26,7 @@ import (
 
 func serveCommand() *cobra.Command {
 	var configPath, listen, dataDir string
+	var noAuth bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the registry",
@@ -44,6 +46,9 @@ environment variables (BERTH_LISTEN, BERTH_DATA_DIR, ...), then flags.`,
 			if cmd.Flags().Changed("data-dir") {
 				cfg.DataDir = dataDir
 			}
+			if noAuth {
+				cfg.Auth.Mode = "none"
+			}
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
@@ -55,6 +60,7 @@ environment variables (BERTH_LISTEN, BERTH_DATA_DIR, ...), then flags.`,
 	cmd.Flags().StringVar(&configPath, "config", "", "YAML configuration file (see config.example.yml)")
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default :5000)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "directory for blobs and the index (default ./data)")
+	cmd.Flags().BoolVar(&noAuth, "no-auth", false, "serve an open registry with no authentication (auth: none; local development only)")
 	return cmd
 }
 
@@ -98,15 +104,31 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	defer store.Close()
-	reg := registry.New(store, blobs, log, registry.Config{
+	authority, err := openAuthority(ctx, cfg, store, os.Stdout, log)
+	if err != nil {
+		return err
+	}
+	regCfg := registry.Config{
 		PullFlushInterval: cfg.Registry.PullFlushInterval,
 		CatalogPageSize:   cfg.Registry.CatalogPageSize,
+	}
+	if !authority.Open() {
+		regCfg.Authorizer = authority
+	}
+	reg := registry.New(store, blobs, log, regCfg)
+	api := ecr.New(store, ecr.Config{
+		AccountID:    cfg.AWS.AccountID,
+		Authenticate: authority.AuthenticateAWS("ecr"),
+		Access:       authority,
+		Log:          log,
 	})
 
 	metrics := observe.NewMetrics()
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", reg)
 	mux.Handle("/v2", reg)
+	mux.Handle("GET /token", authority.TokenHandler())
+	mux.Handle("/{$}", api) // AWS JSON: POST / with X-Amz-Target
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -120,8 +142,10 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	mux.Handle("GET /metrics", metrics.Handler())
 	routeName := func(r *http.Request) string {
 		switch r.URL.Path {
-		case "/healthz", "/readyz", "/metrics":
+		case "/healthz", "/readyz", "/metrics", "/token":
 			return r.URL.Path[1:]
+		case "/":
+			return "aws"
 		}
 		return registry.RouteName(r.URL.Path)
 	}

@@ -268,6 +268,10 @@ func decodeError(err error) error {
 	}
 }
 
+// headerer is an optional ability of an error: response headers to send
+// with it, such as Retry-After.
+type headerer interface{ Header() http.Header }
+
 // writeError is the one place an error becomes a response.
 func (s *Service) writeError(ctx context.Context, w http.ResponseWriter, err error) {
 	body, status, internal := toWire(err)
@@ -276,6 +280,12 @@ func (s *Service) writeError(ctx context.Context, w http.ResponseWriter, err err
 			"request_id", RequestID(ctx), "service", s.prefix, "operation", Operation(ctx), "error", err)
 	}
 	b, _ := json.Marshal(body) // two strings: cannot fail
+	var h headerer
+	if errors.As(err, &h) {
+		for k, vs := range h.Header() {
+			w.Header()[k] = vs
+		}
+	}
 	w.Header().Set("Content-Type", ContentType)
 	w.WriteHeader(status)
 	_, _ = w.Write(b)

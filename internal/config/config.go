@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,53 @@ type Config struct {
 	TLS      TLS      `yaml:"tls"`
 	Log      Log      `yaml:"log"`
 	Registry Registry `yaml:"registry"`
+	Auth     Auth     `yaml:"auth"`
+	AWS      AWS      `yaml:"aws"`
+}
+
+// Auth configures identities and access control. In YAML, `auth: none` is
+// short for `auth: {mode: none}`.
+type Auth struct {
+	// Mode is "keys" (access keys, tokens and policies; the default) or
+	// "none" (an open registry for local development).
+	Mode string `yaml:"mode"`
+	// MasterKey is the base64 AES-256 key that seals access key secrets;
+	// empty: read or create MasterKeyFile.
+	MasterKey string `yaml:"masterKey"`
+	// MasterKeyFile defaults to <dataDir>/master.key.
+	MasterKeyFile string `yaml:"masterKeyFile"`
+	// SigningKeysDir holds the token signing keys; default
+	// <dataDir>/signing-keys.
+	SigningKeysDir string `yaml:"signingKeysDir"`
+	// AdminCredentialsFile receives the first administrator's access key;
+	// default <dataDir>/admin-credentials.
+	AdminCredentialsFile string `yaml:"adminCredentialsFile"`
+	// Service names the registry in tokens and challenges.
+	Service string `yaml:"service"`
+	// Challenge is "basic" (as ECR) or "bearer" (the Docker token flow).
+	Challenge string `yaml:"challenge"`
+	// FailureBurst bad credentials from one address within FailureWindow
+	// get it 429 until the oldest ages out.
+	FailureBurst  int           `yaml:"failureBurst"`
+	FailureWindow time.Duration `yaml:"failureWindow"`
+}
+
+// UnmarshalYAML accepts the scalar shorthand `auth: none` (or `auth: keys`).
+func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		a.Mode = n.Value
+		return nil
+	}
+	type plain Auth // without this method
+	return n.Decode((*plain)(a))
+}
+
+// AWS is the account and region berth answers as.
+type AWS struct {
+	// AccountID is the 12-digit registry id in ARNs and API answers.
+	AccountID string `yaml:"accountId"`
+	// Region is the region of ARNs and SigV4 scopes.
+	Region string `yaml:"region"`
 }
 
 // Storage chooses and configures the blob store: S3 when storage.s3.bucket
@@ -112,6 +160,11 @@ func Defaults() Config {
 		ShutdownTimeout: 30 * time.Second,
 		Log:             Log{Level: "info", Format: "text"},
 		Registry:        Registry{PullFlushInterval: 5 * time.Second, CatalogPageSize: 1000},
+		Auth: Auth{
+			Mode: "keys", Service: "berth", Challenge: "basic",
+			FailureBurst: 10, FailureWindow: time.Minute,
+		},
+		AWS: AWS{AccountID: "000000000000", Region: "us-east-1"},
 	}
 }
 
@@ -180,6 +233,8 @@ func nullKey(n *yaml.Node) *yaml.Node {
 	return nil
 }
 
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
 // Validate checks the configuration and fills in paths derived from
 // DataDir.
 func (c *Config) Validate() error {
@@ -223,8 +278,42 @@ func (c *Config) Validate() error {
 			errs = append(errs, errors.New("storage.s3.redirectExpiry: must be between 0 and 7 days"))
 		}
 	}
+	switch c.Auth.Mode {
+	case "keys", "none":
+	default:
+		errs = append(errs, fmt.Errorf("auth.mode: %q is not one of keys, none", c.Auth.Mode))
+	}
+	switch c.Auth.Challenge {
+	case "basic", "bearer":
+	default:
+		errs = append(errs, fmt.Errorf("auth.challenge: %q is not one of basic, bearer", c.Auth.Challenge))
+	}
+	if c.Auth.Service == "" {
+		errs = append(errs, errors.New("auth.service: must not be empty"))
+	}
+	if c.Auth.FailureBurst <= 0 || c.Auth.FailureWindow <= 0 {
+		errs = append(errs, errors.New("auth.failureBurst and auth.failureWindow: must be positive"))
+	}
+	if !accountID.MatchString(c.AWS.AccountID) {
+		errs = append(errs, fmt.Errorf("aws.accountId: %q is not 12 digits", c.AWS.AccountID))
+	}
+	if c.AWS.Region == "" {
+		errs = append(errs, errors.New("aws.region: must not be empty"))
+	}
 	if c.Storage.Filesystem.Root == "" {
 		c.Storage.Filesystem.Root = filepath.Join(c.DataDir, "blobs")
+	}
+	for _, p := range []struct {
+		path *string
+		name string
+	}{
+		{&c.Auth.MasterKeyFile, "master.key"},
+		{&c.Auth.SigningKeysDir, "signing-keys"},
+		{&c.Auth.AdminCredentialsFile, "admin-credentials"},
+	} {
+		if *p.path == "" {
+			*p.path = filepath.Join(c.DataDir, p.name)
+		}
 	}
 	if c.Metadata.SQLite.Path == "" {
 		c.Metadata.SQLite.Path = filepath.Join(c.DataDir, "berth.db")

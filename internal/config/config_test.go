@@ -43,6 +43,11 @@ func TestDefaults(t *testing.T) {
 		ShutdownTimeout: 30 * time.Second,
 		Log:             config.Log{Level: "info", Format: "text"},
 		Registry:        config.Registry{PullFlushInterval: 5 * time.Second, CatalogPageSize: 1000},
+		Auth: config.Auth{
+			Mode: "keys", Service: "berth", Challenge: "basic",
+			FailureBurst: 10, FailureWindow: time.Minute,
+		},
+		AWS: config.AWS{AccountID: "000000000000", Region: "us-east-1"},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load with no file and no environment = %+v; want %+v", *cfg, want)
@@ -76,6 +81,16 @@ log:
 registry:
   pullFlushInterval: 250ms
   catalogPageSize: 50
+auth:
+  mode: none
+  masterKeyFile: /etc/berth/master.key
+  service: registry.example.com
+  challenge: bearer
+  failureBurst: 3
+  failureWindow: 10s
+aws:
+  accountId: "123456789012"
+  region: eu-west-1
 `)
 	want := config.Config{
 		Listen:          "127.0.0.1:6000",
@@ -86,6 +101,11 @@ registry:
 		TLS:             config.TLS{CertFile: "cert.pem", KeyFile: "key.pem"},
 		Log:             config.Log{Level: "debug", Format: "json"},
 		Registry:        config.Registry{PullFlushInterval: 250 * time.Millisecond, CatalogPageSize: 50},
+		Auth: config.Auth{
+			Mode: "none", MasterKeyFile: "/etc/berth/master.key", Service: "registry.example.com",
+			Challenge: "bearer", FailureBurst: 3, FailureWindow: 10 * time.Second,
+		},
+		AWS: config.AWS{AccountID: "123456789012", Region: "eu-west-1"},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load = %+v; want %+v", *cfg, want)
@@ -218,6 +238,33 @@ var envValues = map[string]string{
 	"BERTH_LOG_FORMAT":                   "json",
 	"BERTH_REGISTRY_PULL_FLUSH_INTERVAL": "1s",
 	"BERTH_REGISTRY_CATALOG_PAGE_SIZE":   "7",
+	"BERTH_AUTH_MODE":                    "none",
+	"BERTH_AUTH_MASTER_KEY":              "AAAA",
+	"BERTH_AUTH_MASTER_KEY_FILE":         "/env/master.key",
+	"BERTH_AUTH_SIGNING_KEYS_DIR":        "/env/signing",
+	"BERTH_AUTH_ADMIN_CREDENTIALS_FILE":  "/env/admin",
+	"BERTH_AUTH_SERVICE":                 "env.example.com",
+	"BERTH_AUTH_CHALLENGE":               "bearer",
+	"BERTH_AUTH_FAILURE_BURST":           "4",
+	"BERTH_AUTH_FAILURE_WINDOW":          "5s",
+	"BERTH_AWS_ACCOUNT_ID":               "111122223333",
+	"BERTH_AWS_REGION":                   "ap-south-1",
+}
+
+// `auth: none` is short for auth.mode: none, and other auth keys keep
+// their defaults.
+func TestAuthShorthand(t *testing.T) {
+	cfg := load(t, "auth: none\n")
+	if cfg.Auth.Mode != "none" || cfg.Auth.Service != "berth" {
+		t.Errorf("auth: none gave %+v", cfg.Auth)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	cfg = load(t, "auth: off\n")
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "auth.mode") {
+		t.Errorf("Validate of auth: off = %v; want an auth.mode error", err)
+	}
 }
 
 func TestEnvNamesListsEveryField(t *testing.T) {

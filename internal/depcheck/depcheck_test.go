@@ -20,6 +20,7 @@ var allowed = map[string][]string{
 	"metadata":         {"metadata"},
 	"registry":         {"storage", "metadata"},
 	"auth":             {"auth", "metadata"},
+	"ecr":              {"registry", "metadata", "internal/awsjson"},
 	"internal/config":  nil,
 	"internal/observe": nil,
 	"internal/awsjson": nil,

@@ -68,6 +68,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"AccessKeyStatus", testAccessKeyStatus},
 		{"TouchAccessKey", testTouchAccessKey},
 		{"DeleteUserDeletesKeys", testDeleteUserDeletesKeys},
+		{"RepositoryPolicy", testRepositoryPolicy},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -108,6 +108,8 @@ CREATE TABLE access_keys (
 	last_used_at  INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX access_keys_user ON access_keys(user_name, created_at);
+`, `
+ALTER TABLE repositories ADD COLUMN policy TEXT NOT NULL DEFAULT '';
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -374,7 +376,8 @@ func (s *Store) DeleteTag(ctx context.Context, repo, tag string) error {
 		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, metadata.ErrTagUnknown, tag, repo)
 }
 
-// deleteOne runs a DELETE and returns none when it deleted nothing.
+// deleteOne runs a DELETE (or UPDATE) and returns none when it changed
+// no row.
 func (s *Store) deleteOne(ctx context.Context, query string, none error, args ...any) error {
 	res, err := s.write.ExecContext(ctx, query, args...)
 	if err != nil {

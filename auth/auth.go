@@ -1,0 +1,387 @@
+// Package auth decides who a caller is and what it may do, for every API
+// berth serves: the registry's /v2/ (Basic with an ECR token, or a Bearer
+// token from the Docker token flow), the AWS JSON APIs (SigV4) and the
+// Docker token endpoint itself.
+//
+// An [Authority] ties the pieces in the sub-packages together: access keys
+// and users from the metadata index, their secrets opened with
+// [secret.Sealer], tokens from [token.Issuer], signatures from
+// [sigv4.Verify] and decisions from [policy.Evaluate]. It implements the
+// small interfaces the registry and the ECR API define for access control,
+// so neither imports this package.
+//
+// Every request is checked against the index: a deleted user or a revoked
+// (deleted or Inactive) key stops working at once, even with a token that
+// has not expired. Only the cryptographic checks are cached.
+//
+// Secrets, tokens and signatures never appear in a log line or an error
+// message; access key IDs and token IDs do.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/auth/policy"
+	"github.com/berth-dev/berth/auth/secret"
+	"github.com/berth-dev/berth/auth/sigv4"
+	"github.com/berth-dev/berth/auth/token"
+	"github.com/berth-dev/berth/metadata"
+)
+
+// Store is what an Authority reads from the metadata index.
+type Store interface {
+	metadata.Credentials
+	metadata.RepositoryPolicies
+}
+
+// Config describes the registry an Authority guards.
+type Config struct {
+	// AccountID is the 12-digit account of users' and repositories' ARNs.
+	AccountID string
+	// Region is the region of repository ARNs and of SigV4 scopes.
+	Region string
+	// Service names the registry in tokens (audience) and in challenges.
+	Service string
+	// Challenge is "basic" (ECR's challenge, the default) or "bearer"
+	// (the Docker token flow, with the realm TokenPath on the request's
+	// host).
+	Challenge string
+	// TokenPath is where the Docker token endpoint is served; default
+	// "/token".
+	TokenPath string
+	// Open turns access control off: every request is allowed and
+	// credentials are not checked (dev mode, `auth: none`).
+	Open bool
+	// FailureBurst and FailureWindow slow down guessing: an address that
+	// sent FailureBurst bad credentials gets 429 until a failure has aged
+	// out of the window. Defaults: 10 and one minute.
+	FailureBurst  int
+	FailureWindow time.Duration
+}
+
+// Authority authenticates callers and authorizes their requests. It is
+// safe for concurrent use.
+type Authority struct {
+	store   Store
+	sealer  *secret.Sealer
+	tokens  *token.Issuer
+	cfg     Config
+	log     *slog.Logger
+	limiter *limiter
+
+	// Caches of pure functions of their keys: parsed policy documents by
+	// text and verified token claims by token.
+	mu       sync.Mutex
+	policies map[string]*policy.Policy
+	verified map[string]*token.Claims
+}
+
+// cacheLimit bounds each cache; a full cache is emptied and refilled.
+const cacheLimit = 4096
+
+// New returns an Authority. sealer opens access key secrets; tokens issues
+// and verifies registry tokens.
+func New(store Store, sealer *secret.Sealer, tokens *token.Issuer, cfg Config, log *slog.Logger) *Authority {
+	if cfg.TokenPath == "" {
+		cfg.TokenPath = "/token"
+	}
+	if cfg.Challenge == "" {
+		cfg.Challenge = "basic"
+	}
+	if cfg.FailureBurst <= 0 {
+		cfg.FailureBurst = 10
+	}
+	if cfg.FailureWindow <= 0 {
+		cfg.FailureWindow = time.Minute
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Authority{
+		store: store, sealer: sealer, tokens: tokens, cfg: cfg, log: log,
+		limiter:  newLimiter(cfg.FailureBurst, cfg.FailureWindow),
+		policies: map[string]*policy.Policy{},
+		verified: map[string]*token.Claims{},
+	}
+}
+
+// Principal is an authenticated caller, or an anonymous one.
+type Principal struct {
+	// User is the user's name; "" for an anonymous caller.
+	User string
+	// ARN is the user's ARN, as policies' Principal elements name it.
+	ARN string
+	// AccessKeyID is the key that signed the request or obtained the token.
+	AccessKeyID string
+	// SourceIP is the caller's address (aws:SourceIp in conditions).
+	SourceIP string
+
+	policies []*policy.Policy
+	// scoped principals hold a Docker token-flow token and may do only
+	// what scope grants (and their policies still allow).
+	scoped bool
+	scope  []token.Access
+}
+
+// Anonymous reports whether the caller sent no credentials.
+func (p *Principal) Anonymous() bool { return p == nil || p.User == "" }
+
+// ctxKey keys the Principal in a request context.
+type ctxKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// PrincipalFrom returns the Principal in ctx; an anonymous one if none.
+func PrincipalFrom(ctx context.Context) *Principal {
+	if p, ok := ctx.Value(ctxKey{}).(*Principal); ok {
+		return p
+	}
+	return &Principal{}
+}
+
+// UserARN returns the ARN of user name in the Authority's account.
+func (a *Authority) UserARN(name string) string {
+	return "arn:aws:iam::" + a.cfg.AccountID + ":user/" + name
+}
+
+// RepositoryARN returns the ARN of repository name.
+func (a *Authority) RepositoryARN(name string) string {
+	return "arn:aws:ecr:" + a.cfg.Region + ":" + a.cfg.AccountID + ":repository/" + name
+}
+
+// principal loads the user of access key id and checks that the key is
+// active: the index is the truth on every request, so deleting a user or
+// revoking a key takes effect at once.
+func (a *Authority) principal(ctx context.Context, keyID, sourceIP string) (*Principal, error) {
+	k, err := a.store.AccessKey(ctx, keyID)
+	if errors.Is(err, metadata.ErrAccessKeyUnknown) {
+		return nil, errUnknownKey
+	}
+	if err != nil {
+		return nil, err
+	}
+	if k.Status != metadata.AccessKeyActive {
+		return nil, errUnknownKey
+	}
+	u, err := a.store.User(ctx, k.User)
+	if errors.Is(err, metadata.ErrUserUnknown) {
+		return nil, errUnknownKey
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &Principal{User: u.Name, ARN: u.ARN, AccessKeyID: k.ID, SourceIP: sourceIP}
+	if p.ARN == "" {
+		p.ARN = a.UserARN(u.Name)
+	}
+	for _, text := range u.Policies {
+		pol, err := a.identityPolicy(text)
+		if err != nil {
+			// A policy that no longer parses grants nothing; say so once per request.
+			a.log.WarnContext(ctx, "auth: ignoring an identity policy that does not parse", "user", u.Name, "err", err)
+			continue
+		}
+		p.policies = append(p.policies, pol)
+	}
+	return p, nil
+}
+
+// errUnknownKey: the key does not exist, is inactive, or its user is gone.
+var errUnknownKey = errors.New("auth: unknown or inactive access key")
+
+// Secret implements sigv4.Credentials: the secret of an active key.
+func (a *Authority) Secret(ctx context.Context, keyID string) (string, error) {
+	k, err := a.store.AccessKey(ctx, keyID)
+	if errors.Is(err, metadata.ErrAccessKeyUnknown) || (err == nil && k.Status != metadata.AccessKeyActive) {
+		return "", sigv4.ErrUnknownAccessKey
+	}
+	if err != nil {
+		return "", err
+	}
+	ak, err := a.sealer.OpenAccessKey(k.ID, k.SealedSecret)
+	if err != nil {
+		return "", fmt.Errorf("auth: access key %s: %w", k.ID, err)
+	}
+	return ak.Secret, nil
+}
+
+// verifyToken verifies a registry token, caching the signature check.
+// The expiry is checked on every call.
+func (a *Authority) verifyToken(ctx context.Context, tok string) (*token.Claims, error) {
+	a.mu.Lock()
+	c, ok := a.verified[tok]
+	a.mu.Unlock()
+	if ok {
+		if time.Now().Before(c.ExpiresAt.Add(token.DefaultLeeway)) {
+			return c, nil
+		}
+		a.mu.Lock()
+		delete(a.verified, tok)
+		a.mu.Unlock()
+	}
+	c, err := a.tokens.Verify(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	if len(a.verified) >= cacheLimit {
+		clear(a.verified)
+	}
+	a.verified[tok] = c
+	a.mu.Unlock()
+	return c, nil
+}
+
+// fromToken returns the principal a token was issued to, checked against
+// the index now.
+func (a *Authority) fromToken(ctx context.Context, tok, sourceIP string) (*Principal, error) {
+	c, err := a.verifyToken(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	var p *Principal
+	if c.AccessKeyID == "" {
+		// Only the token endpoint issues keyless tokens: to anonymous callers.
+		if !c.Scoped || c.Subject != anonymousSubject {
+			return nil, token.ErrInvalid
+		}
+		p = &Principal{SourceIP: sourceIP}
+	} else {
+		p, err = a.principal(ctx, c.AccessKeyID, sourceIP)
+		if err != nil {
+			return nil, err
+		}
+		if p.User != c.Subject {
+			return nil, token.ErrInvalid
+		}
+	}
+	p.scoped, p.scope = c.Scoped, c.Scope
+	return p, nil
+}
+
+// anonymousSubject is the subject of tokens issued to anonymous callers.
+const anonymousSubject = "anonymous"
+
+// identityPolicy resolves one entry of a user's policy list: a managed
+// policy ARN (or its short name) or an inline JSON document.
+func (a *Authority) identityPolicy(text string) (*policy.Policy, error) {
+	if p, ok := ManagedPolicy(text); ok {
+		return p, nil
+	}
+	return a.parse(text, policy.Identity)
+}
+
+// resourcePolicy returns the repository policy of repo, nil if none.
+func (a *Authority) resourcePolicy(ctx context.Context, repo string) (*policy.Policy, error) {
+	if repo == "" {
+		return nil, nil
+	}
+	text, err := a.store.RepositoryPolicy(ctx, repo)
+	if errors.Is(err, metadata.ErrRepositoryUnknown) || text == "" {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a.parse(text, policy.Resource)
+}
+
+// parse parses a policy document through the cache.
+func (a *Authority) parse(text string, kind policy.Kind) (*policy.Policy, error) {
+	key := kind.String() + "\x00" + text
+	a.mu.Lock()
+	p, ok := a.policies[key]
+	a.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := policy.Parse(text, policy.Options{Kind: kind})
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	if len(a.policies) >= cacheLimit {
+		clear(a.policies)
+	}
+	a.policies[key] = p
+	a.mu.Unlock()
+	return p, nil
+}
+
+// Allowed decides whether p may perform action (an "ecr:..." name) on
+// repository repo ("" for registry-wide actions such as
+// ecr:GetAuthorizationToken).
+func (a *Authority) Allowed(ctx context.Context, p *Principal, action, repo string) (bool, error) {
+	if a.cfg.Open {
+		return true, nil
+	}
+	if p == nil {
+		p = &Principal{}
+	}
+	if p.scoped && !scopeGrants(p.scope, repo, action) {
+		return false, nil
+	}
+	resource, err := a.resourcePolicy(ctx, repo)
+	if err != nil {
+		return false, err
+	}
+	arn := "*"
+	if repo != "" {
+		arn = a.RepositoryARN(repo)
+	}
+	req := policy.Request{Principal: p.ARN, Account: a.cfg.AccountID, Action: action, Resource: arn}
+	if p.SourceIP != "" {
+		req.Context = map[string][]string{"aws:SourceIp": {p.SourceIP}}
+	}
+	if p.Anonymous() {
+		req.Account = ""
+	}
+	return policy.Evaluate(p.policies, resource, req).Allowed(), nil
+}
+
+// sourceIP returns the address of r's client, without the port.
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if addr, err := netip.ParseAddr(host); err == nil {
+		return addr.Unmap().String()
+	}
+	return host
+}
+
+// Open reports whether access control is off (dev mode).
+func (a *Authority) Open() bool { return a.cfg.Open }
+
+// challenge is the WWW-Authenticate value of a 401: ECR's Basic challenge,
+// or a Bearer challenge pointing at the token endpoint.
+func (a *Authority) challenge(r *http.Request, scope string) string {
+	if a.cfg.Challenge == "bearer" {
+		c := fmt.Sprintf("Bearer realm=%q,service=%q", baseURL(r)+a.cfg.TokenPath, a.cfg.Service)
+		if scope != "" {
+			c += fmt.Sprintf(",scope=%q", scope)
+		}
+		return c
+	}
+	return fmt.Sprintf("Basic realm=%q,service=%q", baseURL(r)+"/", a.cfg.Service)
+}
+
+// baseURL is the scheme and host the client used to reach r.
+func baseURL(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/berth-dev/berth/auth"
+	"github.com/berth-dev/berth/auth/secret"
+	"github.com/berth-dev/berth/auth/token"
+	"github.com/berth-dev/berth/internal/config"
+	"github.com/berth-dev/berth/metadata"
+)
+
+// openSealer returns the master key that seals access key secrets: from
+// config, or from the key file (created on first use).
+func openSealer(cfg config.Auth) (*secret.Sealer, error) {
+	if cfg.MasterKey != "" {
+		return secret.FromBase64(cfg.MasterKey)
+	}
+	return secret.LoadOrCreateMasterKey(cfg.MasterKeyFile)
+}
+
+// openAuthority wires the access-control pieces from config. In keys mode
+// a registry with no users gets an administrator, whose key is printed to
+// out once and written to the admin credentials file.
+func openAuthority(ctx context.Context, cfg *config.Config, store metadata.Store, out io.Writer, log *slog.Logger) (*auth.Authority, error) {
+	keys, err := token.LoadOrCreate(cfg.Auth.SigningKeysDir)
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := token.New(keys, cfg.Auth.Service)
+	if err != nil {
+		return nil, err
+	}
+	acfg := auth.Config{
+		AccountID: cfg.AWS.AccountID, Region: cfg.AWS.Region,
+		Service: cfg.Auth.Service, Challenge: cfg.Auth.Challenge,
+		FailureBurst: cfg.Auth.FailureBurst, FailureWindow: cfg.Auth.FailureWindow,
+		Open: cfg.Auth.Mode == "none",
+	}
+	if acfg.Open {
+		log.Warn("AUTHENTICATION IS OFF (auth: none): anyone who can reach this address may push, pull and delete every image. Use it only on a machine of your own.")
+		return auth.New(store, nil, issuer, acfg, log), nil
+	}
+	sealer, err := openSealer(cfg.Auth)
+	if err != nil {
+		return nil, err
+	}
+	k, created, err := auth.Bootstrap(ctx, store, sealer, cfg.Auth.AdminCredentialsFile)
+	if err != nil {
+		return nil, fmt.Errorf("creating the administrator: %w", err)
+	}
+	if created {
+		fmt.Fprintf(out, `
+berth created the administrator access key (shown once; also saved, readable only by you, in %s):
+
+    AWS_ACCESS_KEY_ID=%s
+    AWS_SECRET_ACCESS_KEY=%s
+
+Log docker in with:
+    AWS_SHARED_CREDENTIALS_FILE=%s aws ecr get-login-password --endpoint-url http://localhost%s | docker login --username AWS --password-stdin localhost%s
+
+`, cfg.Auth.AdminCredentialsFile, k.ID, k.Secret, cfg.Auth.AdminCredentialsFile, portOf(cfg.Listen), portOf(cfg.Listen))
+		log.Info("created the administrator", "user", auth.AdminUser, "access_key_id", k.ID, "credentials_file", cfg.Auth.AdminCredentialsFile)
+	}
+	return auth.New(store, sealer, issuer, acfg, log), nil
+}
+
+// portOf returns ":port" of a listen address.
+func portOf(listen string) string {
+	for i := len(listen) - 1; i >= 0; i-- {
+		if listen[i] == ':' {
+			return listen[i:]
+		}
+	}
+	return ""
+}

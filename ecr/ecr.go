@@ -1,0 +1,148 @@
+// Package ecr serves the Amazon ECR control-plane API (AWS JSON 1.1,
+// target prefix AmazonEC2ContainerRegistry_V20150921) so that the aws CLI
+// and the AWS SDKs work against berth with --endpoint-url.
+//
+// Operations live one family per file: auth.go (GetAuthorizationToken),
+// policy.go (repository policies). Each operation authorizes its ECR
+// action through [Access] before it reads or writes anything, and returns
+// errors with ECR's exact __type names and messages.
+package ecr
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/metadata"
+)
+
+// TargetPrefix is the X-Amz-Target prefix of every ECR operation.
+const TargetPrefix = "AmazonEC2ContainerRegistry_V20150921"
+
+// Access is what the API needs from the access-control layer (package
+// auth implements it).
+type Access interface {
+	// AuthorizeAction returns an error in AWS form (AccessDeniedException)
+	// unless the caller in ctx may perform action on repository repo ("":
+	// a registry-wide action).
+	AuthorizeAction(ctx context.Context, action, repo string) error
+	// AuthorizationToken issues the caller in ctx a registry password and
+	// returns it as GetAuthorizationToken's authorizationToken member:
+	// base64 of "AWS:" and the password.
+	AuthorizationToken(ctx context.Context) (authorizationToken string, expiresAt time.Time, err error)
+	// CheckRepositoryPolicy says what is wrong with a repository policy
+	// document; nil if it is valid.
+	CheckRepositoryPolicy(text string) error
+}
+
+// Config configures the API.
+type Config struct {
+	// AccountID is the 12-digit registry id.
+	AccountID string
+	// Authenticate verifies each request's signature (auth.Authority's
+	// AuthenticateAWS("ecr")).
+	Authenticate awsjson.Authenticator
+	// Access authorizes each operation.
+	Access Access
+	Log    *slog.Logger
+}
+
+// API is the ECR API as an http.Handler for "POST /".
+type API struct {
+	svc    *awsjson.Service
+	store  metadata.Store
+	access Access
+	cfg    Config
+}
+
+// New returns the API over the metadata index.
+func New(store metadata.Store, cfg Config) *API {
+	a := &API{store: store, access: cfg.Access, cfg: cfg}
+	a.svc = awsjson.NewService(TargetPrefix, awsjson.WithAuthenticate(cfg.Authenticate), awsjson.WithLogger(cfg.Log))
+	awsjson.Handle(a.svc, "GetAuthorizationToken", a.getAuthorizationToken)
+	awsjson.Handle(a.svc, "SetRepositoryPolicy", a.setRepositoryPolicy)
+	awsjson.Handle(a.svc, "GetRepositoryPolicy", a.getRepositoryPolicy)
+	awsjson.Handle(a.svc, "DeleteRepositoryPolicy", a.deleteRepositoryPolicy)
+	return a
+}
+
+// Matches reports whether r is an ECR API call.
+func (a *API) Matches(r *http.Request) bool { return a.svc.Matches(r) }
+
+type ctxKey struct{}
+
+// ServeHTTP serves one ECR API call.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	endpoint := "http://" + r.Host
+	if r.TLS != nil {
+		endpoint = "https://" + r.Host
+	}
+	a.svc.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, endpoint)))
+}
+
+// endpoint is the registry's URL as the client reached it.
+func endpoint(ctx context.Context) string {
+	s, _ := ctx.Value(ctxKey{}).(string)
+	return s
+}
+
+// repositoryRef is the registryId and repositoryName every repository
+// operation takes.
+type repositoryRef struct {
+	RegistryID     *string `json:"registryId,omitempty"`
+	RepositoryName *string `json:"repositoryName,omitempty"`
+}
+
+var (
+	repositoryNameRegexp = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+	registryIDRegexp     = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// repository validates ref as ECR does and returns the repository name.
+// A registryId other than this registry's names a registry that holds no
+// repositories here.
+func (a *API) repository(ref repositoryRef) (string, error) {
+	if ref.RepositoryName == nil {
+		return "", validation("repositoryName", "null", "Member must not be null")
+	}
+	name := *ref.RepositoryName
+	if len(name) < 2 || len(name) > 256 {
+		return "", validation("repositoryName", name, "Member must have length between 2 and 256")
+	}
+	if !repositoryNameRegexp.MatchString(name) {
+		return "", validation("repositoryName", name, "Member must satisfy regular expression pattern: (?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
+	}
+	if ref.RegistryID != nil {
+		if !registryIDRegexp.MatchString(*ref.RegistryID) {
+			return "", validation("registryId", *ref.RegistryID, "Member must satisfy regular expression pattern: [0-9]{12}")
+		}
+		if *ref.RegistryID != a.cfg.AccountID {
+			return "", repositoryNotFound(name, *ref.RegistryID)
+		}
+	}
+	return name, nil
+}
+
+// validation is AWS's ValidationException for one bad member.
+func validation(member, value, constraint string) error {
+	return awsjson.ValidationError("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint)
+}
+
+func repositoryNotFound(name, registryID string) error {
+	return awsjson.Errorf("RepositoryNotFoundException", "The repository with name '%s' does not exist in the registry with id '%s'", name, registryID)
+}
+
+// ptr returns a pointer to v, for optional output members.
+func ptr[T any](v T) *T { return &v }
+
+// wrap adds the operation to a server-side error; client errors pass as is.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

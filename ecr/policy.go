@@ -1,0 +1,94 @@
+package ecr
+
+import (
+	"context"
+	"errors"
+
+	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/metadata"
+)
+
+type setRepositoryPolicyInput struct {
+	repositoryRef
+	PolicyText *string `json:"policyText,omitempty"`
+	Force      bool    `json:"force,omitempty"`
+}
+
+type repositoryPolicyOutput struct {
+	RegistryID     string `json:"registryId"`
+	RepositoryName string `json:"repositoryName"`
+	PolicyText     string `json:"policyText,omitempty"`
+}
+
+func (a *API) setRepositoryPolicy(ctx context.Context, in *setRepositoryPolicyInput) (*repositoryPolicyOutput, error) {
+	name, err := a.repository(in.repositoryRef)
+	if err != nil {
+		return nil, err
+	}
+	if in.PolicyText == nil {
+		return nil, validation("policyText", "null", "Member must not be null")
+	}
+	if err := a.access.AuthorizeAction(ctx, "ecr:SetRepositoryPolicy", name); err != nil {
+		return nil, err
+	}
+	if err := a.access.CheckRepositoryPolicy(*in.PolicyText); err != nil {
+		return nil, awsjson.InvalidParameterError("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided: %s'", err)
+	}
+	err = a.store.SetRepositoryPolicy(ctx, name, *in.PolicyText)
+	if errors.Is(err, metadata.ErrRepositoryUnknown) {
+		return nil, repositoryNotFound(name, a.cfg.AccountID)
+	}
+	if err != nil {
+		return nil, wrap("SetRepositoryPolicy", err)
+	}
+	return &repositoryPolicyOutput{RegistryID: a.cfg.AccountID, RepositoryName: name, PolicyText: *in.PolicyText}, nil
+}
+
+func (a *API) getRepositoryPolicy(ctx context.Context, in *repositoryRef) (*repositoryPolicyOutput, error) {
+	name, err := a.repository(*in)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.access.AuthorizeAction(ctx, "ecr:GetRepositoryPolicy", name); err != nil {
+		return nil, err
+	}
+	text, err := a.existingPolicy(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return &repositoryPolicyOutput{RegistryID: a.cfg.AccountID, RepositoryName: name, PolicyText: text}, nil
+}
+
+func (a *API) deleteRepositoryPolicy(ctx context.Context, in *repositoryRef) (*repositoryPolicyOutput, error) {
+	name, err := a.repository(*in)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.access.AuthorizeAction(ctx, "ecr:DeleteRepositoryPolicy", name); err != nil {
+		return nil, err
+	}
+	text, err := a.existingPolicy(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.store.SetRepositoryPolicy(ctx, name, ""); err != nil {
+		return nil, wrap("DeleteRepositoryPolicy", err)
+	}
+	return &repositoryPolicyOutput{RegistryID: a.cfg.AccountID, RepositoryName: name, PolicyText: text}, nil
+}
+
+// existingPolicy returns the policy of repository name, or ECR's errors for
+// a missing repository or policy.
+func (a *API) existingPolicy(ctx context.Context, name string) (string, error) {
+	text, err := a.store.RepositoryPolicy(ctx, name)
+	if errors.Is(err, metadata.ErrRepositoryUnknown) {
+		return "", repositoryNotFound(name, a.cfg.AccountID)
+	}
+	if err != nil {
+		return "", wrap("RepositoryPolicy", err)
+	}
+	if text == "" {
+		return "", awsjson.Errorf("RepositoryPolicyNotFoundException", "Repository policy does not exist for the repository with name '%s' in the registry with id '%s'", name, a.cfg.AccountID)
+	}
+	return text, nil
+}
