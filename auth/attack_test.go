@@ -1,0 +1,374 @@
+package auth_test
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	sdkecr "github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/smithy-go"
+
+	"github.com/berth-dev/berth/auth"
+	"github.com/berth-dev/berth/auth/token"
+	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/registry"
+)
+
+// docker login as ECR: an anonymous /v2/ is challenged with Basic, and the
+// password from GetAuthorizationToken is accepted on every request.
+func TestLoginLikeECR(t *testing.T) {
+	f := newFixture(t)
+	admin := f.user("admin", "full-access")
+
+	resp, body := f.expect(http.StatusUnauthorized, "GET", "/v2/", "", nil)
+	want := `Basic realm="` + f.srv.URL + `/",service="berth-test"`
+	if got := resp.Header.Get("WWW-Authenticate"); got != want {
+		t.Errorf("WWW-Authenticate = %q; want %q", got, want)
+	}
+	if !strings.Contains(body, `"UNAUTHORIZED"`) {
+		t.Errorf("401 body = %s; want an UNAUTHORIZED error", body)
+	}
+
+	out, err := f.ecrClient(admin.ID, admin.Secret).GetAuthorizationToken(t.Context(), &sdkecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := out.AuthorizationData[0]
+	if got := time.Until(aws.ToTime(data.ExpiresAt)); got < 11*time.Hour+59*time.Minute || got > 12*time.Hour+time.Minute {
+		t.Errorf("token expires in %s; want 12h", got)
+	}
+	if aws.ToString(data.ProxyEndpoint) != f.srv.URL {
+		t.Errorf("proxyEndpoint = %q; want %q", aws.ToString(data.ProxyEndpoint), f.srv.URL)
+	}
+
+	pw := f.token(admin)
+	f.expect(http.StatusOK, "GET", "/v2/", basic(pw), nil)
+	layer := f.push(basic(pw), "team/app", "v1")
+	f.expect(http.StatusOK, "GET", "/v2/team/app/blobs/"+layer.String(), basic(pw), nil)
+	// curl -H "Authorization: Basic $TOKEN" with the raw authorizationToken.
+	f.expect(http.StatusOK, "GET", "/v2/team/app/manifests/v1", "Basic "+aws.ToString(data.AuthorizationToken), nil)
+	// docker login -u AKIA... -p secret works too.
+	f.expect(http.StatusOK, "GET", "/v2/team/app/tags/list", "Basic "+base64.StdEncoding.EncodeToString([]byte(admin.ID+":"+admin.Secret)), nil)
+}
+
+// Every token that is not a live one of ours is refused, and an expired
+// one with docker's words.
+func TestTokenAttacks(t *testing.T) {
+	f := newFixture(t, func(c *auth.Config) { c.FailureBurst = 100 })
+	admin := f.user("admin", "full-access")
+	live := f.token(admin)
+
+	past := time.Now().Add(-13 * time.Hour)
+	oldIssuer, err := token.New(f.keys, "berth-test", token.WithClock(func() time.Time { return past }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, _, err := oldIssuer.Issue(t.Context(), "admin", admin.ID, 12*time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := f.expect(http.StatusForbidden, "GET", "/v2/", basic(expired), nil)
+	if !strings.Contains(body, `"DENIED"`) || !strings.Contains(body, auth.ExpiredMessage) {
+		t.Errorf("expired token: %d %s; want DENIED %q", resp.StatusCode, body, auth.ExpiredMessage)
+	}
+
+	strangers, err := token.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	strangerIssuer, _ := token.New(strangers, "berth-test")
+	foreign, _, err := strangerIssuer.Issue(t.Context(), "admin", admin.ID, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherAudience, _ := token.New(f.keys, "another-registry")
+	elsewhere, _, _ := otherAudience.Issue(t.Context(), "admin", admin.ID, 0, nil)
+
+	parts := strings.Split(live, ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	tamperedPayload := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), `"sub":"admin"`, `"sub":"root"`, 1)))
+	algNone := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+
+	for name, tok := range map[string]string{
+		"tampered payload":       parts[0] + "." + tamperedPayload + "." + parts[2],
+		"alg none":               algNone,
+		"signed by unknown key":  foreign,
+		"for another registry":   elsewhere,
+		"truncated signature":    live[:len(live)-4],
+		"garbage":                "not-a-token",
+		"ecr token as user name": live + ":x",
+	} {
+		resp, body := f.do("GET", "/v2/", basic(tok), nil)
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" || !strings.Contains(body, "UNAUTHORIZED") {
+			t.Errorf("%s: got %d %s %q; want 401 with a challenge and UNAUTHORIZED", name, resp.StatusCode, resp.Header, body)
+		}
+		if resp, _ := f.do("GET", "/v2/", "Bearer "+tok, nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s as Bearer: %d; want 401", name, resp.StatusCode)
+		}
+	}
+}
+
+// Revoking a key or deleting a user stops its live tokens at once.
+func TestRevocationIsImmediate(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	alice := f.user("alice", "full-access")
+	tok := f.token(alice)
+	f.expect(http.StatusOK, "GET", "/v2/", basic(tok), nil)
+
+	if err := f.store.SetAccessKeyStatus(ctx, alice.ID, metadata.AccessKeyInactive); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(http.StatusUnauthorized, "GET", "/v2/", basic(tok), nil)
+	if err := f.store.SetAccessKeyStatus(ctx, alice.ID, metadata.AccessKeyActive); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(http.StatusOK, "GET", "/v2/", basic(tok), nil)
+	if err := f.store.DeleteAccessKey(ctx, alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(http.StatusUnauthorized, "GET", "/v2/", basic(tok), nil)
+	_, err := f.ecrClient(alice.ID, alice.Secret).GetAuthorizationToken(ctx, &sdkecr.GetAuthorizationTokenInput{})
+	assertAPIError(t, err, "UnrecognizedClientException")
+
+	bob := f.user("bob", "full-access")
+	tok = f.token(bob)
+	if err := f.store.DeleteUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(http.StatusUnauthorized, "GET", "/v2/", basic(tok), nil)
+}
+
+// A pull-only user pulls but cannot push or delete; a user of repository
+// A can neither read B directly nor through a mount; an explicit Deny
+// beats full access.
+func TestPolicies(t *testing.T) {
+	f := newFixture(t)
+	admin := basic(f.token(f.user("admin", "full-access")))
+	reader := basic(f.token(f.user("reader", "read-only")))
+	onlyA := basic(f.token(f.user("only-a", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"arn:aws:ecr:us-east-1:123456789012:repository/a"},`+
+		`{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}`)))
+	denied := basic(f.token(f.user("denied", "full-access",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ecr:PutImage","Resource":"arn:aws:ecr:*:*:repository/prod/*"}]}`)))
+
+	secretLayer := f.push(admin, "b", "v1")
+	f.push(admin, "a", "v1")
+
+	// Pull-only.
+	f.expect(http.StatusOK, "GET", "/v2/b/manifests/v1", reader, nil)
+	f.expect(http.StatusOK, "GET", "/v2/b/blobs/"+secretLayer.String(), reader, nil)
+	_, body := f.expect(http.StatusForbidden, "POST", "/v2/b/blobs/uploads/", reader, nil)
+	if !strings.Contains(body, "DENIED") || !strings.Contains(body, "User: arn:aws:iam::123456789012:user/reader is not authorized to perform: ecr:InitiateLayerUpload on resource: arn:aws:ecr:us-east-1:123456789012:repository/b") {
+		t.Errorf("pull-only push: %s", body)
+	}
+	f.expect(http.StatusForbidden, "PUT", "/v2/b/manifests/v2", reader, []byte("{}"))
+	f.expect(http.StatusForbidden, "DELETE", "/v2/b/manifests/v1", reader, nil)
+
+	// Repository A only.
+	f.expect(http.StatusOK, "GET", "/v2/a/manifests/v1", onlyA, nil)
+	f.expect(http.StatusForbidden, "GET", "/v2/b/manifests/v1", onlyA, nil)
+	f.expect(http.StatusForbidden, "GET", "/v2/b/blobs/"+secretLayer.String(), onlyA, nil)
+	for _, query := range []string{"?mount=" + secretLayer.String() + "&from=b", "?mount=" + secretLayer.String()} {
+		resp, _ := f.expect(http.StatusAccepted, "POST", "/v2/a/blobs/uploads/"+query, onlyA, nil)
+		if !strings.Contains(resp.Header.Get("Location"), "/blobs/uploads/") {
+			t.Errorf("mount from an unreadable repository: Location %q; want a new upload", resp.Header.Get("Location"))
+		}
+		f.expect(http.StatusNotFound, "HEAD", "/v2/a/blobs/"+secretLayer.String(), onlyA, nil)
+	}
+	// The admin may mount, so the refusal above was the policy's doing.
+	f.expect(http.StatusCreated, "POST", "/v2/a/blobs/uploads/?mount="+secretLayer.String()+"&from=b", admin, nil)
+
+	// The catalog shows each caller what it may see.
+	for who, want := range map[string]string{admin: `{"repositories":["a","b"]}`, onlyA: `{"repositories":["a"]}`, reader: `{"repositories":["a","b"]}`} {
+		if _, body := f.expect(http.StatusOK, "GET", "/v2/_catalog", who, nil); strings.TrimSpace(body) != want {
+			t.Errorf("catalog = %s; want %s", body, want)
+		}
+	}
+	f.expect(http.StatusUnauthorized, "GET", "/v2/_catalog", "", nil)
+
+	// Explicit Deny wins over full access.
+	f.push(denied, "dev/app", "v1")
+	_, body = f.expect(http.StatusForbidden, "PUT", "/v2/prod/app/manifests/v1", denied, []byte("{}"))
+	if !strings.Contains(body, "ecr:PutImage") {
+		t.Errorf("denied push: %s", body)
+	}
+}
+
+// A repository policy with Principal "*" lets anonymous callers pull that
+// repository and nothing else.
+func TestAnonymousPullByRepositoryPolicy(t *testing.T) {
+	f := newFixture(t)
+	k := f.user("admin", "full-access")
+	admin := basic(f.token(k))
+	layer := f.push(admin, "public/app", "v1")
+	f.push(admin, "private/app", "v1")
+
+	f.expect(http.StatusUnauthorized, "GET", "/v2/public/app/manifests/v1", "", nil)
+	_, err := f.ecrClient(k.ID, k.Secret).SetRepositoryPolicy(t.Context(), &sdkecr.SetRepositoryPolicyInput{
+		RepositoryName: aws.String("public/app"),
+		PolicyText:     aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(http.StatusOK, "GET", "/v2/public/app/manifests/v1", "", nil)
+	f.expect(http.StatusOK, "GET", "/v2/public/app/blobs/"+layer.String(), "", nil)
+	f.expect(http.StatusUnauthorized, "POST", "/v2/public/app/blobs/uploads/", "", nil)
+	f.expect(http.StatusUnauthorized, "GET", "/v2/private/app/manifests/v1", "", nil)
+
+	// The Docker token flow grants the anonymous caller pull only.
+	_, body := f.expect(http.StatusOK, "GET", "/token?service=berth-test&scope=repository:public/app:pull,push", "", nil)
+	bearer := "Bearer " + jsonField(t, body, "token")
+	f.expect(http.StatusOK, "GET", "/v2/public/app/manifests/v1", bearer, nil)
+	f.expect(http.StatusUnauthorized, "POST", "/v2/public/app/blobs/uploads/", bearer, nil)
+}
+
+// The Docker token flow: a Bearer token grants what was asked and allowed,
+// and no more, whatever the user's policies would allow.
+func TestTokenFlow(t *testing.T) {
+	f := newFixture(t, func(c *auth.Config) { c.Challenge = "bearer" })
+	admin := f.user("admin", "full-access")
+	reader := f.user("reader", "read-only")
+	f.push(basic(f.token(admin)), "team/app", "v1")
+
+	resp, _ := f.expect(http.StatusUnauthorized, "GET", "/v2/team/app/manifests/v1", "", nil)
+	want := `Bearer realm="` + f.srv.URL + `/token",service="berth-test",scope="repository:team/app:pull"`
+	if got := resp.Header.Get("WWW-Authenticate"); got != want {
+		t.Errorf("challenge = %q; want %q", got, want)
+	}
+
+	login := "Basic " + base64.StdEncoding.EncodeToString([]byte(admin.ID+":"+admin.Secret))
+	_, body := f.expect(http.StatusOK, "GET", "/token?service=berth-test&scope=repository:team/app:pull", login, nil)
+	pullOnly := "Bearer " + jsonField(t, body, "token")
+	f.expect(http.StatusOK, "GET", "/v2/team/app/manifests/v1", pullOnly, nil)
+	f.expect(http.StatusForbidden, "POST", "/v2/team/app/blobs/uploads/", pullOnly, nil)
+	f.expect(http.StatusForbidden, "GET", "/v2/other/manifests/v1", pullOnly, nil)
+
+	_, body = f.expect(http.StatusOK, "GET", "/token?scope=repository:team/app:pull,push", basic(f.token(reader)), nil)
+	readerToken := "Bearer " + jsonField(t, body, "token")
+	f.expect(http.StatusOK, "GET", "/v2/team/app/manifests/v1", readerToken, nil)
+	f.expect(http.StatusForbidden, "POST", "/v2/team/app/blobs/uploads/", readerToken, nil)
+
+	f.expect(http.StatusUnauthorized, "GET", "/token?scope=repository:team/app:pull", "Basic "+base64.StdEncoding.EncodeToString([]byte(admin.ID+":wrong")), nil)
+}
+
+// SigV4 through the real SDK: a wrong secret, an unknown key, a request
+// replayed after the skew window and a tampered body are refused with
+// AWS's error types.
+func TestSigV4Attacks(t *testing.T) {
+	f := newFixture(t)
+	k := f.user("admin", "full-access")
+	ctx := t.Context()
+
+	_, err := f.ecrClient(k.ID, "wrong-secret").GetAuthorizationToken(ctx, &sdkecr.GetAuthorizationTokenInput{})
+	assertAPIError(t, err, "InvalidSignatureException")
+	_, err = f.ecrClient("AKIAAAAAAAAAAAAAAAAA", k.Secret).GetAuthorizationToken(ctx, &sdkecr.GetAuthorizationTokenInput{})
+	assertAPIError(t, err, "UnrecognizedClientException")
+
+	send := func(signedAt time.Time, body, sent string) (int, string) {
+		req := httptest.NewRequest("POST", f.srv.URL+"/", strings.NewReader(body))
+		req.RequestURI = ""
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken")
+		sum := hashHex(body)
+		err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: k.ID, SecretAccessKey: k.Secret}, req, sum, "ecr", region, signedAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Body = readCloser(sent)
+		req.ContentLength = int64(len(sent))
+		resp, err := f.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, readAll(resp.Body)
+	}
+	if code, body := send(time.Now(), "{}", "{}"); code != 200 {
+		t.Fatalf("a fresh signed request: %d %s", code, body)
+	}
+	if code, body := send(time.Now().Add(-16*time.Minute), "{}", "{}"); code != 400 || !strings.Contains(body, "InvalidSignatureException") {
+		t.Errorf("replayed after 16 minutes: %d %s; want InvalidSignatureException", code, body)
+	}
+	if code, body := send(time.Now(), "{}", `{"registryIds":["000000000000"]}`); code != 400 || !strings.Contains(body, "InvalidSignatureException") {
+		t.Errorf("tampered body: %d %s; want InvalidSignatureException", code, body)
+	}
+	if code, body := send(time.Now(), "{}", "{}"); code != 200 {
+		t.Errorf("signed request after the failures: %d %s", code, body)
+	}
+
+	// A user without ecr:GetAuthorizationToken is denied in AWS's words.
+	nobody := f.user("nobody", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"*"}]}`)
+	_, err = f.ecrClient(nobody.ID, nobody.Secret).GetAuthorizationToken(ctx, &sdkecr.GetAuthorizationTokenInput{})
+	assertAPIError(t, err, "AccessDeniedException")
+}
+
+// Repeated failures from one address get 429 with Retry-After; another
+// address is not affected, and the first recovers after the window.
+func TestFailuresAreSlowed(t *testing.T) {
+	f := newFixture(t, func(c *auth.Config) { c.FailureBurst = 3; c.FailureWindow = time.Minute })
+	k := f.user("admin", "full-access")
+	good := basic(f.token(k))
+	reg := registry.New(f.store, nil, nil, registry.Config{Authorizer: f.auth})
+
+	send := func(addr, authorization string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/v2/", nil)
+		r.RemoteAddr = addr + ":40000"
+		r.Header.Set("Authorization", authorization)
+		w := httptest.NewRecorder()
+		reg.ServeHTTP(w, r)
+		return w
+	}
+	for range 3 {
+		if w := send("192.0.2.1", basic("wrong")); w.Code != http.StatusUnauthorized {
+			t.Fatalf("bad password: %d", w.Code)
+		}
+	}
+	w := send("192.0.2.1", good)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "TOOMANYREQUESTS") {
+		t.Errorf("after 3 failures: %d %q %s; want 429 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if w := send("192.0.2.2", good); w.Code != http.StatusOK {
+		t.Errorf("another address: %d; want 200", w.Code)
+	}
+	if w := send("192.0.2.2", basic("wrong")); w.Code != http.StatusUnauthorized {
+		t.Errorf("another address, bad password: %d; want 401", w.Code)
+	}
+}
+
+// No secret, token or signature reaches the log, whatever happens.
+func TestLogsHoldNoSecrets(t *testing.T) {
+	f := newFixture(t)
+	k := f.user("admin", "full-access")
+	tok := f.token(k)
+	f.push(basic(tok), "team/app", "v1")
+	f.do("GET", "/v2/", basic(tok+"x"), nil)
+	f.do("GET", "/v2/", basic("AWS"+tok[:20]), nil)
+	f.do("GET", "/v2/", "Basic "+base64.StdEncoding.EncodeToString([]byte(k.ID+":"+k.Secret+"x")), nil)
+	f.do("GET", "/token?scope=repository:team/app:pull", "Basic "+base64.StdEncoding.EncodeToString([]byte(k.ID+":"+k.Secret)), nil)
+	_, _ = f.ecrClient(k.ID, k.Secret+"x").GetAuthorizationToken(t.Context(), &sdkecr.GetAuthorizationTokenInput{})
+
+	logs := f.logs.String()
+	if !strings.Contains(logs, "rejected") {
+		t.Fatalf("the failures were not logged at all:\n%s", logs)
+	}
+	for name, s := range map[string]string{"secret": k.Secret, "token": tok, "token signature": tok[strings.LastIndex(tok, ".")+1:], "token payload": strings.Split(tok, ".")[1]} {
+		if strings.Contains(logs, s) {
+			t.Errorf("the log holds the %s:\n%s", name, logs)
+		}
+	}
+}
+
+func assertAPIError(t *testing.T, err error, code string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != code {
+		t.Errorf("err = %v; want %s", err, code)
+	}
+}
