@@ -66,6 +66,7 @@ func TestConformance(t *testing.T) {
 					// S3 redirects do not either); the 307 itself does.
 					extra = append(extra, "OCI_API_BLOBS_DIGEST_HEADER=false")
 				}
+				extra = append(extra, "OCI_USERNAME=AWS", "OCI_PASSWORD="+registryToken(t, srv.Addr, srv.adminKey(t)))
 				runConformance(t, bin, srv.Addr, version, extra...)
 			})
 		})

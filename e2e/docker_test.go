@@ -84,6 +84,9 @@ func TestDockerfile(t *testing.T) {
 		t.Fatalf("berth in container %s: %v", container, err)
 	}
 
+	// The administrator key berth printed on its first start logs crane in.
+	logs := run(t, dockerTimeout, "docker", "logs", container)
+	login(t, addr, parseKey(t, logs))
 	src := newImageLayout(t, 1<<20, 64<<10)
 	repo := addr + "/e2e/in-container"
 	run(t, clientTimeout, crane, "push", "--insecure", src.Dir, repo+":v1")

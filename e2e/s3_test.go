@@ -16,10 +16,10 @@ import (
 )
 
 // s3Server starts berth with its data in dataDir and its blobs in bucket
-// of m.
+// of m, with authentication off: these tests are about storage.
 func s3Server(t *testing.T, m *miniotest.Server, dataDir, bucket string) *server {
 	t.Helper()
-	return startBerthIn(t, dataDir,
+	return startBerthIn(t, dataDir, "BERTH_AUTH_MODE=none",
 		"BERTH_STORAGE_S3_ENDPOINT="+m.Endpoint,
 		"BERTH_STORAGE_S3_BUCKET="+bucket,
 		"BERTH_STORAGE_S3_ACCESS_KEY="+m.AccessKey,
@@ -153,7 +153,7 @@ func TestS3StorageOutageDuringPush(t *testing.T) {
 
 // A presigned URL goes only to a request for a blob its repository holds.
 func TestS3RedirectOnlyForHeldBlobs(t *testing.T) {
-	srv := startBerth(t, s3Env(t, true)...)
+	srv := startBerth(t, append(s3Env(t, true), "BERTH_AUTH_MODE=none")...)
 	blob := chunk(5, 1000)
 	dgst := digest.FromBytes(blob)
 	resp, body := send(t, http.MethodPost, "http://"+srv.Addr+"/v2/owner/app/blobs/uploads/?digest="+dgst.String(), blob, nil)

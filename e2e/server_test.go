@@ -68,11 +68,14 @@ func s3Env(t *testing.T, redirect bool) []string {
 	}
 }
 
-// forEachBackend runs test as a subtest per backend, with a fresh server.
+// forEachBackend runs test as a subtest per backend, with a fresh server
+// and the test's clients logged in to it as its administrator.
 func forEachBackend(t *testing.T, test func(t *testing.T, srv *server)) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			test(t, startBerth(t, b.env(t)...))
+			srv := startBerth(t, b.env(t)...)
+			login(t, srv.Addr, srv.adminKey(t))
+			test(t, srv)
 		})
 	}
 }
