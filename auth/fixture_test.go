@@ -38,7 +38,7 @@ const (
 // API, the token endpoint and the ECR API on a real HTTP server, over a
 // real SQLite index and filesystem blob store.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	store  *sqlite.Store
 	sealer *secret.Sealer
 	keys   *token.KeySet
@@ -47,7 +47,7 @@ type fixture struct {
 	logs   *syncBuffer
 }
 
-func newFixture(t *testing.T, mutate ...func(*auth.Config)) *fixture {
+func newFixture(t testing.TB, mutate ...func(*auth.Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(t.Context(), dir+"/berth.db")
@@ -132,6 +132,11 @@ func (f *fixture) token(k secret.AccessKey) string {
 		f.t.Fatalf("authorizationToken decodes to user %q and a password with ':' %v", user, strings.Contains(password, ":"))
 	}
 	return password
+}
+
+// keyBasic is Basic credentials of an access key id and secret.
+func keyBasic(k secret.AccessKey) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(k.ID+":"+k.Secret))
 }
 
 // basic is the Authorization header docker sends after docker login.
@@ -219,7 +224,7 @@ func readAll(r io.Reader) string {
 }
 
 // jsonField returns the string member name of a JSON object.
-func jsonField(t *testing.T, body, name string) string {
+func jsonField(t testing.TB, body, name string) string {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(body), &m); err != nil {

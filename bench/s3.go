@@ -180,7 +180,7 @@ func startBerthS3(ctx context.Context, label, bin, root string, m *minioServer, 
 			fmt.Sprintf("BERTH_STORAGE_S3_REDIRECT=%t", redirect),
 			"BERTH_STORAGE_S3_CREATE_BUCKET=true",
 		)
-		return spawnEnv(ctx, label, root, "/healthz", addr, env, bin, "serve", "--listen", addr, "--data-dir", data)
+		return spawnEnv(ctx, label, root, "/healthz", addr, env, bin, "serve", "--no-auth", "--listen", addr, "--data-dir", data)
 	})
 }
 

@@ -59,14 +59,16 @@ func makeDataDir(root string) (string, error) {
 	return data, os.MkdirAll(data, 0o755)
 }
 
-// startBerth runs `berth serve --listen 127.0.0.1:PORT --data-dir DIR`.
+// startBerth runs `berth serve --no-auth --listen 127.0.0.1:PORT --data-dir
+// DIR`: open, like the reference registry it is compared with. The cost of
+// authentication is measured on its own (auth.BenchmarkManifestHEAD).
 func startBerth(ctx context.Context, label, bin, root string) (*server, error) {
 	return startOnFreePort(ctx, func(addr string) (*server, error) {
 		data, err := makeDataDir(root)
 		if err != nil {
 			return nil, err
 		}
-		return spawn(ctx, label, root, "/healthz", addr, bin, "serve", "--listen", addr, "--data-dir", data)
+		return spawn(ctx, label, root, "/healthz", addr, bin, "serve", "--no-auth", "--listen", addr, "--data-dir", data)
 	})
 }
 
