@@ -1,9 +1,9 @@
 package auth
 
 import (
-	"encoding/json"
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"

@@ -1,8 +1,8 @@
 package e2e
 
 import (
-	"crypto/sha256"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
