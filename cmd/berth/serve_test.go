@@ -39,6 +39,7 @@ func startServe(t *testing.T, edit func(*config.Config)) (addr string, stop func
 	cfg.Listen = addr
 	cfg.DataDir = t.TempDir()
 	cfg.Log.Level = "error"
+	cfg.Auth.Mode = "none" // these tests are about serving; auth has its own
 	if edit != nil {
 		edit(&cfg)
 	}

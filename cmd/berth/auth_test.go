@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/internal/config"
+	"github.com/berth-dev/berth/metadata/sqlite"
+)
+
+// The first start of an empty data directory prints the administrator key
+// once and writes it to a file only the owner may read; later starts print
+// nothing secret. The log never holds the secret.
+func TestFirstStartCreatesAdministratorOnce(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(t.Context(), cfg.Metadata.SQLite.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+
+	var out, logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	if _, err := openAuthority(t.Context(), &cfg, store, &out, log); err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(cfg.Auth.AdminCredentialsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := os.Stat(cfg.Auth.AdminCredentialsFile)
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v; want 0600", cfg.Auth.AdminCredentialsFile, info.Mode().Perm())
+	}
+	var secretKey string
+	for _, line := range strings.Split(string(file), "\n") {
+		if v, ok := strings.CutPrefix(line, "aws_secret_access_key = "); ok {
+			secretKey = v
+		}
+	}
+	if secretKey == "" || !strings.Contains(out.String(), "AWS_SECRET_ACCESS_KEY="+secretKey) {
+		t.Fatalf("first start printed:\n%s\nwant the key of %s:\n%s", out.String(), cfg.Auth.AdminCredentialsFile, file)
+	}
+	if strings.Contains(logs.String(), secretKey) {
+		t.Errorf("the log holds the secret:\n%s", logs.String())
+	}
+
+	out.Reset()
+	if _, err := openAuthority(t.Context(), &cfg, store, &out, log); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("second start printed:\n%s", out.String())
+	}
+	users, _ := store.Users(t.Context())
+	if len(users) != 1 {
+		t.Errorf("users after two starts: %v; want the one admin", users)
+	}
+}
+
+// auth: none serves an open registry and says so loudly.
+func TestNoAuthWarns(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.Auth.Mode = "none"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(t.Context(), cfg.Metadata.SQLite.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var out, logs bytes.Buffer
+	a, err := openAuthority(t.Context(), &cfg, store, &out, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Open() || !strings.Contains(logs.String(), "AUTHENTICATION IS OFF") || out.Len() != 0 {
+		t.Errorf("open %v, log %q, printed %q; want an open authority, a loud warning and no key", a.Open(), logs.String(), out.String())
+	}
+}
