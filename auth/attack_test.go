@@ -372,3 +372,31 @@ func assertAPIError(t *testing.T, err error, code string) {
 		t.Errorf("err = %v; want %s", err, code)
 	}
 }
+
+// Any Authorization header gets a registry answer, never a server error:
+// 200 for none of the seeds' valid credentials, 401, 403 or 429.
+func FuzzAuthorizationHeader(f *testing.F) {
+	fx := newFixture(f)
+	k := fx.user("admin", "full-access")
+	tok := fx.token(k)
+	for _, s := range []string{basic(tok), "Bearer " + tok, keyBasic(k), "Basic", "Bearer", "Basic Og==", "Negotiate abc", basic(tok + "."), "Basic " + tok} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		r := httptest.NewRequest("GET", "/v2/team/app/tags/list", nil)
+		r.Header.Set("Authorization", header)
+		_, err := fx.auth.Authorize(r, "team/app", []string{"ecr:ListImages"})
+		if err == nil {
+			return
+		}
+		var d *auth.Denial
+		if !errors.As(err, &d) {
+			t.Fatalf("Authorization %q: %v is not a Denial", header, err)
+		}
+		switch d.Status {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+		default:
+			t.Fatalf("Authorization %q: status %d", header, d.Status)
+		}
+	})
+}

@@ -4,6 +4,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -14,15 +16,20 @@ import (
 var version = "dev"
 
 func main() {
+	if isCredentialHelper(os.Args[0]) {
+		os.Exit(credentialHelperMain(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	root := &cobra.Command{
 		Use:           "berth",
 		Short:         "A self-hosted registry and local cloud that behaves like Amazon ECR",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), versionCommand())
+	root.AddCommand(serveCommand(), userCommand(), keyCommand(), credentialHelperCommand(), versionCommand())
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "berth:", err)
+		if !errors.Is(err, errReported) {
+			fmt.Fprintln(os.Stderr, "berth:", err)
+		}
 		os.Exit(1)
 	}
 }

@@ -25,7 +25,8 @@ import (
 )
 
 func serveCommand() *cobra.Command {
-	var configPath, listen, dataDir string
+	var cf configFlags
+	var listen string
 	var noAuth bool
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -36,20 +37,15 @@ Configuration comes from defaults, then the --config YAML file, then BERTH_*
 environment variables (BERTH_LISTEN, BERTH_DATA_DIR, ...), then flags.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(configPath, os.Environ())
+			cfg, err := cf.load(cmd, func(cfg *config.Config) {
+				if cmd.Flags().Changed("listen") {
+					cfg.Listen = listen
+				}
+				if noAuth {
+					cfg.Auth.Mode = "none"
+				}
+			})
 			if err != nil {
-				return err
-			}
-			if cmd.Flags().Changed("listen") {
-				cfg.Listen = listen
-			}
-			if cmd.Flags().Changed("data-dir") {
-				cfg.DataDir = dataDir
-			}
-			if noAuth {
-				cfg.Auth.Mode = "none"
-			}
-			if err := cfg.Validate(); err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
@@ -57,9 +53,8 @@ environment variables (BERTH_LISTEN, BERTH_DATA_DIR, ...), then flags.`,
 			return serve(ctx, cfg)
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "", "YAML configuration file (see config.example.yml)")
+	cf.register(cmd)
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default :5000)")
-	cmd.Flags().StringVar(&dataDir, "data-dir", "", "directory for blobs and the index (default ./data)")
 	cmd.Flags().BoolVar(&noAuth, "no-auth", false, "serve an open registry with no authentication (auth: none; local development only)")
 	return cmd
 }
