@@ -125,7 +125,7 @@ func TestDockerLoginWithAWSCLI(t *testing.T) {
 	run(t, dockerTimeout, "docker", "build", "-t", tag, helloContext(t, "logged in"))
 
 	// Not logged in: docker is refused.
-	if out, err := execute(dockerTimeout, nil, "docker", "push", tag); err == nil || !strings.Contains(out, "no basic auth credentials") {
+	if out, err := execute(dockerTimeout, nil, "docker", "push", tag); err == nil || !strings.Contains(err.Error(), "no basic auth credentials") {
 		t.Errorf("docker push without login: %v\n%s\nwant no basic auth credentials", err, out)
 	}
 
@@ -202,5 +202,48 @@ func TestPresignedURLNeedsAccess(t *testing.T) {
 		if resp := get(authorization); resp.StatusCode < 400 || resp.Header.Get("Location") != "" {
 			t.Errorf("%s GET: %s with Location %q; want a refusal and no URL", name, resp.Status, resp.Header.Get("Location"))
 		}
+	}
+}
+
+// TestCredentialHelper: with docker-credential-berth configured in
+// docker's config.json and the user's AWS credentials in the environment,
+// docker pushes and pulls with no login step. A pull-only user made with
+// `berth user create` is refused a push in ECR's words.
+func TestCredentialHelper(t *testing.T) {
+	requireDocker(t)
+	srv := startBerth(t)
+	admin := srv.adminKey(t)
+
+	bin := t.TempDir()
+	if err := os.Symlink(berthBin, filepath.Join(bin, "docker-credential-berth")); err != nil {
+		t.Fatal(err)
+	}
+	dockerConfig := t.TempDir()
+	write(t, filepath.Join(dockerConfig, "config.json"), fmt.Sprintf(`{"credHelpers":{%q:"berth"}}`, srv.Addr))
+	as := func(k accessKey) func(*exec.Cmd) {
+		return func(c *exec.Cmd) {
+			c.Env = append(awsEnv(k), "DOCKER_CONFIG="+dockerConfig, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		}
+	}
+
+	tag := srv.Addr + "/e2e/helper:1"
+	t.Cleanup(func() { removeImage(t, tag) })
+	run(t, dockerTimeout, "docker", "build", "-t", tag, helloContext(t, "no login step"))
+	runWith(t, dockerTimeout, as(admin), "docker", "push", tag)
+	run(t, dockerTimeout, "docker", "rmi", tag)
+	runWith(t, dockerTimeout, as(admin), "docker", "pull", tag)
+
+	out := run(t, time.Minute, berthBin, "user", "create", "reader", "--policy", "read-only", "--with-key", "--data-dir", srv.DataDir)
+	reader := parseKey(t, out)
+	runWith(t, dockerTimeout, as(reader), "docker", "pull", tag)
+	out, err := execute(dockerTimeout, as(reader), "docker", "push", tag)
+	if err == nil || !strings.Contains(err.Error(), "denied: User: arn:aws:iam::000000000000:user/reader is not authorized to perform: ecr:PutImage") {
+		t.Errorf("pull-only push: %v\n%s\nwant denied: User: ... is not authorized", err, out)
+	}
+
+	// Revoking the key stops the helper's logins at once.
+	run(t, time.Minute, berthBin, "key", "revoke", reader.ID, "--data-dir", srv.DataDir)
+	if out, err := execute(dockerTimeout, as(reader), "docker", "pull", tag); err == nil {
+		t.Errorf("pull with a revoked key succeeded:\n%s", out)
 	}
 }
