@@ -161,7 +161,7 @@ func userCreateCommand(cf *configFlags) *cobra.Command {
 			return showAccessKey(cmd, k, credentialsFile)
 		}),
 	}
-	cmd.Flags().StringArrayVar(&policies, "policy", nil, "identity policy (repeatable): "+strings.Join(auth.ManagedPolicyNames(), ", ")+", a managed policy ARN, a JSON document or file://PATH")
+	policyFlag(cmd, &policies)
 	cmd.Flags().BoolVar(&withKey, "with-key", false, "also create an access key and print it (once)")
 	cmd.Flags().StringVar(&credentialsFile, "credentials-file", "", "also write the access key to PATH as an AWS shared credentials file (mode 0600)")
 	return cmd
@@ -232,8 +232,13 @@ func userSetPolicyCommand(cf *configFlags) *cobra.Command {
 			return nil
 		}),
 	}
-	cmd.Flags().StringArrayVar(&policies, "policy", nil, "identity policy (repeatable): "+strings.Join(auth.ManagedPolicyNames(), ", ")+", a managed policy ARN, a JSON document or file://PATH")
+	policyFlag(cmd, &policies)
 	return cmd
+}
+
+// policyFlag adds the repeatable --policy flag.
+func policyFlag(cmd *cobra.Command, policies *[]string) {
+	cmd.Flags().StringArrayVar(policies, "policy", nil, "identity policy (repeatable): "+strings.Join(auth.ManagedPolicyNames(), ", ")+", a managed policy ARN, a JSON document or file://PATH")
 }
 
 // readPolicies reads the --policy values, loading file:// documents, and
