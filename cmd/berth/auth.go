@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/spf13/cobra"
+
 	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/auth/token"
@@ -76,4 +78,42 @@ func portOf(listen string) string {
 		}
 	}
 	return ""
+}
+
+// signingKeyCommand is `berth signing-key rotate`.
+func signingKeyCommand() *cobra.Command {
+	var cf configFlags
+	cmd := &cobra.Command{Use: "signing-key", Short: "Manage the keys that sign registry tokens"}
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Make a new token signing key; tokens signed by earlier keys stay valid until they expire",
+		Long: `Create a new ES256 signing key and make it the active one. Earlier keys
+keep verifying the tokens they signed until those expire (12 hours); keys
+retired longer ago than that are deleted. A running berth signs with the
+new key after its next start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cf.load(cmd, nil)
+			if err != nil {
+				return err
+			}
+			keys, err := token.LoadOrCreate(cfg.Auth.SigningKeysDir)
+			if err != nil {
+				return err
+			}
+			id, err := keys.Rotate()
+			if err != nil {
+				return err
+			}
+			pruned, err := keys.Prune(token.MaxTTL + token.DefaultLeeway)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "new signing key %s; deleted %d retired key(s); restart berth to sign with it\n", id, len(pruned))
+			return nil
+		},
+	}
+	cmd.AddCommand(rotate)
+	cf.register(cmd)
+	return cmd
 }

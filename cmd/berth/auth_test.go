@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berth-dev/berth/auth/token"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/metadata/sqlite"
 )
@@ -85,5 +86,52 @@ func TestNoAuthWarns(t *testing.T) {
 	}
 	if !a.Open() || !strings.Contains(logs.String(), "AUTHENTICATION IS OFF") || out.Len() != 0 {
 		t.Errorf("open %v, log %q, printed %q; want an open authority, a loud warning and no key", a.Open(), logs.String(), out.String())
+	}
+}
+
+// A token signed before `berth signing-key rotate` still verifies after a
+// restart, and new tokens are signed by the new key.
+func TestSigningKeyRotation(t *testing.T) {
+	dataDir := t.TempDir()
+	cfg := config.Defaults()
+	cfg.DataDir = dataDir
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	before, err := token.LoadOrCreate(cfg.Auth.SigningKeysDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, _ := token.New(before, cfg.Auth.Service)
+	old, _, err := issuer.Issue(t.Context(), "admin", "AKIAEXAMPLE", 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := signingKeyCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"rotate", "--data-dir", dataDir})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := token.LoadOrCreate(cfg.Auth.SigningKeysDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.IDs()) != 2 || !strings.Contains(out.String(), "new signing key") {
+		t.Fatalf("after rotate: keys %v, output %q", after.IDs(), out.String())
+	}
+	restarted, _ := token.New(after, cfg.Auth.Service)
+	if _, err := restarted.Verify(t.Context(), old); err != nil {
+		t.Errorf("a token from before the rotation: %v", err)
+	}
+	fresh, _, err := restarted.Issue(t.Context(), "admin", "AKIAEXAMPLE", 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The JWS header (the first segment) carries the kid.
+	if strings.Split(fresh, ".")[0] == strings.Split(old, ".")[0] {
+		t.Errorf("a token after the rotation has the old key's header")
 	}
 }

@@ -25,7 +25,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), userCommand(), keyCommand(), credentialHelperCommand(), versionCommand())
+	root.AddCommand(serveCommand(), userCommand(), keyCommand(), credentialHelperCommand(), signingKeyCommand(), versionCommand())
 	if err := root.Execute(); err != nil {
 		if !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "berth:", err)
