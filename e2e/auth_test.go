@@ -148,6 +148,18 @@ func TestDockerLoginWithAWSCLI(t *testing.T) {
 		t.Errorf("docker login with a wrong password succeeded:\n%s", out)
 	}
 
+	// The CLI's signatures with a wrong secret or an unknown key are refused
+	// in AWS's terms.
+	for k, want := range map[accessKey]string{
+		{admin.ID, "wrong-secret"}:             "InvalidSignatureException",
+		{"AKIAAAAAAAAAAAAAAAAA", admin.Secret}: "UnrecognizedClientException",
+	} {
+		_, err := execute(time.Minute, func(c *exec.Cmd) { c.Env = awsEnv(k) }, awsCLI, "ecr", "get-login-password", "--endpoint-url", "http://"+srv.Addr)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("aws ecr get-login-password as %s: %v; want %s", k.ID, err, want)
+		}
+	}
+
 	// skopeo login with the CLI's password, then a copy out.
 	authFile := filepath.Join(t.TempDir(), "auth.json")
 	password := runWith(t, time.Minute, func(c *exec.Cmd) { c.Env = awsEnv(admin) }, awsCLI, "ecr", "get-login-password", "--endpoint-url", "http://"+srv.Addr)
