@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -23,6 +24,10 @@ import (
 // Errors returned by Store methods.
 var (
 	ErrRepositoryUnknown = errors.New("metadata: repository unknown")
+	ErrRepositoryExists  = errors.New("metadata: repository already exists")
+	// ErrRepositoryNotEmpty: a repository that still holds images is
+	// deleted only when forced.
+	ErrRepositoryNotEmpty = errors.New("metadata: repository not empty")
 	ErrBlobUnknown       = errors.New("metadata: blob unknown")
 	ErrManifestUnknown   = errors.New("metadata: manifest unknown")
 	ErrTagUnknown        = errors.New("metadata: tag unknown")
@@ -128,6 +133,7 @@ type Store interface {
 	Manifests
 	Uploads
 	Identities
+	Repositories
 	RepositoryPolicies
 	// Ping reports whether the index is reachable.
 	Ping(ctx context.Context) error
@@ -177,6 +183,113 @@ type Manifests interface {
 	Referrers(ctx context.Context, repo string, dgst digest.Digest, artifactType string) ([]Descriptor, error)
 	// RecordPulls stores the last pull time of manifests.
 	RecordPulls(ctx context.Context, pulls []Pull) error
+}
+
+// Tag mutability settings, named as ECR names them.
+const (
+	Mutable                = "MUTABLE"
+	Immutable              = "IMMUTABLE"
+	MutableWithExclusion   = "MUTABLE_WITH_EXCLUSION"
+	ImmutableWithExclusion = "IMMUTABLE_WITH_EXCLUSION"
+)
+
+// Repository is a repository's settings, as ECR's CreateRepository takes
+// them. The index stores them; the API validates them.
+type Repository struct {
+	Name      string
+	CreatedAt time.Time
+	// TagMutability is one of Mutable (also when empty), Immutable,
+	// MutableWithExclusion, ImmutableWithExclusion.
+	TagMutability string
+	// MutabilityExclusions are wildcard filters ('*' matches any run of
+	// characters) naming the tags the *WithExclusion settings exempt.
+	MutabilityExclusions []string
+	ScanOnPush           bool
+	// EncryptionType is AES256 (also when empty), KMS or KMS_DSSE; berth
+	// stores it and KMSKey as given.
+	EncryptionType string
+	KMSKey         string
+	// Tags are the repository's resource tags in the order set.
+	Tags []ResourceTag
+}
+
+// ResourceTag is an AWS resource tag.
+type ResourceTag struct{ Key, Value string }
+
+// TagImmutable reports whether tag, once it exists, may not be moved to
+// another image.
+func (r Repository) TagImmutable(tag string) bool {
+	excluded := false
+	for _, f := range r.MutabilityExclusions {
+		if ok, _ := path.Match(f, tag); ok {
+			excluded = true
+			break
+		}
+	}
+	switch r.TagMutability {
+	case Immutable:
+		return true
+	case ImmutableWithExclusion:
+		return !excluded
+	case MutableWithExclusion:
+		return excluded
+	}
+	return false
+}
+
+// Image is a manifest as the ECR API describes it.
+type Image struct {
+	Digest       digest.Digest
+	MediaType    string
+	ArtifactType string
+	Subject      digest.Digest
+	// Tags point at the image, in byte order.
+	Tags []string
+	// Size is the sum of the image's blob sizes; for an index, the largest
+	// of its child images'.
+	Size         int64
+	PushedAt     time.Time
+	LastPulledAt time.Time
+}
+
+// ImageTag is one row of ECR's ListImages: an image with one of its tags,
+// or with Tag empty if it has none.
+type ImageTag struct {
+	Digest digest.Digest
+	Tag    string
+}
+
+// Repositories records repositories and lists their images for the ECR
+// API. Pushing through /v2/ creates repositories implicitly (PutBlob,
+// PutManifest) with default settings.
+type Repositories interface {
+	// CreateRepository records r. ErrRepositoryExists if the name is taken.
+	CreateRepository(ctx context.Context, r Repository) error
+	// Repository returns repository name. ErrRepositoryUnknown if none.
+	Repository(ctx context.Context, name string) (Repository, error)
+	// ListRepositories lists up to n repositories after name last, in
+	// byte order of their names.
+	ListRepositories(ctx context.Context, last string, n int) ([]Repository, error)
+	// UpdateRepository applies change to repository name in one
+	// transaction and returns the result; change may not rename it.
+	UpdateRepository(ctx context.Context, name string, change func(*Repository) error) (Repository, error)
+	// DeleteRepository removes repository name with its manifests, tags
+	// and blob links (the blobs' bytes are left for garbage collection).
+	// Without force, ErrRepositoryNotEmpty if it holds a manifest.
+	DeleteRepository(ctx context.Context, name string, force bool) (Repository, error)
+	// Images describes up to n images of repo after digest last, in byte
+	// order of their digests, with their tags and sizes.
+	// ErrRepositoryUnknown if the repository does not exist.
+	Images(ctx context.Context, repo string, last digest.Digest, n int) ([]Image, error)
+	// Image describes one image by digest. ErrManifestUnknown if none.
+	Image(ctx context.Context, repo string, dgst digest.Digest) (Image, error)
+	// ImageTags lists up to n (digest, tag) rows of repo after (last,
+	// lastTag), by digest then tag: one per tag, and one with no tag for
+	// an untagged image. tagged and untagged select which rows come back.
+	ImageTags(ctx context.Context, repo string, last ImageTag, n int, tagged, untagged bool) ([]ImageTag, error)
+	// ManifestParents lists the manifests in repo (indexes) that reference
+	// manifest dgst.
+	ManifestParents(ctx context.Context, repo string, dgst digest.Digest) ([]digest.Digest, error)
 }
 
 // RepositoryPolicies records each repository's resource-based policy

@@ -69,6 +69,8 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"TouchAccessKey", testTouchAccessKey},
 		{"DeleteUserDeletesKeys", testDeleteUserDeletesKeys},
 		{"RepositoryPolicy", testRepositoryPolicy},
+		{"Repositories", testRepositories},
+		{"Images", testImages},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -110,6 +110,8 @@ CREATE TABLE access_keys (
 CREATE INDEX access_keys_user ON access_keys(user_name, created_at);
 `, `
 ALTER TABLE repositories ADD COLUMN policy TEXT NOT NULL DEFAULT '';
+`, `
+ALTER TABLE repositories ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
 `}
 
 // Open opens (creating if needed) the database file at path and brings its

@@ -1,0 +1,197 @@
+package metadatatest
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/metadata"
+)
+
+// Repositories keep their settings; create refuses a taken name, update
+// changes settings in place, delete refuses a repository with images
+// unless forced and takes its images with it.
+func testRepositories(t *testing.T, s metadata.Store) {
+	ctx := t.Context()
+	want := metadata.Repository{
+		Name: "team/app", TagMutability: metadata.ImmutableWithExclusion, MutabilityExclusions: []string{"dev-*"},
+		ScanOnPush: true, EncryptionType: "KMS", KMSKey: "arn:aws:kms:us-east-1:123456789012:key/x",
+		Tags: []metadata.ResourceTag{{"team", "a"}, {"env", "prod"}},
+	}
+	if err := s.CreateRepository(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateRepository(ctx, metadata.Repository{Name: "team/app"}); !errors.Is(err, metadata.ErrRepositoryExists) {
+		t.Fatalf("CreateRepository twice: %v; want ErrRepositoryExists", err)
+	}
+	got, err := s.Repository(ctx, "team/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CreatedAt.IsZero() {
+		t.Errorf("CreatedAt not recorded")
+	}
+	got.CreatedAt = time.Time{}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Repository = %+v; want %+v", got, want)
+	}
+	if _, err := s.Repository(ctx, "nope"); !errors.Is(err, metadata.ErrRepositoryUnknown) {
+		t.Errorf("Repository(nope): %v", err)
+	}
+
+	updated, err := s.UpdateRepository(ctx, "team/app", func(r *metadata.Repository) error {
+		r.TagMutability = metadata.Mutable
+		r.Name = "renamed"
+		return nil
+	})
+	if err != nil || updated.Name != "team/app" || updated.TagMutability != metadata.Mutable || !updated.ScanOnPush {
+		t.Fatalf("UpdateRepository = %+v, %v", updated, err)
+	}
+	boom := errors.New("boom")
+	if _, err := s.UpdateRepository(ctx, "team/app", func(*metadata.Repository) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("UpdateRepository passing on an error: %v", err)
+	}
+	if _, err := s.UpdateRepository(ctx, "nope", func(*metadata.Repository) error { return nil }); !errors.Is(err, metadata.ErrRepositoryUnknown) {
+		t.Errorf("UpdateRepository(nope): %v", err)
+	}
+
+	// A pushed-to repository exists with default settings and lists in order.
+	mustPutBlob(t, s, "a/first", blob("x"))
+	var names []string
+	for last := ""; ; {
+		page, err := s.ListRepositories(ctx, last, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		names = append(names, page[0].Name)
+		last = page[0].Name
+	}
+	assertStrings(t, "ListRepositories", names, []string{"a/first", "team/app"})
+
+	cfg, layer := blob("config"), blob("layer")
+	mustPutBlob(t, s, "team/app", cfg, layer)
+	mustPutManifest(t, s, manifest("team/app", "image", cfg.Digest, layer.Digest), "v1")
+	if _, err := s.DeleteRepository(ctx, "team/app", false); !errors.Is(err, metadata.ErrRepositoryNotEmpty) {
+		t.Fatalf("DeleteRepository of a repository with images: %v; want ErrRepositoryNotEmpty", err)
+	}
+	deleted, err := s.DeleteRepository(ctx, "team/app", true)
+	if err != nil || deleted.Name != "team/app" || !deleted.ScanOnPush {
+		t.Fatalf("DeleteRepository(force) = %+v, %v", deleted, err)
+	}
+	if _, err := s.Repository(ctx, "team/app"); !errors.Is(err, metadata.ErrRepositoryUnknown) {
+		t.Errorf("after delete: %v", err)
+	}
+	if _, err := s.Manifest(ctx, "team/app", "v1"); !errors.Is(err, metadata.ErrManifestUnknown) {
+		t.Errorf("manifest after delete: %v", err)
+	}
+	if _, err := s.Blob(ctx, "team/app", layer.Digest); !errors.Is(err, metadata.ErrBlobUnknown) {
+		t.Errorf("blob link after delete: %v", err)
+	}
+	if _, err := s.DeleteRepository(ctx, "a/first", false); err != nil {
+		t.Errorf("DeleteRepository of a repository with only blobs: %v", err)
+	}
+}
+
+// Images come with their tags and sizes (an index: its largest child);
+// ImageTags has a row per tag and one per untagged image, pages by
+// (digest, tag) and filters; ManifestParents finds the indexes.
+func testImages(t *testing.T, s metadata.Store) {
+	ctx := t.Context()
+	cfg, small, big := blob("config"), blob("small layer"), blob("a much bigger layer")
+	mustPutBlob(t, s, "app", cfg, small, big)
+	a := manifest("app", "a", cfg.Digest, small.Digest)
+	b := manifest("app", "b", cfg.Digest, big.Digest)
+	untagged := manifest("app", "untagged", cfg.Digest)
+	mustPutManifest(t, s, a, "v1", "latest")
+	mustPutManifest(t, s, b, "v2")
+	mustPutManifest(t, s, untagged)
+	index := manifest("app", "index")
+	index.MediaType = "application/vnd.oci.image.index.v1+json"
+	index.References = []metadata.Reference{manifestRef(a.Digest), manifestRef(b.Digest)}
+	mustPutManifest(t, s, index, "multi")
+
+	sizes := map[digest.Digest]int64{
+		a.Digest: cfg.Size + small.Size, b.Digest: cfg.Size + big.Size,
+		untagged.Digest: cfg.Size, index.Digest: cfg.Size + big.Size,
+	}
+	tags := map[digest.Digest][]string{a.Digest: {"latest", "v1"}, b.Digest: {"v2"}, index.Digest: {"multi"}}
+	var seen []digest.Digest
+	for last := digest.Digest(""); ; {
+		page, err := s.Images(ctx, "app", last, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, im := range page {
+			seen = append(seen, im.Digest)
+			if im.Size != sizes[im.Digest] || !slices.Equal(im.Tags, tags[im.Digest]) || im.PushedAt.IsZero() {
+				t.Errorf("image %s: size %d tags %v pushed %v; want %d %v", im.Digest, im.Size, im.Tags, im.PushedAt, sizes[im.Digest], tags[im.Digest])
+			}
+		}
+		if len(page) < 3 {
+			break
+		}
+		last = page[len(page)-1].Digest
+	}
+	if len(seen) != 4 || !slices.IsSorted(seen) {
+		t.Errorf("Images pages gave %v; want the 4 images in digest order", seen)
+	}
+	im, err := s.Image(ctx, "app", index.Digest)
+	if err != nil || im.MediaType != index.MediaType || im.Size != cfg.Size+big.Size {
+		t.Errorf("Image(index) = %+v, %v", im, err)
+	}
+	if _, err := s.Image(ctx, "app", digest.FromString("none")); !errors.Is(err, metadata.ErrManifestUnknown) {
+		t.Errorf("Image(unknown): %v", err)
+	}
+	if _, err := s.Images(ctx, "nope", "", 10); !errors.Is(err, metadata.ErrRepositoryUnknown) {
+		t.Errorf("Images(nope): %v", err)
+	}
+
+	rows := func(tagged, untagged bool, pageSize int) []string {
+		var out []string
+		last := metadata.ImageTag{}
+		for {
+			page, err := s.ImageTags(ctx, "app", last, pageSize, tagged, untagged)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page {
+				out = append(out, fmt.Sprintf("%s:%s", r.Digest, r.Tag))
+			}
+			if len(page) < pageSize {
+				return out
+			}
+			last = page[len(page)-1]
+		}
+	}
+	var all, onlyTagged []string
+	for _, d := range seen {
+		if len(tags[d]) == 0 {
+			all = append(all, string(d)+":")
+		}
+		for _, tag := range tags[d] {
+			all = append(all, string(d)+":"+tag)
+			onlyTagged = append(onlyTagged, string(d)+":"+tag)
+		}
+	}
+	for _, pageSize := range []int{1, 2, 100} {
+		assertStrings(t, fmt.Sprintf("ImageTags(any, page %d)", pageSize), rows(true, true, pageSize), all)
+	}
+	assertStrings(t, "ImageTags(tagged)", rows(true, false, 2), onlyTagged)
+	assertStrings(t, "ImageTags(untagged)", rows(false, true, 2), []string{string(untagged.Digest) + ":"})
+
+	parents, err := s.ManifestParents(ctx, "app", a.Digest)
+	if err != nil || !slices.Equal(parents, []digest.Digest{index.Digest}) {
+		t.Errorf("ManifestParents(a) = %v, %v; want the index", parents, err)
+	}
+	if parents, _ := s.ManifestParents(ctx, "app", untagged.Digest); len(parents) != 0 {
+		t.Errorf("ManifestParents(untagged) = %v; want none", parents)
+	}
+}

@@ -1,0 +1,284 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/metadata"
+)
+
+// settings is the JSON in repositories.settings: everything of a
+// metadata.Repository but its name and creation time.
+type settings struct {
+	TagMutability        string                 `json:"tagMutability,omitempty"`
+	MutabilityExclusions []string               `json:"mutabilityExclusions,omitempty"`
+	ScanOnPush           bool                   `json:"scanOnPush,omitempty"`
+	EncryptionType       string                 `json:"encryptionType,omitempty"`
+	KMSKey               string                 `json:"kmsKey,omitempty"`
+	Tags                 []metadata.ResourceTag `json:"tags,omitempty"`
+}
+
+func encodeSettings(r metadata.Repository) (string, error) {
+	b, err := json.Marshal(settings{r.TagMutability, r.MutabilityExclusions, r.ScanOnPush, r.EncryptionType, r.KMSKey, r.Tags})
+	return string(b), err
+}
+
+// scanRepository reads name, created_at, settings.
+func scanRepository(row interface{ Scan(...any) error }) (metadata.Repository, error) {
+	var r metadata.Repository
+	var created int64
+	var text string
+	if err := row.Scan(&r.Name, &created, &text); err != nil {
+		return r, err
+	}
+	var st settings
+	if err := json.Unmarshal([]byte(text), &st); err != nil {
+		return r, err
+	}
+	r.CreatedAt = time.Unix(0, created)
+	r.TagMutability, r.MutabilityExclusions, r.ScanOnPush = st.TagMutability, st.MutabilityExclusions, st.ScanOnPush
+	r.EncryptionType, r.KMSKey, r.Tags = st.EncryptionType, st.KMSKey, st.Tags
+	return r, nil
+}
+
+const repositoryColumns = `name, created_at, settings`
+
+// CreateRepository implements metadata.Repositories.
+func (s *Store) CreateRepository(ctx context.Context, r metadata.Repository) error {
+	text, err := encodeSettings(r)
+	if err != nil {
+		return err
+	}
+	created := now()
+	if !r.CreatedAt.IsZero() {
+		created = r.CreatedAt.UnixNano()
+	}
+	res, err := s.write.ExecContext(ctx,
+		`INSERT INTO repositories(name, created_at, settings) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING`,
+		r.Name, created, text)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return metadata.ErrRepositoryExists
+	}
+	return nil
+}
+
+// Repository implements metadata.Repositories.
+func (s *Store) Repository(ctx context.Context, name string) (metadata.Repository, error) {
+	r, err := scanRepository(s.read.QueryRowContext(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, metadata.ErrRepositoryUnknown
+	}
+	return r, err
+}
+
+// ListRepositories implements metadata.Repositories.
+func (s *Store) ListRepositories(ctx context.Context, last string, n int) ([]metadata.Repository, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE name > ? ORDER BY name LIMIT ?`, last, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []metadata.Repository{}
+	for rows.Next() {
+		r, err := scanRepository(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// UpdateRepository implements metadata.Repositories.
+func (s *Store) UpdateRepository(ctx context.Context, name string, change func(*metadata.Repository) error) (metadata.Repository, error) {
+	var r metadata.Repository
+	err := s.tx(ctx, func(tx *tx) error {
+		var err error
+		r, err = scanRepository(tx.QueryRowContext(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE name = ?`, name))
+		if errors.Is(err, sql.ErrNoRows) {
+			return metadata.ErrRepositoryUnknown
+		}
+		if err != nil {
+			return err
+		}
+		if err := change(&r); err != nil {
+			return err
+		}
+		r.Name = name
+		text, err := encodeSettings(r)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE repositories SET settings = ? WHERE name = ?`, text, name)
+		return err
+	})
+	return r, err
+}
+
+// DeleteRepository implements metadata.Repositories. Manifests, tags,
+// references and blob links go with the row (ON DELETE CASCADE).
+func (s *Store) DeleteRepository(ctx context.Context, name string, force bool) (metadata.Repository, error) {
+	var r metadata.Repository
+	err := s.tx(ctx, func(tx *tx) error {
+		var err error
+		r, err = scanRepository(tx.QueryRowContext(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE name = ?`, name))
+		if errors.Is(err, sql.ErrNoRows) {
+			return metadata.ErrRepositoryUnknown
+		}
+		if err != nil {
+			return err
+		}
+		if !force {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM manifests WHERE repository_id = (SELECT id FROM repositories WHERE name = ?) LIMIT 1`, name).Scan(&one)
+			if err == nil {
+				return metadata.ErrRepositoryNotEmpty
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM repositories WHERE name = ?`, name)
+		return err
+	})
+	return r, err
+}
+
+// imageQuery describes images; the caller appends the WHERE clause on m.
+// Sizes: the blobs a manifest references, or for an index the largest of
+// its children's.
+const imageQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
+	COALESCE((SELECT group_concat(t.name, ' ') FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest), ''),
+	COALESCE((SELECT SUM(b.size) FROM manifest_references mr JOIN blobs b ON b.digest = mr.digest
+		WHERE mr.repository_id = m.repository_id AND mr.manifest_digest = m.digest AND mr.kind = 0), 0),
+	COALESCE((SELECT MAX((SELECT SUM(b.size) FROM manifest_references r2 JOIN blobs b ON b.digest = r2.digest
+			WHERE r2.repository_id = mr.repository_id AND r2.manifest_digest = mr.digest AND r2.kind = 0))
+		FROM manifest_references mr
+		WHERE mr.repository_id = m.repository_id AND mr.manifest_digest = m.digest AND mr.kind = 1), 0)
+	FROM manifests m `
+
+func scanImage(row interface{ Scan(...any) error }) (metadata.Image, error) {
+	var im metadata.Image
+	var pushed, pulled, blobs, children int64
+	var tags string
+	if err := row.Scan(&im.Digest, &im.MediaType, &im.ArtifactType, &im.Subject, &pushed, &pulled, &tags, &blobs, &children); err != nil {
+		return im, err
+	}
+	im.PushedAt = time.Unix(0, pushed)
+	if pulled != 0 {
+		im.LastPulledAt = time.Unix(0, pulled)
+	}
+	if tags != "" {
+		im.Tags = strings.Fields(tags)
+		slices.Sort(im.Tags)
+	}
+	im.Size = blobs + children
+	return im, nil
+}
+
+// repoID returns the id of an existing repository.
+func (s *Store) repoID(ctx context.Context, name string) (int64, error) {
+	var id int64
+	err := s.read.QueryRowContext(ctx, `SELECT id FROM repositories WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, metadata.ErrRepositoryUnknown
+	}
+	return id, err
+}
+
+// Images implements metadata.Repositories.
+func (s *Store) Images(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error) {
+	id, err := s.repoID(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, imageQuery+`WHERE m.repository_id = ? AND m.digest > ? ORDER BY m.digest LIMIT ?`, id, last.String(), n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []metadata.Image{}
+	for rows.Next() {
+		im, err := scanImage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, im)
+	}
+	return out, rows.Err()
+}
+
+// Image implements metadata.Repositories.
+func (s *Store) Image(ctx context.Context, repo string, dgst digest.Digest) (metadata.Image, error) {
+	im, err := scanImage(s.read.QueryRowContext(ctx,
+		imageQuery+`WHERE m.repository_id = (SELECT id FROM repositories WHERE name = ?) AND m.digest = ?`, repo, dgst.String()))
+	if errors.Is(err, sql.ErrNoRows) {
+		return im, metadata.ErrManifestUnknown
+	}
+	return im, err
+}
+
+// ImageTags implements metadata.Repositories.
+func (s *Store) ImageTags(ctx context.Context, repo string, last metadata.ImageTag, n int, tagged, untagged bool) ([]metadata.ImageTag, error) {
+	id, err := s.repoID(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	out := []metadata.ImageTag{}
+	if !tagged && !untagged {
+		return out, nil
+	}
+	filter := ""
+	switch {
+	case tagged && !untagged:
+		filter = " AND t.name IS NOT NULL"
+	case untagged && !tagged:
+		filter = " AND t.name IS NULL"
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT m.digest, COALESCE(t.name, '') FROM manifests m
+		LEFT JOIN tags t ON t.repository_id = m.repository_id AND t.digest = m.digest
+		WHERE m.repository_id = ? AND (m.digest > ? OR (m.digest = ? AND COALESCE(t.name, '') > ?))`+filter+`
+		ORDER BY m.digest, COALESCE(t.name, '') LIMIT ?`, id, last.Digest.String(), last.Digest.String(), last.Tag, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var it metadata.ImageTag
+		if err := rows.Scan(&it.Digest, &it.Tag); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// ManifestParents implements metadata.Repositories.
+func (s *Store) ManifestParents(ctx context.Context, repo string, dgst digest.Digest) ([]digest.Digest, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT manifest_digest FROM manifest_references
+		WHERE repository_id = (SELECT id FROM repositories WHERE name = ?) AND digest = ? AND kind = 1
+		ORDER BY manifest_digest`, repo, dgst.String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []digest.Digest
+	for rows.Next() {
+		var d digest.Digest
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
