@@ -28,10 +28,10 @@ var (
 	// ErrRepositoryNotEmpty: a repository that still holds images is
 	// deleted only when forced.
 	ErrRepositoryNotEmpty = errors.New("metadata: repository not empty")
-	ErrBlobUnknown       = errors.New("metadata: blob unknown")
-	ErrManifestUnknown   = errors.New("metadata: manifest unknown")
-	ErrTagUnknown        = errors.New("metadata: tag unknown")
-	ErrUploadUnknown     = errors.New("metadata: upload unknown")
+	ErrBlobUnknown        = errors.New("metadata: blob unknown")
+	ErrManifestUnknown    = errors.New("metadata: manifest unknown")
+	ErrTagUnknown         = errors.New("metadata: tag unknown")
+	ErrUploadUnknown      = errors.New("metadata: upload unknown")
 	// ErrUploadConflict means the upload's size changed since it was read:
 	// another request wrote to it concurrently.
 	ErrUploadConflict = errors.New("metadata: upload modified concurrently")
