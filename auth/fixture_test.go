@@ -78,7 +78,7 @@ func newFixture(t testing.TB, mutate ...func(*auth.Config)) *fixture {
 		m(&cfg)
 	}
 	a := auth.New(store, sealer, issuer, cfg, log)
-	reg := registry.New(store, blobs, log, registry.Config{Authorizer: a})
+	reg := registry.New(store, blobs, log, registry.Config{Authorizer: a, CreateOnPush: true})
 	t.Cleanup(func() { reg.Close(context.Background()) })
 	api := ecr.New(store, ecr.Config{AccountID: account, Authenticate: a.AuthenticateAWS("ecr"), Access: a, Log: log})
 	mux := http.NewServeMux()

@@ -67,7 +67,7 @@ func TestDockerfile(t *testing.T) {
 
 	container := "berth-e2e-" + suffix
 	port := freePort(t)
-	run(t, dockerTimeout, "docker", "run", "--detach", "--name", container,
+	run(t, dockerTimeout, "docker", "run", "--detach", "--name", container, "--env", "BERTH_REGISTRY_CREATE_ON_PUSH=true",
 		"--publish", fmt.Sprintf("127.0.0.1:%d:5000", port), image)
 	t.Cleanup(func() {
 		if t.Failed() {

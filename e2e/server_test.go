@@ -125,7 +125,9 @@ func launch(t *testing.T, addr, dataDir string, env []string) (*server, error) {
 		done:    make(chan struct{}),
 	}
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	s.cmd.Env = append(os.Environ(), env...)
+	// Pushes create repositories unless a test says otherwise: most tests
+	// push to repositories nobody created, as docker users do.
+	s.cmd.Env = append(append(os.Environ(), "BERTH_REGISTRY_CREATE_ON_PUSH=true"), env...)
 	if err := s.cmd.Start(); err != nil {
 		return s, fmt.Errorf("starting %s: %w", commandLine(berthBin, args), err)
 	}

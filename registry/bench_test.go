@@ -83,7 +83,7 @@ func berthHandler(b *testing.B) http.Handler {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
-	reg := registry.New(store, blobs, log, registry.Config{})
+	reg := registry.New(store, blobs, log, registry.Config{CreateOnPush: true})
 	b.Cleanup(func() {
 		if err := reg.Close(ctx); err != nil {
 			b.Error(err)

@@ -73,9 +73,18 @@ func asError(err error) *Error {
 	var e *Error
 	var missing *metadata.MissingReferencesError
 	var denial accessError
+	var immutable *ImmutableTagError
+	var noRepo *RepositoryNotFoundError
+	var mismatch *DigestMismatchError
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.As(err, &immutable):
+		return newError(ErrTagInvalid, immutable.Error(), nil)
+	case errors.As(err, &noRepo):
+		return newError(ErrNameUnknown, noRepo.Error(), nil)
+	case errors.As(err, &mismatch):
+		return newError(ErrDigestInvalid, mismatch.Error(), nil)
 	case errors.As(err, &denial) && accessCodes[denial.HTTPStatus()] != nil:
 		return newError(accessCodes[denial.HTTPStatus()], denial.Error(), nil)
 	case errors.As(err, &missing):

@@ -342,7 +342,7 @@ func fuzzRegistry(f *testing.F) *Registry {
 	if err != nil {
 		f.Fatal(err)
 	}
-	reg := New(store, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
+	reg := New(store, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{CreateOnPush: true})
 	f.Cleanup(func() {
 		reg.Close(context.Background())
 		store.Close()

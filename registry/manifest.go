@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -73,45 +75,19 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, rt rout
 	if mt, _, err := mime.ParseMediaType(mediaType); err == nil {
 		mediaType = mt
 	}
-	pm, err := parseManifest(mediaType, body)
-	if err != nil {
-		return newError(ErrManifestInvalid, err.Error(), nil)
-	}
-
-	var dgst digest.Digest
+	var want digest.Digest
 	var tags []string
 	if d, err := digest.Parse(rt.arg); err == nil {
-		dgst = d.Algorithm().FromBytes(body)
-		if dgst != d {
-			return newError(ErrDigestInvalid, fmt.Sprintf("manifest digest %s does not match the reference %s", dgst, d), nil)
-		}
+		want = d
 	} else {
-		if !validTag(rt.arg) {
-			return newError(ErrTagInvalid, "invalid tag "+strconv.Quote(rt.arg), nil)
-		}
-		dgst = digest.Canonical.FromBytes(body)
 		tags = append(tags, rt.arg)
 	}
-	for _, tag := range r.URL.Query()["tag"] {
-		if !validTag(tag) {
-			return newError(ErrTagInvalid, "invalid tag "+strconv.Quote(tag), nil)
-		}
-		tags = append(tags, tag)
-	}
-
-	m := metadata.Manifest{
-		Repository:   rt.name,
-		Digest:       dgst,
-		MediaType:    pm.MediaType,
-		ArtifactType: pm.ArtifactType,
-		Content:      body,
-		Subject:      pm.Subject,
-		Annotations:  pm.Annotations,
-		References:   pm.References,
-	}
-	if err := reg.store.PutManifest(r.Context(), m, tags); err != nil {
+	tags = append(tags, r.URL.Query()["tag"]...)
+	m, err := reg.PutImage(r.Context(), rt.name, mediaType, body, want, tags)
+	if err != nil {
 		return err
 	}
+	dgst := m.Digest
 	h := w.Header()
 	h.Set("Location", "/v2/"+rt.name+"/manifests/"+dgst.String())
 	h.Set("Docker-Content-Digest", dgst.String())
@@ -144,6 +120,113 @@ func (reg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, rt r
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
 	return nil
+}
+
+// PutImage validates manifest body (of mediaType, or the type it declares
+// when mediaType is empty) and stores it in repo under tags: what a
+// manifest PUT and ECR's PutImage both do. want, when set, is the digest
+// the caller expects (it chooses the algorithm). It refuses a push to a
+// repository that does not exist (unless CreateOnPush) and moving an
+// immutable tag (*ImmutableTagError); a manifest whose blobs or child
+// manifests are missing is a *metadata.MissingReferencesError.
+func (reg *Registry) PutImage(ctx context.Context, repo, mediaType string, body []byte, want digest.Digest, tags []string) (metadata.Manifest, error) {
+	pm, err := parseManifest(mediaType, body)
+	if err != nil {
+		return metadata.Manifest{}, newError(ErrManifestInvalid, err.Error(), nil)
+	}
+	dgst := digest.Canonical.FromBytes(body)
+	if want != "" {
+		if dgst = want.Algorithm().FromBytes(body); dgst != want {
+			return metadata.Manifest{}, &DigestMismatchError{Want: want, Got: dgst}
+		}
+	}
+	for _, tag := range tags {
+		if !validTag(tag) {
+			return metadata.Manifest{}, newError(ErrTagInvalid, "invalid tag "+strconv.Quote(tag), nil)
+		}
+	}
+	if err := reg.pushable(ctx, repo); err != nil {
+		return metadata.Manifest{}, err
+	}
+	if err := reg.checkMutability(ctx, repo, dgst, tags); err != nil {
+		return metadata.Manifest{}, err
+	}
+	m := metadata.Manifest{
+		Repository:   repo,
+		Digest:       dgst,
+		MediaType:    pm.MediaType,
+		ArtifactType: pm.ArtifactType,
+		Content:      body,
+		Subject:      pm.Subject,
+		Annotations:  pm.Annotations,
+		References:   pm.References,
+	}
+	return m, reg.store.PutManifest(ctx, m, tags)
+}
+
+// DigestMismatchError: a manifest's bytes do not have the digest the
+// client named.
+type DigestMismatchError struct{ Want, Got digest.Digest }
+
+func (e *DigestMismatchError) Error() string {
+	return fmt.Sprintf("manifest digest %s does not match the reference %s", e.Got, e.Want)
+}
+
+// ImmutableTagError: the tag exists on another image and the repository's
+// tag mutability forbids moving it.
+type ImmutableTagError struct{ Repository, Tag string }
+
+func (e *ImmutableTagError) Error() string {
+	return fmt.Sprintf("The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", e.Tag, e.Repository)
+}
+
+// checkMutability refuses to move an immutable tag to another image. A
+// push of the same image under the same tag is fine, as in ECR.
+func (reg *Registry) checkMutability(ctx context.Context, repo string, dgst digest.Digest, tags []string) error {
+	r, err := reg.store.Repository(ctx, repo)
+	if errors.Is(err, metadata.ErrRepositoryUnknown) {
+		return nil // created by this push, with default settings
+	}
+	if err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		if !r.TagImmutable(tag) {
+			continue
+		}
+		existing, err := reg.store.Manifest(ctx, repo, tag)
+		if errors.Is(err, metadata.ErrManifestUnknown) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if existing.Digest != dgst {
+			return &ImmutableTagError{Repository: repo, Tag: tag}
+		}
+	}
+	return nil
+}
+
+// RepositoryNotFoundError: a push to a repository that does not exist,
+// worded as ECR words it.
+type RepositoryNotFoundError struct{ Repository, RegistryID string }
+
+func (e *RepositoryNotFoundError) Error() string {
+	return fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", e.Repository, e.RegistryID)
+}
+
+// pushable refuses a push into a repository that does not exist, unless
+// pushes create repositories.
+func (reg *Registry) pushable(ctx context.Context, repo string) error {
+	if reg.config.CreateOnPush {
+		return nil
+	}
+	_, err := reg.store.Repository(ctx, repo)
+	if errors.Is(err, metadata.ErrRepositoryUnknown) {
+		return &RepositoryNotFoundError{Repository: repo, RegistryID: reg.config.RegistryID}
+	}
+	return err
 }
 
 // checkReference refuses a reference that is neither a tag nor a digest.

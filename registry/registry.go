@@ -41,6 +41,11 @@ type Config struct {
 	CatalogPageSize int
 	// Authorizer decides every request; nil serves everyone everything.
 	Authorizer Authorizer
+	// CreateOnPush lets a push create a repository that does not exist.
+	// Without it (as in ECR) such a push gets NAME_UNKNOWN.
+	CreateOnPush bool
+	// RegistryID is the 12-digit registry id in ECR-worded errors.
+	RegistryID string
 }
 
 // New returns a Registry over store and blobs. Close it to flush pull

@@ -33,7 +33,7 @@ type testRegistry struct {
 
 func newTestRegistry(t *testing.T) *testRegistry {
 	t.Helper()
-	return newTestRegistryWith(t, registry.Config{})
+	return newTestRegistryWith(t, registry.Config{CreateOnPush: true})
 }
 
 func newTestRegistryWith(t *testing.T, cfg registry.Config) *testRegistry {

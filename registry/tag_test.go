@@ -109,7 +109,7 @@ func TestTagsPaging(t *testing.T) {
 // The catalog pages like tags do, and with no n it uses the configured
 // page size.
 func TestCatalogPaging(t *testing.T) {
-	tr := newTestRegistryWith(t, registry.Config{CatalogPageSize: 4})
+	tr := newTestRegistryWith(t, registry.Config{CatalogPageSize: 4, CreateOnPush: true})
 	var want []string
 	for i := range 11 {
 		repo := fmt.Sprintf("team%d/app", i)

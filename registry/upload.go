@@ -30,6 +30,9 @@ import (
 // startUpload serves POST /v2/<name>/blobs/uploads/: a cross-repository
 // mount (?mount=&from=), a monolithic upload (?digest=), or a new session.
 func (reg *Registry) startUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	if err := reg.pushable(r.Context(), rt.name); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	if mount := q.Get("mount"); mount != "" {
 		if done, err := reg.mount(w, r, rt.name, mount, q.Get("from")); done || err != nil {

@@ -106,6 +106,8 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	regCfg := registry.Config{
 		PullFlushInterval: cfg.Registry.PullFlushInterval,
 		CatalogPageSize:   cfg.Registry.CatalogPageSize,
+		CreateOnPush:      cfg.Registry.CreateOnPush,
+		RegistryID:        cfg.AWS.AccountID,
 	}
 	if !authority.Open() {
 		regCfg.Authorizer = authority

@@ -40,6 +40,7 @@ func startServe(t *testing.T, edit func(*config.Config)) (addr string, stop func
 	cfg.DataDir = t.TempDir()
 	cfg.Log.Level = "error"
 	cfg.Auth.Mode = "none" // these tests are about serving; auth has its own
+	cfg.Registry.CreateOnPush = true
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -150,6 +150,9 @@ type Registry struct {
 	PullFlushInterval time.Duration `yaml:"pullFlushInterval"`
 	// CatalogPageSize is the _catalog page size when the client gives none.
 	CatalogPageSize int `yaml:"catalogPageSize"`
+	// CreateOnPush lets a push create a missing repository; without it
+	// (as in ECR) create repositories first.
+	CreateOnPush bool `yaml:"createOnPush"`
 }
 
 // Defaults returns the configuration berth runs with when nothing is set.

@@ -1,0 +1,66 @@
+package registry_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/registry"
+)
+
+// Without CreateOnPush, as in ECR, a push into a repository that does not
+// exist is refused with ECR's words; once it exists, pushes work.
+func TestPushNeedsRepository(t *testing.T) {
+	tr := newTestRegistryWith(t, registry.Config{RegistryID: "123456789012"})
+	for _, req := range []struct{ method, url string }{
+		{"POST", "/v2/" + fixtureRepo + "/blobs/uploads/"},
+		{"PUT", "/v2/" + fixtureRepo + "/manifests/v1"},
+	} {
+		resp := tr.do(t, req.method, req.url, contentType(ociManifest), imageBytes)
+		expect(t, req.method+" "+req.url, resp, http.StatusNotFound, "NAME_UNKNOWN")
+		if want := "The repository with name '" + fixtureRepo + "' does not exist in the registry with id '123456789012'"; !strings.Contains(string(resp.Body), want) {
+			t.Errorf("%s: %s; want %q", req.url, resp.Body, want)
+		}
+	}
+	if err := tr.store.CreateRepository(t.Context(), metadata.Repository{Name: fixtureRepo}); err != nil {
+		t.Fatal(err)
+	}
+	tr.pushBlob(t, fixtureRepo, configBlob)
+	tr.pushBlob(t, fixtureRepo, layerBlob)
+	tr.pushManifest(t, fixtureRepo, "v1", ociManifest, imageBytes)
+}
+
+// An immutable tag is never moved to another image, and re-pushing the
+// same image under it is fine; excluded tags stay mutable.
+func TestImmutableTags(t *testing.T) {
+	tr := newTestRegistry(t)
+	err := tr.store.CreateRepository(t.Context(), metadata.Repository{
+		Name: fixtureRepo, TagMutability: metadata.ImmutableWithExclusion, MutabilityExclusions: []string{"latest"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.pushBlob(t, fixtureRepo, configBlob)
+	tr.pushBlob(t, fixtureRepo, layerBlob)
+	tr.pushManifest(t, fixtureRepo, "v1", ociManifest, imageBytes)
+	tr.pushManifest(t, fixtureRepo, "latest", ociManifest, imageBytes)
+	tr.pushManifest(t, fixtureRepo, "v1", ociManifest, imageBytes) // same image again
+
+	var other map[string]any
+	if err := json.Unmarshal(imageBytes, &other); err != nil {
+		t.Fatal(err)
+	}
+	other["annotations"] = map[string]string{"rebuilt": "yes"}
+	otherBytes, _ := json.Marshal(other)
+	resp := tr.do(t, "PUT", "/v2/"+fixtureRepo+"/manifests/v1", contentType(ociManifest), otherBytes)
+	expect(t, "moving immutable v1", resp, http.StatusBadRequest, "TAG_INVALID")
+	want := "The image tag 'v1' already exists in the '" + fixtureRepo + "' repository and cannot be overwritten because the repository is immutable."
+	if !strings.Contains(string(resp.Body), want) {
+		t.Errorf("body %s; want %q", resp.Body, want)
+	}
+	resp = tr.do(t, "PUT", "/v2/"+fixtureRepo+"/manifests/v2?tag=v1", contentType(ociManifest), otherBytes)
+	expect(t, "moving immutable v1 with ?tag=", resp, http.StatusBadRequest, "TAG_INVALID")
+	tr.pushManifest(t, fixtureRepo, "latest", ociManifest, otherBytes) // excluded: mutable
+}
