@@ -400,3 +400,34 @@ func FuzzAuthorizationHeader(f *testing.F) {
 		}
 	})
 }
+
+// ECR API operations are authorized action by action: a read-only user
+// describes but does not create or delete, and a user of repository A
+// lists only A.
+func TestECRActionsAuthorized(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	admin := f.user("admin", "full-access")
+	reader := f.user("reader", "read-only")
+	onlyA := f.user("only-a", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"arn:aws:ecr:us-east-1:123456789012:repository/aa"}]}`)
+	for _, name := range []string{"aa", "bb"} {
+		if _, err := f.ecrClient(admin.ID, admin.Secret).CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := f.ecrClient(reader.ID, reader.Secret)
+	if _, err := r.DescribeRepositories(ctx, &sdkecr.DescribeRepositoriesInput{RepositoryNames: []string{"aa"}}); err != nil {
+		t.Errorf("reader DescribeRepositories: %v", err)
+	}
+	_, err := r.CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: aws.String("cc")})
+	assertAPIError(t, err, "AccessDeniedException")
+	_, err = r.DeleteRepository(ctx, &sdkecr.DeleteRepositoryInput{RepositoryName: aws.String("aa"), Force: true})
+	assertAPIError(t, err, "AccessDeniedException")
+
+	out, err := f.ecrClient(onlyA.ID, onlyA.Secret).DescribeRepositories(ctx, &sdkecr.DescribeRepositoriesInput{})
+	if err != nil || len(out.Repositories) != 1 || aws.ToString(out.Repositories[0].RepositoryName) != "aa" {
+		t.Errorf("only-a DescribeRepositories = %+v, %v; want just a", out, err)
+	}
+	_, err = f.ecrClient(onlyA.ID, onlyA.Secret).ListImages(ctx, &sdkecr.ListImagesInput{RepositoryName: aws.String("bb")})
+	assertAPIError(t, err, "AccessDeniedException")
+}

@@ -80,7 +80,10 @@ func newFixture(t testing.TB, mutate ...func(*auth.Config)) *fixture {
 	a := auth.New(store, sealer, issuer, cfg, log)
 	reg := registry.New(store, blobs, log, registry.Config{Authorizer: a, CreateOnPush: true})
 	t.Cleanup(func() { reg.Close(context.Background()) })
-	api := ecr.New(store, ecr.Config{AccountID: account, Authenticate: a.AuthenticateAWS("ecr"), Access: a, Log: log})
+	api, err := ecr.New(store, reg, ecr.Config{AccountID: account, Region: region, Authenticate: a.AuthenticateAWS("ecr"), Access: a, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", reg)
 	mux.Handle("GET /token", a.TokenHandler())

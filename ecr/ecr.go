@@ -3,13 +3,16 @@
 // and the AWS SDKs work against berth with --endpoint-url.
 //
 // Operations live one family per file: auth.go (GetAuthorizationToken),
-// policy.go (repository policies). Each operation authorizes its ECR
+// repositories.go (repositories, their settings and tags), images.go
+// (listing, reading, pushing and deleting images), policy.go (repository
+// policies). Each operation authorizes its ECR
 // action through [Access] before it reads or writes anything, and returns
 // errors with ECR's exact __type names and messages.
 package ecr
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/registry"
 )
 
 // TargetPrefix is the X-Amz-Target prefix of every ECR operation.
@@ -43,6 +47,15 @@ type Access interface {
 type Config struct {
 	// AccountID is the 12-digit registry id.
 	AccountID string
+	// Region is the region in repository ARNs.
+	Region string
+	// RepositoryHost is the host (and port) in repository URIs; empty: the
+	// host the client reached.
+	RepositoryHost string
+	// TokenSecret keys the pagination tokens (at least 32 bytes, the same
+	// on every replica); empty: a random key, so tokens last as long as
+	// the process.
+	TokenSecret []byte
 	// Authenticate verifies each request's signature (auth.Authority's
 	// AuthenticateAWS("ecr")).
 	Authenticate awsjson.Authenticator
@@ -53,21 +66,50 @@ type Config struct {
 
 // API is the ECR API as an http.Handler for "POST /".
 type API struct {
-	svc    *awsjson.Service
-	store  metadata.Store
-	access Access
-	cfg    Config
+	svc      *awsjson.Service
+	store    metadata.Store
+	registry *registry.Registry
+	access   Access
+	tokens   *awsjson.TokenCodec
+	cfg      Config
 }
 
-// New returns the API over the metadata index.
-func New(store metadata.Store, cfg Config) *API {
-	a := &API{store: store, access: cfg.Access, cfg: cfg}
+// New returns the API over the metadata index and the registry (whose push
+// path PutImage shares).
+func New(store metadata.Store, reg *registry.Registry, cfg Config) (*API, error) {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	secret := cfg.TokenSecret
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		rand.Read(secret)
+	}
+	tokens, err := awsjson.NewTokenCodec(secret)
+	if err != nil {
+		return nil, err
+	}
+	a := &API{store: store, registry: reg, access: cfg.Access, tokens: tokens, cfg: cfg}
 	a.svc = awsjson.NewService(TargetPrefix, awsjson.WithAuthenticate(cfg.Authenticate), awsjson.WithLogger(cfg.Log))
 	awsjson.Handle(a.svc, "GetAuthorizationToken", a.getAuthorizationToken)
+	awsjson.Handle(a.svc, "CreateRepository", a.createRepository)
+	awsjson.Handle(a.svc, "DescribeRepositories", a.describeRepositories)
+	awsjson.Handle(a.svc, "DeleteRepository", a.deleteRepository)
+	awsjson.Handle(a.svc, "PutImageTagMutability", a.putImageTagMutability)
+	awsjson.Handle(a.svc, "PutImageScanningConfiguration", a.putImageScanningConfiguration)
+	awsjson.Handle(a.svc, "TagResource", a.tagResource)
+	awsjson.Handle(a.svc, "UntagResource", a.untagResource)
+	awsjson.Handle(a.svc, "ListTagsForResource", a.listTagsForResource)
+	awsjson.Handle(a.svc, "DescribeRegistry", a.describeRegistry)
+	awsjson.Handle(a.svc, "ListImages", a.listImages)
+	awsjson.Handle(a.svc, "DescribeImages", a.describeImages)
+	awsjson.Handle(a.svc, "BatchGetImage", a.batchGetImage)
+	awsjson.Handle(a.svc, "PutImage", a.putImage)
+	awsjson.Handle(a.svc, "BatchDeleteImage", a.batchDeleteImage)
 	awsjson.Handle(a.svc, "SetRepositoryPolicy", a.setRepositoryPolicy)
 	awsjson.Handle(a.svc, "GetRepositoryPolicy", a.getRepositoryPolicy)
 	awsjson.Handle(a.svc, "DeleteRepositoryPolicy", a.deleteRepositoryPolicy)
-	return a
+	return a, nil
 }
 
 // Matches reports whether r is an ECR API call.

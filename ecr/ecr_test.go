@@ -18,6 +18,8 @@ import (
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
+	"github.com/berth-dev/berth/registry"
+	"github.com/berth-dev/berth/storage/filesystem"
 )
 
 const account = "123456789012"
@@ -39,18 +41,33 @@ func (allowAll) CheckRepositoryPolicy(text string) error {
 	return nil
 }
 
+// newAPI serves the ECR API and the registry's /v2/ over one real SQLite
+// index and filesystem blob store, and returns an SDK client for it.
 func newAPI(t *testing.T) (*sdkecr.Client, metadata.Store, *httptest.Server) {
 	t.Helper()
-	store, err := sqlite.Open(t.Context(), t.TempDir()+"/berth.db")
+	dir := t.TempDir()
+	store, err := sqlite.Open(t.Context(), dir+"/berth.db")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	api := ecr.New(store, ecr.Config{AccountID: account, Access: allowAll{}})
-	srv := httptest.NewServer(api)
+	blobs, err := filesystem.New(dir + "/blobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.New(store, blobs, nil, registry.Config{RegistryID: account})
+	t.Cleanup(func() { reg.Close(context.Background()) })
+	api, err := ecr.New(store, reg, ecr.Config{AccountID: account, Region: "eu-west-1", Access: allowAll{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", reg)
+	mux.Handle("/{$}", api)
+	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	client := sdkecr.New(sdkecr.Options{
-		Region:       "us-east-1",
+		Region:       "eu-west-1",
 		BaseEndpoint: aws.String(srv.URL),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}, nil
@@ -121,7 +138,7 @@ func TestRepositoryPolicy(t *testing.T) {
 // never a fake success.
 func TestUnknownOperation(t *testing.T) {
 	client, _, _ := newAPI(t)
-	_, err := client.DescribeRegistry(t.Context(), &sdkecr.DescribeRegistryInput{})
+	_, err := client.StartLifecyclePolicyPreview(t.Context(), &sdkecr.StartLifecyclePolicyPreviewInput{RepositoryName: aws.String("app")})
 	assertCode(t, err, awsjson.TypeUnknownOperation)
 
 	_, _, srv := newAPI(t)

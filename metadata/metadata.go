@@ -242,7 +242,10 @@ type Image struct {
 	Digest       digest.Digest
 	MediaType    string
 	ArtifactType string
-	Subject      digest.Digest
+	// ConfigMediaType is the media type of the manifest's config blob;
+	// empty for an index.
+	ConfigMediaType string
+	Subject         digest.Digest
 	// Tags point at the image, in byte order.
 	Tags []string
 	// Size is the sum of the image's blob sizes; for an index, the largest

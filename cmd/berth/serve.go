@@ -113,12 +113,17 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		regCfg.Authorizer = authority
 	}
 	reg := registry.New(store, blobs, log, regCfg)
-	api := ecr.New(store, ecr.Config{
-		AccountID:    cfg.AWS.AccountID,
-		Authenticate: authority.AuthenticateAWS("ecr"),
-		Access:       authority,
-		Log:          log,
+	api, err := ecr.New(store, reg, ecr.Config{
+		AccountID:      cfg.AWS.AccountID,
+		Region:         cfg.AWS.Region,
+		RepositoryHost: cfg.Registry.Host,
+		Authenticate:   authority.AuthenticateAWS("ecr"),
+		Access:         authority,
+		Log:            log,
 	})
+	if err != nil {
+		return err
+	}
 
 	metrics := observe.NewMetrics()
 	mux := http.NewServeMux()

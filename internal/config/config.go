@@ -153,6 +153,9 @@ type Registry struct {
 	// CreateOnPush lets a push create a missing repository; without it
 	// (as in ECR) create repositories first.
 	CreateOnPush bool `yaml:"createOnPush"`
+	// Host is the host[:port] in ECR's repositoryUri; empty: the host the
+	// client reached.
+	Host string `yaml:"host"`
 }
 
 // Defaults returns the configuration berth runs with when nothing is set.

@@ -239,6 +239,7 @@ var envValues = map[string]string{
 	"BERTH_REGISTRY_PULL_FLUSH_INTERVAL": "1s",
 	"BERTH_REGISTRY_CATALOG_PAGE_SIZE":   "7",
 	"BERTH_REGISTRY_CREATE_ON_PUSH":      "true",
+	"BERTH_REGISTRY_HOST":                "registry.example.com",
 	"BERTH_AUTH_MODE":                    "none",
 	"BERTH_AUTH_MASTER_KEY":              "AAAA",
 	"BERTH_AUTH_MASTER_KEY_FILE":         "/env/master.key",

@@ -158,6 +158,7 @@ func (s *Store) DeleteRepository(ctx context.Context, name string, force bool) (
 // Sizes: the blobs a manifest references, or for an index the largest of
 // its children's.
 const imageQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
+	COALESCE(json_extract(CAST(m.content AS TEXT), '$.config.mediaType'), ''),
 	COALESCE((SELECT group_concat(t.name, ' ') FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest), ''),
 	COALESCE((SELECT SUM(b.size) FROM manifest_references mr JOIN blobs b ON b.digest = mr.digest
 		WHERE mr.repository_id = m.repository_id AND mr.manifest_digest = m.digest AND mr.kind = 0), 0),
@@ -171,7 +172,7 @@ func scanImage(row interface{ Scan(...any) error }) (metadata.Image, error) {
 	var im metadata.Image
 	var pushed, pulled, blobs, children int64
 	var tags string
-	if err := row.Scan(&im.Digest, &im.MediaType, &im.ArtifactType, &im.Subject, &pushed, &pulled, &tags, &blobs, &children); err != nil {
+	if err := row.Scan(&im.Digest, &im.MediaType, &im.ArtifactType, &im.Subject, &pushed, &pulled, &im.ConfigMediaType, &tags, &blobs, &children); err != nil {
 		return im, err
 	}
 	im.PushedAt = time.Unix(0, pushed)

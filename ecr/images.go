@@ -1,0 +1,517 @@
+package ecr
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/registry"
+)
+
+// imageID is ECR's ImageIdentifier.
+type imageID struct {
+	ImageDigest *string `json:"imageDigest,omitempty"`
+	ImageTag    *string `json:"imageTag,omitempty"`
+}
+
+func (id imageID) String() string {
+	s := func(p *string) string {
+		if p == nil {
+			return "null"
+		}
+		return *p
+	}
+	return fmt.Sprintf("{imageDigest:'%s', imageTag:'%s'}", s(id.ImageDigest), s(id.ImageTag))
+}
+
+type imageFailure struct {
+	ImageID       imageID `json:"imageId"`
+	FailureCode   string  `json:"failureCode"`
+	FailureReason string  `json:"failureReason"`
+}
+
+type listFilter struct {
+	TagStatus *string `json:"tagStatus,omitempty"`
+}
+
+// tagStatus reads a filter's tagStatus: which of tagged and untagged
+// images it selects.
+func (f *listFilter) tagStatus() (tagged, untagged bool, err error) {
+	if f == nil || f.TagStatus == nil {
+		return true, true, nil
+	}
+	switch *f.TagStatus {
+	case "TAGGED":
+		return true, false, nil
+	case "UNTAGGED":
+		return false, true, nil
+	case "ANY":
+		return true, true, nil
+	}
+	return false, false, validation("filter.tagStatus", *f.TagStatus, "Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]")
+}
+
+type listImagesInput struct {
+	repositoryRef
+	NextToken  *string     `json:"nextToken,omitempty"`
+	MaxResults *int        `json:"maxResults,omitempty"`
+	Filter     *listFilter `json:"filter,omitempty"`
+}
+
+type listImagesOutput struct {
+	ImageIDs  []imageID `json:"imageIds"`
+	NextToken *string   `json:"nextToken,omitempty"`
+}
+
+// listImages returns one entry per tag, and one for each untagged image.
+func (a *API) listImages(ctx context.Context, in *listImagesInput) (*listImagesOutput, error) {
+	name, err := a.authorized(ctx, "ecr:ListImages", in.repositoryRef)
+	if err != nil {
+		return nil, err
+	}
+	tagged, untagged, err := in.Filter.tagStatus()
+	if err != nil {
+		return nil, err
+	}
+	n, err := maxResults(in.MaxResults, 1000, 100)
+	if err != nil {
+		return nil, err
+	}
+	binding := awsjson.Binding("ListImages", name, tagged, untagged)
+	var last metadata.ImageTag
+	if in.NextToken != nil {
+		if err := a.tokens.Decode(*in.NextToken, binding, &last); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := a.store.ImageTags(ctx, name, last, n+1, tagged, untagged)
+	if err != nil {
+		return nil, a.storeError(err, name)
+	}
+	out := &listImagesOutput{ImageIDs: []imageID{}}
+	if len(rows) > n {
+		rows = rows[:n]
+		if out.NextToken, err = a.nextToken(binding, rows[n-1]); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range rows {
+		id := imageID{ImageDigest: ptr(r.Digest.String())}
+		if r.Tag != "" {
+			id.ImageTag = ptr(r.Tag)
+		}
+		out.ImageIDs = append(out.ImageIDs, id)
+	}
+	return out, nil
+}
+
+type imageDetail struct {
+	RegistryID             string        `json:"registryId"`
+	RepositoryName         string        `json:"repositoryName"`
+	ImageDigest            string        `json:"imageDigest"`
+	ImageTags              []string      `json:"imageTags,omitempty"`
+	ImageSizeInBytes       int64         `json:"imageSizeInBytes"`
+	ImagePushedAt          awsjson.Time  `json:"imagePushedAt"`
+	ImageManifestMediaType string        `json:"imageManifestMediaType"`
+	ArtifactMediaType      string        `json:"artifactMediaType,omitempty"`
+	LastRecordedPullTime   *awsjson.Time `json:"lastRecordedPullTime,omitempty"`
+	SubjectManifestDigest  string        `json:"subjectManifestDigest,omitempty"`
+	ImageStatus            string        `json:"imageStatus"`
+}
+
+func (a *API) detail(repo string, im metadata.Image) imageDetail {
+	d := imageDetail{
+		RegistryID: a.cfg.AccountID, RepositoryName: repo,
+		ImageDigest: im.Digest.String(), ImageTags: im.Tags, ImageSizeInBytes: im.Size,
+		ImagePushedAt: awsjson.NewTime(im.PushedAt), ImageManifestMediaType: im.MediaType,
+		ArtifactMediaType: cmp(im.ArtifactType, im.ConfigMediaType), SubjectManifestDigest: im.Subject.String(),
+		ImageStatus: "ACTIVE",
+	}
+	if !im.LastPulledAt.IsZero() {
+		d.LastRecordedPullTime = ptr(awsjson.NewTime(im.LastPulledAt))
+	}
+	return d
+}
+
+type describeImagesInput struct {
+	repositoryRef
+	ImageIDs   []imageID   `json:"imageIds,omitempty"`
+	NextToken  *string     `json:"nextToken,omitempty"`
+	MaxResults *int        `json:"maxResults,omitempty"`
+	Filter     *listFilter `json:"filter,omitempty"`
+}
+
+type describeImagesOutput struct {
+	ImageDetails []imageDetail `json:"imageDetails"`
+	NextToken    *string       `json:"nextToken,omitempty"`
+}
+
+func (a *API) describeImages(ctx context.Context, in *describeImagesInput) (*describeImagesOutput, error) {
+	name, err := a.authorized(ctx, "ecr:DescribeImages", in.repositoryRef)
+	if err != nil {
+		return nil, err
+	}
+	tagged, untagged, err := in.Filter.tagStatus()
+	if err != nil {
+		return nil, err
+	}
+	out := &describeImagesOutput{ImageDetails: []imageDetail{}}
+	if len(in.ImageIDs) > 0 {
+		if in.NextToken != nil || in.MaxResults != nil {
+			return nil, awsjson.InvalidParameterError("Invalid parameter at 'nextToken, maxResults' failed to satisfy constraint: 'Cannot be specified with imageIds'")
+		}
+		if len(in.ImageIDs) > 100 {
+			return nil, validation("imageIds", "list", "Member must have length less than or equal to 100")
+		}
+		for _, id := range in.ImageIDs {
+			m, failure := a.resolve(ctx, name, id)
+			if failure != nil {
+				if failure.FailureCode == "ImageNotFound" {
+					return nil, a.imageNotFound(name, id)
+				}
+				return nil, awsjson.InvalidParameterError("Invalid parameter at 'imageIds' failed to satisfy constraint: '%s'", failure.FailureReason)
+			}
+			im, err := a.store.Image(ctx, name, m.Digest)
+			if err != nil {
+				return nil, a.storeError(err, name)
+			}
+			if !slices.ContainsFunc(out.ImageDetails, func(d imageDetail) bool { return d.ImageDigest == im.Digest.String() }) {
+				out.ImageDetails = append(out.ImageDetails, a.detail(name, im))
+			}
+		}
+		return out, nil
+	}
+	n, err := maxResults(in.MaxResults, 1000, 100)
+	if err != nil {
+		return nil, err
+	}
+	binding := awsjson.Binding("DescribeImages", name, tagged, untagged)
+	var last digest.Digest
+	if in.NextToken != nil {
+		if err := a.tokens.Decode(*in.NextToken, binding, &last); err != nil {
+			return nil, err
+		}
+	}
+	for {
+		page, err := a.store.Images(ctx, name, last, n+1)
+		if err != nil {
+			return nil, a.storeError(err, name)
+		}
+		for _, im := range page {
+			if selected := (len(im.Tags) > 0 && tagged) || (len(im.Tags) == 0 && untagged); !selected {
+				last = im.Digest
+				continue
+			}
+			if len(out.ImageDetails) == n { // a further image exists
+				out.NextToken, err = a.nextToken(binding, last)
+				return out, err
+			}
+			last = im.Digest
+			out.ImageDetails = append(out.ImageDetails, a.detail(name, im))
+		}
+		if len(page) <= n {
+			return out, nil
+		}
+	}
+}
+
+func (a *API) imageNotFound(repo string, id imageID) error {
+	return awsjson.Errorf("ImageNotFoundException", "The image with imageId %s does not exist within the repository with name '%s' in the registry with id '%s'", id, repo, a.cfg.AccountID)
+}
+
+// resolve finds the manifest an imageId names, or says why it cannot.
+func (a *API) resolve(ctx context.Context, repo string, id imageID) (metadata.Manifest, *imageFailure) {
+	fail := func(code, reason string) (metadata.Manifest, *imageFailure) {
+		return metadata.Manifest{}, &imageFailure{ImageID: id, FailureCode: code, FailureReason: reason}
+	}
+	if id.ImageDigest == nil && id.ImageTag == nil {
+		return fail("MissingDigestAndTag", "Invalid request parameters: both tag and digest cannot be null")
+	}
+	var want digest.Digest
+	if id.ImageDigest != nil {
+		d, err := digest.Parse(*id.ImageDigest)
+		if err != nil {
+			return fail("InvalidImageDigest", "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'")
+		}
+		want = d
+	}
+	ref := want.String()
+	if id.ImageTag != nil {
+		if *id.ImageTag == "" || len(*id.ImageTag) > 300 {
+			return fail("InvalidImageTag", "Invalid request parameters: image tag should have length between 1 and 300")
+		}
+		ref = *id.ImageTag
+	}
+	m, err := a.store.Manifest(ctx, repo, ref)
+	if errors.Is(err, metadata.ErrManifestUnknown) {
+		return fail("ImageNotFound", "Requested image not found")
+	}
+	if err != nil {
+		return fail("ImageInaccessible", "The image could not be read; retry")
+	}
+	if want != "" && m.Digest != want {
+		return fail("ImageTagDoesNotMatchDigest", "Invalid request parameters: given tag and digest do not match")
+	}
+	return m, nil
+}
+
+type batchGetImageInput struct {
+	repositoryRef
+	ImageIDs           []imageID `json:"imageIds,omitempty"`
+	AcceptedMediaTypes []string  `json:"acceptedMediaTypes,omitempty"`
+}
+
+type image struct {
+	RegistryID             string  `json:"registryId"`
+	RepositoryName         string  `json:"repositoryName"`
+	ImageID                imageID `json:"imageId"`
+	ImageManifest          string  `json:"imageManifest"`
+	ImageManifestMediaType string  `json:"imageManifestMediaType"`
+}
+
+type batchGetImageOutput struct {
+	Images   []image        `json:"images"`
+	Failures []imageFailure `json:"failures"`
+}
+
+func (a *API) batchGetImage(ctx context.Context, in *batchGetImageInput) (*batchGetImageOutput, error) {
+	name, err := a.authorized(ctx, "ecr:BatchGetImage", in.repositoryRef)
+	if err != nil {
+		return nil, err
+	}
+	if err := imageIDCount(in.ImageIDs); err != nil {
+		return nil, err
+	}
+	if len(in.AcceptedMediaTypes) > 100 {
+		return nil, validation("acceptedMediaTypes", "list", "Member must have length less than or equal to 100")
+	}
+	if _, err := a.store.Repository(ctx, name); err != nil {
+		return nil, a.storeError(err, name)
+	}
+	out := &batchGetImageOutput{Images: []image{}, Failures: []imageFailure{}}
+	for _, id := range in.ImageIDs {
+		m, failure := a.resolve(ctx, name, id)
+		if failure == nil && len(in.AcceptedMediaTypes) > 0 && !slices.Contains(in.AcceptedMediaTypes, m.MediaType) {
+			failure = &imageFailure{ImageID: id, FailureCode: "UnsupportedImageType", FailureReason: fmt.Sprintf("The image's manifest media type %s is not among the accepted media types", m.MediaType)}
+		}
+		if failure != nil {
+			out.Failures = append(out.Failures, *failure)
+			continue
+		}
+		got := imageID{ImageDigest: ptr(m.Digest.String()), ImageTag: id.ImageTag}
+		out.Images = append(out.Images, image{a.cfg.AccountID, name, got, string(m.Content), m.MediaType})
+	}
+	return out, nil
+}
+
+func imageIDCount(ids []imageID) error {
+	if ids == nil {
+		return validation("imageIds", "null", "Member must not be null")
+	}
+	if len(ids) < 1 || len(ids) > 100 {
+		return validation("imageIds", "list", "Member must have length between 1 and 100")
+	}
+	return nil
+}
+
+type putImageInput struct {
+	repositoryRef
+	ImageManifest          *string `json:"imageManifest,omitempty"`
+	ImageManifestMediaType *string `json:"imageManifestMediaType,omitempty"`
+	ImageTag               *string `json:"imageTag,omitempty"`
+	ImageDigest            *string `json:"imageDigest,omitempty"`
+}
+
+type putImageOutput struct {
+	Image image `json:"image"`
+}
+
+// maxManifestLength is ECR's imageManifest limit: 4 MiB.
+const maxManifestLength = 4 << 20
+
+// putImage stores a manifest, or tags an existing one (retag): the
+// registry's own push path, with ECR's errors.
+func (a *API) putImage(ctx context.Context, in *putImageInput) (*putImageOutput, error) {
+	name, err := a.authorized(ctx, "ecr:PutImage", in.repositoryRef)
+	if err != nil {
+		return nil, err
+	}
+	if in.ImageManifest == nil {
+		return nil, validation("imageManifest", "null", "Member must not be null")
+	}
+	if len(*in.ImageManifest) < 1 || len(*in.ImageManifest) > maxManifestLength {
+		return nil, validation("imageManifest", "…", fmt.Sprintf("Member must have length between 1 and %d", maxManifestLength))
+	}
+	if _, err := a.store.Repository(ctx, name); err != nil {
+		return nil, a.storeError(err, name)
+	}
+	body := []byte(*in.ImageManifest)
+	var want digest.Digest
+	if in.ImageDigest != nil {
+		if want, err = digest.Parse(*in.ImageDigest); err != nil {
+			return nil, awsjson.InvalidParameterError("Invalid parameter at 'imageDigest' failed to satisfy constraint: 'Invalid image digest'")
+		}
+	}
+	var tags []string
+	if in.ImageTag != nil {
+		tags = []string{*in.ImageTag}
+	}
+	mediaType := ""
+	if in.ImageManifestMediaType != nil {
+		mediaType = *in.ImageManifestMediaType
+	}
+
+	dgst := digest.Canonical.FromBytes(body)
+	if want != "" {
+		if dgst = want.Algorithm().FromBytes(body); dgst != want {
+			return nil, digestMismatch(want, dgst)
+		}
+	}
+	if existing, err := a.store.Manifest(ctx, name, dgst.String()); err == nil && bytes.Equal(existing.Content, body) {
+		already := in.ImageTag == nil
+		if in.ImageTag != nil {
+			tagged, err := a.store.Manifest(ctx, name, *in.ImageTag)
+			already = err == nil && tagged.Digest == dgst
+		}
+		if already {
+			tag := ""
+			if in.ImageTag != nil {
+				tag = fmt.Sprintf(" and tag '%s'", *in.ImageTag)
+			}
+			return nil, awsjson.Errorf("ImageAlreadyExistsException", "Image with digest '%s'%s already exists in the repository with name '%s' in registry with id '%s'", dgst, tag, name, a.cfg.AccountID)
+		}
+	}
+
+	m, err := a.registry.PutImage(ctx, name, mediaType, body, want, tags)
+	var mismatch *registry.DigestMismatchError
+	var immutable *registry.ImmutableTagError
+	var missing *metadata.MissingReferencesError
+	var invalid *registry.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &mismatch):
+		return nil, digestMismatch(mismatch.Want, mismatch.Got)
+	case errors.As(err, &immutable):
+		return nil, awsjson.Errorf("ImageTagAlreadyExistsException", "%s", immutable.Error())
+	case errors.As(err, &missing):
+		return nil, a.missingReferences(name, body, missing)
+	case errors.As(err, &invalid):
+		return nil, awsjson.InvalidParameterError("Invalid parameter at 'ImageManifest' failed to satisfy constraint: '%s'", invalid.Message)
+	default:
+		return nil, a.storeError(err, name)
+	}
+	got := imageID{ImageDigest: ptr(m.Digest.String()), ImageTag: in.ImageTag}
+	return &putImageOutput{image{a.cfg.AccountID, name, got, *in.ImageManifest, m.MediaType}}, nil
+}
+
+func digestMismatch(want, got digest.Digest) error {
+	return awsjson.Errorf("ImageDigestDoesNotMatchException", "Invalid parameter at 'imageDigest' failed to satisfy constraint: 'The digest of the manifest, %s, does not match the provided digest %s'", got, want)
+}
+
+// missingReferences says which blobs (layers) or child images a manifest
+// lacks, as ECR does.
+func (a *API) missingReferences(repo string, body []byte, missing *metadata.MissingReferencesError) error {
+	var list []string
+	for _, d := range missing.Digests {
+		list = append(list, d.String())
+	}
+	// An index lists manifests; ECR calls those referenced images.
+	if strings.Contains(string(body), `"manifests"`) {
+		return awsjson.Errorf("ReferencedImagesNotFoundException", "The following referenced images were not found: [%s]", strings.Join(list, ", "))
+	}
+	return awsjson.Errorf("LayersNotFoundException", "Layers with digests '[%s]' required for pushing image into repository with name '%s' in the registry with id '%s' do not exist", strings.Join(list, ", "), repo, a.cfg.AccountID)
+}
+
+type batchDeleteImageInput struct {
+	repositoryRef
+	ImageIDs []imageID `json:"imageIds,omitempty"`
+}
+
+type batchDeleteImageOutput struct {
+	ImageIDs []imageID      `json:"imageIds"`
+	Failures []imageFailure `json:"failures"`
+}
+
+// batchDeleteImage deletes by tag (the tag, and the image with its last
+// tag) or by digest (the image and all its tags). An image an index still
+// references is not deleted by digest.
+func (a *API) batchDeleteImage(ctx context.Context, in *batchDeleteImageInput) (*batchDeleteImageOutput, error) {
+	name, err := a.authorized(ctx, "ecr:BatchDeleteImage", in.repositoryRef)
+	if err != nil {
+		return nil, err
+	}
+	if err := imageIDCount(in.ImageIDs); err != nil {
+		return nil, err
+	}
+	if _, err := a.store.Repository(ctx, name); err != nil {
+		return nil, a.storeError(err, name)
+	}
+	out := &batchDeleteImageOutput{ImageIDs: []imageID{}, Failures: []imageFailure{}}
+	for _, id := range in.ImageIDs {
+		deleted, failure, err := a.deleteImage(ctx, name, id)
+		if err != nil {
+			return nil, err
+		}
+		if failure != nil {
+			out.Failures = append(out.Failures, *failure)
+		}
+		out.ImageIDs = append(out.ImageIDs, deleted...)
+	}
+	return out, nil
+}
+
+func (a *API) deleteImage(ctx context.Context, repo string, id imageID) ([]imageID, *imageFailure, error) {
+	m, failure := a.resolve(ctx, repo, id)
+	if failure != nil {
+		return nil, failure, nil
+	}
+	im, err := a.store.Image(ctx, repo, m.Digest)
+	if err != nil {
+		return nil, nil, a.storeError(err, repo)
+	}
+	dgst := ptr(m.Digest.String())
+	if id.ImageTag != nil && len(im.Tags) > 1 {
+		err := a.store.DeleteTag(ctx, repo, *id.ImageTag)
+		if errors.Is(err, metadata.ErrTagUnknown) { // deleted meanwhile
+			return nil, &imageFailure{id, "ImageNotFound", "Requested image not found"}, nil
+		}
+		return []imageID{{ImageDigest: dgst, ImageTag: id.ImageTag}}, nil, a.storeError(err, repo)
+	}
+	parents, err := a.store.ManifestParents(ctx, repo, m.Digest)
+	if err != nil {
+		return nil, nil, a.storeError(err, repo)
+	}
+	if len(parents) > 0 {
+		if id.ImageTag != nil { // the last tag goes; the image stays for its index
+			err := a.store.DeleteTag(ctx, repo, *id.ImageTag)
+			return []imageID{{ImageDigest: dgst, ImageTag: id.ImageTag}}, nil, a.storeError(err, repo)
+		}
+		var list []string
+		for _, p := range parents {
+			list = append(list, p.String())
+		}
+		return nil, &imageFailure{id, "ImageReferencedByManifestList", "Requested image referenced by manifest list: [" + strings.Join(list, ", ") + "]"}, nil
+	}
+	err = a.store.DeleteManifest(ctx, repo, m.Digest)
+	if errors.Is(err, metadata.ErrManifestUnknown) {
+		return nil, &imageFailure{id, "ImageNotFound", "Requested image not found"}, nil
+	}
+	if err != nil {
+		return nil, nil, a.storeError(err, repo)
+	}
+	if len(im.Tags) == 0 {
+		return []imageID{{ImageDigest: dgst}}, nil, nil
+	}
+	var deleted []imageID
+	for _, tag := range im.Tags {
+		deleted = append(deleted, imageID{ImageDigest: dgst, ImageTag: ptr(tag)})
+	}
+	return deleted, nil, nil
+}
