@@ -21,7 +21,7 @@ func testRepositories(t *testing.T, s metadata.Store) {
 	want := metadata.Repository{
 		Name: "team/app", TagMutability: metadata.ImmutableWithExclusion, MutabilityExclusions: []string{"dev-*"},
 		ScanOnPush: true, EncryptionType: "KMS", KMSKey: "arn:aws:kms:us-east-1:123456789012:key/x",
-		Tags: []metadata.ResourceTag{{"team", "a"}, {"env", "prod"}},
+		Tags: []metadata.ResourceTag{{Key: "team", Value: "a"}, {Key: "env", Value: "prod"}},
 	}
 	if err := s.CreateRepository(ctx, want); err != nil {
 		t.Fatal(err)
