@@ -43,7 +43,7 @@ func (allowAll) CheckRepositoryPolicy(text string) error {
 
 // newAPI serves the ECR API and the registry's /v2/ over one real SQLite
 // index and filesystem blob store, and returns an SDK client for it.
-func newAPI(t *testing.T) (*sdkecr.Client, metadata.Store, *httptest.Server) {
+func newAPI(t testing.TB) (*sdkecr.Client, metadata.Store, *httptest.Server) {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(t.Context(), dir+"/berth.db")

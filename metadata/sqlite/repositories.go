@@ -229,39 +229,71 @@ func (s *Store) Image(ctx context.Context, repo string, dgst digest.Digest) (met
 	return im, err
 }
 
-// ImageTags implements metadata.Repositories.
+// ImageTags implements metadata.Repositories. It reads the rest of the
+// cursor image's tags, then whole images in digest order a batch at a
+// time (a range scan of the manifests' primary key), so a page costs the
+// same wherever it starts.
 func (s *Store) ImageTags(ctx context.Context, repo string, last metadata.ImageTag, n int, tagged, untagged bool) ([]metadata.ImageTag, error) {
 	id, err := s.repoID(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
 	out := []metadata.ImageTag{}
-	if !tagged && !untagged {
+	if !tagged && !untagged || n <= 0 {
 		return out, nil
 	}
-	filter := ""
-	switch {
-	case tagged && !untagged:
-		filter = " AND t.name IS NOT NULL"
-	case untagged && !tagged:
-		filter = " AND t.name IS NULL"
-	}
-	rows, err := s.read.QueryContext(ctx, `SELECT m.digest, COALESCE(t.name, '') FROM manifests m
-		LEFT JOIN tags t ON t.repository_id = m.repository_id AND t.digest = m.digest
-		WHERE m.repository_id = ? AND (m.digest > ? OR (m.digest = ? AND COALESCE(t.name, '') > ?))`+filter+`
-		ORDER BY m.digest, COALESCE(t.name, '') LIMIT ?`, id, last.Digest.String(), last.Digest.String(), last.Tag, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var it metadata.ImageTag
-		if err := rows.Scan(&it.Digest, &it.Tag); err != nil {
+	if last.Tag != "" && tagged {
+		rows, err := s.read.QueryContext(ctx, `SELECT name FROM tags WHERE repository_id = ? AND digest = ? AND name > ? ORDER BY name LIMIT ?`,
+			id, last.Digest.String(), last.Tag, n)
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, it)
+		for rows.Next() {
+			it := metadata.ImageTag{Digest: last.Digest}
+			if err := rows.Scan(&it.Tag); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return out, rows.Err()
+	after := last.Digest.String()
+	for len(out) < n {
+		rows, err := s.read.QueryContext(ctx, `SELECT m.digest, COALESCE(t.name, '') FROM
+			(SELECT digest FROM manifests WHERE repository_id = ? AND digest > ? ORDER BY digest LIMIT ?) m
+			LEFT JOIN tags t ON t.repository_id = ? AND t.digest = m.digest
+			ORDER BY m.digest, t.name`, id, after, n, id)
+		if err != nil {
+			return nil, err
+		}
+		images := 0
+		for rows.Next() {
+			var it metadata.ImageTag
+			if err := rows.Scan(&it.Digest, &it.Tag); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if string(it.Digest) != after {
+				images++
+				after = string(it.Digest)
+			}
+			if (it.Tag != "" && tagged || it.Tag == "" && untagged) && len(out) < n {
+				out = append(out, it)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if images < n {
+			break
+		}
+	}
+	return out, nil
 }
 
 // ManifestParents implements metadata.Repositories.
