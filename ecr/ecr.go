@@ -4,8 +4,9 @@
 //
 // Operations live one family per file: auth.go (GetAuthorizationToken),
 // repositories.go (repositories, their settings and tags), images.go
-// (listing, reading, pushing and deleting images), policy.go (repository
-// policies). Each operation authorizes its ECR
+// (listing, reading, pushing and deleting images), layers.go (the layer
+// upload and download API, on the registry's upload sessions), policy.go
+// (repository policies). Each operation authorizes its ECR
 // action through [Access] before it reads or writes anything, and returns
 // errors with ECR's exact __type names and messages.
 package ecr
@@ -90,7 +91,9 @@ func New(store metadata.Store, reg *registry.Registry, cfg Config) (*API, error)
 		return nil, err
 	}
 	a := &API{store: store, registry: reg, access: cfg.Access, tokens: tokens, cfg: cfg}
-	a.svc = awsjson.NewService(TargetPrefix, awsjson.WithAuthenticate(cfg.Authenticate), awsjson.WithLogger(cfg.Log))
+	// The largest call is an UploadLayerPart: a 20 MiB part in base64.
+	a.svc = awsjson.NewService(TargetPrefix, awsjson.WithAuthenticate(cfg.Authenticate), awsjson.WithLogger(cfg.Log),
+		awsjson.WithMaxBodyBytes(maxPartSize/3*4+64<<10))
 	awsjson.Handle(a.svc, "GetAuthorizationToken", a.getAuthorizationToken)
 	awsjson.Handle(a.svc, "CreateRepository", a.createRepository)
 	awsjson.Handle(a.svc, "DescribeRepositories", a.describeRepositories)
@@ -106,6 +109,11 @@ func New(store metadata.Store, reg *registry.Registry, cfg Config) (*API, error)
 	awsjson.Handle(a.svc, "BatchGetImage", a.batchGetImage)
 	awsjson.Handle(a.svc, "PutImage", a.putImage)
 	awsjson.Handle(a.svc, "BatchDeleteImage", a.batchDeleteImage)
+	awsjson.Handle(a.svc, "BatchCheckLayerAvailability", a.batchCheckLayerAvailability)
+	awsjson.Handle(a.svc, "InitiateLayerUpload", a.initiateLayerUpload)
+	awsjson.Handle(a.svc, "UploadLayerPart", a.uploadLayerPart)
+	awsjson.Handle(a.svc, "CompleteLayerUpload", a.completeLayerUpload)
+	awsjson.Handle(a.svc, "GetDownloadUrlForLayer", a.getDownloadURLForLayer)
 	awsjson.Handle(a.svc, "SetRepositoryPolicy", a.setRepositoryPolicy)
 	awsjson.Handle(a.svc, "GetRepositoryPolicy", a.getRepositoryPolicy)
 	awsjson.Handle(a.svc, "DeleteRepositoryPolicy", a.deleteRepositoryPolicy)

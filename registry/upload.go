@@ -109,7 +109,11 @@ func (reg *Registry) monolithic(w http.ResponseWriter, r *http.Request, u metada
 		return err
 	}
 	u.Size, u.StorageState = su.Size, su.State
-	return reg.commit(w, r, u, h, dgst)
+	if err := reg.commit(r.Context(), u, h, dgst); err != nil {
+		return err
+	}
+	reg.blobCreated(w, u.Repository, dgst)
+	return nil
 }
 
 // uploadStatus serves GET /v2/<name>/blobs/uploads/<id>.
@@ -159,7 +163,11 @@ func (reg *Registry) finishUpload(w http.ResponseWriter, r *http.Request, rt rou
 	} else if h, err = restoreHash(u); err != nil {
 		return err
 	}
-	return reg.commit(w, r, u, h, dgst)
+	if err := reg.commit(r.Context(), u, h, dgst); err != nil {
+		return err
+	}
+	reg.blobCreated(w, u.Repository, dgst)
+	return nil
 }
 
 // cancelUpload serves DELETE /v2/<name>/blobs/uploads/<id>.
@@ -168,7 +176,7 @@ func (reg *Registry) cancelUpload(w http.ResponseWriter, r *http.Request, rt rou
 	if err != nil {
 		return err
 	}
-	if err := reg.discard(r, u); err != nil {
+	if err := reg.discard(r.Context(), u); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Length", "0")
@@ -199,36 +207,45 @@ func (reg *Registry) appendChunk(w http.ResponseWriter, r *http.Request, u metad
 				fmt.Sprintf("Content-Range %q does not continue the upload at byte %d", cr, u.Size), nil)
 		}
 		want = end - start + 1
+	} else if r.ContentLength >= 0 {
+		want = r.ContentLength
 	}
+	next, h, err := reg.appendTo(r.Context(), u, r.Body, want)
+	if errors.Is(err, metadata.ErrUploadConflict) {
+		reg.setUploadHeaders(w, u)
+		return u, nil, newError(ErrRangeInvalid, "the upload was written to concurrently", nil)
+	}
+	return next, h, err
+}
+
+// appendTo appends body to session u at its current size and records the
+// new size and hash state; want, when not negative, is how many bytes
+// body must hold. It returns metadata.ErrUploadConflict when another
+// request wrote to u meanwhile.
+func (reg *Registry) appendTo(ctx context.Context, u metadata.Upload, body io.Reader, want int64) (metadata.Upload, hash.Hash, error) {
 	h, err := restoreHash(u)
 	if err != nil {
 		return u, nil, err
 	}
-	su, err := reg.blobs.Append(r.Context(), storageUpload(u), io.TeeReader(r.Body, h))
+	su, err := reg.blobs.Append(ctx, storageUpload(u), io.TeeReader(body, h))
 	n := su.Size - u.Size
 	switch {
 	case errors.Is(err, storage.ErrOffsetMismatch):
 		// The staged bytes are shorter than the session says: an earlier
 		// write was lost. The client must restart this upload.
-		reg.discard(r, u)
+		reg.discard(ctx, u)
 		return u, nil, newError(ErrBlobUploadUnknown, "upload data was lost; start the upload again", nil)
 	case err != nil:
 		return u, nil, err
 	case want >= 0 && n != want:
-		return u, nil, newError(ErrSizeInvalid, fmt.Sprintf("received %d bytes, Content-Range said %d", n, want), nil)
-	case r.ContentLength >= 0 && n != r.ContentLength:
-		return u, nil, newError(ErrSizeInvalid, fmt.Sprintf("received %d bytes, Content-Length said %d", n, r.ContentLength), nil)
+		return u, nil, newError(ErrSizeInvalid, fmt.Sprintf("received %d bytes, the request said %d", n, want), nil)
 	}
 	next := u
 	next.Size, next.StorageState = su.Size, su.State
 	if next.HashState, err = h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
 		return u, nil, err
 	}
-	if err := reg.store.UpdateUpload(r.Context(), next, u.Size); err != nil {
-		if errors.Is(err, metadata.ErrUploadConflict) {
-			reg.setUploadHeaders(w, u)
-			return u, nil, newError(ErrRangeInvalid, "the upload was written to concurrently", nil)
-		}
+	if err := reg.store.UpdateUpload(ctx, next, u.Size); err != nil {
 		return u, nil, err
 	}
 	return next, h, nil
@@ -236,15 +253,14 @@ func (reg *Registry) appendChunk(w http.ResponseWriter, r *http.Request, u metad
 
 // commit checks the uploaded bytes against dgst and makes them a blob of
 // u's repository. On a mismatch nothing is stored and the session ends.
-func (reg *Registry) commit(w http.ResponseWriter, r *http.Request, u metadata.Upload, h hash.Hash, dgst digest.Digest) error {
-	ctx := r.Context()
+func (reg *Registry) commit(ctx context.Context, u metadata.Upload, h hash.Hash, dgst digest.Digest) error {
 	mismatch := func(got digest.Digest) error {
 		return newError(ErrDigestInvalid, fmt.Sprintf("provided digest %s did not match uploaded content %s", dgst, got), nil)
 	}
 	var location string
 	if u.Algorithm == dgst.Algorithm() {
 		if got := digest.NewDigest(dgst.Algorithm(), h); got != dgst {
-			reg.discard(r, u)
+			reg.discard(ctx, u)
 			return mismatch(got)
 		}
 		var err error
@@ -279,11 +295,7 @@ func (reg *Registry) commit(w http.ResponseWriter, r *http.Request, u metadata.U
 			reg.log.WarnContext(ctx, "deleting duplicate blob bytes", "location", location, "err", err)
 		}
 	}
-	if err := reg.store.DeleteUpload(ctx, u.ID); err != nil {
-		return err
-	}
-	reg.blobCreated(w, u.Repository, dgst)
-	return nil
+	return reg.store.DeleteUpload(ctx, u.ID)
 }
 
 // hashBlob returns the digest with alg of the blob at location.
@@ -302,11 +314,11 @@ func storageUpload(u metadata.Upload) storage.Upload {
 }
 
 // discard ends session u and removes its bytes.
-func (reg *Registry) discard(r *http.Request, u metadata.Upload) error {
-	if err := reg.store.DeleteUpload(r.Context(), u.ID); err != nil {
+func (reg *Registry) discard(ctx context.Context, u metadata.Upload) error {
+	if err := reg.store.DeleteUpload(ctx, u.ID); err != nil {
 		return err
 	}
-	return reg.blobs.Abort(r.Context(), storageUpload(u))
+	return reg.blobs.Abort(ctx, storageUpload(u))
 }
 
 func (reg *Registry) blobCreated(w http.ResponseWriter, name string, dgst digest.Digest) {
