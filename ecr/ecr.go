@@ -6,7 +6,8 @@
 // repositories.go (repositories, their settings and tags), images.go
 // (listing, reading, pushing and deleting images), layers.go (the layer
 // upload and download API, on the registry's upload sessions), policy.go
-// (repository policies). Each operation authorizes its ECR
+// (repository policies), settings.go (registry-wide configuration that is
+// stored and returned but not acted on). Each operation authorizes its ECR
 // action through [Access] before it reads or writes anything, and returns
 // errors with ECR's exact __type names and messages.
 package ecr
@@ -114,6 +115,15 @@ func New(store metadata.Store, reg *registry.Registry, cfg Config) (*API, error)
 	awsjson.Handle(a.svc, "UploadLayerPart", a.uploadLayerPart)
 	awsjson.Handle(a.svc, "CompleteLayerUpload", a.completeLayerUpload)
 	awsjson.Handle(a.svc, "GetDownloadUrlForLayer", a.getDownloadURLForLayer)
+	awsjson.Handle(a.svc, "PutRegistryPolicy", a.putRegistryPolicy)
+	awsjson.Handle(a.svc, "GetRegistryPolicy", a.getRegistryPolicy)
+	awsjson.Handle(a.svc, "DeleteRegistryPolicy", a.deleteRegistryPolicy)
+	awsjson.Handle(a.svc, "PutReplicationConfiguration", a.putReplicationConfiguration)
+	awsjson.Handle(a.svc, "CreatePullThroughCacheRule", a.createPullThroughCacheRule)
+	awsjson.Handle(a.svc, "DescribePullThroughCacheRules", a.describePullThroughCacheRules)
+	awsjson.Handle(a.svc, "DeletePullThroughCacheRule", a.deletePullThroughCacheRule)
+	awsjson.Handle(a.svc, "GetAccountSetting", a.getAccountSetting)
+	awsjson.Handle(a.svc, "PutAccountSetting", a.putAccountSetting)
 	awsjson.Handle(a.svc, "SetRepositoryPolicy", a.setRepositoryPolicy)
 	awsjson.Handle(a.svc, "GetRepositoryPolicy", a.getRepositoryPolicy)
 	awsjson.Handle(a.svc, "DeleteRepositoryPolicy", a.deleteRepositoryPolicy)

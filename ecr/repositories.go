@@ -457,22 +457,6 @@ func (a *API) listTagsForResource(ctx context.Context, in *tagResourceInput) (*l
 	return &listTagsForResourceOutput{wireTags(r.Tags)}, nil
 }
 
-type describeRegistryOutput struct {
-	RegistryID               string `json:"registryId"`
-	ReplicationConfiguration struct {
-		Rules []struct{} `json:"rules"`
-	} `json:"replicationConfiguration"`
-}
-
-func (a *API) describeRegistry(ctx context.Context, _ *struct{}) (*describeRegistryOutput, error) {
-	if err := a.access.AuthorizeAction(ctx, "ecr:DescribeRegistry", ""); err != nil {
-		return nil, err
-	}
-	out := &describeRegistryOutput{RegistryID: a.cfg.AccountID}
-	out.ReplicationConfiguration.Rules = []struct{}{}
-	return out, nil
-}
-
 // authorized validates ref and authorizes action on it.
 func (a *API) authorized(ctx context.Context, action string, ref repositoryRef) (string, error) {
 	name, err := a.repository(ref)

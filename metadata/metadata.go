@@ -135,6 +135,7 @@ type Store interface {
 	Identities
 	Repositories
 	RepositoryPolicies
+	Settings
 	// Ping reports whether the index is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the index.
@@ -293,6 +294,16 @@ type Repositories interface {
 	// ManifestParents lists the manifests in repo (indexes) that reference
 	// manifest dgst.
 	ManifestParents(ctx context.Context, repo string, dgst digest.Digest) ([]digest.Digest, error)
+}
+
+// Settings records registry-wide settings as opaque text by key (the ECR
+// API keeps its registry policy, replication configuration, pull-through
+// cache rules and account settings here, as JSON).
+type Settings interface {
+	// Setting returns the value of key, "" if it was never set.
+	Setting(ctx context.Context, key string) (string, error)
+	// PutSetting sets key to value; "" removes it.
+	PutSetting(ctx context.Context, key, value string) error
 }
 
 // RepositoryPolicies records each repository's resource-based policy

@@ -71,6 +71,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"RepositoryPolicy", testRepositoryPolicy},
 		{"Repositories", testRepositories},
 		{"Images", testImages},
+		{"Settings", testSettings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,3 +40,36 @@ func testRepositoryPolicy(t *testing.T, s metadata.Store) {
 	}
 	assertPolicy("app", "")
 }
+
+// Settings are absent until set, replaced by a later set, removed by "".
+func testSettings(t *testing.T, s metadata.Store) {
+	ctx := t.Context()
+	get := func(key string) string {
+		t.Helper()
+		v, err := s.Setting(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := get("a"); v != "" {
+		t.Fatalf("unset setting = %q", v)
+	}
+	for _, v := range []string{"1", "2"} {
+		if err := s.PutSetting(ctx, "a", v); err != nil {
+			t.Fatal(err)
+		}
+		if got := get("a"); got != v {
+			t.Fatalf("setting = %q; want %q", got, v)
+		}
+	}
+	if err := s.PutSetting(ctx, "b", "other"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSetting(ctx, "a", ""); err != nil {
+		t.Fatal(err)
+	}
+	if get("a") != "" || get("b") != "other" {
+		t.Errorf("after removing a: a=%q b=%q", get("a"), get("b"))
+	}
+}

@@ -22,3 +22,24 @@ func (s *Store) RepositoryPolicy(ctx context.Context, repo string) (string, erro
 func (s *Store) SetRepositoryPolicy(ctx context.Context, repo, text string) error {
 	return s.deleteOne(ctx, `UPDATE repositories SET policy = ? WHERE name = ?`, metadata.ErrRepositoryUnknown, text, repo)
 }
+
+// Setting implements metadata.Settings.
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var value string
+	err := s.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return value, err
+}
+
+// PutSetting implements metadata.Settings.
+func (s *Store) PutSetting(ctx context.Context, key, value string) error {
+	if value == "" {
+		_, err := s.write.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, key)
+		return err
+	}
+	_, err := s.write.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES (?, ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}

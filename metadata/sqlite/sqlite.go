@@ -112,6 +112,11 @@ CREATE INDEX access_keys_user ON access_keys(user_name, created_at);
 ALTER TABLE repositories ADD COLUMN policy TEXT NOT NULL DEFAULT '';
 `, `
 ALTER TABLE repositories ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+`, `
+CREATE TABLE settings (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
