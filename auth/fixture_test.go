@@ -80,7 +80,7 @@ func newFixture(t testing.TB, mutate ...func(*auth.Config)) *fixture {
 	a := auth.New(store, sealer, issuer, cfg, log)
 	reg := registry.New(store, blobs, log, registry.Config{Authorizer: a, CreateOnPush: true})
 	t.Cleanup(func() { reg.Close(context.Background()) })
-	api, err := ecr.New(store, reg, ecr.Config{AccountID: account, Region: region, Authenticate: a.AuthenticateAWS("ecr"), Access: a, Log: log})
+	api, err := ecr.New(t.Context(), store, reg, ecr.Config{AccountID: account, Region: region, Authenticate: a.AuthenticateAWS("ecr"), Access: a, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

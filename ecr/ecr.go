@@ -15,6 +15,7 @@ package ecr
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -54,9 +55,9 @@ type Config struct {
 	// RepositoryHost is the host (and port) in repository URIs; empty: the
 	// host the client reached.
 	RepositoryHost string
-	// TokenSecret keys the pagination tokens (at least 32 bytes, the same
-	// on every replica); empty: a random key, so tokens last as long as
-	// the process.
+	// TokenSecret keys the pagination tokens (at least 32 bytes); empty: a
+	// random key kept in the index, so tokens survive restarts and work on
+	// every replica.
 	TokenSecret []byte
 	// Authenticate verifies each request's signature (auth.Authority's
 	// AuthenticateAWS("ecr")).
@@ -78,14 +79,16 @@ type API struct {
 
 // New returns the API over the metadata index and the registry (whose push
 // path PutImage shares).
-func New(store metadata.Store, reg *registry.Registry, cfg Config) (*API, error) {
+func New(ctx context.Context, store metadata.Store, reg *registry.Registry, cfg Config) (*API, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
 	secret := cfg.TokenSecret
 	if len(secret) == 0 {
-		secret = make([]byte, 32)
-		rand.Read(secret)
+		var err error
+		if secret, err = tokenSecret(ctx, store); err != nil {
+			return nil, err
+		}
 	}
 	tokens, err := awsjson.NewTokenCodec(secret)
 	if err != nil {
@@ -128,6 +131,27 @@ func New(store metadata.Store, reg *registry.Registry, cfg Config) (*API, error)
 	awsjson.Handle(a.svc, "GetRepositoryPolicy", a.getRepositoryPolicy)
 	awsjson.Handle(a.svc, "DeleteRepositoryPolicy", a.deleteRepositoryPolicy)
 	return a, nil
+}
+
+// settingTokenSecret keeps the pagination token key in the index.
+const settingTokenSecret = "ecr.paginationTokenKey"
+
+// tokenSecret returns the pagination token key from the index, creating
+// it on first use.
+func tokenSecret(ctx context.Context, store metadata.Settings) ([]byte, error) {
+	text, err := store.Setting(ctx, settingTokenSecret)
+	if err != nil {
+		return nil, err
+	}
+	if text == "" {
+		key := make([]byte, 32)
+		rand.Read(key)
+		text = base64.StdEncoding.EncodeToString(key)
+		if err := store.PutSetting(ctx, settingTokenSecret, text); err != nil {
+			return nil, err
+		}
+	}
+	return base64.StdEncoding.DecodeString(text)
 }
 
 // Matches reports whether r is an ECR API call.

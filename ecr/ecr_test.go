@@ -57,7 +57,7 @@ func newAPI(t testing.TB) (*sdkecr.Client, metadata.Store, *httptest.Server) {
 	}
 	reg := registry.New(store, blobs, nil, registry.Config{RegistryID: account})
 	t.Cleanup(func() { reg.Close(context.Background()) })
-	api, err := ecr.New(store, reg, ecr.Config{AccountID: account, Region: "eu-west-1", Access: allowAll{}})
+	api, err := ecr.New(t.Context(), store, reg, ecr.Config{AccountID: account, Region: "eu-west-1", Access: allowAll{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package ecr_test
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
+	"github.com/berth-dev/berth/ecr"
 )
 
 func TestCreateAndDescribeRepository(t *testing.T) {
@@ -191,4 +194,31 @@ func TestDeleteRepository(t *testing.T) {
 	assertCode(t, err, "RepositoryNotFoundException")
 	_, err = client.DeleteRepository(ctx, &sdkecr.DeleteRepositoryInput{RepositoryName: aws.String("app")})
 	assertCode(t, err, "RepositoryNotFoundException")
+}
+
+// A nextToken outlives the process that made it: the key is in the index,
+// so a restarted (or another) server over the same index accepts it.
+func TestNextTokenSurvivesRestart(t *testing.T) {
+	client, store, _ := newAPI(t)
+	ctx := t.Context()
+	for _, name := range []string{"aa", "bb", "cc"} {
+		if _, err := client.CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := client.DescribeRepositories(ctx, &sdkecr.DescribeRepositoriesInput{MaxResults: aws.Int32(2)})
+	if err != nil || first.NextToken == nil {
+		t.Fatalf("first page: %+v, %v", first, err)
+	}
+	restarted, err := ecr.New(ctx, store, nil, ecr.Config{AccountID: account, Access: allowAll{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(restarted)
+	defer srv.Close()
+	other := sdkecr.New(sdkecr.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: client.Options().Credentials})
+	next, err := other.DescribeRepositories(ctx, &sdkecr.DescribeRepositoriesInput{NextToken: first.NextToken})
+	if err != nil || len(next.Repositories) != 1 || aws.ToString(next.Repositories[0].RepositoryName) != "cc" {
+		t.Errorf("second page from the restarted server = %+v, %v", next, err)
+	}
 }

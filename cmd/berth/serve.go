@@ -113,7 +113,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		regCfg.Authorizer = authority
 	}
 	reg := registry.New(store, blobs, log, regCfg)
-	api, err := ecr.New(store, reg, ecr.Config{
+	api, err := ecr.New(ctx, store, reg, ecr.Config{
 		AccountID:      cfg.AWS.AccountID,
 		Region:         cfg.AWS.Region,
 		RepositoryHost: cfg.Registry.Host,
