@@ -94,7 +94,14 @@ type Manifest struct {
 	References   []Reference
 	PushedAt     time.Time
 	LastPulledAt time.Time // zero if never pulled
+	// StorageClass is "" (standard) or StorageClassArchive; an archived
+	// manifest is listed but not served.
+	StorageClass string
 }
+
+// StorageClassArchive marks a manifest moved to the archive by a
+// lifecycle policy or UpdateImageStorageClass.
+const StorageClassArchive = "archive"
 
 // Descriptor describes a manifest in a referrers list.
 type Descriptor struct {
@@ -212,6 +219,11 @@ type Repository struct {
 	KMSKey         string
 	// Tags are the repository's resource tags in the order set.
 	Tags []ResourceTag
+	// LifecyclePolicy is the lifecycle policy text, "" if none; the
+	// lifecycle package parses it. LifecycleEvaluatedAt is when it was
+	// last applied.
+	LifecyclePolicy      string
+	LifecycleEvaluatedAt time.Time
 }
 
 // ResourceTag is an AWS resource tag.
@@ -254,6 +266,14 @@ type Image struct {
 	Size         int64
 	PushedAt     time.Time
 	LastPulledAt time.Time
+	// StorageClass is "" (standard) or StorageClassArchive; ArchivedAt
+	// and ActivatedAt are when it last moved each way (zero: never).
+	StorageClass string
+	ArchivedAt   time.Time
+	ActivatedAt  time.Time
+	// Parents counts the indexes in the repository that reference this
+	// image.
+	Parents int
 }
 
 // ImageTag is one row of ECR's ListImages: an image with one of its tags,
@@ -294,6 +314,9 @@ type Repositories interface {
 	// ManifestParents lists the manifests in repo (indexes) that reference
 	// manifest dgst.
 	ManifestParents(ctx context.Context, repo string, dgst digest.Digest) ([]digest.Digest, error)
+	// SetStorageClass moves image dgst of repo to class ("" or
+	// StorageClassArchive) at time at. ErrManifestUnknown if none.
+	SetStorageClass(ctx context.Context, repo string, dgst digest.Digest, class string, at time.Time) error
 }
 
 // Settings records registry-wide settings as opaque text by key (the ECR

@@ -44,13 +44,18 @@ func testRepositories(t *testing.T, s metadata.Store) {
 		t.Errorf("Repository(nope): %v", err)
 	}
 
+	evaluated := time.Unix(1700000000, 5)
 	updated, err := s.UpdateRepository(ctx, "team/app", func(r *metadata.Repository) error {
 		r.TagMutability = metadata.Mutable
 		r.Name = "renamed"
+		r.LifecyclePolicy, r.LifecycleEvaluatedAt = `{"rules":[]}`, evaluated
 		return nil
 	})
 	if err != nil || updated.Name != "team/app" || updated.TagMutability != metadata.Mutable || !updated.ScanOnPush {
 		t.Fatalf("UpdateRepository = %+v, %v", updated, err)
+	}
+	if got, _ := s.Repository(ctx, "team/app"); got.LifecyclePolicy != `{"rules":[]}` || !got.LifecycleEvaluatedAt.Equal(evaluated) {
+		t.Errorf("lifecycle settings = %q %v", got.LifecyclePolicy, got.LifecycleEvaluatedAt)
 	}
 	boom := errors.New("boom")
 	if _, err := s.UpdateRepository(ctx, "team/app", func(*metadata.Repository) error { return boom }); !errors.Is(err, boom) {
@@ -193,5 +198,28 @@ func testImages(t *testing.T, s metadata.Store) {
 	}
 	if parents, _ := s.ManifestParents(ctx, "app", untagged.Digest); len(parents) != 0 {
 		t.Errorf("ManifestParents(untagged) = %v; want none", parents)
+	}
+	if im, _ := s.Image(ctx, "app", a.Digest); im.Parents != 1 {
+		t.Errorf("Image(a).Parents = %d; want 1", im.Parents)
+	}
+
+	// Archiving and restoring move the storage class and record when.
+	at := time.Unix(1700000000, 0)
+	if err := s.SetStorageClass(ctx, "app", b.Digest, metadata.StorageClassArchive, at); err != nil {
+		t.Fatal(err)
+	}
+	im, _ = s.Image(ctx, "app", b.Digest)
+	m, _ := s.Manifest(ctx, "app", "v2")
+	if im.StorageClass != metadata.StorageClassArchive || !im.ArchivedAt.Equal(at) || !im.ActivatedAt.IsZero() || m.StorageClass != metadata.StorageClassArchive {
+		t.Errorf("archived image = %+v, manifest class %q", im, m.StorageClass)
+	}
+	if err := s.SetStorageClass(ctx, "app", b.Digest, "", at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if im, _ := s.Image(ctx, "app", b.Digest); im.StorageClass != "" || !im.ActivatedAt.Equal(at.Add(time.Hour)) || !im.ArchivedAt.Equal(at) {
+		t.Errorf("restored image = %+v", im)
+	}
+	if err := s.SetStorageClass(ctx, "app", digest.FromString("none"), "", at); !errors.Is(err, metadata.ErrManifestUnknown) {
+		t.Errorf("SetStorageClass(unknown): %v", err)
 	}
 }

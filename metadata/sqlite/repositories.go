@@ -23,10 +23,16 @@ type settings struct {
 	EncryptionType       string                 `json:"encryptionType,omitempty"`
 	KMSKey               string                 `json:"kmsKey,omitempty"`
 	Tags                 []metadata.ResourceTag `json:"tags,omitempty"`
+	LifecyclePolicy      string                 `json:"lifecyclePolicy,omitempty"`
+	LifecycleEvaluatedAt int64                  `json:"lifecycleEvaluatedAt,omitempty"`
 }
 
 func encodeSettings(r metadata.Repository) (string, error) {
-	b, err := json.Marshal(settings{r.TagMutability, r.MutabilityExclusions, r.ScanOnPush, r.EncryptionType, r.KMSKey, r.Tags})
+	st := settings{r.TagMutability, r.MutabilityExclusions, r.ScanOnPush, r.EncryptionType, r.KMSKey, r.Tags, r.LifecyclePolicy, 0}
+	if !r.LifecycleEvaluatedAt.IsZero() {
+		st.LifecycleEvaluatedAt = r.LifecycleEvaluatedAt.UnixNano()
+	}
+	b, err := json.Marshal(st)
 	return string(b), err
 }
 
@@ -45,6 +51,10 @@ func scanRepository(row interface{ Scan(...any) error }) (metadata.Repository, e
 	r.CreatedAt = time.Unix(0, created)
 	r.TagMutability, r.MutabilityExclusions, r.ScanOnPush = st.TagMutability, st.MutabilityExclusions, st.ScanOnPush
 	r.EncryptionType, r.KMSKey, r.Tags = st.EncryptionType, st.KMSKey, st.Tags
+	r.LifecyclePolicy = st.LifecyclePolicy
+	if st.LifecycleEvaluatedAt != 0 {
+		r.LifecycleEvaluatedAt = time.Unix(0, st.LifecycleEvaluatedAt)
+	}
 	return r, nil
 }
 
@@ -158,6 +168,8 @@ func (s *Store) DeleteRepository(ctx context.Context, name string, force bool) (
 // Sizes: the blobs a manifest references, or for an index the largest of
 // its children's.
 const imageQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
+	m.storage_class, m.archived_at, m.activated_at,
+	(SELECT COUNT(*) FROM manifest_references p WHERE p.repository_id = m.repository_id AND p.digest = m.digest AND p.kind = 1),
 	COALESCE(json_extract(CAST(m.content AS TEXT), '$.config.mediaType'), ''),
 	COALESCE((SELECT group_concat(t.name, ' ') FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest), ''),
 	COALESCE((SELECT SUM(b.size) FROM manifest_references mr JOIN blobs b ON b.digest = mr.digest
@@ -170,21 +182,40 @@ const imageQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m
 
 func scanImage(row interface{ Scan(...any) error }) (metadata.Image, error) {
 	var im metadata.Image
-	var pushed, pulled, blobs, children int64
+	var pushed, pulled, archived, activated, blobs, children int64
 	var tags string
-	if err := row.Scan(&im.Digest, &im.MediaType, &im.ArtifactType, &im.Subject, &pushed, &pulled, &im.ConfigMediaType, &tags, &blobs, &children); err != nil {
+	if err := row.Scan(&im.Digest, &im.MediaType, &im.ArtifactType, &im.Subject, &pushed, &pulled,
+		&im.StorageClass, &archived, &activated, &im.Parents,
+		&im.ConfigMediaType, &tags, &blobs, &children); err != nil {
 		return im, err
 	}
 	im.PushedAt = time.Unix(0, pushed)
-	if pulled != 0 {
-		im.LastPulledAt = time.Unix(0, pulled)
-	}
+	im.LastPulledAt, im.ArchivedAt, im.ActivatedAt = unixOrZero(pulled), unixOrZero(archived), unixOrZero(activated)
 	if tags != "" {
 		im.Tags = strings.Fields(tags)
 		slices.Sort(im.Tags)
 	}
 	im.Size = blobs + children
 	return im, nil
+}
+
+// unixOrZero reads a nanosecond time column where 0 means never.
+func unixOrZero(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// SetStorageClass implements metadata.Repositories.
+func (s *Store) SetStorageClass(ctx context.Context, repo string, dgst digest.Digest, class string, at time.Time) error {
+	column := "activated_at"
+	if class == metadata.StorageClassArchive {
+		column = "archived_at"
+	}
+	return s.deleteOne(ctx, `UPDATE manifests SET storage_class = ?, `+column+` = ?
+		WHERE repository_id = (SELECT id FROM repositories WHERE name = ?) AND digest = ?`,
+		metadata.ErrManifestUnknown, class, at.UnixNano(), repo, dgst.String())
 }
 
 // repoID returns the id of an existing repository.

@@ -117,6 +117,10 @@ CREATE TABLE settings (
 	key   TEXT PRIMARY KEY,
 	value TEXT NOT NULL
 ) WITHOUT ROWID;
+`, `
+ALTER TABLE manifests ADD COLUMN storage_class TEXT NOT NULL DEFAULT '';
+ALTER TABLE manifests ADD COLUMN archived_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE manifests ADD COLUMN activated_at INTEGER NOT NULL DEFAULT 0;
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -280,18 +284,18 @@ func (s *Store) UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest)
 // Manifest implements metadata.Manifests.
 func (s *Store) Manifest(ctx context.Context, repo, reference string) (metadata.Manifest, error) {
 	m := metadata.Manifest{Repository: repo}
-	query := `SELECT m.digest, m.media_type, m.artifact_type, m.content, m.subject, m.pushed_at, m.last_pulled_at
+	query := `SELECT m.digest, m.media_type, m.artifact_type, m.content, m.subject, m.pushed_at, m.last_pulled_at, m.storage_class
 		FROM manifests m JOIN repositories r ON r.id = m.repository_id
 		WHERE r.name = ? AND m.digest = ?`
 	if _, err := digest.Parse(reference); err != nil {
-		query = `SELECT m.digest, m.media_type, m.artifact_type, m.content, m.subject, m.pushed_at, m.last_pulled_at
+		query = `SELECT m.digest, m.media_type, m.artifact_type, m.content, m.subject, m.pushed_at, m.last_pulled_at, m.storage_class
 		FROM tags t JOIN repositories r ON r.id = t.repository_id
 		JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest
 		WHERE r.name = ? AND t.name = ?`
 	}
 	var pushed, pulled int64
 	err := s.read.QueryRowContext(ctx, query, repo, reference).Scan(
-		&m.Digest, &m.MediaType, &m.ArtifactType, &m.Content, &m.Subject, &pushed, &pulled)
+		&m.Digest, &m.MediaType, &m.ArtifactType, &m.Content, &m.Subject, &pushed, &pulled, &m.StorageClass)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, metadata.ErrManifestUnknown
 	}
