@@ -32,6 +32,9 @@ func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt rout
 	if err != nil {
 		return err
 	}
+	if m.StorageClass == metadata.StorageClassArchive {
+		return newError(ErrDenied, fmt.Sprintf("The image %s in repository %s is archived and cannot be pulled; restore it with `aws ecr update-image-storage-class --target-storage-class STANDARD`", m.Digest, rt.name), nil)
+	}
 	h := w.Header()
 	etag := `"` + m.Digest.String() + `"`
 	h.Set("Docker-Content-Digest", m.Digest.String())

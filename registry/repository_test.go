@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/registry"
@@ -63,4 +64,26 @@ func TestImmutableTags(t *testing.T) {
 	resp = tr.do(t, "PUT", "/v2/"+fixtureRepo+"/manifests/v2?tag=v1", contentType(ociManifest), otherBytes)
 	expect(t, "moving immutable v1 with ?tag=", resp, http.StatusBadRequest, "TAG_INVALID")
 	tr.pushManifest(t, fixtureRepo, "latest", ociManifest, otherBytes) // excluded: mutable
+}
+
+// An archived image is listed but not served until it is restored.
+func TestArchivedImageIsNotServed(t *testing.T) {
+	tr := newTestRegistry(t)
+	tr.pushBlob(t, fixtureRepo, configBlob)
+	tr.pushBlob(t, fixtureRepo, layerBlob)
+	dgst := tr.pushManifest(t, fixtureRepo, "v1", ociManifest, imageBytes)
+	if err := tr.store.SetStorageClass(t.Context(), fixtureRepo, dgst, metadata.StorageClassArchive, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"v1", dgst.String()} {
+		resp := tr.do(t, "GET", "/v2/"+fixtureRepo+"/manifests/"+ref, nil, nil)
+		expect(t, "GET archived "+ref, resp, http.StatusForbidden, "DENIED")
+		if !strings.Contains(string(resp.Body), "archived") {
+			t.Errorf("body %s does not say the image is archived", resp.Body)
+		}
+	}
+	if err := tr.store.SetStorageClass(t.Context(), fixtureRepo, dgst, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "GET restored", tr.do(t, "GET", "/v2/"+fixtureRepo+"/manifests/v1", nil, nil), http.StatusOK, "")
 }
