@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/registry"
 )
@@ -64,17 +66,22 @@ type Config struct {
 	Authenticate awsjson.Authenticator
 	// Access authorizes each operation.
 	Access Access
-	Log    *slog.Logger
+	// Lifecycle applies and previews lifecycle policies; nil: one over
+	// the same index.
+	Lifecycle *lifecycle.Runner
+	Log       *slog.Logger
 }
 
 // API is the ECR API as an http.Handler for "POST /".
 type API struct {
-	svc      *awsjson.Service
-	store    metadata.Store
-	registry *registry.Registry
-	access   Access
-	tokens   *awsjson.TokenCodec
-	cfg      Config
+	svc       *awsjson.Service
+	store     metadata.Store
+	registry  *registry.Registry
+	access    Access
+	tokens    *awsjson.TokenCodec
+	lifecycle *lifecycle.Runner
+	previews  previews
+	cfg       Config
 }
 
 // New returns the API over the metadata index and the registry (whose push
@@ -82,6 +89,12 @@ type API struct {
 func New(ctx context.Context, store metadata.Store, reg *registry.Registry, cfg Config) (*API, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Lifecycle == nil {
+		cfg.Lifecycle = lifecycle.NewRunner(store, cfg.Log)
 	}
 	secret := cfg.TokenSecret
 	if len(secret) == 0 {
@@ -94,7 +107,8 @@ func New(ctx context.Context, store metadata.Store, reg *registry.Registry, cfg 
 	if err != nil {
 		return nil, err
 	}
-	a := &API{store: store, registry: reg, access: cfg.Access, tokens: tokens, cfg: cfg}
+	a := &API{store: store, registry: reg, access: cfg.Access, tokens: tokens, lifecycle: cfg.Lifecycle, cfg: cfg}
+	a.previews.m = map[string]*preview{}
 	// The largest call is an UploadLayerPart: a 20 MiB part in base64.
 	a.svc = awsjson.NewService(TargetPrefix, awsjson.WithAuthenticate(cfg.Authenticate), awsjson.WithLogger(cfg.Log),
 		awsjson.WithMaxBodyBytes(maxPartSize/3*4+64<<10))
@@ -127,6 +141,12 @@ func New(ctx context.Context, store metadata.Store, reg *registry.Registry, cfg 
 	awsjson.Handle(a.svc, "DeletePullThroughCacheRule", a.deletePullThroughCacheRule)
 	awsjson.Handle(a.svc, "GetAccountSetting", a.getAccountSetting)
 	awsjson.Handle(a.svc, "PutAccountSetting", a.putAccountSetting)
+	awsjson.Handle(a.svc, "PutLifecyclePolicy", a.putLifecyclePolicy)
+	awsjson.Handle(a.svc, "GetLifecyclePolicy", a.getLifecyclePolicy)
+	awsjson.Handle(a.svc, "DeleteLifecyclePolicy", a.deleteLifecyclePolicy)
+	awsjson.Handle(a.svc, "StartLifecyclePolicyPreview", a.startLifecyclePolicyPreview)
+	awsjson.Handle(a.svc, "GetLifecyclePolicyPreview", a.getLifecyclePolicyPreview)
+	awsjson.Handle(a.svc, "UpdateImageStorageClass", a.updateImageStorageClass)
 	awsjson.Handle(a.svc, "SetRepositoryPolicy", a.setRepositoryPolicy)
 	awsjson.Handle(a.svc, "GetRepositoryPolicy", a.getRepositoryPolicy)
 	awsjson.Handle(a.svc, "DeleteRepositoryPolicy", a.deleteRepositoryPolicy)
@@ -218,6 +238,13 @@ func validation(member, value, constraint string) error {
 
 func repositoryNotFound(name, registryID string) error {
 	return awsjson.Errorf("RepositoryNotFoundException", "The repository with name '%s' does not exist in the registry with id '%s'", name, registryID)
+}
+
+// newID returns a random identifier.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // ptr returns a pointer to v, for optional output members.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkecr "github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/smithy-go"
 	"github.com/opencontainers/go-digest"
 
@@ -138,7 +139,7 @@ func TestRepositoryPolicy(t *testing.T) {
 // never a fake success.
 func TestUnknownOperation(t *testing.T) {
 	client, _, _ := newAPI(t)
-	_, err := client.StartLifecyclePolicyPreview(t.Context(), &sdkecr.StartLifecyclePolicyPreviewInput{RepositoryName: aws.String("app")})
+	_, err := client.StartImageScan(t.Context(), &sdkecr.StartImageScanInput{RepositoryName: aws.String("app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("v1")}})
 	assertCode(t, err, awsjson.TypeUnknownOperation)
 
 	_, _, srv := newAPI(t)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -38,7 +39,25 @@ type imageFailure struct {
 }
 
 type listFilter struct {
-	TagStatus *string `json:"tagStatus,omitempty"`
+	TagStatus   *string `json:"tagStatus,omitempty"`
+	ImageStatus *string `json:"imageStatus,omitempty"`
+}
+
+// imageStatus reads a filter's imageStatus: whether active (standard) and
+// archived images are selected. Without one, only active images are.
+func (f *listFilter) imageStatus() (active, archived bool, err error) {
+	if f == nil || f.ImageStatus == nil {
+		return true, false, nil
+	}
+	switch *f.ImageStatus {
+	case "ACTIVE":
+		return true, false, nil
+	case "ARCHIVED":
+		return false, true, nil
+	case "ANY":
+		return true, true, nil
+	}
+	return false, false, validation("filter.imageStatus", *f.ImageStatus, "Member must satisfy enum value set: [ACTIVE, ARCHIVED, ACTIVATING, ANY]")
 }
 
 // tagStatus reads a filter's tagStatus: which of tagged and untagged
@@ -124,6 +143,8 @@ type imageDetail struct {
 	LastRecordedPullTime   *awsjson.Time `json:"lastRecordedPullTime,omitempty"`
 	SubjectManifestDigest  string        `json:"subjectManifestDigest,omitempty"`
 	ImageStatus            string        `json:"imageStatus"`
+	LastArchivedAt         *awsjson.Time `json:"lastArchivedAt,omitempty"`
+	LastActivatedAt        *awsjson.Time `json:"lastActivatedAt,omitempty"`
 }
 
 func (a *API) detail(repo string, im metadata.Image) imageDetail {
@@ -134,8 +155,15 @@ func (a *API) detail(repo string, im metadata.Image) imageDetail {
 		ArtifactMediaType: cmp(im.ArtifactType, im.ConfigMediaType), SubjectManifestDigest: im.Subject.String(),
 		ImageStatus: "ACTIVE",
 	}
-	if !im.LastPulledAt.IsZero() {
-		d.LastRecordedPullTime = ptr(awsjson.NewTime(im.LastPulledAt))
+	optionalTime := func(t time.Time) *awsjson.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return ptr(awsjson.NewTime(t))
+	}
+	d.LastRecordedPullTime, d.LastArchivedAt, d.LastActivatedAt = optionalTime(im.LastPulledAt), optionalTime(im.ArchivedAt), optionalTime(im.ActivatedAt)
+	if im.StorageClass == metadata.StorageClassArchive {
+		d.ImageStatus = "ARCHIVED"
 	}
 	return d
 }
@@ -159,6 +187,10 @@ func (a *API) describeImages(ctx context.Context, in *describeImagesInput) (*des
 		return nil, err
 	}
 	tagged, untagged, err := in.Filter.tagStatus()
+	if err != nil {
+		return nil, err
+	}
+	active, archived, err := in.Filter.imageStatus()
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +224,7 @@ func (a *API) describeImages(ctx context.Context, in *describeImagesInput) (*des
 	if err != nil {
 		return nil, err
 	}
-	binding := awsjson.Binding("DescribeImages", name, tagged, untagged)
+	binding := awsjson.Binding("DescribeImages", name, tagged, untagged, active, archived)
 	var last digest.Digest
 	if in.NextToken != nil {
 		if err := a.tokens.Decode(*in.NextToken, binding, &last); err != nil {
@@ -205,7 +237,8 @@ func (a *API) describeImages(ctx context.Context, in *describeImagesInput) (*des
 			return nil, a.storeError(err, name)
 		}
 		for _, im := range page {
-			if selected := (len(im.Tags) > 0 && tagged) || (len(im.Tags) == 0 && untagged); !selected {
+			isArchived := im.StorageClass == metadata.StorageClassArchive
+			if selected := ((len(im.Tags) > 0 && tagged) || (len(im.Tags) == 0 && untagged)) && ((isArchived && archived) || (!isArchived && active)); !selected {
 				last = im.Digest
 				continue
 			}

@@ -1,0 +1,119 @@
+package ecr_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkecr "github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+)
+
+const keepTwo = `{"rules":[{"rulePriority":1,"description":"keep the two newest","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":2},"action":{"type":"expire"}}]}`
+
+func TestLifecyclePolicyAndPreview(t *testing.T) {
+	client, _, srv := newAPI(t)
+	ctx := t.Context()
+	name := aws.String("app")
+	if _, err := client.CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: name}); err != nil {
+		t.Fatal(err)
+	}
+	var pushed []pushed
+	for _, seed := range []string{"a", "b", "c", "d"} {
+		pushed = append(pushed, pushImage(t, srv.URL, "app", "t-"+seed, seed))
+		time.Sleep(2 * time.Millisecond)
+	}
+
+	_, err := client.GetLifecyclePolicy(ctx, &sdkecr.GetLifecyclePolicyInput{RepositoryName: name})
+	assertMessage(t, err, "LifecyclePolicyNotFoundException", "Lifecycle policy does not exist for the repository with name 'app' in the registry with id '123456789012'")
+	_, err = client.PutLifecyclePolicy(ctx, &sdkecr.PutLifecyclePolicyInput{RepositoryName: name, LifecyclePolicyText: aws.String(strings.Replace(keepTwo, `"any"`, `"sometimes"`, 1))})
+	assertCode(t, err, "InvalidParameterException")
+	if _, err := client.PutLifecyclePolicy(ctx, &sdkecr.PutLifecyclePolicyInput{RepositoryName: name, LifecyclePolicyText: aws.String(keepTwo)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.GetLifecyclePolicy(ctx, &sdkecr.GetLifecyclePolicyInput{RepositoryName: name})
+	if err != nil || aws.ToString(got.LifecyclePolicyText) != keepTwo {
+		t.Fatalf("GetLifecyclePolicy = %+v, %v", got, err)
+	}
+
+	_, err = client.GetLifecyclePolicyPreview(ctx, &sdkecr.GetLifecyclePolicyPreviewInput{RepositoryName: name})
+	assertCode(t, err, "LifecyclePolicyPreviewNotFoundException")
+	start, err := client.StartLifecyclePolicyPreview(ctx, &sdkecr.StartLifecyclePolicyPreviewInput{RepositoryName: name})
+	if err != nil || start.Status != types.LifecyclePolicyPreviewStatusInProgress {
+		t.Fatalf("StartLifecyclePolicyPreview = %+v, %v", start, err)
+	}
+	waiter := sdkecr.NewLifecyclePolicyPreviewCompleteWaiter(client, func(o *sdkecr.LifecyclePolicyPreviewCompleteWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 50*time.Millisecond
+	})
+	if err := waiter.Wait(ctx, &sdkecr.GetLifecyclePolicyPreviewInput{RepositoryName: name}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var digests []string
+	var summary *types.LifecyclePolicyPreviewSummary
+	p := sdkecr.NewGetLifecyclePolicyPreviewPaginator(client, &sdkecr.GetLifecyclePolicyPreviewInput{RepositoryName: name, MaxResults: aws.Int32(1)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		summary = page.Summary
+		for _, r := range page.PreviewResults {
+			if r.Action.Type != types.ImageActionTypeExpire || aws.ToInt32(r.AppliedRulePriority) != 1 {
+				t.Errorf("preview result %+v", r)
+			}
+			digests = append(digests, aws.ToString(r.ImageDigest))
+		}
+	}
+	if len(digests) != 2 || digests[0] != pushed[0].digest.String() || digests[1] != pushed[1].digest.String() || aws.ToInt32(summary.ExpiringImageTotalCount) != 2 {
+		t.Errorf("preview expires %v (summary %+v); want the two oldest", digests, summary)
+	}
+
+	// A preview of another policy text, without changing the policy.
+	keepOne := strings.Replace(keepTwo, `"countNumber":2`, `"countNumber":1`, 1)
+	if _, err := client.StartLifecyclePolicyPreview(ctx, &sdkecr.StartLifecyclePolicyPreviewInput{RepositoryName: name, LifecyclePolicyText: aws.String(keepOne)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waiter.Wait(ctx, &sdkecr.GetLifecyclePolicyPreviewInput{RepositoryName: name}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	prev, _ := client.GetLifecyclePolicyPreview(ctx, &sdkecr.GetLifecyclePolicyPreviewInput{RepositoryName: name})
+	if len(prev.PreviewResults) != 3 || aws.ToString(prev.LifecyclePolicyText) != keepOne {
+		t.Errorf("preview of another text = %d results, text %q", len(prev.PreviewResults), aws.ToString(prev.LifecyclePolicyText))
+	}
+
+	del, err := client.DeleteLifecyclePolicy(ctx, &sdkecr.DeleteLifecyclePolicyInput{RepositoryName: name})
+	if err != nil || aws.ToString(del.LifecyclePolicyText) != keepTwo {
+		t.Fatalf("DeleteLifecyclePolicy = %+v, %v", del, err)
+	}
+	_, err = client.DeleteLifecyclePolicy(ctx, &sdkecr.DeleteLifecyclePolicyInput{RepositoryName: name})
+	assertCode(t, err, "LifecyclePolicyNotFoundException")
+}
+
+func TestUpdateImageStorageClass(t *testing.T) {
+	client, _, srv := newAPI(t)
+	ctx := t.Context()
+	name := aws.String("app")
+	if _, err := client.CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: name}); err != nil {
+		t.Fatal(err)
+	}
+	img := pushImage(t, srv.URL, "app", "v1", "a")
+	out, err := client.UpdateImageStorageClass(ctx, &sdkecr.UpdateImageStorageClassInput{RepositoryName: name, ImageId: &types.ImageIdentifier{ImageTag: aws.String("v1")}, TargetStorageClass: types.TargetStorageClassArchive})
+	if err != nil || out.ImageStatus != types.ImageStatusArchived || aws.ToString(out.ImageId.ImageDigest) != img.digest.String() {
+		t.Fatalf("UpdateImageStorageClass(ARCHIVE) = %+v, %v", out, err)
+	}
+	send(t, "GET", srv.URL+"/v2/app/manifests/v1", "", nil, http.StatusForbidden)
+	active, _ := client.DescribeImages(ctx, &sdkecr.DescribeImagesInput{RepositoryName: name})
+	archived, _ := client.DescribeImages(ctx, &sdkecr.DescribeImagesInput{RepositoryName: name, Filter: &types.DescribeImagesFilter{ImageStatus: types.ImageStatusFilterArchived}})
+	if len(active.ImageDetails) != 0 || len(archived.ImageDetails) != 1 || archived.ImageDetails[0].ImageStatus != types.ImageStatusArchived || archived.ImageDetails[0].LastArchivedAt == nil {
+		t.Errorf("DescribeImages after archiving: active %+v archived %+v", active.ImageDetails, archived.ImageDetails)
+	}
+	out, err = client.UpdateImageStorageClass(ctx, &sdkecr.UpdateImageStorageClassInput{RepositoryName: name, ImageId: &types.ImageIdentifier{ImageDigest: aws.String(img.digest.String())}, TargetStorageClass: types.TargetStorageClassStandard})
+	if err != nil || out.ImageStatus != types.ImageStatusActive {
+		t.Fatalf("UpdateImageStorageClass(STANDARD) = %+v, %v", out, err)
+	}
+	send(t, "GET", srv.URL+"/v2/app/manifests/v1", "", nil, http.StatusOK)
+	_, err = client.UpdateImageStorageClass(ctx, &sdkecr.UpdateImageStorageClassInput{RepositoryName: name, ImageId: &types.ImageIdentifier{ImageTag: aws.String("nope")}, TargetStorageClass: types.TargetStorageClassArchive})
+	assertCode(t, err, "ImageNotFoundException")
+}
