@@ -65,6 +65,9 @@ type Blob struct {
 	Digest   digest.Digest
 	Size     int64
 	Location string
+	// Marked is set when garbage collection found the blob unreferenced;
+	// a request that uses the blob must call KeepBlob first.
+	Marked bool
 }
 
 // RefKind says what a manifest reference points at.
@@ -143,6 +146,7 @@ type Store interface {
 	Repositories
 	RepositoryPolicies
 	Settings
+	Garbage
 	// Ping reports whether the index is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the index.
@@ -164,6 +168,40 @@ type Blobs interface {
 	// UnlinkBlob removes dgst from repo. ErrBlobUnknown if repo does not
 	// hold it.
 	UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error
+	// LinkBlob links a blob the index already records into repo (a
+	// cross-repository mount) and keeps it from garbage collection, in one
+	// transaction. ErrBlobUnknown if the blob is not recorded (any more).
+	LinkBlob(ctx context.Context, repo string, dgst digest.Digest) (Blob, error)
+	// KeepBlob takes a marked blob off garbage collection's list before
+	// it is served. ErrBlobUnknown if it was collected meanwhile.
+	KeepBlob(ctx context.Context, dgst digest.Digest) error
+}
+
+// Garbage is what online garbage collection does to the index. A blob is
+// garbage when no manifest references it. Collection is two-phase so that
+// it never races a request: MarkGarbage marks garbage blobs; any use of a
+// marked blob (KeepBlob, LinkBlob, PutBlob) unmarks it; SweepGarbage
+// deletes blobs still marked and still garbage after a grace period, and
+// queues their bytes for deletion from the blob store.
+type Garbage interface {
+	// MarkGarbage marks, at time now, up to n unmarked garbage blobs
+	// created before cutoff, scanning digests after last. It returns how
+	// many it marked and the last digest scanned ("" when done).
+	MarkGarbage(ctx context.Context, cutoff, now time.Time, last digest.Digest, n int) (marked int, next digest.Digest, err error)
+	// GarbageBlobs lists up to n garbage blobs created before cutoff after
+	// digest last, marked or not, without changing anything (dry runs).
+	GarbageBlobs(ctx context.Context, cutoff time.Time, last digest.Digest, n int) ([]Blob, error)
+	// SweepGarbage deletes up to n blobs marked before markedBefore that
+	// are still garbage, with their repository links, and queues their
+	// locations for deletion from the blob store, in one transaction.
+	SweepGarbage(ctx context.Context, markedBefore time.Time, n int) ([]Blob, error)
+	// PendingDeletions lists up to n blob store locations queued for
+	// deletion; DeletionDone removes one from the queue.
+	PendingDeletions(ctx context.Context, n int) ([]string, error)
+	DeletionDone(ctx context.Context, location string) error
+	// StaleUploads lists up to n upload sessions last written before
+	// cutoff.
+	StaleUploads(ctx context.Context, cutoff time.Time, n int) ([]Upload, error)
 }
 
 // Manifests records manifests, tags and repositories.

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/storage"
 )
 
@@ -32,7 +34,7 @@ func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) e
 	if err != nil {
 		return err
 	}
-	b, err := reg.store.Blob(r.Context(), rt.name, dgst)
+	b, err := reg.blob(r.Context(), rt.name, dgst)
 	if err != nil {
 		return err
 	}
@@ -134,4 +136,16 @@ func (reg *Registry) deleteBlob(w http.ResponseWriter, r *http.Request, rt route
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
 	return nil
+}
+
+// blob returns blob dgst of repo for a request about to use it. A blob
+// garbage collection has marked is kept first: once this returns, the
+// blob outlives the client's next step (a manifest push after a HEAD, a
+// ranged GET after another), however collection proceeds.
+func (reg *Registry) blob(ctx context.Context, repo string, dgst digest.Digest) (metadata.Blob, error) {
+	b, err := reg.store.Blob(ctx, repo, dgst)
+	if err == nil && b.Marked {
+		err = reg.store.KeepBlob(ctx, dgst)
+	}
+	return b, err
 }

@@ -83,7 +83,7 @@ func (reg *Registry) CompleteUpload(ctx context.Context, repo, id string, dgst d
 // own blob URL under base (which needs the registry's credentials).
 // metadata.ErrBlobUnknown if repo does not hold the blob.
 func (reg *Registry) DownloadURL(ctx context.Context, repo string, dgst digest.Digest, base string) (string, error) {
-	b, err := reg.store.Blob(ctx, repo, dgst)
+	b, err := reg.blob(ctx, repo, dgst)
 	if err != nil {
 		return "", err
 	}

@@ -72,14 +72,13 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, mount, 
 	if err != nil {
 		return false, nil
 	}
-	var b metadata.Blob
 	if from != "" {
 		if !validName(from) || !reg.readable(r.Context(), from) {
 			return false, nil
 		}
-		b, err = reg.store.Blob(r.Context(), from, dgst)
+		_, err = reg.store.Blob(r.Context(), from, dgst)
 	} else {
-		b, from, err = reg.store.AnyBlob(r.Context(), dgst)
+		_, from, err = reg.store.AnyBlob(r.Context(), dgst)
 	}
 	if errors.Is(err, metadata.ErrBlobUnknown) {
 		return false, nil
@@ -90,7 +89,11 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, mount, 
 	if !reg.readable(r.Context(), from) {
 		return false, nil
 	}
-	if _, err := reg.store.PutBlob(r.Context(), name, b); err != nil {
+	// LinkBlob re-checks that the blob is still recorded, in the same
+	// transaction as the link: garbage collection may have taken it since.
+	if _, err := reg.store.LinkBlob(r.Context(), name, dgst); errors.Is(err, metadata.ErrBlobUnknown) {
+		return false, nil
+	} else if err != nil {
 		return false, err
 	}
 	reg.blobCreated(w, name, dgst)

@@ -72,6 +72,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"Repositories", testRepositories},
 		{"Images", testImages},
 		{"Settings", testSettings},
+		{"Garbage", testGarbage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

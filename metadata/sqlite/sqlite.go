@@ -121,6 +121,14 @@ CREATE TABLE settings (
 ALTER TABLE manifests ADD COLUMN storage_class TEXT NOT NULL DEFAULT '';
 ALTER TABLE manifests ADD COLUMN archived_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE manifests ADD COLUMN activated_at INTEGER NOT NULL DEFAULT 0;
+`, `
+ALTER TABLE blobs ADD COLUMN marked_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX blobs_marked ON blobs(marked_at) WHERE marked_at <> 0;
+CREATE TABLE blob_deletions (
+	location  TEXT PRIMARY KEY,
+	queued_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX uploads_updated ON uploads(updated_at);
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -224,10 +232,10 @@ func repositoryID(ctx context.Context, tx *tx, name string) (int64, error) {
 func (s *Store) Blob(ctx context.Context, repo string, dgst digest.Digest) (metadata.Blob, error) {
 	b := metadata.Blob{Digest: dgst}
 	err := s.read.QueryRowContext(ctx,
-		`SELECT b.size, b.location FROM blobs b
+		`SELECT b.size, b.location, b.marked_at <> 0 FROM blobs b
 		 JOIN repository_blobs rb ON rb.digest = b.digest
 		 JOIN repositories r ON r.id = rb.repository_id
-		 WHERE r.name = ? AND b.digest = ?`, repo, dgst.String()).Scan(&b.Size, &b.Location)
+		 WHERE r.name = ? AND b.digest = ?`, repo, dgst.String()).Scan(&b.Size, &b.Location, &b.Marked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, metadata.ErrBlobUnknown
 	}
@@ -239,10 +247,10 @@ func (s *Store) AnyBlob(ctx context.Context, dgst digest.Digest) (metadata.Blob,
 	b := metadata.Blob{Digest: dgst}
 	var repo string
 	err := s.read.QueryRowContext(ctx,
-		`SELECT b.size, b.location, r.name FROM blobs b
+		`SELECT b.size, b.location, b.marked_at <> 0, r.name FROM blobs b
 		 JOIN repository_blobs rb ON rb.digest = b.digest
 		 JOIN repositories r ON r.id = rb.repository_id
-		 WHERE b.digest = ? LIMIT 1`, dgst.String()).Scan(&b.Size, &b.Location, &repo)
+		 WHERE b.digest = ? LIMIT 1`, dgst.String()).Scan(&b.Size, &b.Location, &b.Marked, &repo)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, "", metadata.ErrBlobUnknown
 	}
@@ -260,7 +268,7 @@ func (s *Store) PutBlob(ctx context.Context, repo string, b metadata.Blob) (meta
 		t := now()
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO blobs(digest, size, location, created_at) VALUES (?, ?, ?, ?)
-			 ON CONFLICT(digest) DO NOTHING`, b.Digest.String(), b.Size, b.Location, t); err != nil {
+			 ON CONFLICT(digest) DO UPDATE SET marked_at = 0`, b.Digest.String(), b.Size, b.Location, t); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT size, location FROM blobs WHERE digest = ?`,
