@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/metadata"
@@ -37,8 +35,7 @@ func newDataDir(t *testing.T) string {
 // runBerth runs a berth command line in-process against dataDir.
 func runBerth(t *testing.T, dataDir string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	root := &cobra.Command{Use: "berth", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(userCommand(), keyCommand())
+	root := rootCommand()
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)

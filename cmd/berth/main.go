@@ -19,19 +19,25 @@ func main() {
 	if isCredentialHelper(os.Args[0]) {
 		os.Exit(credentialHelperMain(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
+	if err := rootCommand().Execute(); err != nil {
+		if !errors.Is(err, errReported) {
+			fmt.Fprintln(os.Stderr, "berth:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// rootCommand is berth with all its commands.
+func rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "berth",
 		Short:         "A self-hosted registry and local cloud that behaves like Amazon ECR",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), userCommand(), keyCommand(), credentialHelperCommand(), signingKeyCommand(), versionCommand())
-	if err := root.Execute(); err != nil {
-		if !errors.Is(err, errReported) {
-			fmt.Fprintln(os.Stderr, "berth:", err)
-		}
-		os.Exit(1)
-	}
+	root.AddCommand(serveCommand(), userCommand(), keyCommand(), credentialHelperCommand(), signingKeyCommand(),
+		lifecycleCommand(), gcCommand(), versionCommand())
+	return root
 }
 
 func versionCommand() *cobra.Command {

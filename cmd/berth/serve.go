@@ -17,6 +17,8 @@ import (
 	"github.com/berth-dev/berth/ecr"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/internal/observe"
+	"github.com/berth-dev/berth/lifecycle"
+	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/registry"
 	"github.com/berth-dev/berth/storage"
@@ -84,6 +86,19 @@ func openStorage(ctx context.Context, cfg config.Storage) (storage.Driver, strin
 	return d, cfg.Filesystem.Root, err
 }
 
+// housekeepers returns the lifecycle runner and the garbage collector,
+// counting what they do in metrics (nil: not counted).
+func housekeepers(cfg *config.Config, store metadata.Store, blobs storage.Driver, log *slog.Logger, metrics *observe.Metrics) (*lifecycle.Runner, *lifecycle.Collector) {
+	runner := lifecycle.NewRunner(store, log)
+	collector := lifecycle.NewCollector(store, blobs, log)
+	collector.Grace, collector.UploadTimeout = cfg.GC.Grace, cfg.GC.UploadTimeout
+	if metrics != nil {
+		runner.Applied = func(_ string, r lifecycle.Result) { metrics.LifecycleAction(r.Action.Type) }
+		collector.Freed = func(r lifecycle.Report) { metrics.GCFreed(r.Blobs, r.Bytes, r.Uploads) }
+	}
+	return runner, collector
+}
+
 // serve runs berth until ctx ends, then drains requests in flight.
 func serve(ctx context.Context, cfg *config.Config) error {
 	log := newLogger(cfg.Log)
@@ -113,19 +128,27 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		regCfg.Authorizer = authority
 	}
 	reg := registry.New(store, blobs, log, regCfg)
+	metrics := observe.NewMetrics()
+	runner, collector := housekeepers(cfg, store, blobs, log, metrics)
 	api, err := ecr.New(ctx, store, reg, ecr.Config{
 		AccountID:      cfg.AWS.AccountID,
 		Region:         cfg.AWS.Region,
 		RepositoryHost: cfg.Registry.Host,
 		Authenticate:   authority.AuthenticateAWS("ecr"),
 		Access:         authority,
+		Lifecycle:      runner,
 		Log:            log,
 	})
 	if err != nil {
 		return err
 	}
+	if cfg.Lifecycle.Interval > 0 {
+		go runner.Schedule(ctx, cfg.Lifecycle.Interval)
+	}
+	if cfg.GC.Interval > 0 {
+		go collector.Schedule(ctx, cfg.GC.Interval)
+	}
 
-	metrics := observe.NewMetrics()
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", reg)
 	mux.Handle("/v2", reg)

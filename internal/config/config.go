@@ -30,13 +30,36 @@ type Config struct {
 	// ShutdownTimeout is how long SIGTERM waits for requests in flight.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
 
-	Storage  Storage  `yaml:"storage"`
-	Metadata Metadata `yaml:"metadata"`
-	TLS      TLS      `yaml:"tls"`
-	Log      Log      `yaml:"log"`
-	Registry Registry `yaml:"registry"`
-	Auth     Auth     `yaml:"auth"`
-	AWS      AWS      `yaml:"aws"`
+	Storage   Storage   `yaml:"storage"`
+	Metadata  Metadata  `yaml:"metadata"`
+	TLS       TLS       `yaml:"tls"`
+	Log       Log       `yaml:"log"`
+	Registry  Registry  `yaml:"registry"`
+	Auth      Auth      `yaml:"auth"`
+	AWS       AWS       `yaml:"aws"`
+	Lifecycle Lifecycle `yaml:"lifecycle"`
+	GC        GC        `yaml:"gc"`
+}
+
+// Lifecycle schedules the repositories' lifecycle policies.
+type Lifecycle struct {
+	// Interval is how often every policy is applied; 0 turns the schedule
+	// off (berth lifecycle run still works).
+	Interval time.Duration `yaml:"interval"`
+}
+
+// GC configures online garbage collection of blobs and uploads.
+type GC struct {
+	// Interval is how often a pass runs; 0 turns the schedule off (berth
+	// gc still works).
+	Interval time.Duration `yaml:"interval"`
+	// Grace is how long a blob must be unreferenced before it is deleted;
+	// a push that takes longer than this between checking a layer and
+	// pushing its manifest could see the layer go.
+	Grace time.Duration `yaml:"grace"`
+	// UploadTimeout is how long an upload may sit unwritten before it is
+	// purged.
+	UploadTimeout time.Duration `yaml:"uploadTimeout"`
 }
 
 // Auth configures identities and access control. In YAML, `auth: none` is
@@ -170,7 +193,9 @@ func Defaults() Config {
 			Mode: "keys", Service: "berth", Challenge: "basic",
 			FailureBurst: 10, FailureWindow: time.Minute,
 		},
-		AWS: AWS{AccountID: "000000000000", Region: "us-east-1"},
+		AWS:       AWS{AccountID: "000000000000", Region: "us-east-1"},
+		Lifecycle: Lifecycle{Interval: time.Hour},
+		GC:        GC{Interval: time.Hour, Grace: time.Hour, UploadTimeout: 24 * time.Hour},
 	}
 }
 
@@ -305,6 +330,12 @@ func (c *Config) Validate() error {
 	}
 	if c.AWS.Region == "" {
 		errs = append(errs, errors.New("aws.region: must not be empty"))
+	}
+	if c.Lifecycle.Interval < 0 || c.GC.Interval < 0 {
+		errs = append(errs, errors.New("lifecycle.interval and gc.interval: must not be negative"))
+	}
+	if c.GC.Grace <= 0 || c.GC.UploadTimeout <= 0 {
+		errs = append(errs, errors.New("gc.grace and gc.uploadTimeout: must be positive"))
 	}
 	if c.Storage.Filesystem.Root == "" {
 		c.Storage.Filesystem.Root = filepath.Join(c.DataDir, "blobs")

@@ -47,7 +47,9 @@ func TestDefaults(t *testing.T) {
 			Mode: "keys", Service: "berth", Challenge: "basic",
 			FailureBurst: 10, FailureWindow: time.Minute,
 		},
-		AWS: config.AWS{AccountID: "000000000000", Region: "us-east-1"},
+		AWS:       config.AWS{AccountID: "000000000000", Region: "us-east-1"},
+		Lifecycle: config.Lifecycle{Interval: time.Hour},
+		GC:        config.GC{Interval: time.Hour, Grace: time.Hour, UploadTimeout: 24 * time.Hour},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load with no file and no environment = %+v; want %+v", *cfg, want)
@@ -91,6 +93,12 @@ auth:
 aws:
   accountId: "123456789012"
   region: eu-west-1
+lifecycle:
+  interval: 15m
+gc:
+  interval: 10m
+  grace: 30m
+  uploadTimeout: 2h
 `)
 	want := config.Config{
 		Listen:          "127.0.0.1:6000",
@@ -105,7 +113,9 @@ aws:
 			Mode: "none", MasterKeyFile: "/etc/berth/master.key", Service: "registry.example.com",
 			Challenge: "bearer", FailureBurst: 3, FailureWindow: 10 * time.Second,
 		},
-		AWS: config.AWS{AccountID: "123456789012", Region: "eu-west-1"},
+		AWS:       config.AWS{AccountID: "123456789012", Region: "eu-west-1"},
+		Lifecycle: config.Lifecycle{Interval: 15 * time.Minute},
+		GC:        config.GC{Interval: 10 * time.Minute, Grace: 30 * time.Minute, UploadTimeout: 2 * time.Hour},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load = %+v; want %+v", *cfg, want)
@@ -251,6 +261,10 @@ var envValues = map[string]string{
 	"BERTH_AUTH_FAILURE_WINDOW":          "5s",
 	"BERTH_AWS_ACCOUNT_ID":               "111122223333",
 	"BERTH_AWS_REGION":                   "ap-south-1",
+	"BERTH_LIFECYCLE_INTERVAL":           "5m",
+	"BERTH_GC_INTERVAL":                  "6m",
+	"BERTH_GC_GRACE":                     "7m",
+	"BERTH_GC_UPLOAD_TIMEOUT":            "8m",
 }
 
 // `auth: none` is short for auth.mode: none, and other auth keys keep

@@ -25,6 +25,11 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	bytesIn  *prometheus.CounterVec
 	bytesOut *prometheus.CounterVec
+
+	lifecycleActions *prometheus.CounterVec
+	gcBlobs          prometheus.Counter
+	gcBytes          prometheus.Counter
+	gcUploads        prometheus.Counter
 }
 
 // NewMetrics returns metrics registered on a fresh Prometheus registry,
@@ -46,9 +51,26 @@ func NewMetrics() *Metrics {
 			Name: "berth_http_response_bytes_total", Help: "Response body bytes sent, by route.",
 		}, []string{"route"}),
 	}
+	m.lifecycleActions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "berth_lifecycle_images_total", Help: "Images lifecycle policies acted on, by action (expire, transition).",
+	}, []string{"action"})
+	m.gcBlobs = prometheus.NewCounter(prometheus.CounterOpts{Name: "berth_gc_blobs_deleted_total", Help: "Blobs garbage collection deleted."})
+	m.gcBytes = prometheus.NewCounter(prometheus.CounterOpts{Name: "berth_gc_bytes_reclaimed_total", Help: "Bytes garbage collection freed in the blob store."})
+	m.gcUploads = prometheus.NewCounter(prometheus.CounterOpts{Name: "berth_gc_uploads_purged_total", Help: "Abandoned upload sessions garbage collection purged."})
+	m.registry.MustRegister(m.lifecycleActions, m.gcBlobs, m.gcBytes, m.gcUploads)
 	m.registry.MustRegister(m.requests, m.latency, m.bytesIn, m.bytesOut,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// LifecycleAction counts one image a lifecycle policy acted on.
+func (m *Metrics) LifecycleAction(action string) { m.lifecycleActions.WithLabelValues(action).Inc() }
+
+// GCFreed counts what a garbage collection pass freed.
+func (m *Metrics) GCFreed(blobs int, bytes int64, uploads int) {
+	m.gcBlobs.Add(float64(blobs))
+	m.gcBytes.Add(float64(bytes))
+	m.gcUploads.Add(float64(uploads))
 }
 
 // Registry returns the Prometheus registry, for other packages' metrics.

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/internal/config"
+	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/metadata/sqlite"
+	"github.com/berth-dev/berth/storage"
+	"github.com/berth-dev/berth/storage/filesystem"
+)
+
+// seedImages writes n one-layer images tagged v0..v(n-1) into repo of the
+// data directory's index and blob store, and returns their digests, oldest
+// first.
+func seedImages(t *testing.T, dataDir, repo string, n int) []digest.Digest {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.DataDir = dataDir
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(t.Context(), cfg.Metadata.SQLite.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	blobs, err := filesystem.New(cfg.Storage.Filesystem.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []digest.Digest
+	for i := range n {
+		layer := []byte(fmt.Sprintf("layer %d of %s", i, repo))
+		u := storage.Upload{ID: fmt.Sprintf("seed%d", i)}
+		if u, err = blobs.Append(t.Context(), u, bytes.NewReader(layer)); err != nil {
+			t.Fatal(err)
+		}
+		loc, err := blobs.Commit(t.Context(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := metadata.Blob{Digest: digest.FromBytes(layer), Size: int64(len(layer)), Location: loc}
+		if _, err := store.PutBlob(t.Context(), repo, b); err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Appendf(nil, `{"schemaVersion":2,"n":%d}`, i)
+		m := metadata.Manifest{Repository: repo, Digest: digest.FromBytes(body), Content: body,
+			MediaType: "application/vnd.oci.image.manifest.v1+json", References: []metadata.Reference{{Digest: b.Digest}}}
+		if err := store.PutManifest(t.Context(), m, []string{fmt.Sprint("v", i)}); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m.Digest)
+		time.Sleep(2 * time.Millisecond)
+	}
+	return out
+}
+
+func runCommand(t *testing.T, dataDir string, args ...string) string {
+	t.Helper()
+	out, errOut, err := runBerth(t, dataDir, args...)
+	if err != nil {
+		t.Fatalf("berth %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+// preview tells what a policy would do at a later time, as a table or
+// JSON; run does exactly that; gc then frees the expired images' bytes.
+func TestLifecycleAndGCCommands(t *testing.T) {
+	dataDir := t.TempDir()
+	digests := seedImages(t, dataDir, "app", 3)
+	policy := filepath.Join(t.TempDir(), "policy.json")
+	text := `{"rules":[{"rulePriority":1,"description":"one release","selection":{"tagStatus":"tagged","tagPrefixList":["v"],"countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}`
+	if err := os.WriteFile(policy, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out := runCommand(t, dataDir, "lifecycle", "preview", "app", "--policy", policy, "--at", "30d")
+	for _, d := range digests[:2] {
+		if !strings.Contains(out, d.String()) {
+			t.Errorf("preview lacks %s:\n%s", d, out)
+		}
+	}
+	if strings.Contains(out, digests[2].String()) || !strings.Contains(out, "2 images in app") {
+		t.Errorf("preview:\n%s", out)
+	}
+	var doc struct {
+		Results []struct{ Digest string }
+	}
+	if err := json.Unmarshal([]byte(runCommand(t, dataDir, "lifecycle", "preview", "app", "--policy", policy, "--json")), &doc); err != nil || len(doc.Results) != 2 {
+		t.Errorf("preview --json: %+v, %v", doc, err)
+	}
+
+	// Without a policy of its own, the repository is not touched by run.
+	if _, _, err := runBerth(t, dataDir, "lifecycle", "run", "app"); err == nil {
+		t.Errorf("lifecycle run of a repository without a policy succeeded")
+	}
+	setPolicy(t, dataDir, "app", text)
+	out = runCommand(t, dataDir, "lifecycle", "run", "app")
+	if !strings.Contains(out, "2 images in app") {
+		t.Errorf("lifecycle run:\n%s", out)
+	}
+
+	before := dirBytes(t, filepath.Join(dataDir, "blobs"))
+	if out := runCommand(t, dataDir, "gc", "--dry-run", "--grace", "1ns"); !strings.Contains(out, "would free 2 blobs") {
+		t.Errorf("gc --dry-run: %s", out)
+	}
+	runCommand(t, dataDir, "gc", "--grace", "1ns") // marks
+	time.Sleep(time.Millisecond)
+	if out := runCommand(t, dataDir, "gc", "--grace", "1ns"); !strings.Contains(out, "freed 2 blobs") {
+		t.Errorf("gc: %s", out)
+	}
+	if after := dirBytes(t, filepath.Join(dataDir, "blobs")); after >= before || after == 0 {
+		t.Errorf("blob store %d bytes before gc, %d after; want less but not nothing", before, after)
+	}
+}
+
+func setPolicy(t *testing.T, dataDir, repo, text string) {
+	t.Helper()
+	store, err := sqlite.Open(t.Context(), filepath.Join(dataDir, "berth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.UpdateRepository(t.Context(), repo, func(r *metadata.Repository) error { r.LifecyclePolicy = text; return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func dirBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var total int64
+	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total
+}
+
+func TestParseWhen(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"":                     now,
+		"36h":                  now.Add(36 * time.Hour),
+		"30d":                  now.Add(30 * 24 * time.Hour),
+		"2027-02-03T04:05:06Z": time.Date(2027, 2, 3, 4, 5, 6, 0, time.UTC),
+	} {
+		if got, err := parseWhen(in, now); err != nil || !got.Equal(want) {
+			t.Errorf("parseWhen(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := parseWhen("next tuesday", now); err == nil {
+		t.Errorf("parseWhen accepted nonsense")
+	}
+}
