@@ -32,6 +32,11 @@ type Collector struct {
 	// UploadTimeout is how long an upload may sit unwritten before it is
 	// purged.
 	UploadTimeout time.Duration
+	// Pace is the share of time a pass works, between 0 and 1: after each
+	// batch it rests long enough that scanning the index never takes more
+	// than that share of a core from the requests it serves beside.
+	// Default 0.25; 1 never rests.
+	Pace float64
 	// Freed, when set, is called after each pass with what it freed (for
 	// metrics).
 	Freed func(Report)
@@ -55,7 +60,20 @@ func NewCollector(store metadata.Store, blobs storage.Driver, log *slog.Logger) 
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Collector{store: store, blobs: blobs, log: log, now: time.Now, Grace: time.Hour, UploadTimeout: 24 * time.Hour}
+	return &Collector{store: store, blobs: blobs, log: log, now: time.Now, Grace: time.Hour, UploadTimeout: 24 * time.Hour, Pace: 0.25}
+}
+
+// rest sleeps after a batch that took worked, to keep to the pace.
+func (c *Collector) rest(ctx context.Context, worked time.Duration) {
+	if c.Pace <= 0 || c.Pace >= 1 {
+		return
+	}
+	t := time.NewTimer(time.Duration(float64(worked) * (1 - c.Pace) / c.Pace))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // batch bounds the rows one index transaction touches.
@@ -106,6 +124,7 @@ func (c *Collector) Run(ctx context.Context, dryRun bool) (Report, error) {
 	}
 	var last digest.Digest
 	for {
+		start := time.Now()
 		n, next, err := c.store.MarkGarbage(ctx, cutoff, now, last, batch)
 		if err != nil {
 			return rep, err
@@ -115,6 +134,7 @@ func (c *Collector) Run(ctx context.Context, dryRun bool) (Report, error) {
 			break
 		}
 		last = next
+		c.rest(ctx, time.Since(start))
 	}
 	uploads, err := c.purgeUploads(ctx, now.Add(-c.UploadTimeout))
 	rep.Uploads = uploads

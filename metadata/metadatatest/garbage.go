@@ -133,3 +133,33 @@ func testGarbage(t *testing.T, s metadata.Store) {
 		t.Errorf("StaleUploads of a fresh upload = %v", stale)
 	}
 }
+
+// Garbage is found by what changed: a blob that was referenced becomes a
+// candidate again when its manifest or its repository goes, and a pass
+// over an index where nothing changed finds nothing to check.
+func testGarbageFollowsChanges(t *testing.T, s metadata.Store) {
+	ctx := t.Context()
+	a, b := blob("in a deleted manifest"), blob("in a deleted repository")
+	mustPutBlob(t, s, "one", a)
+	mustPutBlob(t, s, "two", b)
+	ma := manifest("one", "a", a.Digest)
+	mustPutManifest(t, s, ma)
+	mustPutManifest(t, s, manifest("two", "b", b.Digest))
+	future := time.Now().Add(time.Hour)
+	if n := markAll(t, s, future, time.Now()); n != 0 {
+		t.Fatalf("marked %d referenced blobs", n)
+	}
+	// Nothing changed: the candidates are gone, the pass finds nothing.
+	if _, next, err := s.MarkGarbage(ctx, future, time.Now(), "", 10); err != nil || next != "" {
+		t.Errorf("a pass over an unchanged index scanned up to %q (%v); want nothing to scan", next, err)
+	}
+	if err := s.DeleteManifest(ctx, "one", ma.Digest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteRepository(ctx, "two", true); err != nil {
+		t.Fatal(err)
+	}
+	if n := markAll(t, s, future, time.Now()); n != 2 {
+		t.Errorf("marked %d blobs after deleting their manifest and repository; want 2", n)
+	}
+}

@@ -73,6 +73,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"Images", testImages},
 		{"Settings", testSettings},
 		{"Garbage", testGarbage},
+		{"GarbageFollowsChanges", testGarbageFollowsChanges},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,30 +42,48 @@ func (s *Store) KeepBlob(ctx context.Context, dgst digest.Digest) error {
 	return s.deleteOne(ctx, `UPDATE blobs SET marked_at = 0 WHERE digest = ?`, metadata.ErrBlobUnknown, dgst.String())
 }
 
-// MarkGarbage implements metadata.Garbage.
+// MarkGarbage implements metadata.Garbage. It scans the candidates (blobs
+// that are new or lost a reference, kept by triggers), marks those that
+// are garbage and old enough, and forgets those referenced again or gone;
+// young ones stay candidates for a later pass.
 func (s *Store) MarkGarbage(ctx context.Context, cutoff, at time.Time, last digest.Digest, n int) (int, digest.Digest, error) {
-	// Find the page's end first, so the scan advances over referenced
-	// blobs too and each write transaction stays short.
 	var end sql.NullString
-	err := s.read.QueryRowContext(ctx, `SELECT MAX(digest) FROM (SELECT digest FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?)`,
+	err := s.read.QueryRowContext(ctx, `SELECT MAX(digest) FROM (SELECT digest FROM gc_candidates WHERE digest > ? ORDER BY digest LIMIT ?)`,
 		last.String(), n).Scan(&end)
 	if err != nil || !end.Valid {
 		return 0, "", err
 	}
-	res, err := s.write.ExecContext(ctx, `UPDATE blobs SET marked_at = ? WHERE digest IN (
-		SELECT b.digest FROM blobs b WHERE b.digest > ? AND b.digest <= ? AND b.marked_at = 0 AND b.created_at < ? AND `+unreferenced+`)`,
-		at.UnixNano(), last.String(), end.String, cutoff.UnixNano())
+	var marked int64
+	err = s.tx(ctx, func(tx *tx) error {
+		// Forget the candidates referenced again (the common case) or gone,
+		// then mark what is left that is garbage and old enough.
+		_, err := tx.ExecContext(ctx, `DELETE FROM gc_candidates WHERE digest > ? AND digest <= ? AND (
+			EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = gc_candidates.digest AND mr.kind = 0) OR
+			NOT EXISTS (SELECT 1 FROM blobs b WHERE b.digest = gc_candidates.digest))`,
+			last.String(), end.String)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE blobs SET marked_at = ? WHERE digest IN (
+			SELECT b.digest FROM gc_candidates c JOIN blobs b ON b.digest = c.digest
+			WHERE c.digest > ? AND c.digest <= ? AND b.marked_at = 0 AND b.created_at < ?)`,
+			at.UnixNano(), last.String(), end.String, cutoff.UnixNano())
+		if err != nil {
+			return err
+		}
+		marked, _ = res.RowsAffected()
+		return nil
+	})
 	if err != nil {
 		return 0, "", err
 	}
-	marked, _ := res.RowsAffected()
 	return int(marked), digest.Digest(end.String), nil
 }
 
 // GarbageBlobs implements metadata.Garbage.
 func (s *Store) GarbageBlobs(ctx context.Context, cutoff time.Time, last digest.Digest, n int) ([]metadata.Blob, error) {
-	return s.blobList(ctx, s.read, `SELECT b.digest, b.size, b.location, b.marked_at <> 0 FROM blobs b
-		WHERE b.digest > ? AND b.created_at < ? AND `+unreferenced+` ORDER BY b.digest LIMIT ?`, last.String(), cutoff.UnixNano(), n)
+	return s.blobList(ctx, s.read, `SELECT b.digest, b.size, b.location, b.marked_at <> 0 FROM gc_candidates c JOIN blobs b ON b.digest = c.digest
+		WHERE c.digest > ? AND b.created_at < ? AND `+unreferenced+` ORDER BY c.digest LIMIT ?`, last.String(), cutoff.UnixNano(), n)
 }
 
 func (s *Store) blobList(ctx context.Context, q interface {
@@ -106,6 +124,9 @@ func (s *Store) SweepGarbage(ctx context.Context, markedBefore time.Time, n int)
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM blobs WHERE digest = ?`, b.Digest.String()); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM gc_candidates WHERE digest = ?`, b.Digest.String()); err != nil {
 				return err
 			}
 		}

@@ -129,6 +129,21 @@ CREATE TABLE blob_deletions (
 	queued_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX uploads_updated ON uploads(updated_at);
+`, `
+-- Blobs that may have become garbage: new blobs, and blobs that lost a
+-- manifest reference or a repository link. A GC pass checks only these,
+-- so its cost follows what changed, not the size of the index.
+CREATE TABLE gc_candidates (digest TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT OR IGNORE INTO gc_candidates SELECT digest FROM blobs;
+CREATE TRIGGER gc_new_blob AFTER INSERT ON blobs BEGIN
+	INSERT OR IGNORE INTO gc_candidates VALUES (NEW.digest);
+END;
+CREATE TRIGGER gc_unreferenced AFTER DELETE ON manifest_references WHEN OLD.kind = 0 BEGIN
+	INSERT OR IGNORE INTO gc_candidates VALUES (OLD.digest);
+END;
+CREATE TRIGGER gc_unlinked AFTER DELETE ON repository_blobs BEGIN
+	INSERT OR IGNORE INTO gc_candidates VALUES (OLD.digest);
+END;
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
