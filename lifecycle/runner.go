@@ -40,7 +40,7 @@ func Images(ctx context.Context, store metadata.Repositories, repo string) ([]Im
 	var out []Image
 	var last digest.Digest
 	for {
-		page, err := store.Images(ctx, repo, last, 1000)
+		page, err := store.ImageFacts(ctx, repo, last, 1000)
 		if err != nil {
 			return nil, err
 		}

@@ -343,6 +343,9 @@ type Repositories interface {
 	// order of their digests, with their tags and sizes.
 	// ErrRepositoryUnknown if the repository does not exist.
 	Images(ctx context.Context, repo string, last digest.Digest, n int) ([]Image, error)
+	// ImageFacts is Images without sizes, media types and the subject's
+	// artifact details: the cheaper listing lifecycle evaluation needs.
+	ImageFacts(ctx context.Context, repo string, last digest.Digest, n int) ([]Image, error)
 	// Image describes one image by digest. ErrManifestUnknown if none.
 	Image(ctx context.Context, repo string, dgst digest.Digest) (Image, error)
 	// ImageTags lists up to n (digest, tag) rows of repo after (last,

@@ -148,6 +148,15 @@ func testImages(t *testing.T, s metadata.Store) {
 	if len(seen) != 4 || !slices.IsSorted(seen) {
 		t.Errorf("Images pages gave %v; want the 4 images in digest order", seen)
 	}
+	facts, err := s.ImageFacts(ctx, "app", "", 10)
+	if err != nil || len(facts) != 4 {
+		t.Fatalf("ImageFacts = %v, %v", facts, err)
+	}
+	for _, f := range facts {
+		if !slices.Equal(f.Tags, tags[f.Digest]) || f.PushedAt.IsZero() || f.Size != 0 {
+			t.Errorf("ImageFacts %s: tags %v pushed %v size %d", f.Digest, f.Tags, f.PushedAt, f.Size)
+		}
+	}
 	im, err := s.Image(ctx, "app", index.Digest)
 	if err != nil || im.MediaType != index.MediaType || im.Size != cfg.Size+big.Size {
 		t.Errorf("Image(index) = %+v, %v", im, err)

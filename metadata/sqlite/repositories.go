@@ -228,13 +228,32 @@ func (s *Store) repoID(ctx context.Context, name string) (int64, error) {
 	return id, err
 }
 
+// factsQuery is imageQuery without the costly columns: sizes and the
+// config media type read as zero.
+const factsQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
+	m.storage_class, m.archived_at, m.activated_at,
+	(SELECT COUNT(*) FROM manifest_references p WHERE p.repository_id = m.repository_id AND p.digest = m.digest AND p.kind = 1),
+	'',
+	COALESCE((SELECT group_concat(t.name, ' ') FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest), ''),
+	0, 0
+	FROM manifests m `
+
 // Images implements metadata.Repositories.
 func (s *Store) Images(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error) {
+	return s.images(ctx, imageQuery, repo, last, n)
+}
+
+// ImageFacts implements metadata.Repositories.
+func (s *Store) ImageFacts(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error) {
+	return s.images(ctx, factsQuery, repo, last, n)
+}
+
+func (s *Store) images(ctx context.Context, query, repo string, last digest.Digest, n int) ([]metadata.Image, error) {
 	id, err := s.repoID(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, imageQuery+`WHERE m.repository_id = ? AND m.digest > ? ORDER BY m.digest LIMIT ?`, id, last.String(), n)
+	rows, err := s.read.QueryContext(ctx, query+`WHERE m.repository_id = ? AND m.digest > ? ORDER BY m.digest LIMIT ?`, id, last.String(), n)
 	if err != nil {
 		return nil, err
 	}
