@@ -25,6 +25,7 @@ import (
 var (
 	ErrRepositoryUnknown = errors.New("metadata: repository unknown")
 	ErrRepositoryExists  = errors.New("metadata: repository already exists")
+	ErrScanUnknown       = errors.New("metadata: no scan of this image")
 	// ErrRepositoryNotEmpty: a repository that still holds images is
 	// deleted only when forced.
 	ErrRepositoryNotEmpty = errors.New("metadata: repository not empty")
@@ -147,6 +148,7 @@ type Store interface {
 	RepositoryPolicies
 	Settings
 	Garbage
+	Scans
 	// Ping reports whether the index is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the index.
@@ -358,6 +360,43 @@ type Repositories interface {
 	// SetStorageClass moves image dgst of repo to class ("" or
 	// StorageClassArchive) at time at. ErrManifestUnknown if none.
 	SetStorageClass(ctx context.Context, repo string, dgst digest.Digest, class string, at time.Time) error
+}
+
+// Scan is the vulnerability scan of one image: its status and, once
+// complete, its findings. Findings and Inventory are JSON the scanner
+// writes and reads; the index keeps them opaque.
+type Scan struct {
+	Repository string
+	Digest     digest.Digest
+	// Status is ECR's: PENDING, IN_PROGRESS, COMPLETE, FAILED or
+	// UNSUPPORTED_IMAGE; Description says why, for people.
+	Status      string
+	Description string
+	// StartedAt is when the scan was asked for (ECR allows one a day);
+	// CompletedAt when it finished; SourceUpdatedAt the vulnerability
+	// data's newest record at that time.
+	StartedAt       time.Time
+	CompletedAt     time.Time
+	SourceUpdatedAt time.Time
+	Findings        string
+	// Inventory is the image's package inventory, kept so that a new
+	// vulnerability database re-matches without reading the layers.
+	Inventory string
+}
+
+// Scans records image scans and the package inventory of each layer.
+type Scans interface {
+	// PutScan records s, replacing an earlier scan of the same image.
+	PutScan(ctx context.Context, s Scan) error
+	// Scan returns the scan of image dgst in repo; ErrScanUnknown if none.
+	Scan(ctx context.Context, repo string, dgst digest.Digest) (Scan, error)
+	// CompletedScans lists up to n complete scans after (repo, dgst) in
+	// that order, for re-matching after a database reload.
+	CompletedScans(ctx context.Context, repo string, dgst digest.Digest, n int) ([]Scan, error)
+	// LayerInventory returns the inventory recorded for layer dgst ("" if
+	// none); PutLayerInventory records it.
+	LayerInventory(ctx context.Context, dgst digest.Digest) (string, error)
+	PutLayerInventory(ctx context.Context, dgst digest.Digest, inventory string) error
 }
 
 // Settings records registry-wide settings as opaque text by key (the ECR

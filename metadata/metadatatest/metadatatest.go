@@ -74,6 +74,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"Settings", testSettings},
 		{"Garbage", testGarbage},
 		{"GarbageFollowsChanges", testGarbageFollowsChanges},
+		{"Scans", testScans},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -144,6 +144,24 @@ END;
 CREATE TRIGGER gc_unlinked AFTER DELETE ON repository_blobs BEGIN
 	INSERT OR IGNORE INTO gc_candidates VALUES (OLD.digest);
 END;
+`, `
+CREATE TABLE scans (
+	repository_id     INTEGER NOT NULL,
+	digest            TEXT NOT NULL,
+	status            TEXT NOT NULL,
+	description       TEXT NOT NULL DEFAULT '',
+	started_at        INTEGER NOT NULL DEFAULT 0,
+	completed_at      INTEGER NOT NULL DEFAULT 0,
+	source_updated_at INTEGER NOT NULL DEFAULT 0,
+	findings          TEXT NOT NULL DEFAULT '',
+	inventory         TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (repository_id, digest),
+	FOREIGN KEY (repository_id, digest) REFERENCES manifests(repository_id, digest) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE TABLE layer_inventories (
+	digest    TEXT PRIMARY KEY,
+	inventory TEXT NOT NULL
+) WITHOUT ROWID;
 `}
 
 // Open opens (creating if needed) the database file at path and brings its

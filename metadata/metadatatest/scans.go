@@ -1,0 +1,64 @@
+package metadatatest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/metadata"
+)
+
+// A scan is recorded per image, replaced by the next, listed when complete
+// and removed with its image; layer inventories are kept by digest.
+func testScans(t *testing.T, s metadata.Store) {
+	ctx := t.Context()
+	cfg := blob("config")
+	mustPutBlob(t, s, "app", cfg)
+	a, b := manifest("app", "a", cfg.Digest), manifest("app", "b", cfg.Digest)
+	mustPutManifest(t, s, a)
+	mustPutManifest(t, s, b)
+	if _, err := s.Scan(ctx, "app", a.Digest); !errors.Is(err, metadata.ErrScanUnknown) {
+		t.Fatalf("Scan before any: %v", err)
+	}
+	at := time.Unix(1700000000, 0)
+	pending := metadata.Scan{Repository: "app", Digest: a.Digest, Status: "PENDING", StartedAt: at}
+	if err := s.PutScan(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
+	done := metadata.Scan{Repository: "app", Digest: a.Digest, Status: "COMPLETE", Description: "ok", StartedAt: at,
+		CompletedAt: at.Add(time.Second), SourceUpdatedAt: at.Add(-time.Hour), Findings: `[{"name":"CVE-1"}]`, Inventory: `{"packages":[]}`}
+	if err := s.PutScan(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Scan(ctx, "app", a.Digest)
+	if err != nil || got.Status != "COMPLETE" || got.Findings != done.Findings || got.Inventory != done.Inventory ||
+		!got.StartedAt.Equal(at) || !got.CompletedAt.Equal(done.CompletedAt) || !got.SourceUpdatedAt.Equal(done.SourceUpdatedAt) {
+		t.Fatalf("Scan = %+v, %v", got, err)
+	}
+	if err := s.PutScan(ctx, metadata.Scan{Repository: "app", Digest: b.Digest, Status: "FAILED"}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.CompletedScans(ctx, "", "", 10)
+	if err != nil || len(list) != 1 || list[0].Digest != a.Digest {
+		t.Errorf("CompletedScans = %v, %v", list, err)
+	}
+	if err := s.PutScan(ctx, metadata.Scan{Repository: "app", Digest: blob("nothing").Digest, Status: "PENDING"}); !errors.Is(err, metadata.ErrManifestUnknown) {
+		t.Errorf("PutScan of an unknown image: %v", err)
+	}
+	if err := s.DeleteManifest(ctx, "app", a.Digest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Scan(ctx, "app", a.Digest); !errors.Is(err, metadata.ErrScanUnknown) {
+		t.Errorf("Scan after the image went: %v", err)
+	}
+
+	if inv, err := s.LayerInventory(ctx, cfg.Digest); err != nil || inv != "" {
+		t.Errorf("LayerInventory before any = %q, %v", inv, err)
+	}
+	if err := s.PutLayerInventory(ctx, cfg.Digest, `{"x":1}`); err != nil {
+		t.Fatal(err)
+	}
+	if inv, _ := s.LayerInventory(ctx, cfg.Digest); inv != `{"x":1}` {
+		t.Errorf("LayerInventory = %q", inv)
+	}
+}

@@ -1,0 +1,97 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/metadata"
+)
+
+const scanColumns = `r.name, s.digest, s.status, s.description, s.started_at, s.completed_at, s.source_updated_at, s.findings, s.inventory`
+
+func scanScan(row interface{ Scan(...any) error }) (metadata.Scan, error) {
+	var sc metadata.Scan
+	var started, completed, updated int64
+	err := row.Scan(&sc.Repository, &sc.Digest, &sc.Status, &sc.Description, &started, &completed, &updated, &sc.Findings, &sc.Inventory)
+	sc.StartedAt, sc.CompletedAt, sc.SourceUpdatedAt = unixOrZero(started), unixOrZero(completed), unixOrZero(updated)
+	return sc, err
+}
+
+// nanosOrZero stores a time column where 0 means never.
+func nanosOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// PutScan implements metadata.Scans. ErrManifestUnknown if the image is
+// not (any more) in the repository.
+func (s *Store) PutScan(ctx context.Context, sc metadata.Scan) error {
+	res, err := s.write.ExecContext(ctx, `INSERT INTO scans(repository_id, digest, status, description, started_at, completed_at, source_updated_at, findings, inventory)
+		SELECT m.repository_id, m.digest, ?, ?, ?, ?, ?, ?, ? FROM manifests m JOIN repositories r ON r.id = m.repository_id
+		WHERE r.name = ? AND m.digest = ?
+		ON CONFLICT(repository_id, digest) DO UPDATE SET status = excluded.status, description = excluded.description,
+			started_at = excluded.started_at, completed_at = excluded.completed_at, source_updated_at = excluded.source_updated_at,
+			findings = excluded.findings, inventory = excluded.inventory`,
+		sc.Status, sc.Description, nanosOrZero(sc.StartedAt), nanosOrZero(sc.CompletedAt), nanosOrZero(sc.SourceUpdatedAt),
+		sc.Findings, sc.Inventory, sc.Repository, sc.Digest.String())
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return metadata.ErrManifestUnknown
+	}
+	return nil
+}
+
+// Scan implements metadata.Scans.
+func (s *Store) Scan(ctx context.Context, repo string, dgst digest.Digest) (metadata.Scan, error) {
+	sc, err := scanScan(s.read.QueryRowContext(ctx, `SELECT `+scanColumns+` FROM scans s JOIN repositories r ON r.id = s.repository_id
+		WHERE r.name = ? AND s.digest = ?`, repo, dgst.String()))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sc, metadata.ErrScanUnknown
+	}
+	return sc, err
+}
+
+// CompletedScans implements metadata.Scans.
+func (s *Store) CompletedScans(ctx context.Context, repo string, dgst digest.Digest, n int) ([]metadata.Scan, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+scanColumns+` FROM scans s JOIN repositories r ON r.id = s.repository_id
+		WHERE s.status = 'COMPLETE' AND (r.name > ? OR (r.name = ? AND s.digest > ?))
+		ORDER BY r.name, s.digest LIMIT ?`, repo, repo, dgst.String(), n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []metadata.Scan
+	for rows.Next() {
+		sc, err := scanScan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, rows.Err()
+}
+
+// LayerInventory implements metadata.Scans.
+func (s *Store) LayerInventory(ctx context.Context, dgst digest.Digest) (string, error) {
+	var inv string
+	err := s.read.QueryRowContext(ctx, `SELECT inventory FROM layer_inventories WHERE digest = ?`, dgst.String()).Scan(&inv)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return inv, err
+}
+
+// PutLayerInventory implements metadata.Scans.
+func (s *Store) PutLayerInventory(ctx context.Context, dgst digest.Digest, inventory string) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO layer_inventories(digest, inventory) VALUES (?, ?)
+		ON CONFLICT(digest) DO UPDATE SET inventory = excluded.inventory`, dgst.String(), inventory)
+	return err
+}
