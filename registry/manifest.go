@@ -164,7 +164,13 @@ func (reg *Registry) PutImage(ctx context.Context, repo, mediaType string, body 
 		Annotations:  pm.Annotations,
 		References:   pm.References,
 	}
-	return m, reg.store.PutManifest(ctx, m, tags)
+	if err := reg.store.PutManifest(ctx, m, tags); err != nil {
+		return m, err
+	}
+	if reg.config.Pushed != nil {
+		reg.config.Pushed(ctx, m)
+	}
+	return m, nil
 }
 
 // DigestMismatchError: a manifest's bytes do not have the digest the

@@ -46,6 +46,10 @@ type Config struct {
 	CreateOnPush bool
 	// RegistryID is the 12-digit registry id in ECR-worded errors.
 	RegistryID string
+	// Pushed, when set, is told of every manifest stored (by /v2/ or by
+	// the ECR API's PutImage), after it is stored; it must return quickly
+	// (the scanner queues a scan on push).
+	Pushed func(ctx context.Context, m metadata.Manifest)
 }
 
 // New returns a Registry over store and blobs. Close it to flush pull

@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -86,4 +87,19 @@ func TestArchivedImageIsNotServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, "GET restored", tr.do(t, "GET", "/v2/"+fixtureRepo+"/manifests/v1", nil, nil), http.StatusOK, "")
+}
+
+// Pushed hears of every stored manifest, and only of stored ones.
+func TestPushedHook(t *testing.T) {
+	var heard []string
+	tr := newTestRegistryWith(t, registry.Config{CreateOnPush: true, Pushed: func(_ context.Context, m metadata.Manifest) {
+		heard = append(heard, m.Repository+"@"+m.Digest.String())
+	}})
+	tr.pushBlob(t, fixtureRepo, configBlob)
+	tr.pushBlob(t, fixtureRepo, layerBlob)
+	dgst := tr.pushManifest(t, fixtureRepo, "v1", ociManifest, imageBytes)
+	expect(t, "bad manifest", tr.do(t, "PUT", "/v2/"+fixtureRepo+"/manifests/v2", contentType(ociManifest), []byte("{")), http.StatusBadRequest, "MANIFEST_INVALID")
+	if len(heard) != 1 || heard[0] != fixtureRepo+"@"+dgst.String() {
+		t.Errorf("Pushed heard %v", heard)
+	}
 }
