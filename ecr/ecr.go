@@ -69,7 +69,9 @@ type Config struct {
 	// Lifecycle applies and previews lifecycle policies; nil: one over
 	// the same index.
 	Lifecycle *lifecycle.Runner
-	Log       *slog.Logger
+	// Scanner scans images for vulnerabilities.
+	Scanner Scanning
+	Log     *slog.Logger
 }
 
 // API is the ECR API as an http.Handler for "POST /".
@@ -147,6 +149,11 @@ func New(ctx context.Context, store metadata.Store, reg *registry.Registry, cfg 
 	awsjson.Handle(a.svc, "StartLifecyclePolicyPreview", a.startLifecyclePolicyPreview)
 	awsjson.Handle(a.svc, "GetLifecyclePolicyPreview", a.getLifecyclePolicyPreview)
 	awsjson.Handle(a.svc, "UpdateImageStorageClass", a.updateImageStorageClass)
+	awsjson.Handle(a.svc, "StartImageScan", a.startImageScan)
+	awsjson.Handle(a.svc, "DescribeImageScanFindings", a.describeImageScanFindings)
+	awsjson.Handle(a.svc, "PutRegistryScanningConfiguration", a.putRegistryScanningConfiguration)
+	awsjson.Handle(a.svc, "GetRegistryScanningConfiguration", a.getRegistryScanningConfiguration)
+	awsjson.Handle(a.svc, "BatchGetRepositoryScanningConfiguration", a.batchGetRepositoryScanningConfiguration)
 	awsjson.Handle(a.svc, "SetRepositoryPolicy", a.setRepositoryPolicy)
 	awsjson.Handle(a.svc, "GetRepositoryPolicy", a.getRepositoryPolicy)
 	awsjson.Handle(a.svc, "DeleteRepositoryPolicy", a.deleteRepositoryPolicy)

@@ -139,7 +139,7 @@ func TestRepositoryPolicy(t *testing.T) {
 // never a fake success.
 func TestUnknownOperation(t *testing.T) {
 	client, _, _ := newAPI(t)
-	_, err := client.StartImageScan(t.Context(), &sdkecr.StartImageScanInput{RepositoryName: aws.String("app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("v1")}})
+	_, err := client.DescribeImageReplicationStatus(t.Context(), &sdkecr.DescribeImageReplicationStatusInput{RepositoryName: aws.String("app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("v1")}})
 	assertCode(t, err, awsjson.TypeUnknownOperation)
 
 	_, _, srv := newAPI(t)

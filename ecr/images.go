@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/registry"
+	"github.com/berth-dev/berth/scanner"
 )
 
 // imageID is ECR's ImageIdentifier.
@@ -132,22 +133,24 @@ func (a *API) listImages(ctx context.Context, in *listImagesInput) (*listImagesO
 }
 
 type imageDetail struct {
-	RegistryID             string        `json:"registryId"`
-	RepositoryName         string        `json:"repositoryName"`
-	ImageDigest            string        `json:"imageDigest"`
-	ImageTags              []string      `json:"imageTags,omitempty"`
-	ImageSizeInBytes       int64         `json:"imageSizeInBytes"`
-	ImagePushedAt          awsjson.Time  `json:"imagePushedAt"`
-	ImageManifestMediaType string        `json:"imageManifestMediaType"`
-	ArtifactMediaType      string        `json:"artifactMediaType,omitempty"`
-	LastRecordedPullTime   *awsjson.Time `json:"lastRecordedPullTime,omitempty"`
-	SubjectManifestDigest  string        `json:"subjectManifestDigest,omitempty"`
-	ImageStatus            string        `json:"imageStatus"`
-	LastArchivedAt         *awsjson.Time `json:"lastArchivedAt,omitempty"`
-	LastActivatedAt        *awsjson.Time `json:"lastActivatedAt,omitempty"`
+	RegistryID               string             `json:"registryId"`
+	RepositoryName           string             `json:"repositoryName"`
+	ImageDigest              string             `json:"imageDigest"`
+	ImageTags                []string           `json:"imageTags,omitempty"`
+	ImageSizeInBytes         int64              `json:"imageSizeInBytes"`
+	ImagePushedAt            awsjson.Time       `json:"imagePushedAt"`
+	ImageManifestMediaType   string             `json:"imageManifestMediaType"`
+	ArtifactMediaType        string             `json:"artifactMediaType,omitempty"`
+	LastRecordedPullTime     *awsjson.Time      `json:"lastRecordedPullTime,omitempty"`
+	SubjectManifestDigest    string             `json:"subjectManifestDigest,omitempty"`
+	ImageStatus              string             `json:"imageStatus"`
+	LastArchivedAt           *awsjson.Time      `json:"lastArchivedAt,omitempty"`
+	LastActivatedAt          *awsjson.Time      `json:"lastActivatedAt,omitempty"`
+	ImageScanStatus          *scanStatus        `json:"imageScanStatus,omitempty"`
+	ImageScanFindingsSummary *imageScanFindings `json:"imageScanFindingsSummary,omitempty"`
 }
 
-func (a *API) detail(repo string, im metadata.Image) imageDetail {
+func (a *API) detail(ctx context.Context, repo string, im metadata.Image) (imageDetail, error) {
 	d := imageDetail{
 		RegistryID: a.cfg.AccountID, RepositoryName: repo,
 		ImageDigest: im.Digest.String(), ImageTags: im.Tags, ImageSizeInBytes: im.Size,
@@ -165,7 +168,22 @@ func (a *API) detail(repo string, im metadata.Image) imageDetail {
 	if im.StorageClass == metadata.StorageClassArchive {
 		d.ImageStatus = "ARCHIVED"
 	}
-	return d
+	sc, err := a.store.Scan(ctx, repo, im.Digest)
+	if errors.Is(err, metadata.ErrScanUnknown) {
+		return d, nil
+	}
+	if err != nil {
+		return d, a.storeError(err, repo)
+	}
+	d.ImageScanStatus = &scanStatus{sc.Status, sc.Description}
+	if sc.Status == scanner.StatusComplete {
+		findings, err := scanner.Findings(sc)
+		if err != nil {
+			return d, wrap("scan findings", err)
+		}
+		d.ImageScanFindingsSummary = scanSummary(sc, findings)
+	}
+	return d, nil
 }
 
 type describeImagesInput struct {
@@ -215,7 +233,11 @@ func (a *API) describeImages(ctx context.Context, in *describeImagesInput) (*des
 				return nil, a.storeError(err, name)
 			}
 			if !slices.ContainsFunc(out.ImageDetails, func(d imageDetail) bool { return d.ImageDigest == im.Digest.String() }) {
-				out.ImageDetails = append(out.ImageDetails, a.detail(name, im))
+				d, err := a.detail(ctx, name, im)
+				if err != nil {
+					return nil, err
+				}
+				out.ImageDetails = append(out.ImageDetails, d)
 			}
 		}
 		return out, nil
@@ -247,7 +269,11 @@ func (a *API) describeImages(ctx context.Context, in *describeImagesInput) (*des
 				return out, err
 			}
 			last = im.Digest
-			out.ImageDetails = append(out.ImageDetails, a.detail(name, im))
+			d, err := a.detail(ctx, name, im)
+			if err != nil {
+				return nil, err
+			}
+			out.ImageDetails = append(out.ImageDetails, d)
 		}
 		if len(page) <= n {
 			return out, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/registry"
+	"github.com/berth-dev/berth/scanner"
 	"github.com/berth-dev/berth/storage"
 	"github.com/berth-dev/berth/storage/filesystem"
 	"github.com/berth-dev/berth/storage/s3"
@@ -127,16 +128,29 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if !authority.Open() {
 		regCfg.Authorizer = authority
 	}
+	scan, err := scanner.New(ctx, store, blobs, cfg.Scanning.OSVDir, log)
+	if err != nil {
+		return err
+	}
+	var api *ecr.API // set below; pushes start only once the server listens
+	regCfg.Pushed = func(ctx context.Context, m metadata.Manifest) {
+		if api.ScanOnPush(ctx, m.Repository) {
+			if err := scan.Enqueue(context.WithoutCancel(ctx), m.Repository, m.Digest); err != nil {
+				log.WarnContext(ctx, "queueing a scan on push", "repository", m.Repository, "digest", m.Digest, "err", err)
+			}
+		}
+	}
 	reg := registry.New(store, blobs, log, regCfg)
 	metrics := observe.NewMetrics()
 	runner, collector := housekeepers(cfg, store, blobs, log, metrics)
-	api, err := ecr.New(ctx, store, reg, ecr.Config{
+	api, err = ecr.New(ctx, store, reg, ecr.Config{
 		AccountID:      cfg.AWS.AccountID,
 		Region:         cfg.AWS.Region,
 		RepositoryHost: cfg.Registry.Host,
 		Authenticate:   authority.AuthenticateAWS("ecr"),
 		Access:         authority,
 		Lifecycle:      runner,
+		Scanner:        scan,
 		Log:            log,
 	})
 	if err != nil {
@@ -148,6 +162,8 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if cfg.GC.Interval > 0 {
 		go collector.Schedule(ctx, cfg.GC.Interval)
 	}
+	go scan.Run(ctx, cfg.Scanning.Workers)
+	go scan.Watch(ctx, cfg.Scanning.ReloadInterval)
 
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", reg)

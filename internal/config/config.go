@@ -39,6 +39,19 @@ type Config struct {
 	AWS       AWS       `yaml:"aws"`
 	Lifecycle Lifecycle `yaml:"lifecycle"`
 	GC        GC        `yaml:"gc"`
+	Scanning  Scanning  `yaml:"scanning"`
+}
+
+// Scanning configures vulnerability scanning.
+type Scanning struct {
+	// OSVDir holds the OSV database: <dir>/<Ecosystem>/all.zip or loose
+	// <dir>/<Ecosystem>/*.json; default <dataDir>/osv.
+	OSVDir string `yaml:"osvDir"`
+	// Workers is how many images are scanned at once.
+	Workers int `yaml:"workers"`
+	// ReloadInterval is how often OSVDir is checked for a new database;
+	// a change re-matches every stored inventory.
+	ReloadInterval time.Duration `yaml:"reloadInterval"`
 }
 
 // Lifecycle schedules the repositories' lifecycle policies.
@@ -196,6 +209,7 @@ func Defaults() Config {
 		AWS:       AWS{AccountID: "000000000000", Region: "us-east-1"},
 		Lifecycle: Lifecycle{Interval: time.Hour},
 		GC:        GC{Interval: time.Hour, Grace: time.Hour, UploadTimeout: 24 * time.Hour},
+		Scanning:  Scanning{Workers: 1, ReloadInterval: time.Minute},
 	}
 }
 
@@ -337,6 +351,9 @@ func (c *Config) Validate() error {
 	if c.GC.Grace <= 0 || c.GC.UploadTimeout <= 0 {
 		errs = append(errs, errors.New("gc.grace and gc.uploadTimeout: must be positive"))
 	}
+	if c.Scanning.Workers <= 0 || c.Scanning.ReloadInterval <= 0 {
+		errs = append(errs, errors.New("scanning.workers and scanning.reloadInterval: must be positive"))
+	}
 	if c.Storage.Filesystem.Root == "" {
 		c.Storage.Filesystem.Root = filepath.Join(c.DataDir, "blobs")
 	}
@@ -347,6 +364,7 @@ func (c *Config) Validate() error {
 		{&c.Auth.MasterKeyFile, "master.key"},
 		{&c.Auth.SigningKeysDir, "signing-keys"},
 		{&c.Auth.AdminCredentialsFile, "admin-credentials"},
+		{&c.Scanning.OSVDir, "osv"},
 	} {
 		if *p.path == "" {
 			*p.path = filepath.Join(c.DataDir, p.name)

@@ -50,6 +50,7 @@ func TestDefaults(t *testing.T) {
 		AWS:       config.AWS{AccountID: "000000000000", Region: "us-east-1"},
 		Lifecycle: config.Lifecycle{Interval: time.Hour},
 		GC:        config.GC{Interval: time.Hour, Grace: time.Hour, UploadTimeout: 24 * time.Hour},
+		Scanning:  config.Scanning{Workers: 1, ReloadInterval: time.Minute},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load with no file and no environment = %+v; want %+v", *cfg, want)
@@ -99,6 +100,10 @@ gc:
   interval: 10m
   grace: 30m
   uploadTimeout: 2h
+scanning:
+  osvDir: /var/lib/osv
+  workers: 2
+  reloadInterval: 5m
 `)
 	want := config.Config{
 		Listen:          "127.0.0.1:6000",
@@ -116,6 +121,7 @@ gc:
 		AWS:       config.AWS{AccountID: "123456789012", Region: "eu-west-1"},
 		Lifecycle: config.Lifecycle{Interval: 15 * time.Minute},
 		GC:        config.GC{Interval: 10 * time.Minute, Grace: 30 * time.Minute, UploadTimeout: 2 * time.Hour},
+		Scanning:  config.Scanning{OSVDir: "/var/lib/osv", Workers: 2, ReloadInterval: 5 * time.Minute},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load = %+v; want %+v", *cfg, want)
@@ -265,6 +271,9 @@ var envValues = map[string]string{
 	"BERTH_GC_INTERVAL":                  "6m",
 	"BERTH_GC_GRACE":                     "7m",
 	"BERTH_GC_UPLOAD_TIMEOUT":            "8m",
+	"BERTH_SCANNING_OSV_DIR":             "/env/osv",
+	"BERTH_SCANNING_WORKERS":             "3",
+	"BERTH_SCANNING_RELOAD_INTERVAL":     "9m",
 }
 
 // `auth: none` is short for auth.mode: none, and other auth keys keep

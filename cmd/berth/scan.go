@@ -1,0 +1,172 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/scanner"
+	"github.com/berth-dev/berth/scanner/vulndb"
+)
+
+// severities, least severe first.
+var severities = []string{"UNDEFINED", "INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+
+func scanCommand() *cobra.Command {
+	var cf configFlags
+	var asJSON bool
+	var failOn string
+	cmd := &cobra.Command{
+		Use:   "scan IMAGE",
+		Short: "Scan an image of the registry for known vulnerabilities",
+		Long: `Scan an image (REPOSITORY:TAG or REPOSITORY@DIGEST, optionally with the
+registry host in front) against the OSV database in scanning.osvDir, record
+the result as ECR's DescribeImageScanFindings shows it, and print the
+findings. With --fail-on SEVERITY the command exits non-zero when a
+finding is at least that severe, for CI pipelines.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if failOn != "" && !slices.Contains(severities, strings.ToUpper(failOn)) {
+				return fmt.Errorf("--fail-on %q: one of %s", failOn, strings.Join(severities, ", "))
+			}
+			cfg, err := cf.load(cmd, nil)
+			if err != nil {
+				return err
+			}
+			store, err := openIndex(cmd.Context(), cfg.Metadata.SQLite.Path)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			blobs, _, err := openStorage(cmd.Context(), cfg.Storage)
+			if err != nil {
+				return err
+			}
+			repo, ref := parseImage(args[0])
+			m, err := store.Manifest(cmd.Context(), repo, ref)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			s, err := scanner.New(cmd.Context(), store, blobs, cfg.Scanning.OSVDir, newLogger(cfg.Log))
+			if err != nil {
+				return err
+			}
+			sc, err := s.Scan(cmd.Context(), repo, m.Digest)
+			if err != nil {
+				return err
+			}
+			findings, err := scanner.Findings(sc)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(map[string]any{
+					"repository": repo, "imageDigest": m.Digest, "status": sc.Status, "description": sc.Description,
+					"findingSeverityCounts": scanner.SeverityCounts(findings), "findings": findings,
+				}); err != nil {
+					return err
+				}
+			} else {
+				printFindings(cmd, repo, m.Digest, sc.Status, sc.Description, findings)
+			}
+			if failOn != "" {
+				threshold := slices.Index(severities, strings.ToUpper(failOn))
+				n := 0
+				for _, f := range findings {
+					if slices.Index(severities, f.Severity) >= threshold {
+						n++
+					}
+				}
+				if n > 0 {
+					return fmt.Errorf("%d findings at or above %s", n, strings.ToUpper(failOn))
+				}
+			}
+			return nil
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit non-zero if a finding is at least this severe ("+strings.Join(severities[2:], ", ")+")")
+	return cmd
+}
+
+// parseImage splits an image reference into repository and tag or
+// digest, dropping a registry host in front.
+func parseImage(s string) (repo, ref string) {
+	if first, rest, ok := strings.Cut(s, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		s = rest
+	}
+	if r, d, ok := strings.Cut(s, "@"); ok {
+		return r, d
+	}
+	if i := strings.LastIndex(s, ":"); i > strings.LastIndex(s, "/") {
+		return s[:i], s[i+1:]
+	}
+	return s, "latest"
+}
+
+func printFindings(cmd *cobra.Command, repo string, dgst digest.Digest, status, description string, findings []scanner.Finding) {
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "%s@%s: %s (%s)\n", repo, dgst, status, description)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "SEVERITY\tNAME\tPACKAGE\tVERSION\tURI")
+	for _, f := range findings {
+		var pkg, version string
+		for _, a := range f.Attributes {
+			switch a.Key {
+			case "package_name":
+				pkg = a.Value
+			case "package_version":
+				version = a.Value
+			}
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Name, pkg, version, f.URI)
+	}
+	w.Flush()
+	counts := scanner.SeverityCounts(findings)
+	var parts []string
+	for i := len(severities) - 1; i >= 0; i-- {
+		if n := counts[severities[i]]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, severities[i]))
+		}
+	}
+	fmt.Fprintf(out, "%d findings: %s\n", len(findings), strings.Join(parts, ", "))
+}
+
+func vulndbCommand() *cobra.Command {
+	var cf configFlags
+	cmd := &cobra.Command{Use: "vulndb", Short: "Manage the offline vulnerability database"}
+	imp := &cobra.Command{
+		Use:   "import PATH",
+		Short: "Import OSV data (a <Ecosystem>/all.zip from osv.dev, or a directory of them) into scanning.osvDir",
+		Long: `Copy OSV vulnerability data into scanning.osvDir after checking that it
+loads. PATH is a directory in the osv.dev bucket layout
+(<Ecosystem>/all.zip or <Ecosystem>/*.json) or a single <Ecosystem>/all.zip
+file. A running berth notices the new data within scanning.reloadInterval
+and re-matches every stored scan without reading layers again.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := cf.load(cmd, nil)
+			if err != nil {
+				return err
+			}
+			n, err := vulndb.Import(cmd.Context(), args[0], cfg.Scanning.OSVDir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %d vulnerability records into %s\n", n, cfg.Scanning.OSVDir)
+			return nil
+		},
+	}
+	cmd.AddCommand(imp)
+	cf.register(cmd)
+	return cmd
+}

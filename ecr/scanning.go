@@ -1,0 +1,333 @@
+package ecr
+
+import (
+	"context"
+	"errors"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/scanner"
+)
+
+// Scanning is what the API needs from the vulnerability scanner.
+type Scanning interface {
+	// Enqueue records a pending scan of an image and queues it.
+	Enqueue(ctx context.Context, repo string, dgst digest.Digest) error
+}
+
+// scanQuota is how often an image may be scanned on request, as in ECR.
+const scanQuota = 24 * time.Hour
+
+type scanStatus struct {
+	Status      string `json:"status"`
+	Description string `json:"description,omitempty"`
+}
+
+type startImageScanInput struct {
+	repositoryRef
+	ImageID *imageID `json:"imageId,omitempty"`
+}
+
+type startImageScanOutput struct {
+	RegistryID      string     `json:"registryId"`
+	RepositoryName  string     `json:"repositoryName"`
+	ImageID         imageID    `json:"imageId"`
+	ImageScanStatus scanStatus `json:"imageScanStatus"`
+}
+
+// image resolves a required imageId member.
+func (a *API) image(ctx context.Context, repo string, id *imageID) (metadata.Manifest, error) {
+	if id == nil {
+		return metadata.Manifest{}, validation("imageId", "null", "Member must not be null")
+	}
+	if _, err := a.store.Repository(ctx, repo); err != nil {
+		return metadata.Manifest{}, a.storeError(err, repo)
+	}
+	m, failure := a.resolve(ctx, repo, *id)
+	if failure != nil {
+		if failure.FailureCode == "ImageNotFound" {
+			return m, a.imageNotFound(repo, *id)
+		}
+		return m, awsjson.InvalidParameterError("Invalid parameter at 'imageId' failed to satisfy constraint: '%s'", failure.FailureReason)
+	}
+	return m, nil
+}
+
+func (a *API) startImageScan(ctx context.Context, in *startImageScanInput) (*startImageScanOutput, error) {
+	name, err := a.authorized(ctx, "ecr:StartImageScan", in.repositoryRef)
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.image(ctx, name, in.ImageID)
+	if err != nil {
+		return nil, err
+	}
+	if prev, err := a.store.Scan(ctx, name, m.Digest); err == nil && time.Since(prev.StartedAt) < scanQuota {
+		return nil, awsjson.Errorf("LimitExceededException", "The scan quota per image has been exceeded. Wait and try again.")
+	} else if err != nil && !errors.Is(err, metadata.ErrScanUnknown) {
+		return nil, a.storeError(err, name)
+	}
+	if err := a.cfg.Scanner.Enqueue(ctx, name, m.Digest); err != nil {
+		return nil, a.storeError(err, name)
+	}
+	id := imageID{ImageDigest: ptr(m.Digest.String()), ImageTag: in.ImageID.ImageTag}
+	return &startImageScanOutput{a.cfg.AccountID, name, id, scanStatus{scanner.StatusInProgress, ""}}, nil
+}
+
+type describeScanFindingsInput struct {
+	repositoryRef
+	ImageID    *imageID `json:"imageId,omitempty"`
+	NextToken  *string  `json:"nextToken,omitempty"`
+	MaxResults *int     `json:"maxResults,omitempty"`
+}
+
+type imageScanFindings struct {
+	ImageScanCompletedAt         *awsjson.Time     `json:"imageScanCompletedAt,omitempty"`
+	VulnerabilitySourceUpdatedAt *awsjson.Time     `json:"vulnerabilitySourceUpdatedAt,omitempty"`
+	FindingSeverityCounts        map[string]int    `json:"findingSeverityCounts,omitempty"`
+	Findings                     []scanner.Finding `json:"findings,omitempty"`
+}
+
+type describeScanFindingsOutput struct {
+	RegistryID        string             `json:"registryId"`
+	RepositoryName    string             `json:"repositoryName"`
+	ImageID           imageID            `json:"imageId"`
+	ImageScanStatus   scanStatus         `json:"imageScanStatus"`
+	ImageScanFindings *imageScanFindings `json:"imageScanFindings,omitempty"`
+	NextToken         *string            `json:"nextToken,omitempty"`
+}
+
+func (a *API) describeImageScanFindings(ctx context.Context, in *describeScanFindingsInput) (*describeScanFindingsOutput, error) {
+	name, err := a.authorized(ctx, "ecr:DescribeImageScanFindings", in.repositoryRef)
+	if err != nil {
+		return nil, err
+	}
+	n, err := maxResults(in.MaxResults, 1000, 100)
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.image(ctx, name, in.ImageID)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := a.store.Scan(ctx, name, m.Digest)
+	if errors.Is(err, metadata.ErrScanUnknown) {
+		return nil, awsjson.Errorf("ScanNotFoundException", "Image scan does not exist for the image with '%s' in the repository with name '%s' in the registry with id '%s'", *in.ImageID, name, a.cfg.AccountID)
+	}
+	if err != nil {
+		return nil, a.storeError(err, name)
+	}
+	id := imageID{ImageDigest: ptr(m.Digest.String()), ImageTag: in.ImageID.ImageTag}
+	out := &describeScanFindingsOutput{RegistryID: a.cfg.AccountID, RepositoryName: name, ImageID: id, ImageScanStatus: scanStatus{sc.Status, sc.Description}}
+	if sc.Status != scanner.StatusComplete {
+		return out, nil
+	}
+	findings, err := scanner.Findings(sc)
+	if err != nil {
+		return nil, wrap("DescribeImageScanFindings", err)
+	}
+	out.ImageScanFindings = scanSummary(sc, findings)
+	binding := awsjson.Binding("DescribeImageScanFindings", name, m.Digest, sc.CompletedAt.UnixNano())
+	offset := 0
+	if in.NextToken != nil {
+		if err := a.tokens.Decode(*in.NextToken, binding, &offset); err != nil {
+			return nil, err
+		}
+	}
+	offset = min(offset, len(findings))
+	end := min(offset+n, len(findings))
+	out.ImageScanFindings.Findings = findings[offset:end]
+	if end < len(findings) {
+		if out.NextToken, err = a.nextToken(binding, end); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// scanSummary is a complete scan's times and counts, without findings.
+func scanSummary(sc metadata.Scan, findings []scanner.Finding) *imageScanFindings {
+	out := &imageScanFindings{
+		ImageScanCompletedAt:  ptr(awsjson.NewTime(sc.CompletedAt)),
+		FindingSeverityCounts: scanner.SeverityCounts(findings),
+	}
+	if !sc.SourceUpdatedAt.IsZero() {
+		out.VulnerabilitySourceUpdatedAt = ptr(awsjson.NewTime(sc.SourceUpdatedAt))
+	}
+	return out
+}
+
+// Registry scanning configuration.
+
+type scanningRule struct {
+	ScanFrequency     string            `json:"scanFrequency"`
+	RepositoryFilters []exclusionFilter `json:"repositoryFilters"`
+}
+
+type registryScanningConfiguration struct {
+	ScanType string         `json:"scanType"`
+	Rules    []scanningRule `json:"rules"`
+}
+
+const settingScanning = "ecr.registryScanningConfiguration"
+
+var scanFrequencies = []string{"SCAN_ON_PUSH", "CONTINUOUS_SCAN", "MANUAL"}
+
+type putRegistryScanningInput struct {
+	ScanType *string        `json:"scanType,omitempty"`
+	Rules    []scanningRule `json:"rules,omitempty"`
+}
+
+type registryScanningOutput struct {
+	RegistryID                    string                         `json:"registryId,omitempty"`
+	RegistryScanningConfiguration *registryScanningConfiguration `json:"registryScanningConfiguration,omitempty"`
+	ScanningConfiguration         *registryScanningConfiguration `json:"scanningConfiguration,omitempty"`
+}
+
+func (a *API) putRegistryScanningConfiguration(ctx context.Context, in *putRegistryScanningInput) (*registryScanningOutput, error) {
+	if err := a.access.AuthorizeAction(ctx, "ecr:PutRegistryScanningConfiguration", ""); err != nil {
+		return nil, err
+	}
+	cfg := registryScanningConfiguration{ScanType: "BASIC", Rules: []scanningRule{}}
+	if in.ScanType != nil {
+		if *in.ScanType != "BASIC" && *in.ScanType != "ENHANCED" {
+			return nil, validation("scanType", *in.ScanType, "Member must satisfy enum value set: [BASIC, ENHANCED]")
+		}
+		cfg.ScanType = *in.ScanType
+	}
+	if len(in.Rules) > 2 {
+		return nil, validation("rules", "list", "Member must have length less than or equal to 2")
+	}
+	for _, r := range in.Rules {
+		if !slices.Contains(scanFrequencies, r.ScanFrequency) {
+			return nil, validation("rules.member.scanFrequency", r.ScanFrequency, "Member must satisfy enum value set: [SCAN_ON_PUSH, CONTINUOUS_SCAN, MANUAL]")
+		}
+		if len(r.RepositoryFilters) < 1 || len(r.RepositoryFilters) > 100 {
+			return nil, validation("rules.member.repositoryFilters", "list", "Member must have length between 1 and 100")
+		}
+		for _, f := range r.RepositoryFilters {
+			if f.FilterType != "WILDCARD" || len(f.Filter) < 1 || len(f.Filter) > 256 {
+				return nil, validation("rules.member.repositoryFilters.member", f.Filter, "Member must be a WILDCARD filter of 1 to 256 characters")
+			}
+		}
+		cfg.Rules = append(cfg.Rules, r)
+	}
+	if err := a.saveSetting(ctx, settingScanning, cfg); err != nil {
+		return nil, err
+	}
+	return &registryScanningOutput{RegistryScanningConfiguration: &cfg}, nil
+}
+
+func (a *API) scanningConfiguration(ctx context.Context) (registryScanningConfiguration, error) {
+	cfg := registryScanningConfiguration{ScanType: "BASIC", Rules: []scanningRule{}}
+	_, err := a.loadSetting(ctx, settingScanning, &cfg)
+	return cfg, err
+}
+
+func (a *API) getRegistryScanningConfiguration(ctx context.Context, _ *struct{}) (*registryScanningOutput, error) {
+	if err := a.access.AuthorizeAction(ctx, "ecr:GetRegistryScanningConfiguration", ""); err != nil {
+		return nil, err
+	}
+	cfg, err := a.scanningConfiguration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &registryScanningOutput{RegistryID: a.cfg.AccountID, ScanningConfiguration: &cfg}, nil
+}
+
+// frequency is how repository r is scanned: SCAN_ON_PUSH when the
+// repository asks for it or a registry rule's filter matches it, else the
+// first matching rule's frequency, else MANUAL; and the filters that
+// applied.
+func (a *API) frequency(cfg registryScanningConfiguration, r metadata.Repository) (string, []exclusionFilter) {
+	var applied []exclusionFilter
+	freq := "MANUAL"
+	for _, rule := range cfg.Rules {
+		for _, f := range rule.RepositoryFilters {
+			if ok, _ := path.Match(f.Filter, r.Name); ok {
+				applied = append(applied, f)
+				if freq == "MANUAL" || rule.ScanFrequency == "SCAN_ON_PUSH" {
+					freq = rule.ScanFrequency
+				}
+			}
+		}
+	}
+	if r.ScanOnPush {
+		freq = "SCAN_ON_PUSH"
+	}
+	return freq, applied
+}
+
+// ScanOnPush reports whether an image pushed to repository repo is
+// scanned at once: the repository's scanOnPush, or a registry rule.
+func (a *API) ScanOnPush(ctx context.Context, repo string) bool {
+	r, err := a.store.Repository(ctx, repo)
+	if err != nil {
+		return false
+	}
+	cfg, err := a.scanningConfiguration(ctx)
+	if err != nil {
+		return r.ScanOnPush
+	}
+	freq, _ := a.frequency(cfg, r)
+	return freq == "SCAN_ON_PUSH" || freq == "CONTINUOUS_SCAN"
+}
+
+type batchGetScanningInput struct {
+	RepositoryNames []string `json:"repositoryNames,omitempty"`
+}
+
+type repositoryScanning struct {
+	RepositoryArn      string            `json:"repositoryArn"`
+	RepositoryName     string            `json:"repositoryName"`
+	ScanOnPush         bool              `json:"scanOnPush"`
+	ScanFrequency      string            `json:"scanFrequency"`
+	AppliedScanFilters []exclusionFilter `json:"appliedScanFilters,omitempty"`
+}
+
+type repositoryScanningFailure struct {
+	RepositoryName string `json:"repositoryName"`
+	FailureCode    string `json:"failureCode"`
+	FailureReason  string `json:"failureReason"`
+}
+
+type batchGetScanningOutput struct {
+	ScanningConfigurations []repositoryScanning        `json:"scanningConfigurations"`
+	Failures               []repositoryScanningFailure `json:"failures"`
+}
+
+func (a *API) batchGetRepositoryScanningConfiguration(ctx context.Context, in *batchGetScanningInput) (*batchGetScanningOutput, error) {
+	if len(in.RepositoryNames) < 1 || len(in.RepositoryNames) > 25 {
+		return nil, validation("repositoryNames", "list", "Member must have length between 1 and 25")
+	}
+	cfg, err := a.scanningConfiguration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &batchGetScanningOutput{ScanningConfigurations: []repositoryScanning{}, Failures: []repositoryScanningFailure{}}
+	for _, n := range in.RepositoryNames {
+		name, err := a.authorized(ctx, "ecr:BatchGetRepositoryScanningConfiguration", repositoryRef{RepositoryName: &n})
+		if err != nil {
+			return nil, err
+		}
+		r, err := a.store.Repository(ctx, name)
+		if errors.Is(err, metadata.ErrRepositoryUnknown) {
+			out.Failures = append(out.Failures, repositoryScanningFailure{name, "REPOSITORY_NOT_FOUND", "REPOSITORY_NOT_FOUND"})
+			continue
+		}
+		if err != nil {
+			return nil, a.storeError(err, name)
+		}
+		freq, applied := a.frequency(cfg, r)
+		out.ScanningConfigurations = append(out.ScanningConfigurations, repositoryScanning{
+			RepositoryArn: a.repositoryARN(name), RepositoryName: name,
+			ScanOnPush: freq == "SCAN_ON_PUSH", ScanFrequency: freq, AppliedScanFilters: applied,
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,420 @@
+// Package scanner finds the known vulnerabilities of images, offline: it
+// reads each layer once as a stream into a package inventory (package
+// inventory, cached per layer digest), matches the squashed inventory
+// against an OSV database on disk (package vulndb), and records findings
+// in ECR's shape in the metadata index.
+//
+// Scans run in the background, queued on push or on request; a new
+// database re-matches the stored inventories without reading a layer.
+package scanner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/scanner/inventory"
+	"github.com/berth-dev/berth/scanner/vulndb"
+	"github.com/berth-dev/berth/storage"
+)
+
+// Scan statuses, as ECR names them.
+const (
+	StatusPending     = "PENDING"
+	StatusInProgress  = "IN_PROGRESS"
+	StatusComplete    = "COMPLETE"
+	StatusFailed      = "FAILED"
+	StatusUnsupported = "UNSUPPORTED_IMAGE"
+)
+
+// Finding is one vulnerability of an image, with ECR's member names.
+type Finding struct {
+	Name        string      `json:"name"`
+	Description string      `json:"description,omitempty"`
+	URI         string      `json:"uri,omitempty"`
+	Severity    string      `json:"severity"`
+	Attributes  []Attribute `json:"attributes,omitempty"`
+}
+
+// Attribute is a finding's key and value, e.g. package_name.
+type Attribute struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Findings decodes the findings a scan recorded.
+func Findings(sc metadata.Scan) ([]Finding, error) {
+	var out []Finding
+	if sc.Findings == "" {
+		return out, nil
+	}
+	err := json.Unmarshal([]byte(sc.Findings), &out)
+	return out, err
+}
+
+// SeverityCounts counts findings by severity, non-zero counts only.
+func SeverityCounts(fs []Finding) map[string]int {
+	out := map[string]int{}
+	for _, f := range fs {
+		out[f.Severity]++
+	}
+	return out
+}
+
+// Scanner scans images. It is safe for concurrent use.
+type Scanner struct {
+	store metadata.Store
+	blobs storage.Driver
+	dir   string
+	log   *slog.Logger
+	now   func() time.Time
+
+	db    atomic.Pointer[vulndb.DB]
+	queue chan job
+
+	mu      sync.Mutex
+	running map[job]bool // queued or running, so a job is not queued twice
+}
+
+type job struct {
+	repo string
+	dgst digest.Digest
+}
+
+// queueLength bounds the scans waiting; beyond it a scan stays PENDING
+// until it is asked for again.
+const queueLength = 4096
+
+// New returns a Scanner over the index, the blob store and the OSV
+// database in dir (see vulndb.Load; a missing dir is an empty database).
+func New(ctx context.Context, store metadata.Store, blobs storage.Driver, dir string, log *slog.Logger) (*Scanner, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Scanner{store: store, blobs: blobs, dir: dir, log: log, now: time.Now,
+		queue: make(chan job, queueLength), running: map[job]bool{}}
+	db, err := vulndb.Load(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	if db.Len() == 0 {
+		log.Warn("the vulnerability database is empty: scans will find nothing until OSV data is imported (berth vulndb import)", "dir", dir)
+	}
+	s.db.Store(db)
+	return s, nil
+}
+
+// SourceUpdatedAt is the newest record of the loaded database.
+func (s *Scanner) SourceUpdatedAt() time.Time { return s.db.Load().UpdatedAt() }
+
+// Enqueue records a PENDING scan of image dgst of repo and queues it.
+func (s *Scanner) Enqueue(ctx context.Context, repo string, dgst digest.Digest) error {
+	j := job{repo, dgst}
+	s.mu.Lock()
+	if s.running[j] {
+		s.mu.Unlock()
+		return nil
+	}
+	s.running[j] = true
+	s.mu.Unlock()
+	err := s.store.PutScan(ctx, metadata.Scan{Repository: repo, Digest: dgst, Status: StatusPending, StartedAt: s.now()})
+	if err != nil {
+		s.done(j)
+		return err
+	}
+	select {
+	case s.queue <- j:
+	default:
+		s.done(j)
+		s.log.WarnContext(ctx, "scan queue full; the scan stays pending", "repository", repo, "digest", dgst)
+	}
+	return nil
+}
+
+func (s *Scanner) done(j job) {
+	s.mu.Lock()
+	delete(s.running, j)
+	s.mu.Unlock()
+}
+
+// Run scans queued images with workers goroutines until ctx ends.
+func (s *Scanner) Run(ctx context.Context, workers int) {
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case j := <-s.queue:
+					if _, err := s.Scan(ctx, j.repo, j.dgst); err != nil && ctx.Err() == nil {
+						s.log.ErrorContext(ctx, "scan failed", "repository", j.repo, "digest", j.dgst, "err", err)
+					}
+					s.done(j)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Scan scans image dgst of repo now and records the result. An error is
+// returned only when the result could not be recorded; a scan that fails
+// is recorded as FAILED with the reason.
+func (s *Scanner) Scan(ctx context.Context, repo string, dgst digest.Digest) (metadata.Scan, error) {
+	started := s.now()
+	if prev, err := s.store.Scan(ctx, repo, dgst); err == nil && !prev.StartedAt.IsZero() {
+		started = prev.StartedAt
+	}
+	sc := metadata.Scan{Repository: repo, Digest: dgst, Status: StatusInProgress, StartedAt: started}
+	if err := s.store.PutScan(ctx, sc); err != nil {
+		return sc, err
+	}
+	pkgs, err := s.packages(ctx, repo, dgst, 0)
+	switch {
+	case errors.Is(err, errUnsupported):
+		sc.Status, sc.Description = StatusUnsupported, "The image has no operating system or package database the scanner supports."
+	case err != nil:
+		sc.Status, sc.Description = StatusFailed, "The scan failed: "+err.Error()
+	default:
+		return s.record(ctx, sc, pkgs)
+	}
+	sc.CompletedAt = s.now()
+	return sc, s.store.PutScan(ctx, sc)
+}
+
+// record matches pkgs against the database and stores a COMPLETE scan.
+func (s *Scanner) record(ctx context.Context, sc metadata.Scan, pkgs []vulndb.Package) (metadata.Scan, error) {
+	db := s.db.Load()
+	findings := toFindings(db.Match(pkgs))
+	fj, err := json.Marshal(findings)
+	if err != nil {
+		return sc, err
+	}
+	inv, err := json.Marshal(pkgs)
+	if err != nil {
+		return sc, err
+	}
+	sc.Status, sc.Description = StatusComplete, "The scan was completed successfully."
+	sc.CompletedAt, sc.SourceUpdatedAt = s.now(), db.UpdatedAt()
+	sc.Findings, sc.Inventory = string(fj), string(inv)
+	return sc, s.store.PutScan(ctx, sc)
+}
+
+func toFindings(fs []vulndb.Finding) []Finding {
+	out := make([]Finding, 0, len(fs))
+	for _, f := range fs {
+		ef := Finding{Name: f.Name, Description: f.Description, URI: f.URI, Severity: f.Severity}
+		for _, a := range f.Attributes {
+			ef.Attributes = append(ef.Attributes, Attribute{a.Key, a.Value})
+		}
+		out = append(out, ef)
+	}
+	return out
+}
+
+var errUnsupported = errors.New("scanner: unsupported image")
+
+// manifestJSON is the part of an image manifest or index the scanner reads.
+type manifestJSON struct {
+	MediaType string `json:"mediaType"`
+	Layers    []struct {
+		MediaType string        `json:"mediaType"`
+		Digest    digest.Digest `json:"digest"`
+	} `json:"layers"`
+	Manifests []struct {
+		Digest digest.Digest `json:"digest"`
+	} `json:"manifests"`
+}
+
+// packages returns what to match for image dgst: for an index, every
+// platform's image's packages (each scanned as its own image too).
+func (s *Scanner) packages(ctx context.Context, repo string, dgst digest.Digest, depth int) ([]vulndb.Package, error) {
+	m, err := s.store.Manifest(ctx, repo, dgst.String())
+	if err != nil {
+		return nil, err
+	}
+	var mj manifestJSON
+	if err := json.Unmarshal(m.Content, &mj); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", dgst, err)
+	}
+	if len(mj.Manifests) > 0 {
+		if depth > 0 {
+			return nil, errUnsupported // an index inside an index
+		}
+		var all []vulndb.Package
+		supported := false
+		for _, child := range mj.Manifests {
+			pkgs, err := s.packages(ctx, repo, child.Digest, depth+1)
+			if errors.Is(err, errUnsupported) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			supported = true
+			if _, err := s.record(ctx, metadata.Scan{Repository: repo, Digest: child.Digest, StartedAt: s.now()}, pkgs); err != nil {
+				return nil, err
+			}
+			all = append(all, pkgs...)
+		}
+		if !supported {
+			return nil, errUnsupported
+		}
+		return all, nil
+	}
+	var layers []*inventory.Layer
+	for _, l := range mj.Layers {
+		layer, err := s.layer(ctx, repo, l.Digest)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, layer)
+	}
+	return matchable(inventory.Squash(layers))
+}
+
+// layer returns the inventory of layer dgst, from the cache or by reading
+// the layer once.
+func (s *Scanner) layer(ctx context.Context, repo string, dgst digest.Digest) (*inventory.Layer, error) {
+	if cached, err := s.store.LayerInventory(ctx, dgst); err != nil {
+		return nil, err
+	} else if cached != "" {
+		var l inventory.Layer
+		if err := json.Unmarshal([]byte(cached), &l); err == nil {
+			return &l, nil
+		}
+	}
+	b, err := s.store.Blob(ctx, repo, dgst)
+	if err != nil {
+		return nil, fmt.Errorf("layer %s: %w", dgst, err)
+	}
+	rc, err := s.blobs.Open(ctx, b.Location)
+	if err != nil {
+		return nil, fmt.Errorf("layer %s: %w", dgst, err)
+	}
+	defer rc.Close()
+	l, err := inventory.ReadLayer(ctx, dgst.String(), rc)
+	if err != nil {
+		return nil, fmt.Errorf("layer %s: %w", dgst, err)
+	}
+	if j, err := json.Marshal(l); err == nil {
+		if err := s.store.PutLayerInventory(ctx, dgst, string(j)); err != nil {
+			s.log.WarnContext(ctx, "caching a layer inventory", "layer", dgst, "err", err)
+		}
+	}
+	return l, nil
+}
+
+// languageEcosystems maps inventory ecosystems of language packages to OSV's.
+var languageEcosystems = map[string]string{"go": "Go", "npm": "npm", "pypi": "PyPI", "maven": "Maven"}
+
+// matchable turns an inventory into packages to match: OS packages by
+// source name under the distribution's OSV ecosystem, language packages
+// under theirs. Nothing matchable is an unsupported image.
+func matchable(inv inventory.Inventory) ([]vulndb.Package, error) {
+	osEco := ""
+	if inv.Distro != nil {
+		osEco = inv.Distro.Ecosystem()
+	}
+	var out []vulndb.Package
+	for _, p := range inv.Packages {
+		eco := languageEcosystems[p.Ecosystem]
+		name, version := p.Name, p.Version
+		if eco == "" { // dpkg, apk
+			if osEco == "" {
+				continue
+			}
+			eco, name, version = osEco, p.SourceName, p.SourceVersion
+		}
+		out = append(out, vulndb.Package{Ecosystem: eco, Name: name, Version: version, DisplayName: p.Name, DisplayVersion: p.Version})
+	}
+	if osEco == "" && len(out) == 0 {
+		return nil, errUnsupported
+	}
+	return out, nil
+}
+
+// Reload loads the database again and, if it changed, re-matches every
+// completed scan's stored inventory: no layer is read.
+func (s *Scanner) Reload(ctx context.Context) (rescanned int, err error) {
+	db, err := vulndb.Load(ctx, s.dir)
+	if err != nil {
+		return 0, err
+	}
+	old := s.db.Swap(db)
+	if old != nil && old.UpdatedAt().Equal(db.UpdatedAt()) && old.Len() == db.Len() {
+		return 0, nil
+	}
+	repo, dgst := "", digest.Digest("")
+	for {
+		page, err := s.store.CompletedScans(ctx, repo, dgst, 500)
+		if err != nil {
+			return rescanned, err
+		}
+		for _, sc := range page {
+			repo, dgst = sc.Repository, sc.Digest
+			var pkgs []vulndb.Package
+			if err := json.Unmarshal([]byte(sc.Inventory), &pkgs); err != nil {
+				continue
+			}
+			if _, err := s.record(ctx, sc, pkgs); err != nil && !errors.Is(err, metadata.ErrManifestUnknown) {
+				return rescanned, err
+			}
+			rescanned++
+		}
+		if len(page) < 500 {
+			return rescanned, nil
+		}
+	}
+}
+
+// Watch reloads the database when the files under its directory change,
+// checking every interval, until ctx ends.
+func (s *Scanner) Watch(ctx context.Context, interval time.Duration) {
+	last := fingerprint(s.dir)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fp := fingerprint(s.dir)
+			if fp == last {
+				continue
+			}
+			last = fp
+			n, err := s.Reload(ctx)
+			if err != nil {
+				s.log.ErrorContext(ctx, "reloading the vulnerability database", "dir", s.dir, "err", err)
+				continue
+			}
+			s.log.InfoContext(ctx, "vulnerability database reloaded", "records", s.db.Load().Len(), "updated", s.SourceUpdatedAt(), "rescanned", n)
+		}
+	}
+}
+
+// fingerprint summarises the names, sizes and times of the files under dir.
+func fingerprint(dir string) string {
+	var fp string
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			fp += fmt.Sprintf("%s:%d:%d;", path, info.Size(), info.ModTime().UnixNano())
+		}
+		return nil
+	})
+	return fp
+}
