@@ -260,6 +260,19 @@ func TestScanOnPush(t *testing.T) {
 	// No OS, no package database: UNSUPPORTED_IMAGE.
 	scratch := pushLayers(t, srv.URL, "app", "scratch", layerOf(t, tarFile{"hello.txt", "hi"}))
 	waitStatus(t, func() string { return status(scratch) }, scanner.StatusUnsupported)
+
+	// A multi-platform index is scanned per platform: its scan holds the
+	// findings of every image it lists that can be scanned.
+	index := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[`+
+		`{"mediaType":%q,"digest":%q,"size":1,"platform":{"os":"linux","architecture":"amd64"}},`+
+		`{"mediaType":%q,"digest":%q,"size":1,"platform":{"os":"linux","architecture":"arm64"}}]}`, ociManifest, dgst, ociManifest, scratch)
+	send(t, "PUT", srv.URL+"/v2/app/manifests/multi", "application/vnd.oci.image.index.v1+json", []byte(index), http.StatusCreated)
+	indexDigest := digest.FromBytes([]byte(index))
+	waitStatus(t, func() string { return status(indexDigest) }, scanner.StatusComplete)
+	out, _ = client.DescribeImageScanFindings(ctx, &sdkecr.DescribeImageScanFindingsInput{RepositoryName: aws.String("app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("multi")}})
+	if c := out.ImageScanFindings.FindingSeverityCounts; c["CRITICAL"] != 2 || c["HIGH"] != 2 || c["INFORMATIONAL"] != 1 {
+		t.Errorf("index findings = %v; want the amd64 image's", c)
+	}
 	_, err = client.DescribeImageScanFindings(ctx, &sdkecr.DescribeImageScanFindingsInput{RepositoryName: aws.String("app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("nope")}})
 	assertCode(t, err, "ImageNotFoundException")
 }
@@ -307,4 +320,44 @@ func pushLayers(t *testing.T, base, repo, tag string, layers ...[]byte) digest.D
 		ociManifest, ociConfig, digest.FromBytes(config), len(config), descs)
 	send(t, "PUT", base+"/v2/"+repo+"/manifests/"+tag, ociManifest, []byte(m), http.StatusCreated)
 	return digest.FromBytes([]byte(m))
+}
+
+// The registry scanning configuration decides scan on push by repository
+// filter, and BatchGetRepositoryScanningConfiguration reports it.
+func TestRegistryScanningConfiguration(t *testing.T) {
+	client, _, _ := newAPI(t)
+	ctx := t.Context()
+	for _, name := range []string{"prod/app", "dev/app"} {
+		if _, err := client.CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := client.GetRegistryScanningConfiguration(ctx, &sdkecr.GetRegistryScanningConfigurationInput{})
+	if err != nil || got.ScanningConfiguration.ScanType != types.ScanTypeBasic || len(got.ScanningConfiguration.Rules) != 0 {
+		t.Fatalf("default configuration = %+v, %v", got, err)
+	}
+	_, err = client.PutRegistryScanningConfiguration(ctx, &sdkecr.PutRegistryScanningConfigurationInput{ScanType: types.ScanTypeBasic,
+		Rules: []types.RegistryScanningRule{{ScanFrequency: types.ScanFrequencyScanOnPush,
+			RepositoryFilters: []types.ScanningRepositoryFilter{{Filter: aws.String("prod/*"), FilterType: types.ScanningRepositoryFilterTypeWildcard}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = client.GetRegistryScanningConfiguration(ctx, &sdkecr.GetRegistryScanningConfigurationInput{})
+	if len(got.ScanningConfiguration.Rules) != 1 || aws.ToString(got.ScanningConfiguration.Rules[0].RepositoryFilters[0].Filter) != "prod/*" {
+		t.Errorf("stored configuration = %+v", got.ScanningConfiguration)
+	}
+	batch, err := client.BatchGetRepositoryScanningConfiguration(ctx, &sdkecr.BatchGetRepositoryScanningConfigurationInput{RepositoryNames: []string{"prod/app", "dev/app", "gone"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	freq := map[string]types.ScanFrequency{}
+	for _, c := range batch.ScanningConfigurations {
+		freq[aws.ToString(c.RepositoryName)] = c.ScanFrequency
+	}
+	if freq["prod/app"] != types.ScanFrequencyScanOnPush || freq["dev/app"] != types.ScanFrequencyManual || len(batch.Failures) != 1 {
+		t.Errorf("BatchGetRepositoryScanningConfiguration = %v, failures %+v", freq, batch.Failures)
+	}
+	_, err = client.PutRegistryScanningConfiguration(ctx, &sdkecr.PutRegistryScanningConfigurationInput{Rules: []types.RegistryScanningRule{{ScanFrequency: "SOMETIMES",
+		RepositoryFilters: []types.ScanningRepositoryFilter{{Filter: aws.String("*"), FilterType: types.ScanningRepositoryFilterTypeWildcard}}}}})
+	assertCode(t, err, "ValidationException")
 }
