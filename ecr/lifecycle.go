@@ -316,9 +316,6 @@ func (a *API) updateImageStorageClass(ctx context.Context, in *updateImageStorag
 	if err != nil {
 		return nil, err
 	}
-	if in.ImageID == nil {
-		return nil, validation("imageId", "null", "Member must not be null")
-	}
 	class := ""
 	switch t := in.TargetStorageClass; {
 	case t == nil:
@@ -328,15 +325,9 @@ func (a *API) updateImageStorageClass(ctx context.Context, in *updateImageStorag
 	case *t != "STANDARD":
 		return nil, validation("targetStorageClass", *t, "Member must satisfy enum value set: [STANDARD, ARCHIVE]")
 	}
-	if _, err := a.store.Repository(ctx, name); err != nil {
-		return nil, a.storeError(err, name)
-	}
-	m, failure := a.resolve(ctx, name, *in.ImageID)
-	if failure != nil {
-		if failure.FailureCode == "ImageNotFound" {
-			return nil, a.imageNotFound(name, *in.ImageID)
-		}
-		return nil, awsjson.InvalidParameterError("Invalid parameter at 'imageId' failed to satisfy constraint: '%s'", failure.FailureReason)
+	m, err := a.image(ctx, name, in.ImageID)
+	if err != nil {
+		return nil, err
 	}
 	if class == metadata.StorageClassArchive {
 		if parents, err := a.store.ManifestParents(ctx, name, m.Digest); err != nil {
