@@ -171,8 +171,11 @@ func (g *gcRig) pull(repo, tag string, im image) error {
 func TestGCUnderLoad(t *testing.T) {
 	const (
 		clients  = 6
-		duration = 6 * time.Second
-		grace    = 1500 * time.Millisecond
+		duration = 8 * time.Second
+		// The grace period must outlast the longest pause between a
+		// client's HEAD of a layer and its manifest PUT; on a loaded
+		// 2-core machine a goroutine can stall for a second.
+		grace = 2500 * time.Millisecond
 	)
 	g := newGCRig(t, grace)
 	// A pool of layers the clients share, so that blobs are referenced
