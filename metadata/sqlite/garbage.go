@@ -55,11 +55,11 @@ func (s *Store) MarkGarbage(ctx context.Context, cutoff, at time.Time, last dige
 	}
 	var marked int64
 	err = s.tx(ctx, func(tx *tx) error {
-		// Forget the candidates referenced again (the common case) or gone,
-		// then mark what is left that is garbage and old enough.
-		_, err := tx.ExecContext(ctx, `DELETE FROM gc_candidates WHERE digest > ? AND digest <= ? AND (
-			EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = gc_candidates.digest AND mr.kind = 0) OR
-			NOT EXISTS (SELECT 1 FROM blobs b WHERE b.digest = gc_candidates.digest))`,
+		// Forget the candidates referenced again (the common case), then
+		// mark what is left that is garbage and old enough. (A swept blob's
+		// candidate goes with it, so every candidate has a blob.)
+		_, err := tx.ExecContext(ctx, `DELETE FROM gc_candidates WHERE digest > ? AND digest <= ? AND
+			EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = gc_candidates.digest AND mr.kind = 0)`,
 			last.String(), end.String)
 		if err != nil {
 			return err
