@@ -45,9 +45,9 @@ func (lr *layerReader) executable(p string, size int64, body io.Reader) error {
 }
 
 // spoolFile copies r into the layer's spool file, replacing what an earlier
-// executable left there, and returns the file and the bytes written.
-// debug/buildinfo needs random access; the spool keeps the binary out of
-// memory.
+// executable or rpm database left there, and returns the file and the
+// bytes written. debug/buildinfo needs random access and go-rpmdb a file
+// name; the spool keeps the file out of memory.
 func (lr *layerReader) spoolFile(r io.Reader) (*os.File, int64, error) {
 	if lr.spool == nil {
 		f, err := os.CreateTemp("", "berth-inventory-*")

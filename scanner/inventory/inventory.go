@@ -12,6 +12,7 @@ import (
 const (
 	Dpkg  = "dpkg"
 	Apk   = "apk"
+	RPM   = "rpm"
 	Go    = "go"
 	NPM   = "npm"
 	PyPI  = "pypi"
@@ -20,22 +21,25 @@ const (
 
 // Package is one installed package.
 type Package struct {
-	// Ecosystem is the kind of database it came from: [Dpkg], [Apk], [Go],
-	// [NPM], [PyPI] or [Maven].
+	// Ecosystem is the kind of database it came from: [Dpkg], [Apk], [RPM],
+	// [Go], [NPM], [PyPI] or [Maven].
 	Ecosystem string `json:"ecosystem"`
-	// Name is the binary package name (dpkg Package:, apk P:), the Go
+	// Name is the binary package name (dpkg Package:, apk P:, rpm NAME), the Go
 	// module path ("stdlib" for the standard library), or the npm, PyPI or
 	// Maven ("group:artifact") name as written in its metadata.
 	Name string `json:"name"`
 	// Version is the installed version: dpkg Version: with its epoch, apk
-	// V:, the Go module version ("v1.2.3"; "1.22.3" for stdlib), ...
+	// V:, rpm "[epoch:]version-release" (the epoch only when non-zero), the
+	// Go module version ("v1.2.3"; "1.22.3" for stdlib), ...
 	Version string `json:"version"`
-	// SourceName is the dpkg source package (Source: without its version)
-	// or the apk origin (o:), and defaults to Name. It is what OS
-	// vulnerability data is keyed by. Empty for language packages.
+	// SourceName is the dpkg source package (Source: without its version),
+	// the apk origin (o:) or the name of the rpm's source rpm (SOURCERPM
+	// "openssl-3.0.7-24.el9.src.rpm" gives "openssl"), and defaults to
+	// Name. It is what OS vulnerability data is keyed by. Empty for
+	// language packages.
 	SourceName string `json:"sourceName,omitempty"`
 	// SourceVersion is the version given in dpkg Source: "name (version)",
-	// else Version. Empty for language packages.
+	// else Version (always Version for rpm). Empty for language packages.
 	SourceVersion string `json:"sourceVersion,omitempty"`
 	// Path is the file it was found in, e.g. "var/lib/dpkg/status".
 	Path string `json:"path"`
@@ -53,9 +57,12 @@ type Distro struct {
 }
 
 // Ecosystem returns the OSV ecosystem of d's OS packages, e.g.
-// "Debian:12", "Alpine:v3.19" (from VERSION_ID 3.19.1), "Ubuntu:22.04:LTS"
-// or "Ubuntu:23.10", and "" for a distribution or release OSV doesn't
-// cover.
+// "Debian:12", "Alpine:v3.19" (from VERSION_ID 3.19.1), "Ubuntu:22.04:LTS",
+// "Ubuntu:23.10", "Rocky Linux:9" or "AlmaLinux:9" (from VERSION_ID 9.3),
+// and "" for a distribution or release OSV doesn't cover. That includes
+// RHEL, CentOS and Fedora, whose OSV ecosystems name a product stream
+// ("Red Hat:enterprise_linux:9::baseos") that os-release doesn't give,
+// and Amazon Linux, which OSV doesn't cover.
 func (d Distro) Ecosystem() string {
 	major, minor, _ := strings.Cut(d.VersionID, ".")
 	minor, _, _ = strings.Cut(minor, ".")
@@ -84,6 +91,16 @@ func (d Distro) Ecosystem() string {
 			eco += ":LTS"
 		}
 		return eco
+	case "rocky":
+		if !digits(major) {
+			return ""
+		}
+		return "Rocky Linux:" + major
+	case "almalinux":
+		if !digits(major) {
+			return ""
+		}
+		return "AlmaLinux:" + major
 	}
 	return ""
 }

@@ -61,10 +61,11 @@ type File struct {
 // Size caps. A file over its cap is skipped with a note in Layer.Skipped:
 // the cap bounds what one crafted file can cost, not what a real image has.
 const (
-	maxDatabase = 64 << 20 // dpkg status, apk installed
-	maxLockfile = 32 << 20 // package-lock.json
-	maxMetadata = 1 << 20  // os-release, METADATA, PKG-INFO, pom.properties
-	maxBinary   = 64 << 20 // Go executables, spooled to a temp file
+	maxDatabase = 64 << 20  // dpkg status, apk installed
+	maxLockfile = 32 << 20  // package-lock.json
+	maxMetadata = 1 << 20   // os-release, METADATA, PKG-INFO, pom.properties
+	maxBinary   = 64 << 20  // Go executables, spooled to a temp file
+	maxRpm      = 256 << 20 // rpm databases, spooled to a temp file
 )
 
 // Count caps, for a crafted layer of millions of tiny lockfiles or
@@ -84,9 +85,10 @@ const (
 
 // ReadLayer reads one layer, given as an uncompressed or gzip-compressed
 // tar stream, in a single pass. Only the files that hold packages are kept,
-// each under a size cap, and Go executables are spooled to a temp file that
-// is removed before ReadLayer returns. Malformed databases and oversized
-// files are noted in Layer.Skipped, not returned as errors.
+// each under a size cap, and Go executables and rpm databases are spooled
+// to a temp file that is removed before ReadLayer returns. Malformed
+// databases and oversized files are noted in Layer.Skipped, not returned
+// as errors.
 //
 // It returns [ErrUnsupportedCompression] for a zstd stream, the context's
 // error when ctx is done (checked between tar entries), and an error for a
@@ -140,7 +142,7 @@ type layerReader struct {
 	removed map[string]bool
 	opaque  map[string]bool
 	dropped int      // notes over maxNotes
-	spool   *os.File // created on the first ELF executable
+	spool   *os.File // created on the first ELF executable or rpm database
 }
 
 // entry takes one tar entry whose content is body. It returns only errors
@@ -177,6 +179,9 @@ func (lr *layerReader) entry(hdr *tar.Header, body io.Reader) error {
 
 	switch hdr.Typeflag {
 	case tar.TypeReg:
+		if isRpmDatabase(p) {
+			return lr.rpmDatabase(p, hdr.Size, body)
+		}
 		if db, ok := databaseAt(p); ok {
 			lr.database(p, hdr.Size, db, body)
 			return nil
