@@ -258,6 +258,13 @@ func TestDistroEcosystem(t *testing.T) {
 		{Distro{ID: "Ubuntu", VersionID: "22.04"}, "Ubuntu:22.04:LTS"},
 		{Distro{ID: "ubuntu", VersionID: "22"}, ""},
 		{Distro{ID: "rhel", VersionID: "9.3"}, ""},
+		{Distro{ID: "rocky", VersionID: "9.3"}, "Rocky Linux:9"},
+		{Distro{ID: "rocky", VersionID: "8"}, "Rocky Linux:8"},
+		{Distro{ID: "almalinux", VersionID: "9.4"}, "AlmaLinux:9"},
+		{Distro{ID: "almalinux", VersionID: "x"}, ""},
+		{Distro{ID: "centos", VersionID: "7"}, ""},
+		{Distro{ID: "fedora", VersionID: "39"}, ""},
+		{Distro{ID: "amzn", VersionID: "2023"}, ""},
 		{Distro{}, ""},
 	} {
 		if got := tc.d.Ecosystem(); got != tc.want {
