@@ -129,6 +129,7 @@ func New(ctx context.Context, store metadata.Store, reg *registry.Registry, cfg 
 	awsjson.Handle(a.svc, "BatchGetImage", a.batchGetImage)
 	awsjson.Handle(a.svc, "PutImage", a.putImage)
 	awsjson.Handle(a.svc, "BatchDeleteImage", a.batchDeleteImage)
+	awsjson.Handle(a.svc, "ListImageReferrers", a.listImageReferrers)
 	awsjson.Handle(a.svc, "BatchCheckLayerAvailability", a.batchCheckLayerAvailability)
 	awsjson.Handle(a.svc, "InitiateLayerUpload", a.initiateLayerUpload)
 	awsjson.Handle(a.svc, "UploadLayerPart", a.uploadLayerPart)

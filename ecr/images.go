@@ -574,3 +574,86 @@ func (a *API) deleteImage(ctx context.Context, repo string, id imageID) ([]image
 	}
 	return deleted, nil, nil
 }
+
+type listReferrersInput struct {
+	repositoryRef
+	SubjectID *struct {
+		ImageDigest *string `json:"imageDigest,omitempty"`
+	} `json:"subjectId,omitempty"`
+	Filter *struct {
+		ArtifactTypes  []string `json:"artifactTypes,omitempty"`
+		ArtifactStatus *string  `json:"artifactStatus,omitempty"`
+	} `json:"filter,omitempty"`
+	NextToken  *string `json:"nextToken,omitempty"`
+	MaxResults *int    `json:"maxResults,omitempty"`
+}
+
+type referrer struct {
+	Digest         string            `json:"digest"`
+	MediaType      string            `json:"mediaType"`
+	ArtifactType   string            `json:"artifactType,omitempty"`
+	Size           int64             `json:"size"`
+	Annotations    map[string]string `json:"annotations,omitempty"`
+	ArtifactStatus string            `json:"artifactStatus"`
+}
+
+type listReferrersOutput struct {
+	Referrers []referrer `json:"referrers"`
+	NextToken *string    `json:"nextToken,omitempty"`
+}
+
+// listImageReferrers lists the signatures, SBOMs and other artifacts whose
+// subject is an image, as the /v2/ referrers API does.
+func (a *API) listImageReferrers(ctx context.Context, in *listReferrersInput) (*listReferrersOutput, error) {
+	name, err := a.authorized(ctx, "ecr:ListImageReferrers", in.repositoryRef)
+	if err != nil {
+		return nil, err
+	}
+	if in.SubjectID == nil || in.SubjectID.ImageDigest == nil {
+		return nil, validation("subjectId.imageDigest", "null", "Member must not be null")
+	}
+	subject, err := digest.Parse(*in.SubjectID.ImageDigest)
+	if err != nil {
+		return nil, awsjson.InvalidParameterError("Invalid parameter at 'subjectId.imageDigest' failed to satisfy constraint: 'Invalid image digest'")
+	}
+	n, err := maxResults(in.MaxResults, 50, 50)
+	if err != nil {
+		return nil, err
+	}
+	var types []string
+	if in.Filter != nil {
+		types = in.Filter.ArtifactTypes
+	}
+	if _, err := a.store.Repository(ctx, name); err != nil {
+		return nil, a.storeError(err, name)
+	}
+	all, err := a.store.Referrers(ctx, name, subject, "")
+	if err != nil {
+		return nil, a.storeError(err, name)
+	}
+	var selected []metadata.Descriptor
+	for _, d := range all {
+		if len(types) == 0 || slices.Contains(types, d.ArtifactType) {
+			selected = append(selected, d)
+		}
+	}
+	binding := awsjson.Binding("ListImageReferrers", name, subject, types)
+	offset := 0
+	if in.NextToken != nil {
+		if err := a.tokens.Decode(*in.NextToken, binding, &offset); err != nil {
+			return nil, err
+		}
+	}
+	offset = min(offset, len(selected))
+	end := min(offset+n, len(selected))
+	out := &listReferrersOutput{Referrers: []referrer{}}
+	for _, d := range selected[offset:end] {
+		out.Referrers = append(out.Referrers, referrer{d.Digest.String(), d.MediaType, d.ArtifactType, d.Size, d.Annotations, "ACTIVE"})
+	}
+	if end < len(selected) {
+		if out.NextToken, err = a.nextToken(binding, end); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -283,3 +283,46 @@ func hasCode(err error, code string) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && ae.ErrorCode() == code
 }
+
+// ListImageReferrers lists an image's signatures and SBOMs, filtered by
+// artifact type and paged.
+func TestListImageReferrers(t *testing.T) {
+	client, _, srv := newAPI(t)
+	ctx := t.Context()
+	name := aws.String("app")
+	if _, err := client.CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: name}); err != nil {
+		t.Fatal(err)
+	}
+	img := pushImage(t, srv.URL, "app", "v1", "a")
+	empty := []byte("{}")
+	send(t, "POST", srv.URL+"/v2/app/blobs/uploads/?digest="+digest.FromBytes(empty).String(), "", empty, http.StatusCreated)
+	for _, typ := range []string{"application/vnd.example.sbom", "application/vnd.example.signature", "application/vnd.example.signature"} {
+		m := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"artifactType":%q,"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":%q,"size":2},"layers":[],"subject":{"mediaType":%q,"digest":%q,"size":%d},"annotations":{"n":%q}}`,
+			ociManifest, typ, digest.FromBytes(empty), ociManifest, img.digest, len(img.manifest), typ+fmt.Sprint(time.Now().UnixNano()))
+		send(t, "PUT", srv.URL+"/v2/app/manifests/"+digest.FromString(m).String(), ociManifest, []byte(m), http.StatusCreated)
+	}
+	subject := &types.SubjectIdentifier{ImageDigest: aws.String(img.digest.String())}
+	all, err := client.ListImageReferrers(ctx, &sdkecr.ListImageReferrersInput{RepositoryName: name, SubjectId: subject})
+	if err != nil || len(all.Referrers) != 3 {
+		t.Fatalf("ListImageReferrers = %+v, %v", all, err)
+	}
+	var sigs int
+	in := &sdkecr.ListImageReferrersInput{RepositoryName: name, SubjectId: subject, MaxResults: aws.Int32(1),
+		Filter: &types.ListImageReferrersFilter{ArtifactTypes: []string{"application/vnd.example.signature"}}}
+	for pages := 0; pages == 0 || in.NextToken != nil; pages++ {
+		page, err := client.ListImageReferrers(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.NextToken = page.NextToken
+		for _, r := range page.Referrers {
+			if aws.ToString(r.ArtifactType) != "application/vnd.example.signature" || r.ArtifactStatus != types.ArtifactStatusActive {
+				t.Errorf("referrer %+v", r)
+			}
+			sigs++
+		}
+	}
+	if sigs != 2 {
+		t.Errorf("signatures listed: %d; want 2", sigs)
+	}
+}
