@@ -35,7 +35,7 @@ type Collector struct {
 	// Pace is the share of time a pass works, between 0 and 1: after each
 	// batch it rests long enough that scanning the index never takes more
 	// than that share of a core from the requests it serves beside.
-	// Default 0.25; 1 never rests.
+	// Default 0.3; 1 never rests.
 	Pace float64
 	// Freed, when set, is called after each pass with what it freed (for
 	// metrics).
@@ -60,7 +60,7 @@ func NewCollector(store metadata.Store, blobs storage.Driver, log *slog.Logger) 
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Collector{store: store, blobs: blobs, log: log, now: time.Now, Grace: time.Hour, UploadTimeout: 24 * time.Hour, Pace: 0.25}
+	return &Collector{store: store, blobs: blobs, log: log, now: time.Now, Grace: time.Hour, UploadTimeout: 24 * time.Hour, Pace: 0.3}
 }
 
 // rest sleeps after a batch that took worked, to keep to the pace.
