@@ -275,6 +275,18 @@ func TestScanOnPush(t *testing.T) {
 	}
 	_, err = client.DescribeImageScanFindings(ctx, &sdkecr.DescribeImageScanFindingsInput{RepositoryName: aws.String("app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("nope")}})
 	assertCode(t, err, "ImageNotFoundException")
+
+	// A scan left pending when the server stopped is run by the next one.
+	stop()
+	if err := store.PutScan(ctx, metadata.Scan{Repository: "app", Digest: scratch, Status: scanner.StatusPending, StartedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	restarted, err := scanner.New(ctx, store, blobs, osvDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go restarted.Run(ctx, 1)
+	waitStatus(t, func() string { return status(scratch) }, scanner.StatusUnsupported)
 }
 
 // findingKeys is "NAME package version SEVERITY" per finding, sorted.

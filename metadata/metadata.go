@@ -393,6 +393,9 @@ type Scans interface {
 	// CompletedScans lists up to n complete scans after (repo, dgst) in
 	// that order, for re-matching after a database reload.
 	CompletedScans(ctx context.Context, repo string, dgst digest.Digest, n int) ([]Scan, error)
+	// UnfinishedScans lists up to n scans still PENDING or IN_PROGRESS
+	// after (repo, dgst), for resuming them after a restart.
+	UnfinishedScans(ctx context.Context, repo string, dgst digest.Digest, n int) ([]Scan, error)
 	// LayerInventory returns the inventory recorded for layer dgst ("" if
 	// none); PutLayerInventory records it.
 	LayerInventory(ctx context.Context, dgst digest.Digest) (string, error)

@@ -147,8 +147,11 @@ func (s *Scanner) done(j job) {
 	s.mu.Unlock()
 }
 
-// Run scans queued images with workers goroutines until ctx ends.
+// Run scans queued images with workers goroutines until ctx ends. Scans
+// left PENDING or IN_PROGRESS by an earlier run (a restart, a full queue)
+// are queued again first.
 func (s *Scanner) Run(ctx context.Context, workers int) {
+	go s.resume(ctx)
 	var wg sync.WaitGroup
 	for range max(workers, 1) {
 		wg.Add(1)
@@ -168,6 +171,39 @@ func (s *Scanner) Run(ctx context.Context, workers int) {
 		}()
 	}
 	wg.Wait()
+}
+
+// resume queues the unfinished scans of an earlier run.
+func (s *Scanner) resume(ctx context.Context) {
+	repo, dgst := "", digest.Digest("")
+	for {
+		page, err := s.store.UnfinishedScans(ctx, repo, dgst, 500)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "resuming unfinished scans", "err", err)
+			}
+			return
+		}
+		for _, sc := range page {
+			repo, dgst = sc.Repository, sc.Digest
+			j := job{sc.Repository, sc.Digest}
+			s.mu.Lock()
+			queued := s.running[j]
+			s.running[j] = true
+			s.mu.Unlock()
+			if queued {
+				continue
+			}
+			select {
+			case s.queue <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if len(page) < 500 {
+			return
+		}
+	}
 }
 
 // Scan scans image dgst of repo now and records the result. An error is

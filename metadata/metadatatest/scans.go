@@ -42,6 +42,18 @@ func testScans(t *testing.T, s metadata.Store) {
 	if err != nil || len(list) != 1 || list[0].Digest != a.Digest {
 		t.Errorf("CompletedScans = %v, %v", list, err)
 	}
+	if list, err := s.UnfinishedScans(ctx, "", "", 10); err != nil || len(list) != 0 {
+		t.Errorf("UnfinishedScans with none = %v, %v", list, err)
+	}
+	if err := s.PutScan(ctx, metadata.Scan{Repository: "app", Digest: b.Digest, Status: "PENDING"}); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := s.UnfinishedScans(ctx, "", "", 10); err != nil || len(list) != 1 || list[0].Digest != b.Digest {
+		t.Errorf("UnfinishedScans = %v, %v", list, err)
+	}
+	if err := s.PutScan(ctx, metadata.Scan{Repository: "app", Digest: b.Digest, Status: "FAILED"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.PutScan(ctx, metadata.Scan{Repository: "app", Digest: blob("nothing").Digest, Status: "PENDING"}); !errors.Is(err, metadata.ErrManifestUnknown) {
 		t.Errorf("PutScan of an unknown image: %v", err)
 	}

@@ -61,8 +61,19 @@ func (s *Store) Scan(ctx context.Context, repo string, dgst digest.Digest) (meta
 
 // CompletedScans implements metadata.Scans.
 func (s *Store) CompletedScans(ctx context.Context, repo string, dgst digest.Digest, n int) ([]metadata.Scan, error) {
+	return s.scansIn(ctx, `'COMPLETE'`, repo, dgst, n)
+}
+
+// UnfinishedScans implements metadata.Scans.
+func (s *Store) UnfinishedScans(ctx context.Context, repo string, dgst digest.Digest, n int) ([]metadata.Scan, error) {
+	return s.scansIn(ctx, `'PENDING', 'IN_PROGRESS'`, repo, dgst, n)
+}
+
+// scansIn lists scans whose status is in statuses (SQL literals), after
+// (repo, dgst).
+func (s *Store) scansIn(ctx context.Context, statuses, repo string, dgst digest.Digest, n int) ([]metadata.Scan, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+scanColumns+` FROM scans s JOIN repositories r ON r.id = s.repository_id
-		WHERE s.status = 'COMPLETE' AND (r.name > ? OR (r.name = ? AND s.digest > ?))
+		WHERE s.status IN (`+statuses+`) AND (r.name > ? OR (r.name = ? AND s.digest > ?))
 		ORDER BY r.name, s.digest LIMIT ?`, repo, repo, dgst.String(), n)
 	if err != nil {
 		return nil, err
