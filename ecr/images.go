@@ -638,22 +638,13 @@ func (a *API) listImageReferrers(ctx context.Context, in *listReferrersInput) (*
 		}
 	}
 	binding := awsjson.Binding("ListImageReferrers", name, subject, types)
-	offset := 0
-	if in.NextToken != nil {
-		if err := a.tokens.Decode(*in.NextToken, binding, &offset); err != nil {
-			return nil, err
-		}
+	selected, next, err := page(a, binding, in.NextToken, selected, n)
+	if err != nil {
+		return nil, err
 	}
-	offset = min(offset, len(selected))
-	end := min(offset+n, len(selected))
-	out := &listReferrersOutput{Referrers: []referrer{}}
-	for _, d := range selected[offset:end] {
+	out := &listReferrersOutput{Referrers: []referrer{}, NextToken: next}
+	for _, d := range selected {
 		out.Referrers = append(out.Referrers, referrer{d.Digest.String(), d.MediaType, d.ArtifactType, d.Size, d.Annotations, "ACTIVE"})
-	}
-	if end < len(selected) {
-		if out.NextToken, err = a.nextToken(binding, end); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 }

@@ -263,25 +263,16 @@ func (a *API) getLifecyclePolicyPreview(ctx context.Context, in *getPreviewInput
 	out.Summary = summary
 
 	binding := awsjson.Binding("GetLifecyclePolicyPreview", name, snapshot.id, tagged, untagged, wanted)
-	offset := 0
-	if in.NextToken != nil {
-		if err := a.tokens.Decode(*in.NextToken, binding, &offset); err != nil {
-			return nil, err
-		}
+	selected, out.NextToken, err = page(a, binding, in.NextToken, selected, n)
+	if err != nil {
+		return nil, err
 	}
-	offset = min(offset, len(selected))
-	end := min(offset+n, len(selected))
-	for _, r := range selected[offset:end] {
+	for _, r := range selected {
 		out.PreviewResults = append(out.PreviewResults, previewResult{
 			ImageTags: r.Tags, ImageDigest: r.Digest, ImagePushedAt: awsjson.NewTime(r.PushedAt),
 			Action:              ruleAction{strings.ToUpper(r.Action.Type), strings.ToUpper(r.Action.TargetStorageClass)},
 			AppliedRulePriority: r.RulePriority, StorageClass: strings.ToUpper(r.StorageClass),
 		})
-	}
-	if end < len(selected) {
-		if out.NextToken, err = a.nextToken(binding, end); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 }

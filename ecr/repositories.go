@@ -491,6 +491,25 @@ func maxResults(v *int, limit, def int) (int, error) {
 	return *v, nil
 }
 
+// page returns the page of items that token (nil: the first page) starts,
+// at most n long, and the token of the next page (nil on the last), for
+// results computed whole and paged by offset.
+func page[T any](a *API, binding any, token *string, items []T, n int) ([]T, *string, error) {
+	offset := 0
+	if token != nil {
+		if err := a.tokens.Decode(*token, binding, &offset); err != nil {
+			return nil, nil, err
+		}
+	}
+	offset = min(max(offset, 0), len(items))
+	end := min(offset+n, len(items))
+	if end == len(items) {
+		return items[offset:end], nil, nil
+	}
+	next, err := a.nextToken(binding, end)
+	return items[offset:end], next, err
+}
+
 func (a *API) nextToken(binding, cursor any) (*string, error) {
 	t, err := a.tokens.Encode(binding, cursor)
 	if err != nil {

@@ -133,19 +133,9 @@ func (a *API) describeImageScanFindings(ctx context.Context, in *describeScanFin
 	}
 	out.ImageScanFindings = scanSummary(sc, findings)
 	binding := awsjson.Binding("DescribeImageScanFindings", name, m.Digest, sc.CompletedAt.UnixNano())
-	offset := 0
-	if in.NextToken != nil {
-		if err := a.tokens.Decode(*in.NextToken, binding, &offset); err != nil {
-			return nil, err
-		}
-	}
-	offset = min(offset, len(findings))
-	end := min(offset+n, len(findings))
-	out.ImageScanFindings.Findings = findings[offset:end]
-	if end < len(findings) {
-		if out.NextToken, err = a.nextToken(binding, end); err != nil {
-			return nil, err
-		}
+	out.ImageScanFindings.Findings, out.NextToken, err = page(a, binding, in.NextToken, findings, n)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
