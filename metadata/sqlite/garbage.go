@@ -86,23 +86,12 @@ func (s *Store) GarbageBlobs(ctx context.Context, cutoff time.Time, last digest.
 		WHERE c.digest > ? AND b.created_at < ? AND `+unreferenced+` ORDER BY c.digest LIMIT ?`, last.String(), cutoff.UnixNano(), n)
 }
 
-func (s *Store) blobList(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, query string, args ...any) ([]metadata.Blob, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []metadata.Blob
-	for rows.Next() {
-		var b metadata.Blob
-		if err := rows.Scan(&b.Digest, &b.Size, &b.Location, &b.Marked); err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+// blobList reads blobs: digest, size, location, marked.
+func (s *Store) blobList(ctx context.Context, q querier, query string, args ...any) ([]metadata.Blob, error) {
+	return queryAll(ctx, q, func(row interface{ Scan(...any) error }) (b metadata.Blob, err error) {
+		err = row.Scan(&b.Digest, &b.Size, &b.Location, &b.Marked)
+		return b, err
+	}, query, args...)
 }
 
 // SweepGarbage implements metadata.Garbage.

@@ -36,6 +36,30 @@ func encodeSettings(r metadata.Repository) (string, error) {
 	return string(b), err
 }
 
+// querier runs read queries: the read pool or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryAll runs query and reads every row with scan; an empty result is
+// an empty, non-nil slice.
+func queryAll[T any](ctx context.Context, q querier, scan func(row interface{ Scan(...any) error }) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // scanRepository reads name, created_at, settings.
 func scanRepository(row interface{ Scan(...any) error }) (metadata.Repository, error) {
 	var r metadata.Repository
@@ -93,20 +117,7 @@ func (s *Store) Repository(ctx context.Context, name string) (metadata.Repositor
 
 // ListRepositories implements metadata.Repositories.
 func (s *Store) ListRepositories(ctx context.Context, last string, n int) ([]metadata.Repository, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE name > ? ORDER BY name LIMIT ?`, last, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []metadata.Repository{}
-	for rows.Next() {
-		r, err := scanRepository(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.read, scanRepository, `SELECT `+repositoryColumns+` FROM repositories WHERE name > ? ORDER BY name LIMIT ?`, last, n)
 }
 
 // UpdateRepository implements metadata.Repositories.
@@ -253,20 +264,7 @@ func (s *Store) images(ctx context.Context, query, repo string, last digest.Dige
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, query+`WHERE m.repository_id = ? AND m.digest > ? ORDER BY m.digest LIMIT ?`, id, last.String(), n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []metadata.Image{}
-	for rows.Next() {
-		im, err := scanImage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, im)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.read, scanImage, query+`WHERE m.repository_id = ? AND m.digest > ? ORDER BY m.digest LIMIT ?`, id, last.String(), n)
 }
 
 // Image implements metadata.Repositories.
@@ -348,20 +346,10 @@ func (s *Store) ImageTags(ctx context.Context, repo string, last metadata.ImageT
 
 // ManifestParents implements metadata.Repositories.
 func (s *Store) ManifestParents(ctx context.Context, repo string, dgst digest.Digest) ([]digest.Digest, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT manifest_digest FROM manifest_references
+	return queryAll(ctx, s.read, func(row interface{ Scan(...any) error }) (d digest.Digest, err error) {
+		err = row.Scan(&d)
+		return d, err
+	}, `SELECT manifest_digest FROM manifest_references
 		WHERE repository_id = (SELECT id FROM repositories WHERE name = ?) AND digest = ? AND kind = 1
 		ORDER BY manifest_digest`, repo, dgst.String())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []digest.Digest
-	for rows.Next() {
-		var d digest.Digest
-		if err := rows.Scan(&d); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
 }

@@ -72,22 +72,9 @@ func (s *Store) UnfinishedScans(ctx context.Context, repo string, dgst digest.Di
 // scansIn lists scans whose status is in statuses (SQL literals), after
 // (repo, dgst).
 func (s *Store) scansIn(ctx context.Context, statuses, repo string, dgst digest.Digest, n int) ([]metadata.Scan, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+scanColumns+` FROM scans s JOIN repositories r ON r.id = s.repository_id
+	return queryAll(ctx, s.read, scanScan, `SELECT `+scanColumns+` FROM scans s JOIN repositories r ON r.id = s.repository_id
 		WHERE s.status IN (`+statuses+`) AND (r.name > ? OR (r.name = ? AND s.digest > ?))
 		ORDER BY r.name, s.digest LIMIT ?`, repo, repo, dgst.String(), n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []metadata.Scan
-	for rows.Next() {
-		sc, err := scanScan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sc)
-	}
-	return out, rows.Err()
 }
 
 // LayerInventory implements metadata.Scans.
