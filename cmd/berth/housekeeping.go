@@ -14,11 +14,12 @@ import (
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata/sqlite"
+	"github.com/berth-dev/berth/storage"
 )
 
-// withHousekeepers makes the RunE of a command that works on the index
-// and the blob store directly, beside or instead of a running server.
-func (f *configFlags) withHousekeepers(run func(cmd *cobra.Command, args []string, cfg *config.Config, store *sqlite.Store, runner *lifecycle.Runner, gc *lifecycle.Collector) error) func(*cobra.Command, []string) error {
+// withStores makes the RunE of a command that works on the index and the
+// blob store directly, beside or instead of a running server.
+func (f *configFlags) withStores(run func(cmd *cobra.Command, args []string, cfg *config.Config, store *sqlite.Store, blobs storage.Driver) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		cfg, err := f.load(cmd, nil)
 		if err != nil {
@@ -33,9 +34,17 @@ func (f *configFlags) withHousekeepers(run func(cmd *cobra.Command, args []strin
 		if err != nil {
 			return err
 		}
+		return run(cmd, args, cfg, store, blobs)
+	}
+}
+
+// withHousekeepers is withStores with the lifecycle runner and the
+// garbage collector over the stores.
+func (f *configFlags) withHousekeepers(run func(cmd *cobra.Command, args []string, cfg *config.Config, store *sqlite.Store, runner *lifecycle.Runner, gc *lifecycle.Collector) error) func(*cobra.Command, []string) error {
+	return f.withStores(func(cmd *cobra.Command, args []string, cfg *config.Config, store *sqlite.Store, blobs storage.Driver) error {
 		runner, gc := housekeepers(cfg, store, blobs, newLogger(config.Log{Level: "warn", Format: "text"}), nil)
 		return run(cmd, args, cfg, store, runner, gc)
-	}
+	})
 }
 
 func gcCommand() *cobra.Command {

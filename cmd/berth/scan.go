@@ -10,8 +10,11 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/config"
+	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/scanner"
 	"github.com/berth-dev/berth/scanner/vulndb"
+	"github.com/berth-dev/berth/storage"
 )
 
 // severities, least severe first.
@@ -30,23 +33,13 @@ the result as ECR's DescribeImageScanFindings shows it, and print the
 findings. With --fail-on SEVERITY the command exits non-zero when a
 finding is at least that severe, for CI pipelines.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		PreRunE: func(*cobra.Command, []string) error {
 			if failOn != "" && !slices.Contains(severities, strings.ToUpper(failOn)) {
 				return fmt.Errorf("--fail-on %q: one of %s", failOn, strings.Join(severities, ", "))
 			}
-			cfg, err := cf.load(cmd, nil)
-			if err != nil {
-				return err
-			}
-			store, err := openIndex(cmd.Context(), cfg.Metadata.SQLite.Path)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			blobs, _, err := openStorage(cmd.Context(), cfg.Storage)
-			if err != nil {
-				return err
-			}
+			return nil
+		},
+		RunE: cf.withStores(func(cmd *cobra.Command, args []string, cfg *config.Config, store *sqlite.Store, blobs storage.Driver) error {
 			repo, ref := parseImage(args[0])
 			m, err := store.Manifest(cmd.Context(), repo, ref)
 			if err != nil {
@@ -90,7 +83,7 @@ finding is at least that severe, for CI pipelines.`,
 				}
 			}
 			return nil
-		},
+		}),
 	}
 	cf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
