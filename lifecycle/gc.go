@@ -194,18 +194,11 @@ func (c *Collector) purgeUploads(ctx context.Context, cutoff time.Time) (int, er
 
 // Schedule runs a pass every interval until ctx ends.
 func (c *Collector) Schedule(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if rep, err := c.Run(ctx, false); err != nil && ctx.Err() == nil {
-				c.log.ErrorContext(ctx, "gc pass failed", "err", err)
-			} else if rep.Blobs > 0 || rep.Uploads > 0 {
-				c.log.InfoContext(ctx, "gc pass", "blobs", rep.Blobs, "bytes", rep.Bytes, "uploads", rep.Uploads, "marked", rep.Marked)
-			}
+	every(ctx, interval, func() {
+		if rep, err := c.Run(ctx, false); err != nil && ctx.Err() == nil {
+			c.log.ErrorContext(ctx, "gc pass failed", "err", err)
+		} else if rep.Blobs > 0 || rep.Uploads > 0 {
+			c.log.InfoContext(ctx, "gc pass", "blobs", rep.Blobs, "bytes", rep.Bytes, "uploads", rep.Uploads, "marked", rep.Marked)
 		}
-	}
+	})
 }

@@ -162,6 +162,15 @@ func (r *Runner) RunAll(ctx context.Context) (map[string][]Result, error) {
 
 // Schedule runs RunAll every interval until ctx ends.
 func (r *Runner) Schedule(ctx context.Context, interval time.Duration) {
+	every(ctx, interval, func() {
+		if _, err := r.RunAll(ctx); err != nil && ctx.Err() == nil {
+			r.log.ErrorContext(ctx, "scheduled lifecycle run", "err", err)
+		}
+	})
+}
+
+// every calls fn every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -169,9 +178,7 @@ func (r *Runner) Schedule(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := r.RunAll(ctx); err != nil && ctx.Err() == nil {
-				r.log.ErrorContext(ctx, "scheduled lifecycle run", "err", err)
-			}
+			fn()
 		}
 	}
 }
