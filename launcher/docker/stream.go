@@ -29,24 +29,46 @@ func (r *Runtime) Logs(ctx context.Context, id string, opts launcher.LogOptions)
 		if !opts.Since.IsZero() {
 			o.Since = unixNano(opts.Since)
 		}
-		body, err := r.c.ContainerLogs(ctx, id, o)
-		if err != nil {
-			yield(launcher.LogLine{}, fmt.Errorf("logs %s: %w", short(id), engineErr(err, launcher.ErrNotFound)))
+		last, ok := r.readLogs(ctx, id, o, yield)
+		if !ok || !opts.Follow || ctx.Err() != nil {
 			return
 		}
-		defer body.Close()
-		for line, err := range readFrames(body) {
-			if err != nil && ctx.Err() != nil {
-				return // the consumer's context ended the stream, not the engine
-			}
-			if err != nil {
-				err = fmt.Errorf("logs %s: %w", short(id), err)
-			}
-			if !yield(line, err) || err != nil {
-				return
-			}
+		// The stream ends when the container stops, and the engine may
+		// write the last message (a line without its newline) just after:
+		// read once more what came after the last line seen.
+		o.Follow = false
+		if !last.IsZero() {
+			o.Since = unixNano(last.Add(time.Nanosecond))
+		}
+		r.readLogs(ctx, id, o, yield)
+	}
+}
+
+// readLogs yields one logs request's lines and returns the time of the
+// last one; ok is false when the consumer stopped or an error was yielded.
+func (r *Runtime) readLogs(ctx context.Context, id string, o client.ContainerLogsOptions, yield func(launcher.LogLine, error) bool) (last time.Time, ok bool) {
+	body, err := r.c.ContainerLogs(ctx, id, o)
+	if err != nil {
+		yield(launcher.LogLine{}, fmt.Errorf("logs %s: %w", short(id), engineErr(err, launcher.ErrNotFound)))
+		return last, false
+	}
+	defer body.Close()
+	for line, err := range readFrames(body) {
+		if err != nil && ctx.Err() != nil {
+			return last, false // the consumer's context ended the stream, not the engine
+		}
+		if err != nil {
+			yield(launcher.LogLine{}, fmt.Errorf("logs %s: %w", short(id), err))
+			return last, false
+		}
+		if line.Time.After(last) {
+			last = line.Time
+		}
+		if !yield(line, nil) {
+			return last, false
 		}
 	}
+	return last, true
 }
 
 // maxFrame bounds what one log frame may make us hold; the engine splits
