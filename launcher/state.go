@@ -33,6 +33,8 @@ type Exit struct {
 	// which is also what an OOM kill shows).
 	Code int
 	// OOMKilled says the kernel killed the container for its memory limit.
+	// [Runtime.Wait] also counts an OOM notice the engine got after the
+	// exit; [Runtime.Inspect] reports only what the engine's state says.
 	OOMKilled bool
 	// Error is the engine's message when the process could not run at all.
 	Error string
@@ -131,8 +133,9 @@ type EventKind string
 const (
 	// EventExit: the container's process ended (Docker's "die").
 	EventExit EventKind = "exit"
-	// EventOOM: the kernel killed a process for the memory limit; an
-	// EventExit follows when that was the main process.
+	// EventOOM: the kernel killed a process for the memory limit. When it
+	// was the main process there is also an EventExit (code 137), which
+	// some engines report first.
 	EventOOM EventKind = "oom"
 	// EventHealth: the health status changed.
 	EventHealth EventKind = "health"

@@ -2,6 +2,8 @@ package docker
 
 import (
 	"context"
+	"errors"
+	"io"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -133,7 +135,42 @@ func (r *Runtime) Wait(ctx context.Context, id string) (launcher.Exit, error) {
 	if err != nil {
 		return launcher.Exit{}, err
 	}
+	if st.Exit.Code == 137 && !st.Exit.OOMKilled && st.Limits.Memory > 0 {
+		// The kernel's OOM notice can reach the engine after the exit, and
+		// then the engine's state never says OOMKilled (Docker 20.10 on
+		// cgroup v1 does this); its "oom" event is still logged.
+		st.Exit.OOMKilled, err = r.oomSeen(ctx, id, st.StartedAt)
+		if err != nil {
+			return launcher.Exit{}, err
+		}
+	}
 	return st.Exit, nil
+}
+
+// oomLate is how long after an exit an OOM event may still come.
+const oomLate = time.Second
+
+// oomSeen reports whether the engine logged an OOM event for container
+// id since it started, waiting oomLate for a late one.
+func (r *Runtime) oomSeen(ctx context.Context, id string, since time.Time) (bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res := r.c.Events(ctx, client.EventsListOptions{
+		Since:   unixNano(since),
+		Until:   unixNano(time.Now().Add(oomLate)),
+		Filters: client.Filters{}.Add("type", "container").Add("container", id).Add("event", "oom"),
+	})
+	for {
+		select {
+		case <-res.Messages:
+			return true, nil
+		case err := <-res.Err:
+			if err == nil || errors.Is(err, io.EOF) {
+				return false, nil // the stream ended at Until
+			}
+			return false, fmt.Errorf("wait %s: %w", short(id), engineErr(err, nil))
+		}
+	}
 }
 
 // Stop implements [launcher.Runtime].

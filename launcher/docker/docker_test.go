@@ -148,9 +148,13 @@ func TestKilledContainerExitEvent(t *testing.T) {
 	rt := newEngine(t)
 	since := time.Now().Add(-time.Second)
 	o := owner(t, "app")
-	id := start(t, rt, launcher.Spec{Cmd: []string{"sleep"}, Owner: o, Network: launcher.NetworkNone})
+	// With a memory limit, so that Wait looks for a late OOM notice too.
+	id := start(t, rt, launcher.Spec{Cmd: []string{"sleep"}, Owner: o, Network: launcher.NetworkNone, Limits: launcher.Limits{Memory: 64 << 20}})
 	if out, err := exec.Command("docker", "kill", id).CombinedOutput(); err != nil {
 		t.Fatalf("docker kill: %v %s", err, out)
+	}
+	if exit := wait(t, rt, id); exit.Code != 137 || exit.OOMKilled {
+		t.Fatalf("exit = %+v; want 137, not OOM", exit)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -158,10 +162,10 @@ func TestKilledContainerExitEvent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev.Kind != launcher.EventExit {
-			continue
+		if ev.Kind != launcher.EventExit || ev.ID != id {
+			continue // an earlier run's container, with the same labels
 		}
-		if ev.ID != id || ev.ExitCode != 137 || ev.Labels[launcher.LabelTask] != o.Task {
+		if ev.ExitCode != 137 || ev.Labels[launcher.LabelTask] != o.Task {
 			t.Fatalf("event %+v", ev)
 		}
 		return
@@ -196,6 +200,15 @@ func TestStopWithGrace(t *testing.T) {
 	t.Parallel()
 	rt := newEngine(t)
 	id := start(t, rt, launcher.Spec{Cmd: []string{"sleep"}, Owner: owner(t, "app"), Network: launcher.NetworkNone})
+	// Once it says so, it handles SIGTERM (as PID 1 it would ignore it before).
+	for l, err := range rt.Logs(t.Context(), id, launcher.LogOptions{Follow: true}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Text == "sleeping" {
+			break
+		}
+	}
 	if err := rt.Stop(t.Context(), id, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +216,7 @@ func TestStopWithGrace(t *testing.T) {
 	if exit := wait(t, rt, id); exit.Code != 0 {
 		t.Fatalf("exit = %+v", exit)
 	}
-	if out := output(t, rt, id); !slices.Equal(out, []string{"stdout: terminated"}) {
+	if out := output(t, rt, id); !slices.Equal(out, []string{"stdout: sleeping", "stdout: terminated"}) {
 		t.Fatalf("output %q", out)
 	}
 	if err := rt.Stop(t.Context(), id, 0); err != nil {

@@ -41,6 +41,7 @@ func main() {
 	case "sleep": // until SIGTERM
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM)
+		fmt.Println("sleeping")
 		<-c
 		fmt.Println("terminated")
 	case "serve": // serve ADDR TEXT
