@@ -36,7 +36,7 @@ func rootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCommand(), userCommand(), keyCommand(), credentialHelperCommand(), signingKeyCommand(),
-		lifecycleCommand(), gcCommand(), scanCommand(), vulndbCommand(), versionCommand())
+		lifecycleCommand(), gcCommand(), scanCommand(), vulndbCommand(), versionCommand(), sidecarCommand())
 	return root
 }
 

@@ -16,16 +16,29 @@ const module = "github.com/berth-dev/berth"
 // storage and metadata import nothing of ours; the registry builds on
 // them; cmd wires everything.
 var allowed = map[string][]string{
-	"storage":          {"storage"},
-	"metadata":         {"metadata"},
-	"registry":         {"storage", "metadata"},
-	"auth":             {"auth", "metadata"},
-	"ecr":              {"registry", "metadata", "lifecycle", "scanner", "internal/awsjson"},
-	"lifecycle":        {"storage", "metadata", "lifecycle"},
-	"scanner":          {"storage", "metadata", "scanner"},
+	"storage":   {"storage"},
+	"metadata":  {"metadata"},
+	"registry":  {"storage", "metadata"},
+	"auth":      {"auth", "metadata"},
+	"ecr":       {"registry", "metadata", "lifecycle", "scanner", "internal/awsjson"},
+	"lifecycle": {"storage", "metadata", "lifecycle"},
+	"scanner":   {"storage", "metadata", "scanner"},
+	// The launcher pulls images through the Docker Engine like any other
+	// client; it needs identities (registry tokens) and the index only.
+	"launcher":         {"auth", "metadata", "internal"},
 	"internal/config":  nil,
 	"internal/observe": nil,
 	"internal/awsjson": nil,
+}
+
+// forbidden are arrows that must never exist, whatever the rules above
+// come to allow: the layers below the launcher and the UI know nothing of
+// them, and the launcher reaches the registry only as the engine's client.
+var forbidden = map[string][]string{
+	"registry": {"launcher", "ui"},
+	"storage":  {"launcher", "ui"},
+	"metadata": {"launcher", "ui"},
+	"launcher": {"ecr"},
 }
 
 // forbiddenNames are package names that say nothing about what they hold.
@@ -43,6 +56,16 @@ func TestPackageDependencies(t *testing.T) {
 			for _, bad := range forbiddenNames {
 				if part == bad {
 					t.Errorf("package %s: %q names no domain; name the package after what it owns", pkg, part)
+				}
+			}
+		}
+		for prefix, banned := range forbidden {
+			if !within(pkg, prefix) {
+				continue
+			}
+			for _, imp := range fields[1:] {
+				if dep, ours := strings.CutPrefix(imp, module+"/"); ours && allowedDep(dep, banned) {
+					t.Errorf("package %s imports %s; %s must never import %v", pkg, dep, prefix, banned)
 				}
 			}
 		}
