@@ -37,7 +37,8 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-// TestCreateAndStartBenchmark-like figure: how long create+start takes.
+// BenchmarkCreateStart: how long creating and starting a container takes
+// (a cached image, no network).
 func BenchmarkCreateStart(b *testing.B) {
 	rt, err := engine()
 	if err != nil {
