@@ -36,7 +36,7 @@ func NewRunner(store metadata.Store, log *slog.Logger) *Runner {
 }
 
 // Images returns the images of repo as Evaluate sees them.
-func Images(ctx context.Context, store metadata.Repositories, repo string) ([]Image, error) {
+func Images(ctx context.Context, store metadata.Images, repo string) ([]Image, error) {
 	var out []Image
 	var last digest.Digest
 	for {

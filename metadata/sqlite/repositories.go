@@ -218,7 +218,7 @@ func unixOrZero(ns int64) time.Time {
 	return time.Unix(0, ns)
 }
 
-// SetStorageClass implements metadata.Repositories.
+// SetStorageClass implements metadata.Images.
 func (s *Store) SetStorageClass(ctx context.Context, repo string, dgst digest.Digest, class string, at time.Time) error {
 	column := "activated_at"
 	if class == metadata.StorageClassArchive {
@@ -249,12 +249,12 @@ const factsQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m
 	0, 0
 	FROM manifests m `
 
-// Images implements metadata.Repositories.
+// Images implements metadata.Images.
 func (s *Store) Images(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error) {
 	return s.images(ctx, imageQuery, repo, last, n)
 }
 
-// ImageFacts implements metadata.Repositories.
+// ImageFacts implements metadata.Images.
 func (s *Store) ImageFacts(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error) {
 	return s.images(ctx, factsQuery, repo, last, n)
 }
@@ -267,7 +267,7 @@ func (s *Store) images(ctx context.Context, query, repo string, last digest.Dige
 	return queryAll(ctx, s.read, scanImage, query+`WHERE m.repository_id = ? AND m.digest > ? ORDER BY m.digest LIMIT ?`, id, last.String(), n)
 }
 
-// Image implements metadata.Repositories.
+// Image implements metadata.Images.
 func (s *Store) Image(ctx context.Context, repo string, dgst digest.Digest) (metadata.Image, error) {
 	im, err := scanImage(s.read.QueryRowContext(ctx,
 		imageQuery+`WHERE m.repository_id = (SELECT id FROM repositories WHERE name = ?) AND m.digest = ?`, repo, dgst.String()))
@@ -277,7 +277,7 @@ func (s *Store) Image(ctx context.Context, repo string, dgst digest.Digest) (met
 	return im, err
 }
 
-// ImageTags implements metadata.Repositories. It reads the rest of the
+// ImageTags implements metadata.Images. It reads the rest of the
 // cursor image's tags, then whole images in digest order a batch at a
 // time (a range scan of the manifests' primary key), so a page costs the
 // same wherever it starts.
@@ -344,7 +344,7 @@ func (s *Store) ImageTags(ctx context.Context, repo string, last metadata.ImageT
 	return out, nil
 }
 
-// ManifestParents implements metadata.Repositories.
+// ManifestParents implements metadata.Images.
 func (s *Store) ManifestParents(ctx context.Context, repo string, dgst digest.Digest) ([]digest.Digest, error) {
 	return queryAll(ctx, s.read, func(row interface{ Scan(...any) error }) (d digest.Digest, err error) {
 		err = row.Scan(&d)
