@@ -443,11 +443,7 @@ func (s *Store) deleteOne(ctx context.Context, query string, none error, args ..
 
 // Tags implements metadata.Manifests.
 func (s *Store) Tags(ctx context.Context, repo, last string, n int) ([]string, error) {
-	var id int64
-	err := s.read.QueryRowContext(ctx, `SELECT id FROM repositories WHERE name = ?`, repo).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, metadata.ErrRepositoryUnknown
-	}
+	id, _, err := lookupRepository(ctx, s.read, repo)
 	if err != nil {
 		return nil, err
 	}
