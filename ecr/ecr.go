@@ -23,6 +23,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata"
@@ -46,6 +48,33 @@ type Access interface {
 	// CheckRepositoryPolicy says what is wrong with a repository policy
 	// document; nil if it is valid.
 	CheckRepositoryPolicy(text string) error
+}
+
+// Store is what the API needs of the metadata index.
+type Store interface {
+	metadata.Repositories
+	metadata.RepositoryPolicies
+	// Settings keep registry-wide configuration and the pagination key.
+	metadata.Settings
+	// Images, Image, ImageTags, ManifestParents and SetStorageClass list,
+	// describe and archive images.
+	Images(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error)
+	Image(ctx context.Context, repo string, dgst digest.Digest) (metadata.Image, error)
+	ImageTags(ctx context.Context, repo string, last metadata.ImageTag, n int, tagged, untagged bool) ([]metadata.ImageTag, error)
+	ManifestParents(ctx context.Context, repo string, dgst digest.Digest) ([]digest.Digest, error)
+	SetStorageClass(ctx context.Context, repo string, dgst digest.Digest, class string, at time.Time) error
+	// Manifest resolves image ids; DeleteManifest and DeleteTag delete
+	// images; Referrers lists an image's referrers.
+	Manifest(ctx context.Context, repo, reference string) (metadata.Manifest, error)
+	DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error
+	DeleteTag(ctx context.Context, repo, tag string) error
+	Referrers(ctx context.Context, repo string, dgst digest.Digest, artifactType string) ([]metadata.Descriptor, error)
+	// Blob answers the layer API about one layer.
+	Blob(ctx context.Context, repo string, dgst digest.Digest) (metadata.Blob, error)
+	// Scan reads an image's scan.
+	Scan(ctx context.Context, repo string, dgst digest.Digest) (metadata.Scan, error)
+	// ImageFacts is for the lifecycle runner made when Config has none.
+	ImageFacts(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error)
 }
 
 // Config configures the API.
@@ -77,7 +106,7 @@ type Config struct {
 // API is the ECR API as an http.Handler for "POST /".
 type API struct {
 	svc       *awsjson.Service
-	store     metadata.Store
+	store     Store
 	registry  *registry.Registry
 	access    Access
 	tokens    *awsjson.TokenCodec
@@ -88,7 +117,7 @@ type API struct {
 
 // New returns the API over the metadata index and the registry (whose push
 // path PutImage shares).
-func New(ctx context.Context, store metadata.Store, reg *registry.Registry, cfg Config) (*API, error) {
+func New(ctx context.Context, store Store, reg *registry.Registry, cfg Config) (*API, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}

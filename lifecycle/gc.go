@@ -22,7 +22,7 @@ import (
 // ago and still garbage, then deletes the swept blobs' bytes. A blob thus
 // goes between one and two passes after Grace has passed.
 type Collector struct {
-	store metadata.Store
+	store CollectorStore
 	blobs storage.Driver
 	log   *slog.Logger
 	now   func() time.Time
@@ -42,6 +42,13 @@ type Collector struct {
 	Freed func(Report)
 }
 
+// CollectorStore is what a Collector needs of the metadata index: the
+// garbage family, and DeleteUpload to purge abandoned upload sessions.
+type CollectorStore interface {
+	metadata.Garbage
+	DeleteUpload(ctx context.Context, id string) error
+}
+
 // Report is what one pass found and did.
 type Report struct {
 	// Marked counts blobs newly marked as garbage.
@@ -56,7 +63,7 @@ type Report struct {
 
 // NewCollector returns a Collector with a grace period of an hour and an
 // upload timeout of a day.
-func NewCollector(store metadata.Store, blobs storage.Driver, log *slog.Logger) *Collector {
+func NewCollector(store CollectorStore, blobs storage.Driver, log *slog.Logger) *Collector {
 	if log == nil {
 		log = slog.Default()
 	}

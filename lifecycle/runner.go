@@ -15,12 +15,26 @@ import (
 // ErrNoPolicy: the repository has no lifecycle policy.
 var ErrNoPolicy = errors.New("lifecycle: the repository has no lifecycle policy")
 
+// RunnerStore is what a Runner needs of the metadata index.
+type RunnerStore interface {
+	// Repository, ListRepositories and UpdateRepository read the
+	// repositories' policies and record when each was applied.
+	Repository(ctx context.Context, name string) (metadata.Repository, error)
+	ListRepositories(ctx context.Context, last string, n int) ([]metadata.Repository, error)
+	UpdateRepository(ctx context.Context, name string, change func(*metadata.Repository) error) (metadata.Repository, error)
+	// ImageFacts lists the images a policy is evaluated against.
+	ImageFacts(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error)
+	// DeleteManifest expires an image; SetStorageClass archives one.
+	DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error
+	SetStorageClass(ctx context.Context, repo string, dgst digest.Digest, class string, at time.Time) error
+}
+
 // Runner applies repositories' lifecycle policies to the index: it
 // expires images (their manifests and tags go; their blobs are left to
 // garbage collection) and moves images to and from the archive. It is safe
 // for concurrent use.
 type Runner struct {
-	store metadata.Store
+	store RunnerStore
 	log   *slog.Logger
 	now   func() time.Time
 	// Applied, when set, is called for each action taken (for metrics).
@@ -28,7 +42,7 @@ type Runner struct {
 }
 
 // NewRunner returns a Runner over store.
-func NewRunner(store metadata.Store, log *slog.Logger) *Runner {
+func NewRunner(store RunnerStore, log *slog.Logger) *Runner {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -36,7 +50,7 @@ func NewRunner(store metadata.Store, log *slog.Logger) *Runner {
 }
 
 // Images returns the images of repo as Evaluate sees them.
-func Images(ctx context.Context, store metadata.Images, repo string) ([]Image, error) {
+func Images(ctx context.Context, store RunnerStore, repo string) ([]Image, error) {
 	var out []Image
 	var last digest.Digest
 	for {

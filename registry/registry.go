@@ -19,9 +19,21 @@ import (
 	"github.com/berth-dev/berth/storage"
 )
 
+// Store is what the registry needs of the metadata index: which blobs
+// each repository holds, manifests and tags, upload sessions, and a
+// repository's settings (immutable tags, whether a push may create it).
+type Store interface {
+	metadata.Blobs
+	metadata.Manifests
+	metadata.Uploads
+	// Repository returns repository name; metadata.ErrRepositoryUnknown if
+	// there is none.
+	Repository(ctx context.Context, name string) (metadata.Repository, error)
+}
+
 // Registry is the OCI Distribution API as an http.Handler.
 type Registry struct {
-	store  metadata.Store
+	store  Store
 	blobs  storage.Driver
 	log    *slog.Logger
 	pulls  *pullRecorder
@@ -54,7 +66,7 @@ type Config struct {
 
 // New returns a Registry over store and blobs. Close it to flush pull
 // times.
-func New(store metadata.Store, blobs storage.Driver, log *slog.Logger, cfg Config) *Registry {
+func New(store Store, blobs storage.Driver, log *slog.Logger, cfg Config) *Registry {
 	if cfg.PullFlushInterval <= 0 {
 		cfg.PullFlushInterval = 5 * time.Second
 	}

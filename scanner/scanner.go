@@ -71,9 +71,21 @@ func SeverityCounts(fs []Finding) map[string]int {
 	return out
 }
 
+// Store is what the scanner needs of the metadata index: the scans it
+// records, and the manifests and blobs of the images it reads.
+type Store interface {
+	metadata.Scans
+	// Manifest reads the image to scan (an index lists the images to
+	// scan); metadata.ErrManifestUnknown if it is gone.
+	Manifest(ctx context.Context, repo, reference string) (metadata.Manifest, error)
+	// Blob says where a layer's bytes are; metadata.ErrBlobUnknown if
+	// repo does not hold it.
+	Blob(ctx context.Context, repo string, dgst digest.Digest) (metadata.Blob, error)
+}
+
 // Scanner scans images. It is safe for concurrent use.
 type Scanner struct {
-	store metadata.Store
+	store Store
 	blobs storage.Driver
 	dir   string
 	log   *slog.Logger
@@ -97,7 +109,7 @@ const queueLength = 4096
 
 // New returns a Scanner over the index, the blob store and the OSV
 // database in dir (see vulndb.Load; a missing dir is an empty database).
-func New(ctx context.Context, store metadata.Store, blobs storage.Driver, dir string, log *slog.Logger) (*Scanner, error) {
+func New(ctx context.Context, store Store, blobs storage.Driver, dir string, log *slog.Logger) (*Scanner, error) {
 	if log == nil {
 		log = slog.Default()
 	}

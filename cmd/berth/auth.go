@@ -24,10 +24,17 @@ func openSealer(cfg config.Auth) (*secret.Sealer, error) {
 	return secret.LoadOrCreateMasterKey(cfg.MasterKeyFile)
 }
 
+// authorityStore is what access control uses of the index: the
+// authority's own reads, and the identities Bootstrap creates.
+type authorityStore interface {
+	auth.Store
+	metadata.Identities
+}
+
 // openAuthority wires the access-control pieces from config. In keys mode
 // a registry with no users gets an administrator, whose key is printed to
 // out once and written to the admin credentials file.
-func openAuthority(ctx context.Context, cfg *config.Config, store metadata.Store, out io.Writer, log *slog.Logger) (*auth.Authority, error) {
+func openAuthority(ctx context.Context, cfg *config.Config, store authorityStore, out io.Writer, log *slog.Logger) (*auth.Authority, error) {
 	keys, err := token.LoadOrCreate(cfg.Auth.SigningKeysDir)
 	if err != nil {
 		return nil, err

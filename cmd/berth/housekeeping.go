@@ -13,13 +13,20 @@ import (
 
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/lifecycle"
-	"github.com/berth-dev/berth/metadata/sqlite"
+	"github.com/berth-dev/berth/scanner"
 	"github.com/berth-dev/berth/storage"
 )
 
+// commandStore is what the commands that work on the index directly use
+// of it: the scanner's reads and writes and the housekeepers'.
+type commandStore interface {
+	scanner.Store
+	housekeepingStore
+}
+
 // withStores makes the RunE of a command that works on the index and the
 // blob store directly, beside or instead of a running server.
-func (f *configFlags) withStores(run func(cmd *cobra.Command, args []string, cfg *config.Config, store *sqlite.Store, blobs storage.Driver) error) func(*cobra.Command, []string) error {
+func (f *configFlags) withStores(run func(cmd *cobra.Command, args []string, cfg *config.Config, store commandStore, blobs storage.Driver) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		cfg, err := f.load(cmd, nil)
 		if err != nil {
@@ -40,10 +47,10 @@ func (f *configFlags) withStores(run func(cmd *cobra.Command, args []string, cfg
 
 // withHousekeepers is withStores with the lifecycle runner and the
 // garbage collector over the stores.
-func (f *configFlags) withHousekeepers(run func(cmd *cobra.Command, args []string, cfg *config.Config, store *sqlite.Store, runner *lifecycle.Runner, gc *lifecycle.Collector) error) func(*cobra.Command, []string) error {
-	return f.withStores(func(cmd *cobra.Command, args []string, cfg *config.Config, store *sqlite.Store, blobs storage.Driver) error {
+func (f *configFlags) withHousekeepers(run func(cmd *cobra.Command, args []string, runner *lifecycle.Runner, gc *lifecycle.Collector) error) func(*cobra.Command, []string) error {
+	return f.withStores(func(cmd *cobra.Command, args []string, cfg *config.Config, store commandStore, blobs storage.Driver) error {
 		runner, gc := housekeepers(cfg, store, blobs, newLogger(config.Log{Level: "warn", Format: "text"}), nil)
-		return run(cmd, args, cfg, store, runner, gc)
+		return run(cmd, args, runner, gc)
 	})
 }
 
@@ -65,7 +72,7 @@ So a blob is freed by the first pass after it has been unreferenced for the
 grace period. --dry-run changes nothing and reports the blobs unreferenced
 for longer than the grace period.`,
 		Args: cobra.NoArgs,
-		RunE: cf.withHousekeepers(func(cmd *cobra.Command, _ []string, _ *config.Config, _ *sqlite.Store, _ *lifecycle.Runner, gc *lifecycle.Collector) error {
+		RunE: cf.withHousekeepers(func(cmd *cobra.Command, _ []string, _ *lifecycle.Runner, gc *lifecycle.Collector) error {
 			if cmd.Flags().Changed("grace") {
 				gc.Grace = grace
 			}
@@ -108,7 +115,7 @@ func lifecycleCommand() *cobra.Command {
 		Use:   "run [REPOSITORY]",
 		Short: "Apply lifecycle policies now: one repository's, or every repository's",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: cf.withHousekeepers(func(cmd *cobra.Command, args []string, _ *config.Config, _ *sqlite.Store, runner *lifecycle.Runner, _ *lifecycle.Collector) error {
+		RunE: cf.withHousekeepers(func(cmd *cobra.Command, args []string, runner *lifecycle.Runner, _ *lifecycle.Collector) error {
 			results := map[string][]lifecycle.Result{}
 			var err error
 			if len(args) == 1 {
@@ -132,7 +139,7 @@ func lifecycleCommand() *cobra.Command {
 images as they are now, at the instant --at: an RFC 3339 time
 (2027-01-01T00:00:00Z) or a time from now (36h, 30d). Nothing changes.`,
 		Args: cobra.ExactArgs(1),
-		RunE: cf.withHousekeepers(func(cmd *cobra.Command, args []string, _ *config.Config, _ *sqlite.Store, runner *lifecycle.Runner, _ *lifecycle.Collector) error {
+		RunE: cf.withHousekeepers(func(cmd *cobra.Command, args []string, runner *lifecycle.Runner, _ *lifecycle.Collector) error {
 			when, err := parseWhen(at, time.Now())
 			if err != nil {
 				return err

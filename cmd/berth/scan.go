@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/config"
-	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/scanner"
 	"github.com/berth-dev/berth/scanner/vulndb"
 	"github.com/berth-dev/berth/storage"
@@ -39,7 +38,7 @@ finding is at least that severe, for CI pipelines.`,
 			}
 			return nil
 		},
-		RunE: cf.withStores(func(cmd *cobra.Command, args []string, cfg *config.Config, store *sqlite.Store, blobs storage.Driver) error {
+		RunE: cf.withStores(func(cmd *cobra.Command, args []string, cfg *config.Config, store commandStore, blobs storage.Driver) error {
 			repo, ref := parseImage(args[0])
 			m, err := store.Manifest(cmd.Context(), repo, ref)
 			if err != nil {

@@ -87,9 +87,16 @@ func openStorage(ctx context.Context, cfg config.Storage) (storage.Driver, strin
 	return d, cfg.Filesystem.Root, err
 }
 
+// housekeepingStore is what the lifecycle runner and the garbage collector
+// use of the index.
+type housekeepingStore interface {
+	lifecycle.RunnerStore
+	lifecycle.CollectorStore
+}
+
 // housekeepers returns the lifecycle runner and the garbage collector,
 // counting what they do in metrics (nil: not counted).
-func housekeepers(cfg *config.Config, store metadata.Store, blobs storage.Driver, log *slog.Logger, metrics *observe.Metrics) (*lifecycle.Runner, *lifecycle.Collector) {
+func housekeepers(cfg *config.Config, store housekeepingStore, blobs storage.Driver, log *slog.Logger, metrics *observe.Metrics) (*lifecycle.Runner, *lifecycle.Collector) {
 	runner := lifecycle.NewRunner(store, log)
 	collector := lifecycle.NewCollector(store, blobs, log)
 	collector.Grace, collector.UploadTimeout = cfg.GC.Grace, cfg.GC.UploadTimeout
