@@ -58,7 +58,7 @@ type Store interface {
 	metadata.Settings
 	// Images, Image, ImageTags, ManifestParents and SetStorageClass list,
 	// describe and archive images.
-	Images(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error)
+	Images(ctx context.Context, repo string, f metadata.ImageFilter, last digest.Digest, n int) ([]metadata.Image, error)
 	Image(ctx context.Context, repo string, dgst digest.Digest) (metadata.Image, error)
 	ImageTags(ctx context.Context, repo string, last metadata.ImageTag, n int, tagged, untagged bool) ([]metadata.ImageTag, error)
 	ManifestParents(ctx context.Context, repo string, dgst digest.Digest) ([]digest.Digest, error)

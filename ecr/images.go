@@ -150,7 +150,9 @@ type imageDetail struct {
 	ImageScanFindingsSummary *imageScanFindings `json:"imageScanFindingsSummary,omitempty"`
 }
 
-func (a *API) detail(ctx context.Context, repo string, im metadata.Image) (imageDetail, error) {
+// detail is an image as DescribeImages shows it, with the summary of its
+// scan that the index read with it.
+func (a *API) detail(repo string, im metadata.Image) imageDetail {
 	d := imageDetail{
 		RegistryID: a.cfg.AccountID, RepositoryName: repo,
 		ImageDigest: im.Digest.String(), ImageTags: im.Tags, ImageSizeInBytes: im.Size,
@@ -168,22 +170,13 @@ func (a *API) detail(ctx context.Context, repo string, im metadata.Image) (image
 	if im.StorageClass == metadata.StorageClassArchive {
 		d.ImageStatus = "ARCHIVED"
 	}
-	sc, err := a.store.Scan(ctx, repo, im.Digest)
-	if errors.Is(err, metadata.ErrScanUnknown) {
-		return d, nil
-	}
-	if err != nil {
-		return d, a.storeError(err, repo)
-	}
-	d.ImageScanStatus = &scanStatus{sc.Status, sc.Description}
-	if sc.Status == scanner.StatusComplete {
-		findings, err := scanner.Findings(sc)
-		if err != nil {
-			return d, wrap("scan findings", err)
+	if sc := im.Scan; sc != nil {
+		d.ImageScanStatus = &scanStatus{sc.Status, sc.Description}
+		if sc.Status == scanner.StatusComplete {
+			d.ImageScanFindingsSummary = scanSummary(*sc)
 		}
-		d.ImageScanFindingsSummary = scanSummary(sc, findings)
 	}
-	return d, nil
+	return d
 }
 
 type describeImagesInput struct {
@@ -220,27 +213,7 @@ func (a *API) describeImages(ctx context.Context, in *describeImagesInput) (*des
 		if len(in.ImageIDs) > 100 {
 			return nil, validation("imageIds", "list", "Member must have length less than or equal to 100")
 		}
-		for _, id := range in.ImageIDs {
-			m, failure := a.resolve(ctx, name, id)
-			if failure != nil {
-				if failure.FailureCode == "ImageNotFound" {
-					return nil, a.imageNotFound(name, id)
-				}
-				return nil, awsjson.InvalidParameterError("Invalid parameter at 'imageIds' failed to satisfy constraint: '%s'", failure.FailureReason)
-			}
-			im, err := a.store.Image(ctx, name, m.Digest)
-			if err != nil {
-				return nil, a.storeError(err, name)
-			}
-			if !slices.ContainsFunc(out.ImageDetails, func(d imageDetail) bool { return d.ImageDigest == im.Digest.String() }) {
-				d, err := a.detail(ctx, name, im)
-				if err != nil {
-					return nil, err
-				}
-				out.ImageDetails = append(out.ImageDetails, d)
-			}
-		}
-		return out, nil
+		return a.describeImageIDs(ctx, name, in.ImageIDs)
 	}
 	n, err := maxResults(in.MaxResults, 1000, 100)
 	if err != nil {
@@ -253,32 +226,54 @@ func (a *API) describeImages(ctx context.Context, in *describeImagesInput) (*des
 			return nil, err
 		}
 	}
-	for {
-		page, err := a.store.Images(ctx, name, last, n+1)
-		if err != nil {
-			return nil, a.storeError(err, name)
-		}
-		for _, im := range page {
-			isArchived := im.StorageClass == metadata.StorageClassArchive
-			if selected := ((len(im.Tags) > 0 && tagged) || (len(im.Tags) == 0 && untagged)) && ((isArchived && archived) || (!isArchived && active)); !selected {
-				last = im.Digest
-				continue
-			}
-			if len(out.ImageDetails) == n { // a further image exists
-				out.NextToken, err = a.nextToken(binding, last)
-				return out, err
-			}
-			last = im.Digest
-			d, err := a.detail(ctx, name, im)
-			if err != nil {
-				return nil, err
-			}
-			out.ImageDetails = append(out.ImageDetails, d)
-		}
-		if len(page) <= n {
-			return out, nil
+	filter := metadata.ImageFilter{Tagged: tagged, Untagged: untagged, Standard: active, Archived: archived}
+	images, err := a.store.Images(ctx, name, filter, last, n+1)
+	if err != nil {
+		return nil, a.storeError(err, name)
+	}
+	if len(images) > n {
+		images = images[:n]
+		if out.NextToken, err = a.nextToken(binding, images[n-1].Digest); err != nil {
+			return nil, err
 		}
 	}
+	for _, im := range images {
+		out.ImageDetails = append(out.ImageDetails, a.detail(name, im))
+	}
+	return out, nil
+}
+
+// describeImageIDs describes the images ids name, each once, in the order
+// first named; an id that names no image fails the whole call.
+func (a *API) describeImageIDs(ctx context.Context, repo string, ids []imageID) (*describeImagesOutput, error) {
+	var digests []digest.Digest
+	for _, id := range ids {
+		m, failure := a.resolve(ctx, repo, id)
+		if failure != nil {
+			if failure.FailureCode == "ImageNotFound" {
+				return nil, a.imageNotFound(repo, id)
+			}
+			return nil, awsjson.InvalidParameterError("Invalid parameter at 'imageIds' failed to satisfy constraint: '%s'", failure.FailureReason)
+		}
+		if !slices.Contains(digests, m.Digest) {
+			digests = append(digests, m.Digest)
+		}
+	}
+	filter := metadata.AnyImage()
+	filter.Digests = digests
+	images, err := a.store.Images(ctx, repo, filter, "", len(digests))
+	if err != nil {
+		return nil, a.storeError(err, repo)
+	}
+	out := &describeImagesOutput{ImageDetails: []imageDetail{}}
+	for _, d := range digests {
+		i := slices.IndexFunc(images, func(im metadata.Image) bool { return im.Digest == d })
+		if i < 0 { // deleted since it was resolved
+			return nil, a.imageNotFound(repo, imageID{ImageDigest: ptr(d.String())})
+		}
+		out.ImageDetails = append(out.ImageDetails, a.detail(repo, images[i]))
+	}
+	return out, nil
 }
 
 func (a *API) imageNotFound(repo string, id imageID) error {

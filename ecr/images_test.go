@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/smithy-go"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/metadata"
 )
 
 const (
@@ -140,6 +142,41 @@ func TestListAndDescribeImages(t *testing.T) {
 	untaggedOnly, err := client.DescribeImages(ctx, &sdkecr.DescribeImagesInput{RepositoryName: name, Filter: &types.DescribeImagesFilter{TagStatus: types.TagStatusUntagged}})
 	if err != nil || len(untaggedOnly.ImageDetails) != 1 || aws.ToString(untaggedOnly.ImageDetails[0].ImageDigest) != untagged.digest.String() {
 		t.Errorf("DescribeImages(UNTAGGED) = %+v, %v", untaggedOnly, err)
+	}
+	// Paged through a filter: the index answers each page, so a page is
+	// full whatever the filter skips.
+	var tagged []string
+	p = sdkecr.NewDescribeImagesPaginator(client, &sdkecr.DescribeImagesInput{RepositoryName: name, MaxResults: aws.Int32(1),
+		Filter: &types.DescribeImagesFilter{TagStatus: types.TagStatusTagged}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.ImageDetails) != 1 {
+			t.Errorf("a DescribeImages(TAGGED) page of 1 has %d images", len(page.ImageDetails))
+		}
+		for _, d := range page.ImageDetails {
+			tagged = append(tagged, aws.ToString(d.ImageDigest))
+		}
+	}
+	slices.Sort(tagged)
+	wantTagged := []string{one.digest.String(), two.digest.String()}
+	slices.Sort(wantTagged)
+	if !slices.Equal(tagged, wantTagged) {
+		t.Errorf("DescribeImages(TAGGED) pages = %v; want %v", tagged, wantTagged)
+	}
+	// Image ids: each image once, in the order first named.
+	byIDs, err := client.DescribeImages(ctx, &sdkecr.DescribeImagesInput{RepositoryName: name, ImageIds: []types.ImageIdentifier{
+		{ImageDigest: aws.String(untagged.digest.String())}, {ImageTag: aws.String("v1")}, {ImageTag: aws.String("latest")}, {ImageTag: aws.String("v2")}}})
+	var order []string
+	if err == nil {
+		for _, d := range byIDs.ImageDetails {
+			order = append(order, aws.ToString(d.ImageDigest))
+		}
+	}
+	if want := []string{untagged.digest.String(), one.digest.String(), two.digest.String()}; err != nil || !slices.Equal(order, want) {
+		t.Errorf("DescribeImages(imageIds) = %v, %v; want %v", order, err, want)
 	}
 	_, err = client.DescribeImages(ctx, &sdkecr.DescribeImagesInput{RepositoryName: name, ImageIds: []types.ImageIdentifier{{ImageTag: aws.String("v9")}}})
 	assertMessage(t, err, "ImageNotFoundException", "The image with imageId {imageDigest:'null', imageTag:'v9'} does not exist within the repository with name 'app' in the registry with id '123456789012'")
@@ -274,7 +311,7 @@ func TestBatchDeleteImage(t *testing.T) {
 	if len(out.ImageIds) != 1 || aws.ToString(out.ImageIds[0].ImageTag) != "child" {
 		t.Errorf("delete child by digest = %+v", out)
 	}
-	if images, _ := store.Images(ctx, "app", "", 10); len(images) != 0 {
+	if images, _ := store.Images(ctx, "app", metadata.AnyImage(), "", 10); len(images) != 0 {
 		t.Errorf("images left: %v", images)
 	}
 }

@@ -131,7 +131,7 @@ func (a *API) describeImageScanFindings(ctx context.Context, in *describeScanFin
 	if err != nil {
 		return nil, wrap("DescribeImageScanFindings", err)
 	}
-	out.ImageScanFindings = scanSummary(sc, findings)
+	out.ImageScanFindings = scanSummary(sc)
 	binding := awsjson.Binding("DescribeImageScanFindings", name, m.Digest, sc.CompletedAt.UnixNano())
 	out.ImageScanFindings.Findings, out.NextToken, err = page(a, binding, in.NextToken, findings, n)
 	if err != nil {
@@ -141,10 +141,10 @@ func (a *API) describeImageScanFindings(ctx context.Context, in *describeScanFin
 }
 
 // scanSummary is a complete scan's times and counts, without findings.
-func scanSummary(sc metadata.Scan, findings []scanner.Finding) *imageScanFindings {
+func scanSummary(sc metadata.Scan) *imageScanFindings {
 	out := &imageScanFindings{
 		ImageScanCompletedAt:  ptr(awsjson.NewTime(sc.CompletedAt)),
-		FindingSeverityCounts: scanner.SeverityCounts(findings),
+		FindingSeverityCounts: sc.SeverityCounts,
 	}
 	if !sc.SourceUpdatedAt.IsZero() {
 		out.VulnerabilitySourceUpdatedAt = ptr(awsjson.NewTime(sc.SourceUpdatedAt))

@@ -302,7 +302,7 @@ func TestGCUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range repos {
-		ims, err := g.store.Images(t.Context(), r.Name, "", 100000)
+		ims, err := g.store.Images(t.Context(), r.Name, metadata.AnyImage(), "", 100000)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,6 +31,27 @@ type Image struct {
 	// Parents counts the indexes in the repository that reference this
 	// image.
 	Parents int
+	// Scan is the image's scan without its findings and inventory (its
+	// status, times and severity counts); nil if it was never scanned.
+	// Images and Image fill it; ImageFacts does not.
+	Scan *Scan
+}
+
+// ImageFilter selects images by tags, storage class and digest. Its zero
+// value selects none; AnyImage selects all.
+type ImageFilter struct {
+	// Tagged and Untagged select images with tags and without.
+	Tagged, Untagged bool
+	// Standard and Archived select images of the standard storage class
+	// and of the archive.
+	Standard, Archived bool
+	// Digests, when not empty, selects only these images.
+	Digests []digest.Digest
+}
+
+// AnyImage is the filter that selects every image.
+func AnyImage() ImageFilter {
+	return ImageFilter{Tagged: true, Untagged: true, Standard: true, Archived: true}
 }
 
 // ImageTag is one row of ECR's ListImages: an image with one of its tags,
@@ -43,10 +64,10 @@ type ImageTag struct {
 // Images describes the images of repositories, as the ECR API and
 // lifecycle policies see them, and moves them between storage classes.
 type Images interface {
-	// Images describes up to n images of repo after digest last, in byte
-	// order of their digests, with their tags and sizes.
-	// ErrRepositoryUnknown if the repository does not exist.
-	Images(ctx context.Context, repo string, last digest.Digest, n int) ([]Image, error)
+	// Images describes up to n images of repo that f selects after digest
+	// last, in byte order of their digests, with their tags, sizes and
+	// scans. ErrRepositoryUnknown if the repository does not exist.
+	Images(ctx context.Context, repo string, f ImageFilter, last digest.Digest, n int) ([]Image, error)
 	// ImageFacts is Images without sizes, media types and the subject's
 	// artifact details: the cheaper listing lifecycle evaluation needs.
 	ImageFacts(ctx context.Context, repo string, last digest.Digest, n int) ([]Image, error)

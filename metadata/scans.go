@@ -24,6 +24,10 @@ type Scan struct {
 	CompletedAt     time.Time
 	SourceUpdatedAt time.Time
 	Findings        string
+	// SeverityCounts counts Findings by severity (the scanner writes both),
+	// so that listings show a summary without reading the findings; nil
+	// until the scan is complete.
+	SeverityCounts map[string]int
 	// Inventory is the image's package inventory, kept so that a new
 	// vulnerability database re-matches without reading the layers.
 	Inventory string

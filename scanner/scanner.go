@@ -257,7 +257,7 @@ func (s *Scanner) record(ctx context.Context, sc metadata.Scan, pkgs []vulndb.Pa
 	}
 	sc.Status, sc.Description = StatusComplete, "The scan was completed successfully."
 	sc.CompletedAt, sc.SourceUpdatedAt = s.now(), db.UpdatedAt()
-	sc.Findings, sc.Inventory = string(fj), string(inv)
+	sc.Findings, sc.Inventory, sc.SeverityCounts = string(fj), string(inv), SeverityCounts(findings)
 	return sc, s.store.PutScan(ctx, sc)
 }
 

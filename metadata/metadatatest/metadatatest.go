@@ -71,6 +71,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"RepositoryPolicy", testRepositoryPolicy},
 		{"Repositories", testRepositories},
 		{"Images", testImages},
+		{"ImageFilter", testImageFilter},
 		{"Settings", testSettings},
 		{"Garbage", testGarbage},
 		{"GarbageFollowsChanges", testGarbageFollowsChanges},

@@ -3,8 +3,10 @@ package metadatatest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,7 +132,7 @@ func testImages(t *testing.T, s metadata.Store) {
 	tags := map[digest.Digest][]string{a.Digest: {"latest", "v1"}, b.Digest: {"v2"}, index.Digest: {"multi"}}
 	var seen []digest.Digest
 	for last := digest.Digest(""); ; {
-		page, err := s.Images(ctx, "app", last, 3)
+		page, err := s.Images(ctx, "app", metadata.AnyImage(), last, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +166,7 @@ func testImages(t *testing.T, s metadata.Store) {
 	if _, err := s.Image(ctx, "app", digest.FromString("none")); !errors.Is(err, metadata.ErrManifestUnknown) {
 		t.Errorf("Image(unknown): %v", err)
 	}
-	if _, err := s.Images(ctx, "nope", "", 10); !errors.Is(err, metadata.ErrRepositoryUnknown) {
+	if _, err := s.Images(ctx, "nope", metadata.AnyImage(), "", 10); !errors.Is(err, metadata.ErrRepositoryUnknown) {
 		t.Errorf("Images(nope): %v", err)
 	}
 
@@ -230,5 +232,107 @@ func testImages(t *testing.T, s metadata.Store) {
 	}
 	if err := s.SetStorageClass(ctx, "app", digest.FromString("none"), "", at); !errors.Is(err, metadata.ErrManifestUnknown) {
 		t.Errorf("SetStorageClass(unknown): %v", err)
+	}
+}
+
+// Images selects by tags, storage class and digest in the query that
+// pages, and carries each image's scan without its findings.
+func testImageFilter(t *testing.T, s metadata.Store) {
+	ctx := t.Context()
+	cfg := blob("config")
+	mustPutBlob(t, s, "app", cfg)
+	images := map[string]metadata.Manifest{}
+	for _, name := range []string{"tagged", "untagged", "archived-tagged", "archived-untagged", "scanned"} {
+		m := manifest("app", name, cfg.Digest)
+		images[name] = m
+		var tags []string
+		if !strings.Contains(name, "untagged") {
+			tags = []string{name}
+		}
+		mustPutManifest(t, s, m, tags...)
+	}
+	at := time.Unix(1700000000, 0)
+	for _, name := range []string{"archived-tagged", "archived-untagged"} {
+		if err := s.SetStorageClass(ctx, "app", images[name].Digest, metadata.StorageClassArchive, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scan := metadata.Scan{Repository: "app", Digest: images["scanned"].Digest, Status: "COMPLETE", Description: "done",
+		StartedAt: at, CompletedAt: at.Add(time.Minute), SourceUpdatedAt: at.Add(-time.Hour),
+		Findings: `[{"name":"CVE-1","severity":"HIGH"}]`, Inventory: `{"packages":[]}`, SeverityCounts: map[string]int{"HIGH": 1}}
+	if err := s.PutScan(ctx, scan); err != nil {
+		t.Fatal(err)
+	}
+	names := map[digest.Digest]string{}
+	for name, m := range images {
+		names[m.Digest] = name
+	}
+	// list pages through the filter two at a time and names what it got.
+	list := func(f metadata.ImageFilter) []string {
+		var out []string
+		for last := digest.Digest(""); ; {
+			page, err := s.Images(ctx, "app", f, last, 2)
+			if err != nil {
+				t.Fatalf("Images(%+v): %v", f, err)
+			}
+			for _, im := range page {
+				out = append(out, names[im.Digest])
+			}
+			if len(page) < 2 {
+				break
+			}
+			last = page[len(page)-1].Digest
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, tt := range []struct {
+		filter metadata.ImageFilter
+		want   []string
+	}{
+		{metadata.AnyImage(), []string{"archived-tagged", "archived-untagged", "scanned", "tagged", "untagged"}},
+		{metadata.ImageFilter{Tagged: true, Untagged: true, Standard: true}, []string{"scanned", "tagged", "untagged"}},
+		{metadata.ImageFilter{Tagged: true, Standard: true}, []string{"scanned", "tagged"}},
+		{metadata.ImageFilter{Untagged: true, Standard: true}, []string{"untagged"}},
+		{metadata.ImageFilter{Tagged: true, Untagged: true, Archived: true}, []string{"archived-tagged", "archived-untagged"}},
+		{metadata.ImageFilter{Untagged: true, Archived: true}, []string{"archived-untagged"}},
+		{metadata.ImageFilter{}, nil},
+		{metadata.ImageFilter{Tagged: true, Untagged: true, Standard: true, Archived: true,
+			Digests: []digest.Digest{images["untagged"].Digest, images["archived-tagged"].Digest, digest.FromString("none")}},
+			[]string{"archived-tagged", "untagged"}},
+		{metadata.ImageFilter{Tagged: true, Standard: true, Digests: []digest.Digest{images["untagged"].Digest, images["tagged"].Digest}}, []string{"tagged"}},
+	} {
+		assertStrings(t, fmt.Sprintf("Images(%+v)", tt.filter), list(tt.filter), tt.want)
+	}
+
+	all, err := s.Images(ctx, "app", metadata.AnyImage(), "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range all {
+		if names[im.Digest] != "scanned" {
+			if im.Scan != nil {
+				t.Errorf("image %s was never scanned; Scan = %+v", names[im.Digest], im.Scan)
+			}
+			continue
+		}
+		got := im.Scan
+		if got == nil || got.Repository != "app" || got.Digest != scan.Digest || got.Status != scan.Status || got.Description != scan.Description ||
+			!got.StartedAt.Equal(scan.StartedAt) || !got.CompletedAt.Equal(scan.CompletedAt) || !got.SourceUpdatedAt.Equal(scan.SourceUpdatedAt) ||
+			!maps.Equal(got.SeverityCounts, scan.SeverityCounts) || got.Findings != "" || got.Inventory != "" {
+			t.Errorf("Images: scan of the scanned image = %+v; want %+v without findings and inventory", got, scan)
+		}
+	}
+	if im, err := s.Image(ctx, "app", scan.Digest); err != nil || im.Scan == nil || !maps.Equal(im.Scan.SeverityCounts, scan.SeverityCounts) {
+		t.Errorf("Image(scanned) = %+v, %v; want its scan", im, err)
+	}
+	facts, err := s.ImageFacts(ctx, "app", "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range facts {
+		if im.Scan != nil {
+			t.Errorf("ImageFacts %s has a scan %+v", names[im.Digest], im.Scan)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package metadatatest
 
 import (
 	"errors"
+	"maps"
 	"testing"
 	"time"
 
@@ -26,20 +27,24 @@ func testScans(t *testing.T, s metadata.Store) {
 		t.Fatal(err)
 	}
 	done := metadata.Scan{Repository: "app", Digest: a.Digest, Status: "COMPLETE", Description: "ok", StartedAt: at,
-		CompletedAt: at.Add(time.Second), SourceUpdatedAt: at.Add(-time.Hour), Findings: `[{"name":"CVE-1"}]`, Inventory: `{"packages":[]}`}
+		CompletedAt: at.Add(time.Second), SourceUpdatedAt: at.Add(-time.Hour), Findings: `[{"name":"CVE-1","severity":"HIGH"}]`, Inventory: `{"packages":[]}`,
+		SeverityCounts: map[string]int{"HIGH": 1}}
 	if err := s.PutScan(ctx, done); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Scan(ctx, "app", a.Digest)
-	if err != nil || got.Status != "COMPLETE" || got.Findings != done.Findings || got.Inventory != done.Inventory ||
+	if err != nil || got.Status != "COMPLETE" || got.Findings != done.Findings || got.Inventory != done.Inventory || !maps.Equal(got.SeverityCounts, done.SeverityCounts) ||
 		!got.StartedAt.Equal(at) || !got.CompletedAt.Equal(done.CompletedAt) || !got.SourceUpdatedAt.Equal(done.SourceUpdatedAt) {
 		t.Fatalf("Scan = %+v, %v", got, err)
 	}
 	if err := s.PutScan(ctx, metadata.Scan{Repository: "app", Digest: b.Digest, Status: "FAILED"}); err != nil {
 		t.Fatal(err)
 	}
+	if got, err := s.Scan(ctx, "app", b.Digest); err != nil || got.SeverityCounts != nil {
+		t.Errorf("Scan(FAILED) = %+v, %v; want no severity counts", got, err)
+	}
 	list, err := s.CompletedScans(ctx, "", "", 10)
-	if err != nil || len(list) != 1 || list[0].Digest != a.Digest {
+	if err != nil || len(list) != 1 || list[0].Digest != a.Digest || !maps.Equal(list[0].SeverityCounts, done.SeverityCounts) {
 		t.Errorf("CompletedScans = %v, %v", list, err)
 	}
 	if list, err := s.UnfinishedScans(ctx, "", "", 10); err != nil || len(list) != 0 {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -13,9 +14,9 @@ import (
 	"github.com/berth-dev/berth/metadata"
 )
 
-// imageQuery describes images; the caller appends the WHERE clause on m.
-// Sizes: the blobs a manifest references, or for an index the largest of
-// its children's.
+// imageQuery describes images with their scans; the caller appends the
+// WHERE clause on m. Sizes: the blobs a manifest references, or for an
+// index the largest of its children's.
 const imageQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
 	m.storage_class, m.archived_at, m.activated_at,
 	(SELECT COUNT(*) FROM manifest_references p WHERE p.repository_id = m.repository_id AND p.digest = m.digest AND p.kind = 1),
@@ -26,16 +27,40 @@ const imageQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m
 	COALESCE((SELECT MAX((SELECT SUM(b.size) FROM manifest_references r2 JOIN blobs b ON b.digest = r2.digest
 			WHERE r2.repository_id = mr.repository_id AND r2.manifest_digest = mr.digest AND r2.kind = 0))
 		FROM manifest_references mr
-		WHERE mr.repository_id = m.repository_id AND mr.manifest_digest = m.digest AND mr.kind = 1), 0)
+		WHERE mr.repository_id = m.repository_id AND mr.manifest_digest = m.digest AND mr.kind = 1), 0),
+	COALESCE(sc.status, ''), COALESCE(sc.description, ''), COALESCE(sc.started_at, 0), COALESCE(sc.completed_at, 0),
+	COALESCE(sc.source_updated_at, 0), COALESCE(sc.severity_counts, '')
+	FROM manifests m LEFT JOIN scans sc ON sc.repository_id = m.repository_id AND sc.digest = m.digest `
+
+// factsQuery is imageQuery without the costly columns: sizes, the config
+// media type and the scan read as zero.
+const factsQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
+	m.storage_class, m.archived_at, m.activated_at,
+	(SELECT COUNT(*) FROM manifest_references p WHERE p.repository_id = m.repository_id AND p.digest = m.digest AND p.kind = 1),
+	'',
+	COALESCE((SELECT group_concat(t.name, ' ') FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest), ''),
+	0, 0, '', '', 0, 0, 0, ''
 	FROM manifests m `
+
+// imageFilter is the WHERE clause of ImageFilter's tags and storage
+// class, after the repository; its arguments are filterArgs'.
+const imageFilter = ` AND (CASE WHEN EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest) THEN ? ELSE ? END)
+	AND (CASE WHEN m.storage_class = ? THEN ? ELSE ? END)`
+
+func filterArgs(f metadata.ImageFilter) []any {
+	return []any{f.Tagged, f.Untagged, metadata.StorageClassArchive, f.Archived, f.Standard}
+}
 
 func scanImage(row interface{ Scan(...any) error }) (metadata.Image, error) {
 	var im metadata.Image
 	var pushed, pulled, archived, activated, blobs, children int64
-	var tags string
+	var tags, counts string
+	var sc metadata.Scan
+	var started, completed, updated int64
 	if err := row.Scan(&im.Digest, &im.MediaType, &im.ArtifactType, &im.Subject, &pushed, &pulled,
 		&im.StorageClass, &archived, &activated, &im.Parents,
-		&im.ConfigMediaType, &tags, &blobs, &children); err != nil {
+		&im.ConfigMediaType, &tags, &blobs, &children,
+		&sc.Status, &sc.Description, &started, &completed, &updated, &counts); err != nil {
 		return im, err
 	}
 	im.PushedAt = time.Unix(0, pushed)
@@ -45,6 +70,15 @@ func scanImage(row interface{ Scan(...any) error }) (metadata.Image, error) {
 		slices.Sort(im.Tags)
 	}
 	im.Size = blobs + children
+	if sc.Status != "" {
+		sc.Digest = im.Digest
+		sc.StartedAt, sc.CompletedAt, sc.SourceUpdatedAt = unixOrZero(started), unixOrZero(completed), unixOrZero(updated)
+		var err error
+		if sc.SeverityCounts, err = decodeCounts(counts); err != nil {
+			return im, err
+		}
+		im.Scan = &sc
+	}
 	return im, nil
 }
 
@@ -81,32 +115,38 @@ func (s *Store) imageRepository(ctx context.Context, repo string) (int64, error)
 	return id, err
 }
 
-// factsQuery is imageQuery without the costly columns: sizes and the
-// config media type read as zero.
-const factsQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
-	m.storage_class, m.archived_at, m.activated_at,
-	(SELECT COUNT(*) FROM manifest_references p WHERE p.repository_id = m.repository_id AND p.digest = m.digest AND p.kind = 1),
-	'',
-	COALESCE((SELECT group_concat(t.name, ' ') FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest), ''),
-	0, 0
-	FROM manifests m `
-
-// Images implements metadata.Images.
-func (s *Store) Images(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error) {
-	return s.images(ctx, imageQuery, repo, last, n)
-}
-
-// ImageFacts implements metadata.Images.
-func (s *Store) ImageFacts(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error) {
-	return s.images(ctx, factsQuery, repo, last, n)
-}
-
-func (s *Store) images(ctx context.Context, query, repo string, last digest.Digest, n int) ([]metadata.Image, error) {
+// Images implements metadata.Images: the filter and the page are one
+// query, which walks the repository's manifests in digest order. Selected
+// digests are looked up directly instead.
+func (s *Store) Images(ctx context.Context, repo string, f metadata.ImageFilter, last digest.Digest, n int) ([]metadata.Image, error) {
 	id, _, err := lookupRepository(ctx, s.read, repo)
 	if err != nil {
 		return nil, err
 	}
-	return queryAll(ctx, s.read, scanImage, query+`WHERE m.repository_id = ? AND m.digest > ? ORDER BY m.digest LIMIT ?`, id, last.String(), n)
+	query, args := imageQuery+`WHERE m.repository_id = ? AND m.digest > ?`+imageFilter, append([]any{id, last.String()}, filterArgs(f)...)
+	if len(f.Digests) > 0 {
+		digests, err := json.Marshal(f.Digests)
+		if err != nil {
+			return nil, err
+		}
+		query, args = query+` AND m.digest IN (SELECT value FROM json_each(?))`, append(args, string(digests))
+	}
+	images, err := queryAll(ctx, s.read, scanImage, query+` ORDER BY m.digest LIMIT ?`, append(args, n)...)
+	for _, im := range images {
+		if im.Scan != nil {
+			im.Scan.Repository = repo
+		}
+	}
+	return images, err
+}
+
+// ImageFacts implements metadata.Images.
+func (s *Store) ImageFacts(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error) {
+	id, _, err := lookupRepository(ctx, s.read, repo)
+	if err != nil {
+		return nil, err
+	}
+	return queryAll(ctx, s.read, scanImage, factsQuery+`WHERE m.repository_id = ? AND m.digest > ? ORDER BY m.digest LIMIT ?`, id, last.String(), n)
 }
 
 // Image implements metadata.Images.
@@ -118,6 +158,9 @@ func (s *Store) Image(ctx context.Context, repo string, dgst digest.Digest) (met
 	im, err := scanImage(s.read.QueryRowContext(ctx, imageQuery+`WHERE m.repository_id = ? AND m.digest = ?`, id, dgst.String()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return im, metadata.ErrManifestUnknown
+	}
+	if im.Scan != nil {
+		im.Scan.Repository = repo
 	}
 	return im, err
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"testing"
 
@@ -59,5 +60,52 @@ func TestMigrateFromVersion2(t *testing.T) {
 	var n int
 	if err := s.read.QueryRowContext(t.Context(), "SELECT count(*) FROM access_keys").Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d access_keys rows, %v, after deleting their user; want 0", n, err)
+	}
+}
+
+// Complete scans recorded before scans kept severity counts (schema
+// version 10) get them from their findings on Open; others get none.
+func TestMigrateScanSeverityCounts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "berth.db")
+	old, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(ON)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range schema[:10] {
+		if _, err := old.ExecContext(t.Context(), m); err != nil {
+			t.Fatalf("schema %d: %v", i+1, err)
+		}
+	}
+	a, b, c := digest.FromString("a"), digest.FromString("b"), digest.FromString("c")
+	if _, err := old.ExecContext(t.Context(), fmt.Sprintf(`
+		INSERT INTO repositories(id, name, created_at) VALUES (1, 'app', 1);
+		INSERT INTO manifests(repository_id, digest, media_type, size, content, pushed_at) VALUES
+			(1, '%[1]s', 'm', 1, 'a', 1), (1, '%[2]s', 'm', 1, 'b', 1), (1, '%[3]s', 'm', 1, 'c', 1);
+		INSERT INTO scans(repository_id, digest, status, findings) VALUES
+			(1, '%[1]s', 'COMPLETE', '[{"name":"CVE-1","severity":"HIGH"},{"name":"CVE-2","severity":"LOW"},{"name":"CVE-3","severity":"HIGH"}]'),
+			(1, '%[2]s', 'COMPLETE', '[]'),
+			(1, '%[3]s', 'FAILED', '');
+		PRAGMA user_version = 10;`, a, b, c)); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	for _, tt := range []struct {
+		dgst digest.Digest
+		want map[string]int
+	}{
+		{a, map[string]int{"HIGH": 2, "LOW": 1}},
+		{b, map[string]int{}},
+		{c, nil},
+	} {
+		sc, err := s.Scan(t.Context(), "app", tt.dgst)
+		if err != nil || !maps.Equal(sc.SeverityCounts, tt.want) || (tt.want == nil) != (sc.SeverityCounts == nil) {
+			t.Errorf("Scan(%s) after migrating: counts %v, %v; want %v", sc.Status, sc.SeverityCounts, err, tt.want)
+		}
 	}
 }

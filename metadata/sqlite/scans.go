@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -11,14 +12,38 @@ import (
 	"github.com/berth-dev/berth/metadata"
 )
 
-const scanColumns = `r.name, s.digest, s.status, s.description, s.started_at, s.completed_at, s.source_updated_at, s.findings, s.inventory`
+const scanColumns = `r.name, s.digest, s.status, s.description, s.started_at, s.completed_at, s.source_updated_at, s.findings, s.inventory, s.severity_counts`
 
 func scanScan(row interface{ Scan(...any) error }) (metadata.Scan, error) {
 	var sc metadata.Scan
 	var started, completed, updated int64
-	err := row.Scan(&sc.Repository, &sc.Digest, &sc.Status, &sc.Description, &started, &completed, &updated, &sc.Findings, &sc.Inventory)
+	var counts string
+	if err := row.Scan(&sc.Repository, &sc.Digest, &sc.Status, &sc.Description, &started, &completed, &updated, &sc.Findings, &sc.Inventory, &counts); err != nil {
+		return sc, err
+	}
 	sc.StartedAt, sc.CompletedAt, sc.SourceUpdatedAt = unixOrZero(started), unixOrZero(completed), unixOrZero(updated)
+	var err error
+	sc.SeverityCounts, err = decodeCounts(counts)
 	return sc, err
+}
+
+// encodeCounts and decodeCounts store severity counts as a JSON object;
+// "" is nil.
+func encodeCounts(counts map[string]int) (string, error) {
+	if counts == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(counts)
+	return string(b), err
+}
+
+func decodeCounts(text string) (map[string]int, error) {
+	if text == "" {
+		return nil, nil
+	}
+	var counts map[string]int
+	err := json.Unmarshal([]byte(text), &counts)
+	return counts, err
 }
 
 // nanosOrZero stores a time column where 0 means never.
@@ -32,14 +57,18 @@ func nanosOrZero(t time.Time) int64 {
 // PutScan implements metadata.Scans. ErrManifestUnknown if the image is
 // not (any more) in the repository.
 func (s *Store) PutScan(ctx context.Context, sc metadata.Scan) error {
-	res, err := s.write.ExecContext(ctx, `INSERT INTO scans(repository_id, digest, status, description, started_at, completed_at, source_updated_at, findings, inventory)
-		SELECT m.repository_id, m.digest, ?, ?, ?, ?, ?, ?, ? FROM manifests m JOIN repositories r ON r.id = m.repository_id
+	counts, err := encodeCounts(sc.SeverityCounts)
+	if err != nil {
+		return err
+	}
+	res, err := s.write.ExecContext(ctx, `INSERT INTO scans(repository_id, digest, status, description, started_at, completed_at, source_updated_at, findings, inventory, severity_counts)
+		SELECT m.repository_id, m.digest, ?, ?, ?, ?, ?, ?, ?, ? FROM manifests m JOIN repositories r ON r.id = m.repository_id
 		WHERE r.name = ? AND m.digest = ?
 		ON CONFLICT(repository_id, digest) DO UPDATE SET status = excluded.status, description = excluded.description,
 			started_at = excluded.started_at, completed_at = excluded.completed_at, source_updated_at = excluded.source_updated_at,
-			findings = excluded.findings, inventory = excluded.inventory`,
+			findings = excluded.findings, inventory = excluded.inventory, severity_counts = excluded.severity_counts`,
 		sc.Status, sc.Description, nanosOrZero(sc.StartedAt), nanosOrZero(sc.CompletedAt), nanosOrZero(sc.SourceUpdatedAt),
-		sc.Findings, sc.Inventory, sc.Repository, sc.Digest.String())
+		sc.Findings, sc.Inventory, counts, sc.Repository, sc.Digest.String())
 	if err != nil {
 		return err
 	}

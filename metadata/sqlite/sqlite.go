@@ -162,6 +162,16 @@ CREATE TABLE layer_inventories (
 	digest    TEXT PRIMARY KEY,
 	inventory TEXT NOT NULL
 ) WITHOUT ROWID;
+`, `
+-- Listings show a scan's severity counts without reading its findings.
+-- Complete scans of earlier versions get theirs from their findings (the
+-- scanner's JSON: an array of objects with a severity member).
+ALTER TABLE scans ADD COLUMN severity_counts TEXT NOT NULL DEFAULT '';
+UPDATE scans SET severity_counts = (
+	SELECT json_group_object(severity, n) FROM (
+		SELECT COALESCE(json_extract(value, '$.severity'), '') AS severity, COUNT(*) AS n
+		FROM json_each(scans.findings) GROUP BY 1))
+WHERE status = 'COMPLETE' AND json_valid(findings) AND json_type(findings) = 'array';
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
