@@ -67,14 +67,18 @@ func newAPI(t testing.TB) (*sdkecr.Client, metadata.Store, *httptest.Server) {
 	mux.Handle("/{$}", api)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	client := sdkecr.New(sdkecr.Options{
+	return clientOf(srv.URL), store, srv
+}
+
+// clientOf is an SDK client of the API at url.
+func clientOf(url string) *sdkecr.Client {
+	return sdkecr.New(sdkecr.Options{
 		Region:       "eu-west-1",
-		BaseEndpoint: aws.String(srv.URL),
+		BaseEndpoint: aws.String(url),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}, nil
 		}),
 	})
-	return client, store, srv
 }
 
 func TestGetAuthorizationToken(t *testing.T) {

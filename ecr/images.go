@@ -248,7 +248,10 @@ func (a *API) describeImages(ctx context.Context, in *describeImagesInput) (*des
 func (a *API) describeImageIDs(ctx context.Context, repo string, ids []imageID) (*describeImagesOutput, error) {
 	var digests []digest.Digest
 	for _, id := range ids {
-		m, failure := a.resolve(ctx, repo, id)
+		m, failure, err := a.resolve(ctx, repo, id)
+		if err != nil {
+			return nil, err
+		}
 		if failure != nil {
 			if failure.FailureCode == "ImageNotFound" {
 				return nil, a.imageNotFound(repo, id)
@@ -280,10 +283,13 @@ func (a *API) imageNotFound(repo string, id imageID) error {
 	return awsjson.Errorf("ImageNotFoundException", "The image with imageId %s does not exist within the repository with name '%s' in the registry with id '%s'", id, repo, a.cfg.AccountID)
 }
 
-// resolve finds the manifest an imageId names, or says why it cannot.
-func (a *API) resolve(ctx context.Context, repo string, id imageID) (metadata.Manifest, *imageFailure) {
-	fail := func(code, reason string) (metadata.Manifest, *imageFailure) {
-		return metadata.Manifest{}, &imageFailure{ImageID: id, FailureCode: code, FailureReason: reason}
+// resolve finds the manifest an imageId names, or says why it cannot (a
+// failure, the client's doing). An index that cannot be read is an error,
+// which the caller returns: the client gets a ServerException and the
+// error is logged, never passed off as the client's.
+func (a *API) resolve(ctx context.Context, repo string, id imageID) (metadata.Manifest, *imageFailure, error) {
+	fail := func(code, reason string) (metadata.Manifest, *imageFailure, error) {
+		return metadata.Manifest{}, &imageFailure{ImageID: id, FailureCode: code, FailureReason: reason}, nil
 	}
 	if id.ImageDigest == nil && id.ImageTag == nil {
 		return fail("MissingDigestAndTag", "Invalid request parameters: both tag and digest cannot be null")
@@ -308,12 +314,12 @@ func (a *API) resolve(ctx context.Context, repo string, id imageID) (metadata.Ma
 		return fail("ImageNotFound", "Requested image not found")
 	}
 	if err != nil {
-		return fail("ImageInaccessible", "The image could not be read; retry")
+		return m, nil, fmt.Errorf("reading image %s of repository %s: %w", ref, repo, err)
 	}
 	if want != "" && m.Digest != want {
 		return fail("ImageTagDoesNotMatchDigest", "Invalid request parameters: given tag and digest do not match")
 	}
-	return m, nil
+	return m, nil, nil
 }
 
 type batchGetImageInput struct {
@@ -351,7 +357,10 @@ func (a *API) batchGetImage(ctx context.Context, in *batchGetImageInput) (*batch
 	}
 	out := &batchGetImageOutput{Images: []image{}, Failures: []imageFailure{}}
 	for _, id := range in.ImageIDs {
-		m, failure := a.resolve(ctx, name, id)
+		m, failure, err := a.resolve(ctx, name, id)
+		if err != nil {
+			return nil, err
+		}
 		if failure == nil && len(in.AcceptedMediaTypes) > 0 && !slices.Contains(in.AcceptedMediaTypes, m.MediaType) {
 			failure = &imageFailure{ImageID: id, FailureCode: "UnsupportedImageType", FailureReason: fmt.Sprintf("The image's manifest media type %s is not among the accepted media types", m.MediaType)}
 		}
@@ -522,9 +531,9 @@ func (a *API) batchDeleteImage(ctx context.Context, in *batchDeleteImageInput) (
 }
 
 func (a *API) deleteImage(ctx context.Context, repo string, id imageID) ([]imageID, *imageFailure, error) {
-	m, failure := a.resolve(ctx, repo, id)
-	if failure != nil {
-		return nil, failure, nil
+	m, failure, err := a.resolve(ctx, repo, id)
+	if err != nil || failure != nil {
+		return nil, failure, err
 	}
 	im, err := a.store.Image(ctx, repo, m.Digest)
 	if err != nil {

@@ -2,10 +2,14 @@ package ecr_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/ecr"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -361,5 +366,77 @@ func TestListImageReferrers(t *testing.T) {
 	}
 	if sigs != 2 {
 		t.Errorf("signatures listed: %d; want 2", sigs)
+	}
+}
+
+// brokenManifests is the index with manifest reads failing, as a lost
+// disk or database connection would make them fail.
+type brokenManifests struct {
+	ecr.Store
+	err error
+}
+
+func (b brokenManifests) Manifest(context.Context, string, string) (metadata.Manifest, error) {
+	return metadata.Manifest{}, b.err
+}
+
+// An image id the index cannot look up is the server's failure, not the
+// client's: every operation that resolves image ids answers
+// ServerException (500) and logs why, where it answered a 400 or a
+// per-image ImageInaccessible failure before.
+func TestResolveStoreError(t *testing.T) {
+	_, store, srv := newAPI(t)
+	ctx := t.Context()
+	if err := store.CreateRepository(ctx, metadata.Repository{Name: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	img := pushImage(t, srv.URL, "app", "v1", "one")
+	var logs bytes.Buffer
+	broken := brokenManifests{store, errors.New("the index is unreachable")}
+	api, err := ecr.New(ctx, broken, nil, ecr.Config{AccountID: account, Access: allowAll{}, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	brokenSrv := httptest.NewServer(api)
+	defer brokenSrv.Close()
+	client := clientOf(brokenSrv.URL)
+	name := aws.String("app")
+	byTag := []types.ImageIdentifier{{ImageTag: aws.String("v1")}}
+	byDigest := &types.ImageIdentifier{ImageDigest: aws.String(img.digest.String())}
+	for op, call := range map[string]func() error{
+		"BatchGetImage": func() error {
+			_, err := client.BatchGetImage(ctx, &sdkecr.BatchGetImageInput{RepositoryName: name, ImageIds: byTag})
+			return err
+		},
+		"BatchDeleteImage": func() error {
+			_, err := client.BatchDeleteImage(ctx, &sdkecr.BatchDeleteImageInput{RepositoryName: name, ImageIds: byTag})
+			return err
+		},
+		"DescribeImages": func() error {
+			_, err := client.DescribeImages(ctx, &sdkecr.DescribeImagesInput{RepositoryName: name, ImageIds: byTag})
+			return err
+		},
+		"DescribeImageScanFindings": func() error {
+			_, err := client.DescribeImageScanFindings(ctx, &sdkecr.DescribeImageScanFindingsInput{RepositoryName: name, ImageId: byDigest})
+			return err
+		},
+		"UpdateImageStorageClass": func() error {
+			_, err := client.UpdateImageStorageClass(ctx, &sdkecr.UpdateImageStorageClassInput{RepositoryName: name, ImageId: byDigest, TargetStorageClass: types.TargetStorageClassArchive})
+			return err
+		},
+	} {
+		logs.Reset()
+		err := call()
+		var server *types.ServerException
+		if !errors.As(err, &server) {
+			t.Errorf("%s with the index failing: %v; want ServerException", op, err)
+		}
+		if !strings.Contains(logs.String(), "the index is unreachable") {
+			t.Errorf("%s: the store error was not logged:\n%s", op, logs.String())
+		}
+	}
+	// Nothing was deleted on the way.
+	if _, err := store.Manifest(ctx, "app", "v1"); err != nil {
+		t.Errorf("the image after the failed calls: %v", err)
 	}
 }

@@ -234,7 +234,10 @@ func (a *API) getLifecyclePolicyPreview(ctx context.Context, in *getPreviewInput
 	}
 	var wanted []digest.Digest
 	for _, id := range in.ImageIDs {
-		m, failure := a.resolve(ctx, name, id)
+		m, failure, err := a.resolve(ctx, name, id)
+		if err != nil {
+			return nil, err
+		}
 		if failure != nil {
 			return nil, a.imageNotFound(name, id)
 		}

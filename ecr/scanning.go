@@ -48,7 +48,10 @@ func (a *API) image(ctx context.Context, repo string, id *imageID) (metadata.Man
 	if _, err := a.store.Repository(ctx, repo); err != nil {
 		return metadata.Manifest{}, a.storeError(err, repo)
 	}
-	m, failure := a.resolve(ctx, repo, *id)
+	m, failure, err := a.resolve(ctx, repo, *id)
+	if err != nil {
+		return m, err
+	}
 	if failure != nil {
 		if failure.FailureCode == "ImageNotFound" {
 			return m, a.imageNotFound(repo, *id)
