@@ -3,7 +3,6 @@ package ecr
 import (
 	"context"
 	"errors"
-	"path"
 	"slices"
 	"time"
 
@@ -155,7 +154,9 @@ func scanSummary(sc metadata.Scan) *imageScanFindings {
 	return out
 }
 
-// Registry scanning configuration.
+// Registry scanning configuration: the scanner owns it
+// (scanner.Configuration); the API validates ECR's wire form and
+// translates.
 
 type scanningRule struct {
 	ScanFrequency     string            `json:"scanFrequency"`
@@ -167,9 +168,7 @@ type registryScanningConfiguration struct {
 	Rules    []scanningRule `json:"rules"`
 }
 
-const settingScanning = "ecr.registryScanningConfiguration"
-
-var scanFrequencies = []string{"SCAN_ON_PUSH", "CONTINUOUS_SCAN", "MANUAL"}
+var scanFrequencies = []string{scanner.FrequencyScanOnPush, scanner.FrequencyContinuous, scanner.FrequencyManual}
 
 type putRegistryScanningInput struct {
 	ScanType *string        `json:"scanType,omitempty"`
@@ -182,13 +181,31 @@ type registryScanningOutput struct {
 	ScanningConfiguration         *registryScanningConfiguration `json:"scanningConfiguration,omitempty"`
 }
 
+// wildcards is ECR's form of repository filters.
+func wildcards(filters []string) []exclusionFilter {
+	var out []exclusionFilter
+	for _, f := range filters {
+		out = append(out, exclusionFilter{"WILDCARD", f})
+	}
+	return out
+}
+
+// wireScanning is ECR's form of the scanner's configuration.
+func wireScanning(c scanner.Configuration) *registryScanningConfiguration {
+	out := &registryScanningConfiguration{ScanType: c.ScanType, Rules: []scanningRule{}}
+	for _, r := range c.Rules {
+		out.Rules = append(out.Rules, scanningRule{r.Frequency, wildcards(r.RepositoryFilters)})
+	}
+	return out
+}
+
 func (a *API) putRegistryScanningConfiguration(ctx context.Context, in *putRegistryScanningInput) (*registryScanningOutput, error) {
 	if err := a.access.AuthorizeAction(ctx, "ecr:PutRegistryScanningConfiguration", ""); err != nil {
 		return nil, err
 	}
-	cfg := registryScanningConfiguration{ScanType: "BASIC", Rules: []scanningRule{}}
+	cfg := scanner.DefaultConfiguration()
 	if in.ScanType != nil {
-		if *in.ScanType != "BASIC" && *in.ScanType != "ENHANCED" {
+		if *in.ScanType != scanner.ScanTypeBasic && *in.ScanType != scanner.ScanTypeEnhanced {
 			return nil, validation("scanType", *in.ScanType, "Member must satisfy enum value set: [BASIC, ENHANCED]")
 		}
 		cfg.ScanType = *in.ScanType
@@ -203,72 +220,30 @@ func (a *API) putRegistryScanningConfiguration(ctx context.Context, in *putRegis
 		if len(r.RepositoryFilters) < 1 || len(r.RepositoryFilters) > 100 {
 			return nil, validation("rules.member.repositoryFilters", "list", "Member must have length between 1 and 100")
 		}
+		rule := scanner.Rule{Frequency: r.ScanFrequency}
 		for _, f := range r.RepositoryFilters {
 			if f.FilterType != "WILDCARD" || len(f.Filter) < 1 || len(f.Filter) > 256 {
 				return nil, validation("rules.member.repositoryFilters.member", f.Filter, "Member must be a WILDCARD filter of 1 to 256 characters")
 			}
+			rule.RepositoryFilters = append(rule.RepositoryFilters, f.Filter)
 		}
-		cfg.Rules = append(cfg.Rules, r)
+		cfg.Rules = append(cfg.Rules, rule)
 	}
-	if err := a.saveSetting(ctx, settingScanning, cfg); err != nil {
+	if err := scanner.SaveConfiguration(ctx, a.store, cfg); err != nil {
 		return nil, err
 	}
-	return &registryScanningOutput{RegistryScanningConfiguration: &cfg}, nil
-}
-
-func (a *API) scanningConfiguration(ctx context.Context) (registryScanningConfiguration, error) {
-	cfg := registryScanningConfiguration{ScanType: "BASIC", Rules: []scanningRule{}}
-	_, err := a.loadSetting(ctx, settingScanning, &cfg)
-	return cfg, err
+	return &registryScanningOutput{RegistryScanningConfiguration: wireScanning(cfg)}, nil
 }
 
 func (a *API) getRegistryScanningConfiguration(ctx context.Context, _ *struct{}) (*registryScanningOutput, error) {
 	if err := a.access.AuthorizeAction(ctx, "ecr:GetRegistryScanningConfiguration", ""); err != nil {
 		return nil, err
 	}
-	cfg, err := a.scanningConfiguration(ctx)
+	cfg, err := scanner.LoadConfiguration(ctx, a.store)
 	if err != nil {
 		return nil, err
 	}
-	return &registryScanningOutput{RegistryID: a.cfg.AccountID, ScanningConfiguration: &cfg}, nil
-}
-
-// frequency is how repository r is scanned: SCAN_ON_PUSH when the
-// repository asks for it or a registry rule's filter matches it, else the
-// first matching rule's frequency, else MANUAL; and the filters that
-// applied.
-func (a *API) frequency(cfg registryScanningConfiguration, r metadata.Repository) (string, []exclusionFilter) {
-	var applied []exclusionFilter
-	freq := "MANUAL"
-	for _, rule := range cfg.Rules {
-		for _, f := range rule.RepositoryFilters {
-			if ok, _ := path.Match(f.Filter, r.Name); ok {
-				applied = append(applied, f)
-				if freq == "MANUAL" || rule.ScanFrequency == "SCAN_ON_PUSH" {
-					freq = rule.ScanFrequency
-				}
-			}
-		}
-	}
-	if r.ScanOnPush {
-		freq = "SCAN_ON_PUSH"
-	}
-	return freq, applied
-}
-
-// ScanOnPush reports whether an image pushed to repository repo is
-// scanned at once: the repository's scanOnPush, or a registry rule.
-func (a *API) ScanOnPush(ctx context.Context, repo string) bool {
-	r, err := a.store.Repository(ctx, repo)
-	if err != nil {
-		return false
-	}
-	cfg, err := a.scanningConfiguration(ctx)
-	if err != nil {
-		return r.ScanOnPush
-	}
-	freq, _ := a.frequency(cfg, r)
-	return freq == "SCAN_ON_PUSH" || freq == "CONTINUOUS_SCAN"
+	return &registryScanningOutput{RegistryID: a.cfg.AccountID, ScanningConfiguration: wireScanning(cfg)}, nil
 }
 
 type batchGetScanningInput struct {
@@ -298,7 +273,7 @@ func (a *API) batchGetRepositoryScanningConfiguration(ctx context.Context, in *b
 	if len(in.RepositoryNames) < 1 || len(in.RepositoryNames) > 25 {
 		return nil, validation("repositoryNames", "list", "Member must have length between 1 and 25")
 	}
-	cfg, err := a.scanningConfiguration(ctx)
+	cfg, err := scanner.LoadConfiguration(ctx, a.store)
 	if err != nil {
 		return nil, err
 	}
@@ -316,10 +291,10 @@ func (a *API) batchGetRepositoryScanningConfiguration(ctx context.Context, in *b
 		if err != nil {
 			return nil, a.storeError(err, name)
 		}
-		freq, applied := a.frequency(cfg, r)
+		freq, applied := cfg.Frequency(name, r.ScanOnPush)
 		out.ScanningConfigurations = append(out.ScanningConfigurations, repositoryScanning{
 			RepositoryArn: a.repositoryARN(name), RepositoryName: name,
-			ScanOnPush: freq == "SCAN_ON_PUSH", ScanFrequency: freq, AppliedScanFilters: applied,
+			ScanOnPush: freq == scanner.FrequencyScanOnPush, ScanFrequency: freq, AppliedScanFilters: wildcards(applied),
 		})
 	}
 	return out, nil

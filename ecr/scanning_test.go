@@ -154,14 +154,13 @@ func TestScanOnPush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var api *ecr.API
 	reg := registry.New(store, blobs, nil, registry.Config{RegistryID: account, Pushed: func(ctx context.Context, m metadata.Manifest) {
-		if api.ScanOnPush(ctx, m.Repository) {
-			scan.Enqueue(context.WithoutCancel(ctx), m.Repository, m.Digest)
+		if err := scan.OnPush(ctx, m.Repository, m.Digest); err != nil {
+			t.Errorf("OnPush(%s, %s): %v", m.Repository, m.Digest, err)
 		}
 	}})
 	defer reg.Close(context.Background())
-	api, err = ecr.New(ctx, store, reg, ecr.Config{AccountID: account, Access: allowAll{}, Scanner: scan})
+	api, err := ecr.New(ctx, store, reg, ecr.Config{AccountID: account, Access: allowAll{}, Scanner: scan})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,4 +371,33 @@ func TestRegistryScanningConfiguration(t *testing.T) {
 	_, err = client.PutRegistryScanningConfiguration(ctx, &sdkecr.PutRegistryScanningConfigurationInput{Rules: []types.RegistryScanningRule{{ScanFrequency: "SOMETIMES",
 		RepositoryFilters: []types.ScanningRepositoryFilter{{Filter: aws.String("*"), FilterType: types.ScanningRepositoryFilterTypeWildcard}}}}})
 	assertCode(t, err, "ValidationException")
+}
+
+// A registry scanning configuration stored before the scanner owned it
+// (the request as this API stored it) reads back and still decides.
+func TestRegistryScanningConfigurationStoredEarlier(t *testing.T) {
+	client, store, _ := newAPI(t)
+	ctx := t.Context()
+	earlier := `{"scanType":"BASIC","rules":[{"scanFrequency":"SCAN_ON_PUSH","repositoryFilters":[{"filterType":"WILDCARD","filter":"prod/*"}]}]}`
+	if err := store.PutSetting(ctx, "ecr.registryScanningConfiguration", earlier); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: aws.String("prod/app")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.GetRegistryScanningConfiguration(ctx, &sdkecr.GetRegistryScanningConfigurationInput{})
+	if err != nil || got.ScanningConfiguration.ScanType != types.ScanTypeBasic || len(got.ScanningConfiguration.Rules) != 1 ||
+		got.ScanningConfiguration.Rules[0].ScanFrequency != types.ScanFrequencyScanOnPush ||
+		aws.ToString(got.ScanningConfiguration.Rules[0].RepositoryFilters[0].Filter) != "prod/*" ||
+		got.ScanningConfiguration.Rules[0].RepositoryFilters[0].FilterType != types.ScanningRepositoryFilterTypeWildcard {
+		t.Fatalf("GetRegistryScanningConfiguration = %+v, %v", got, err)
+	}
+	batch, err := client.BatchGetRepositoryScanningConfiguration(ctx, &sdkecr.BatchGetRepositoryScanningConfigurationInput{RepositoryNames: []string{"prod/app"}})
+	if err != nil || len(batch.ScanningConfigurations) != 1 {
+		t.Fatalf("BatchGetRepositoryScanningConfiguration = %+v, %v", batch, err)
+	}
+	c := batch.ScanningConfigurations[0]
+	if c.ScanFrequency != types.ScanFrequencyScanOnPush || !c.ScanOnPush || len(c.AppliedScanFilters) != 1 || aws.ToString(c.AppliedScanFilters[0].Filter) != "prod/*" {
+		t.Errorf("prod/app scanning = %+v", c)
+	}
 }

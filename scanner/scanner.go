@@ -4,7 +4,8 @@
 // against an OSV database on disk (package vulndb), and records findings
 // in ECR's shape in the metadata index.
 //
-// Scans run in the background, queued on push or on request; a new
+// Scans run in the background, queued on push (when the registry's
+// scanning configuration, config.go, says so) or on request; a new
 // database re-matches the stored inventories without reading a layer.
 package scanner
 
@@ -72,9 +73,13 @@ func SeverityCounts(fs []Finding) map[string]int {
 }
 
 // Store is what the scanner needs of the metadata index: the scans it
-// records, and the manifests and blobs of the images it reads.
+// records, the manifests and blobs of the images it reads, and what
+// decides a scan on push.
 type Store interface {
 	metadata.Scans
+	SettingReader
+	// Repository reads a repository's own scanOnPush.
+	Repository(ctx context.Context, name string) (metadata.Repository, error)
 	// Manifest reads the image to scan (an index lists the images to
 	// scan); metadata.ErrManifestUnknown if it is gone.
 	Manifest(ctx context.Context, repo, reference string) (metadata.Manifest, error)

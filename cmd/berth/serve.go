@@ -139,18 +139,15 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	var api *ecr.API // set below; pushes start only once the server listens
 	regCfg.Pushed = func(ctx context.Context, m metadata.Manifest) {
-		if api.ScanOnPush(ctx, m.Repository) {
-			if err := scan.Enqueue(context.WithoutCancel(ctx), m.Repository, m.Digest); err != nil {
-				log.WarnContext(ctx, "queueing a scan on push", "repository", m.Repository, "digest", m.Digest, "err", err)
-			}
+		if err := scan.OnPush(ctx, m.Repository, m.Digest); err != nil {
+			log.WarnContext(ctx, "queueing a scan on push", "repository", m.Repository, "digest", m.Digest, "err", err)
 		}
 	}
 	reg := registry.New(store, blobs, log, regCfg)
 	metrics := observe.NewMetrics()
 	runner, collector := housekeepers(cfg, store, blobs, log, metrics)
-	api, err = ecr.New(ctx, store, reg, ecr.Config{
+	api, err := ecr.New(ctx, store, reg, ecr.Config{
 		AccountID:      cfg.AWS.AccountID,
 		Region:         cfg.AWS.Region,
 		RepositoryHost: cfg.Registry.Host,
