@@ -26,7 +26,6 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/awsjson"
-	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/registry"
 )
@@ -73,8 +72,17 @@ type Store interface {
 	Blob(ctx context.Context, repo string, dgst digest.Digest) (metadata.Blob, error)
 	// Scan reads an image's scan.
 	Scan(ctx context.Context, repo string, dgst digest.Digest) (metadata.Scan, error)
-	// ImageFacts is for the lifecycle runner made when Config has none.
-	ImageFacts(ctx context.Context, repo string, last digest.Digest, n int) ([]metadata.Image, error)
+	// LifecyclePreview and PreviewResults read lifecycle policy previews.
+	LifecyclePreview(ctx context.Context, repo string) (metadata.LifecyclePreview, error)
+	PreviewResults(ctx context.Context, repo, id string, f metadata.ImageFilter, after, n int) ([]metadata.PreviewResult, error)
+}
+
+// Previews starts lifecycle policy previews (lifecycle.Previewer, whose
+// Run evaluates them); the API reads them from the index.
+type Previews interface {
+	// Start records a preview of policy text for repo.
+	// metadata.ErrPreviewInProgress if the previous one still runs.
+	Start(ctx context.Context, repo, policy string) (metadata.LifecyclePreview, error)
 }
 
 // Config configures the API.
@@ -95,9 +103,9 @@ type Config struct {
 	Authenticate awsjson.Authenticator
 	// Access authorizes each operation.
 	Access Access
-	// Lifecycle applies and previews lifecycle policies; nil: one over
-	// the same index.
-	Lifecycle *lifecycle.Runner
+	// Previews starts lifecycle policy previews; nil: the API refuses
+	// StartLifecyclePolicyPreview with a ServerException.
+	Previews Previews
 	// Scanner scans images for vulnerabilities.
 	Scanner Scanning
 	Log     *slog.Logger
@@ -105,14 +113,12 @@ type Config struct {
 
 // API is the ECR API as an http.Handler for "POST /".
 type API struct {
-	svc       *awsjson.Service
-	store     Store
-	registry  *registry.Registry
-	access    Access
-	tokens    *awsjson.TokenCodec
-	lifecycle *lifecycle.Runner
-	previews  previews
-	cfg       Config
+	svc      *awsjson.Service
+	store    Store
+	registry *registry.Registry
+	access   Access
+	tokens   *awsjson.TokenCodec
+	cfg      Config
 }
 
 // New returns the API over the metadata index and the registry (whose push
@@ -123,9 +129,6 @@ func New(ctx context.Context, store Store, reg *registry.Registry, cfg Config) (
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
-	}
-	if cfg.Lifecycle == nil {
-		cfg.Lifecycle = lifecycle.NewRunner(store, cfg.Log)
 	}
 	secret := cfg.TokenSecret
 	if len(secret) == 0 {
@@ -138,8 +141,7 @@ func New(ctx context.Context, store Store, reg *registry.Registry, cfg Config) (
 	if err != nil {
 		return nil, err
 	}
-	a := &API{store: store, registry: reg, access: cfg.Access, tokens: tokens, lifecycle: cfg.Lifecycle, cfg: cfg}
-	a.previews.m = map[string]*preview{}
+	a := &API{store: store, registry: reg, access: cfg.Access, tokens: tokens, cfg: cfg}
 	// The largest call is an UploadLayerPart: a 20 MiB part in base64.
 	a.svc = awsjson.NewService(TargetPrefix, awsjson.WithAuthenticate(cfg.Authenticate), awsjson.WithLogger(cfg.Log),
 		awsjson.WithMaxBodyBytes(maxPartSize/3*4+64<<10))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/ecr"
 	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/registry"
@@ -58,7 +59,7 @@ func newAPI(t testing.TB) (*sdkecr.Client, metadata.Store, *httptest.Server) {
 	}
 	reg := registry.New(store, blobs, nil, registry.Config{RegistryID: account})
 	t.Cleanup(func() { reg.Close(context.Background()) })
-	api, err := ecr.New(t.Context(), store, reg, ecr.Config{AccountID: account, Region: "eu-west-1", Access: allowAll{}})
+	api, err := ecr.New(t.Context(), store, reg, ecr.Config{AccountID: account, Region: "eu-west-1", Access: allowAll{}, Previews: runPreviews(t, store)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +69,22 @@ func newAPI(t testing.TB) (*sdkecr.Client, metadata.Store, *httptest.Server) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return clientOf(srv.URL), store, srv
+}
+
+// runPreviews runs a lifecycle previewer over store until the test ends.
+func runPreviews(t testing.TB, store *sqlite.Store) *lifecycle.Previewer {
+	previews := lifecycle.NewPreviewer(store, lifecycle.NewRunner(store, nil), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		previews.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return previews
 }
 
 // clientOf is an SDK client of the API at url.

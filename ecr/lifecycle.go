@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -97,20 +96,8 @@ func (a *API) deleteLifecyclePolicy(ctx context.Context, in *repositoryRef) (*li
 	return out, a.storeError(err, name)
 }
 
-// Previews run in the background, one per repository at a time, and are
-// kept in memory until the next preview of the repository replaces them.
-
-type preview struct {
-	id      string // binds pagination tokens to this preview
-	text    string
-	status  string // IN_PROGRESS, COMPLETE or FAILED
-	results []lifecycle.Result
-}
-
-type previews struct {
-	mu sync.Mutex
-	m  map[string]*preview
-}
+// Previews are kept in the index and run by lifecycle.Previewer on
+// whichever replica claims them; the API starts them and reads them.
 
 type startPreviewOutput struct {
 	RegistryID          string `json:"registryId"`
@@ -134,30 +121,20 @@ func (a *API) startLifecyclePolicyPreview(ctx context.Context, in *lifecyclePoli
 	} else if _, err := a.store.Repository(ctx, name); err != nil {
 		return nil, a.storeError(err, name)
 	}
-	policy, err := parseLifecyclePolicy(text)
-	if err != nil {
+	if _, err := parseLifecyclePolicy(text); err != nil {
 		return nil, err
 	}
-	p := &preview{id: newID(), text: *text, status: "IN_PROGRESS"}
-	a.previews.mu.Lock()
-	if old := a.previews.m[name]; old != nil && old.status == "IN_PROGRESS" {
-		a.previews.mu.Unlock()
+	if a.cfg.Previews == nil {
+		return nil, errors.New("StartLifecyclePolicyPreview: no lifecycle previewer configured")
+	}
+	p, err := a.cfg.Previews.Start(ctx, name, *text)
+	if errors.Is(err, metadata.ErrPreviewInProgress) {
 		return nil, awsjson.Errorf("LifecyclePolicyPreviewInProgressException", "The previous lifecycle policy preview request has not completed. Wait and try again.")
 	}
-	a.previews.m[name] = p
-	a.previews.mu.Unlock()
-
-	go func() {
-		results, err := a.lifecycle.Preview(context.Background(), name, policy, time.Now())
-		a.previews.mu.Lock()
-		defer a.previews.mu.Unlock()
-		p.status, p.results = "COMPLETE", results
-		if err != nil {
-			p.status = "FAILED"
-			a.cfg.Log.Error("lifecycle policy preview failed", "repository", name, "err", err)
-		}
-	}()
-	return &startPreviewOutput{a.cfg.AccountID, name, *text, "IN_PROGRESS"}, nil
+	if err != nil {
+		return nil, a.storeError(err, name)
+	}
+	return &startPreviewOutput{a.cfg.AccountID, name, p.Policy, p.Status}, nil
 }
 
 type getPreviewInput struct {
@@ -218,18 +195,15 @@ func (a *API) getLifecyclePolicyPreview(ctx context.Context, in *getPreviewInput
 	if _, err := a.store.Repository(ctx, name); err != nil {
 		return nil, a.storeError(err, name)
 	}
-	a.previews.mu.Lock()
-	p := a.previews.m[name]
-	var snapshot preview
-	if p != nil {
-		snapshot = *p
-	}
-	a.previews.mu.Unlock()
-	if p == nil {
+	p, err := a.store.LifecyclePreview(ctx, name)
+	if errors.Is(err, metadata.ErrPreviewUnknown) {
 		return nil, awsjson.Errorf("LifecyclePolicyPreviewNotFoundException", "There is no dry run for the repository with name '%s' in the registry with id '%s'", name, a.cfg.AccountID)
 	}
-	out := &getPreviewOutput{RegistryID: a.cfg.AccountID, RepositoryName: name, LifecyclePolicyText: snapshot.text, Status: snapshot.status, PreviewResults: []previewResult{}}
-	if snapshot.status != "COMPLETE" {
+	if err != nil {
+		return nil, a.storeError(err, name)
+	}
+	out := &getPreviewOutput{RegistryID: a.cfg.AccountID, RepositoryName: name, LifecyclePolicyText: p.Policy, Status: p.Status, PreviewResults: []previewResult{}}
+	if p.Status != metadata.PreviewComplete {
 		return out, nil
 	}
 	var wanted []digest.Digest
@@ -243,50 +217,37 @@ func (a *API) getLifecyclePolicyPreview(ctx context.Context, in *getPreviewInput
 		}
 		wanted = append(wanted, m.Digest)
 	}
-	var selected []lifecycle.Result
-	summary := &previewSummary{}
-	archiving := 0
-	for _, r := range snapshot.results {
-		if r.Action.Type == lifecycle.ActionExpire {
-			summary.ExpiringImageTotalCount++
-		} else {
-			archiving++
-		}
-		if (len(r.Tags) > 0 && !tagged) || (len(r.Tags) == 0 && !untagged) {
-			continue
-		}
-		if len(wanted) > 0 && !containsDigest(wanted, r.Digest) {
-			continue
-		}
-		selected = append(selected, r)
+	out.Summary = &previewSummary{ExpiringImageTotalCount: p.Expiring}
+	if p.Transitioning > 0 {
+		out.Summary.TransitioningImageTotalCounts = []transitioningCount{{"ARCHIVE", p.Transitioning}}
 	}
-	if archiving > 0 {
-		summary.TransitioningImageTotalCounts = []transitioningCount{{"ARCHIVE", archiving}}
-	}
-	out.Summary = summary
 
-	binding := awsjson.Binding("GetLifecyclePolicyPreview", name, snapshot.id, tagged, untagged, wanted)
-	selected, out.NextToken, err = page(a, binding, in.NextToken, selected, n)
-	if err != nil {
-		return nil, err
+	binding := awsjson.Binding("GetLifecyclePolicyPreview", name, p.ID, tagged, untagged, wanted)
+	after := 0
+	if in.NextToken != nil {
+		if err := a.tokens.Decode(*in.NextToken, binding, &after); err != nil {
+			return nil, err
+		}
 	}
-	for _, r := range selected {
+	filter := metadata.ImageFilter{Tagged: tagged, Untagged: untagged, Standard: true, Archived: true, Digests: wanted}
+	results, err := a.store.PreviewResults(ctx, name, p.ID, filter, after, n+1)
+	if err != nil {
+		return nil, a.storeError(err, name)
+	}
+	if len(results) > n {
+		results = results[:n]
+		if out.NextToken, err = a.nextToken(binding, results[n-1].Position); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range results {
 		out.PreviewResults = append(out.PreviewResults, previewResult{
-			ImageTags: r.Tags, ImageDigest: r.Digest, ImagePushedAt: awsjson.NewTime(r.PushedAt),
-			Action:              ruleAction{strings.ToUpper(r.Action.Type), strings.ToUpper(r.Action.TargetStorageClass)},
+			ImageTags: r.Tags, ImageDigest: r.Digest.String(), ImagePushedAt: awsjson.NewTime(r.PushedAt),
+			Action:              ruleAction{strings.ToUpper(r.Action), strings.ToUpper(r.TargetStorageClass)},
 			AppliedRulePriority: r.RulePriority, StorageClass: strings.ToUpper(r.StorageClass),
 		})
 	}
 	return out, nil
-}
-
-func containsDigest(list []digest.Digest, d string) bool {
-	for _, x := range list {
-		if x.String() == d {
-			return true
-		}
-	}
-	return false
 }
 
 type updateImageStorageClassInput struct {

@@ -2,6 +2,7 @@ package ecr_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
+	"github.com/berth-dev/berth/ecr"
+	"github.com/berth-dev/berth/lifecycle"
+	"github.com/berth-dev/berth/metadata/sqlite"
 )
 
 const keepTwo = `{"rules":[{"rulePriority":1,"description":"keep the two newest","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":2},"action":{"type":"expire"}}]}`
@@ -116,4 +121,54 @@ func TestUpdateImageStorageClass(t *testing.T) {
 	send(t, "GET", srv.URL+"/v2/app/manifests/v1", "", nil, http.StatusOK)
 	_, err = client.UpdateImageStorageClass(ctx, &sdkecr.UpdateImageStorageClassInput{RepositoryName: name, ImageId: &types.ImageIdentifier{ImageTag: aws.String("nope")}, TargetStorageClass: types.TargetStorageClassArchive})
 	assertCode(t, err, "ImageNotFoundException")
+}
+
+// A preview is kept in the index, not in the process that was asked: a
+// replica answers for a preview another started, and one left behind by a
+// process that stopped before running it is run by the next process.
+func TestLifecyclePreviewOnAnyReplica(t *testing.T) {
+	client, store, srv := newAPI(t)
+	ctx := t.Context()
+	name := aws.String("app")
+	if _, err := client.CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: name}); err != nil {
+		t.Fatal(err)
+	}
+	for _, seed := range []string{"a", "b", "c"} {
+		pushImage(t, srv.URL, "app", "t-"+seed, seed)
+	}
+	// Another replica, whose previewer never runs: its process stops
+	// right after it answers.
+	stopped, err := ecr.New(ctx, store, nil, ecr.Config{AccountID: account, Access: allowAll{},
+		Previews: lifecycle.NewPreviewer(store, lifecycle.NewRunner(store, nil), nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stoppedSrv := httptest.NewServer(stopped)
+	defer stoppedSrv.Close()
+	other := clientOf(stoppedSrv.URL)
+	if _, err := other.StartLifecyclePolicyPreview(ctx, &sdkecr.StartLifecyclePolicyPreviewInput{RepositoryName: name, LifecyclePolicyText: aws.String(keepTwo)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.GetLifecyclePolicyPreview(ctx, &sdkecr.GetLifecyclePolicyPreviewInput{RepositoryName: name})
+	if err != nil || got.Status != types.LifecyclePolicyPreviewStatusInProgress || aws.ToString(got.LifecyclePolicyText) != keepTwo {
+		t.Fatalf("GetLifecyclePolicyPreview on this replica = %+v, %v; want the other's preview, in progress", got, err)
+	}
+	_, err = client.StartLifecyclePolicyPreview(ctx, &sdkecr.StartLifecyclePolicyPreviewInput{RepositoryName: name, LifecyclePolicyText: aws.String(keepTwo)})
+	assertCode(t, err, "LifecyclePolicyPreviewInProgressException")
+
+	// The next process to run previews takes it up.
+	runPreviews(t, store.(*sqlite.Store))
+	waiter := sdkecr.NewLifecyclePolicyPreviewCompleteWaiter(client, func(o *sdkecr.LifecyclePolicyPreviewCompleteWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 50*time.Millisecond
+	})
+	if err := waiter.Wait(ctx, &sdkecr.GetLifecyclePolicyPreviewInput{RepositoryName: name}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*sdkecr.Client{client, other} {
+		got, err := c.GetLifecyclePolicyPreview(ctx, &sdkecr.GetLifecyclePolicyPreviewInput{RepositoryName: name})
+		if err != nil || got.Status != types.LifecyclePolicyPreviewStatusComplete || len(got.PreviewResults) != 1 ||
+			aws.ToInt32(got.Summary.ExpiringImageTotalCount) != 1 {
+			t.Errorf("GetLifecyclePolicyPreview = %+v, %v; want one image expired", got, err)
+		}
+	}
 }

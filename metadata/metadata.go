@@ -1,18 +1,18 @@
 // Package metadata is the index of everything a person asks about:
 // repositories, manifests (with their bytes, so a pull costs one read),
 // tags, which blobs each repository holds, upload sessions and pull times,
-// and the identities that may use them: users, their policies and their
-// access keys.
-// Listing, tag lists, the catalog, lifecycle and GC read the index and never
-// walk the blob store.
+// scans, lifecycle policy previews, and the identities that may use them:
+// users, their policies and their access keys. Listing, tag lists, the
+// catalog, lifecycle and GC read the index and never walk the blob store.
 //
 // The index is declared in families of small interfaces, one file each
-// (blobs.go, manifests.go, repositories.go, images.go, scans.go, settings.go,
-// identities.go); Store is their union, which a backend implements: the
-// embedded SQLite backend (metadata/sqlite) and, for several replicas,
-// PostgreSQL. Consumers never take Store: each declares the few methods it
-// uses, in its own package. A new kind of state gets its own family (and
-// file) and a line in Store, never more methods on an existing one.
+// (blobs.go, manifests.go, repositories.go, images.go, scans.go,
+// previews.go, settings.go, identities.go); Store is their union, which a
+// backend implements: the embedded SQLite backend (metadata/sqlite) and,
+// for several replicas, PostgreSQL. Consumers never take Store: each
+// declares the few methods it uses, in its own package. A new kind of
+// state gets its own family (and file) and a line in Store, never more
+// methods on an existing one.
 package metadata
 
 import (
@@ -43,6 +43,11 @@ var (
 	// ErrAccessKeyStatus is returned for a status other than
 	// AccessKeyActive and AccessKeyInactive.
 	ErrAccessKeyStatus = errors.New("metadata: access key status must be Active or Inactive")
+
+	ErrPreviewUnknown = errors.New("metadata: lifecycle policy preview unknown")
+	// ErrPreviewInProgress: a repository's preview is not replaced while
+	// it runs.
+	ErrPreviewInProgress = errors.New("metadata: lifecycle policy preview in progress")
 )
 
 // Store is the metadata index: every family, as a backend implements it
@@ -59,6 +64,7 @@ type Store interface {
 	Settings
 	Garbage
 	Scans
+	LifecyclePreviews
 	// Ping reports whether the index is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the index.

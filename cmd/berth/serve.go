@@ -147,13 +147,14 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	reg := registry.New(store, blobs, log, regCfg)
 	metrics := observe.NewMetrics()
 	runner, collector := housekeepers(cfg, store, blobs, log, metrics)
+	previews := lifecycle.NewPreviewer(store, runner, log)
 	api, err := ecr.New(ctx, store, reg, ecr.Config{
 		AccountID:      cfg.AWS.AccountID,
 		Region:         cfg.AWS.Region,
 		RepositoryHost: cfg.Registry.Host,
 		Authenticate:   authority.AuthenticateAWS("ecr"),
 		Access:         authority,
-		Lifecycle:      runner,
+		Previews:       previews,
 		Scanner:        scan,
 		Log:            log,
 	})
@@ -166,6 +167,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if cfg.GC.Interval > 0 {
 		go collector.Schedule(ctx, cfg.GC.Interval)
 	}
+	go previews.Run(ctx)
 	go scan.Run(ctx, cfg.Scanning.Workers)
 	go scan.Watch(ctx, cfg.Scanning.ReloadInterval)
 

@@ -76,6 +76,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"Garbage", testGarbage},
 		{"GarbageFollowsChanges", testGarbageFollowsChanges},
 		{"Scans", testScans},
+		{"LifecyclePreviews", testLifecyclePreviews},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +88,9 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 	})
 	t.Run("IdentitiesSurviveReopen", func(t *testing.T) {
 		testIdentitiesSurviveReopen(t, newDatabase(t))
+	})
+	t.Run("PreviewSurvivesReopen", func(t *testing.T) {
+		testPreviewSurvivesReopen(t, newDatabase(t))
 	})
 }
 

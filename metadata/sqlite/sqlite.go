@@ -172,6 +172,33 @@ UPDATE scans SET severity_counts = (
 		SELECT COALESCE(json_extract(value, '$.severity'), '') AS severity, COUNT(*) AS n
 		FROM json_each(scans.findings) GROUP BY 1))
 WHERE status = 'COMPLETE' AND json_valid(findings) AND json_type(findings) = 'array';
+`, `
+-- Each repository's latest lifecycle policy preview and its results, so
+-- any replica runs and answers for them and a restart loses none.
+CREATE TABLE lifecycle_previews (
+	repository_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
+	id            TEXT NOT NULL,
+	policy        TEXT NOT NULL,
+	status        TEXT NOT NULL,
+	started_at    INTEGER NOT NULL,
+	claimed_at    INTEGER NOT NULL DEFAULT 0,
+	completed_at  INTEGER NOT NULL DEFAULT 0,
+	expiring      INTEGER NOT NULL DEFAULT 0,
+	transitioning INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX lifecycle_previews_in_progress ON lifecycle_previews(started_at) WHERE status = 'IN_PROGRESS';
+CREATE TABLE lifecycle_preview_results (
+	repository_id        INTEGER NOT NULL REFERENCES lifecycle_previews(repository_id) ON DELETE CASCADE,
+	position             INTEGER NOT NULL,
+	digest               TEXT NOT NULL,
+	tags                 TEXT NOT NULL DEFAULT '',
+	pushed_at            INTEGER NOT NULL,
+	storage_class        TEXT NOT NULL DEFAULT '',
+	rule_priority        INTEGER NOT NULL,
+	action               TEXT NOT NULL,
+	target_storage_class TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (repository_id, position)
+) WITHOUT ROWID;
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
