@@ -105,23 +105,15 @@ func (a *API) listImages(ctx context.Context, in *listImagesInput) (*listImagesO
 		return nil, err
 	}
 	binding := awsjson.Binding("ListImages", name, tagged, untagged)
-	var last metadata.ImageTag
-	if in.NextToken != nil {
-		if err := a.tokens.Decode(*in.NextToken, binding, &last); err != nil {
-			return nil, err
-		}
-	}
-	rows, err := a.store.ImageTags(ctx, name, last, n+1, tagged, untagged)
-	if err != nil {
-		return nil, a.storeError(err, name)
-	}
 	out := &listImagesOutput{ImageIDs: []imageID{}}
-	if len(rows) > n {
-		rows = rows[:n]
-		if out.NextToken, err = a.nextToken(binding, rows[n-1]); err != nil {
-			return nil, err
-		}
+	rows, next, err := cursorPage(a, binding, in.NextToken, n, func(after metadata.ImageTag, n int) ([]metadata.ImageTag, error) {
+		rows, err := a.store.ImageTags(ctx, name, after, n, tagged, untagged)
+		return rows, a.storeError(err, name)
+	}, func(r metadata.ImageTag) metadata.ImageTag { return r })
+	if err != nil {
+		return nil, err
 	}
+	out.NextToken = next
 	for _, r := range rows {
 		id := imageID{ImageDigest: ptr(r.Digest.String())}
 		if r.Tag != "" {
@@ -220,23 +212,15 @@ func (a *API) describeImages(ctx context.Context, in *describeImagesInput) (*des
 		return nil, err
 	}
 	binding := awsjson.Binding("DescribeImages", name, tagged, untagged, active, archived)
-	var last digest.Digest
-	if in.NextToken != nil {
-		if err := a.tokens.Decode(*in.NextToken, binding, &last); err != nil {
-			return nil, err
-		}
-	}
 	filter := metadata.ImageFilter{Tagged: tagged, Untagged: untagged, Standard: active, Archived: archived}
-	images, err := a.store.Images(ctx, name, filter, last, n+1)
+	images, next, err := cursorPage(a, binding, in.NextToken, n, func(after digest.Digest, n int) ([]metadata.Image, error) {
+		images, err := a.store.Images(ctx, name, filter, after, n)
+		return images, a.storeError(err, name)
+	}, func(im metadata.Image) digest.Digest { return im.Digest })
 	if err != nil {
-		return nil, a.storeError(err, name)
+		return nil, err
 	}
-	if len(images) > n {
-		images = images[:n]
-		if out.NextToken, err = a.nextToken(binding, images[n-1].Digest); err != nil {
-			return nil, err
-		}
-	}
+	out.NextToken = next
 	for _, im := range images {
 		out.ImageDetails = append(out.ImageDetails, a.detail(name, im))
 	}

@@ -223,23 +223,15 @@ func (a *API) getLifecyclePolicyPreview(ctx context.Context, in *getPreviewInput
 	}
 
 	binding := awsjson.Binding("GetLifecyclePolicyPreview", name, p.ID, tagged, untagged, wanted)
-	after := 0
-	if in.NextToken != nil {
-		if err := a.tokens.Decode(*in.NextToken, binding, &after); err != nil {
-			return nil, err
-		}
-	}
 	filter := metadata.ImageFilter{Tagged: tagged, Untagged: untagged, Standard: true, Archived: true, Digests: wanted}
-	results, err := a.store.PreviewResults(ctx, name, p.ID, filter, after, n+1)
+	results, next, err := cursorPage(a, binding, in.NextToken, n, func(after, n int) ([]metadata.PreviewResult, error) {
+		results, err := a.store.PreviewResults(ctx, name, p.ID, filter, after, n)
+		return results, a.storeError(err, name)
+	}, func(r metadata.PreviewResult) int { return r.Position })
 	if err != nil {
-		return nil, a.storeError(err, name)
+		return nil, err
 	}
-	if len(results) > n {
-		results = results[:n]
-		if out.NextToken, err = a.nextToken(binding, results[n-1].Position); err != nil {
-			return nil, err
-		}
-	}
+	out.NextToken = next
 	for _, r := range results {
 		out.PreviewResults = append(out.PreviewResults, previewResult{
 			ImageTags: r.Tags, ImageDigest: r.Digest.String(), ImagePushedAt: awsjson.NewTime(r.PushedAt),

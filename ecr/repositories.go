@@ -510,6 +510,26 @@ func page[T any](a *API, binding any, token *string, items []T, n int) ([]T, *st
 	return items[offset:end], next, err
 }
 
+// cursorPage reads the page of at most n items that token (nil: the
+// first page) starts, for listings the index pages itself: read returns up
+// to n items after a cursor, and cursor is an item's. It returns the page
+// and the token of the next one (nil on the last).
+func cursorPage[T, C any](a *API, binding any, token *string, n int, read func(after C, n int) ([]T, error), cursor func(T) C) ([]T, *string, error) {
+	var after C
+	if token != nil {
+		if err := a.tokens.Decode(*token, binding, &after); err != nil {
+			return nil, nil, err
+		}
+	}
+	items, err := read(after, n+1)
+	if err != nil || len(items) <= n {
+		return items, nil, err
+	}
+	items = items[:n]
+	next, err := a.nextToken(binding, cursor(items[n-1]))
+	return items, next, err
+}
+
 func (a *API) nextToken(binding, cursor any) (*string, error) {
 	t, err := a.tokens.Encode(binding, cursor)
 	if err != nil {

@@ -169,21 +169,12 @@ func (p *Previewer) evaluate(ctx context.Context, pv metadata.LifecyclePreview) 
 // hold renews the claim on pv every third of the lease until ctx ends;
 // when the preview is no longer there to hold, it stops the evaluation.
 func (p *Previewer) hold(ctx context.Context, stop context.CancelFunc, pv metadata.LifecyclePreview) {
-	t := time.NewTicker(p.Lease / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			err := p.store.HoldPreview(ctx, pv.Repository, pv.ID, p.now())
-			if errors.Is(err, metadata.ErrPreviewUnknown) {
-				stop()
-				return
-			}
-			if err != nil && ctx.Err() == nil {
-				p.log.WarnContext(ctx, "renewing the claim on a lifecycle policy preview", "repository", pv.Repository, "err", err)
-			}
+	every(ctx, p.Lease/3, func() {
+		err := p.store.HoldPreview(ctx, pv.Repository, pv.ID, p.now())
+		if errors.Is(err, metadata.ErrPreviewUnknown) {
+			stop()
+		} else if err != nil && ctx.Err() == nil {
+			p.log.WarnContext(ctx, "renewing the claim on a lifecycle policy preview", "repository", pv.Repository, "err", err)
 		}
-	}
+	})
 }

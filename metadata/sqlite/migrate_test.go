@@ -12,28 +12,35 @@ import (
 	"github.com/berth-dev/berth/metadata"
 )
 
-// A database made by an older berth (schema version 2, before identities)
-// is brought up to date on Open and keeps its data.
-func TestMigrateFromVersion2(t *testing.T) {
+// olderDatabase makes a database file as a berth of schema version
+// version left it, holding rows (SQL statements), and returns its path.
+func olderDatabase(t *testing.T, version int, rows string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "berth.db")
 	old, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(ON)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, m := range schema[:2] {
+	defer old.Close()
+	for i, m := range schema[:version] {
 		if _, err := old.ExecContext(t.Context(), m); err != nil {
 			t.Fatalf("schema %d: %v", i+1, err)
 		}
 	}
-	layer := digest.FromString("layer")
-	if _, err := old.ExecContext(t.Context(), fmt.Sprintf(`
-		INSERT INTO repositories(id, name, created_at) VALUES (1, 'app', 1);
-		INSERT INTO blobs(digest, size, location, created_at) VALUES ('%s', 5, 'l', 1);
-		INSERT INTO repository_blobs(repository_id, digest, created_at) VALUES (1, '%s', 1);
-		PRAGMA user_version = 2;`, layer, layer)); err != nil {
+	if _, err := old.ExecContext(t.Context(), rows+fmt.Sprintf(";\nPRAGMA user_version = %d;", version)); err != nil {
 		t.Fatal(err)
 	}
-	old.Close()
+	return path
+}
+
+// A database made by an older berth (schema version 2, before identities)
+// is brought up to date on Open and keeps its data.
+func TestMigrateFromVersion2(t *testing.T) {
+	layer := digest.FromString("layer")
+	path := olderDatabase(t, 2, fmt.Sprintf(`
+		INSERT INTO repositories(id, name, created_at) VALUES (1, 'app', 1);
+		INSERT INTO blobs(digest, size, location, created_at) VALUES ('%s', 5, 'l', 1);
+		INSERT INTO repository_blobs(repository_id, digest, created_at) VALUES (1, '%s', 1);`, layer, layer))
 
 	s, err := Open(t.Context(), path)
 	if err != nil {
@@ -66,29 +73,15 @@ func TestMigrateFromVersion2(t *testing.T) {
 // Complete scans recorded before scans kept severity counts (schema
 // version 10) get them from their findings on Open; others get none.
 func TestMigrateScanSeverityCounts(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "berth.db")
-	old, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(ON)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range schema[:10] {
-		if _, err := old.ExecContext(t.Context(), m); err != nil {
-			t.Fatalf("schema %d: %v", i+1, err)
-		}
-	}
 	a, b, c := digest.FromString("a"), digest.FromString("b"), digest.FromString("c")
-	if _, err := old.ExecContext(t.Context(), fmt.Sprintf(`
+	path := olderDatabase(t, 10, fmt.Sprintf(`
 		INSERT INTO repositories(id, name, created_at) VALUES (1, 'app', 1);
 		INSERT INTO manifests(repository_id, digest, media_type, size, content, pushed_at) VALUES
 			(1, '%[1]s', 'm', 1, 'a', 1), (1, '%[2]s', 'm', 1, 'b', 1), (1, '%[3]s', 'm', 1, 'c', 1);
 		INSERT INTO scans(repository_id, digest, status, findings) VALUES
 			(1, '%[1]s', 'COMPLETE', '[{"name":"CVE-1","severity":"HIGH"},{"name":"CVE-2","severity":"LOW"},{"name":"CVE-3","severity":"HIGH"}]'),
 			(1, '%[2]s', 'COMPLETE', '[]'),
-			(1, '%[3]s', 'FAILED', '');
-		PRAGMA user_version = 10;`, a, b, c)); err != nil {
-		t.Fatal(err)
-	}
-	old.Close()
+			(1, '%[3]s', 'FAILED', '');`, a, b, c))
 
 	s, err := Open(t.Context(), path)
 	if err != nil {
