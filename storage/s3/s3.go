@@ -12,6 +12,12 @@
 // or chunk pattern, plus the part it has filled while that one uploads
 // (reading the next part overlaps with sending the last).
 //
+// Every part and segment is sent with the SHA-256 of its bytes, taken when
+// they were read into the part buffer, as its signed payload hash
+// (x-amz-content-sha256): the service refuses a part whose bytes changed
+// between reading and sending, so a buffer overwritten by mistake fails an
+// upload instead of storing a blob its digest does not describe.
+//
 // Commit completes the multipart upload where it is: the blob's location is
 // the object the parts were uploaded to, so no byte of a layer is copied
 // again (no CopyObject, no ComposeObject). A blob smaller than one part is
@@ -28,6 +34,8 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -270,8 +278,14 @@ const partsInFlight = 1
 // writes what is short of a part as a tail segment. It returns the bytes
 // read and the segment keys that became garbage.
 func (d *Driver) appendParts(ctx context.Context, id string, st *state, r io.Reader, parts *partSender) (received int64, stale []string, err error) {
+	// bufp is owned here until a full part is handed to parts, which then
+	// owns it; nil in between, so it goes back to the pool once.
 	bufp := d.parts.Get().(*[]byte)
-	defer func() { d.parts.Put(bufp) }()
+	defer func() {
+		if bufp != nil {
+			d.parts.Put(bufp)
+		}
+	}()
 	for {
 		buf := *bufp
 		tail := int(st.tailSize())
@@ -285,7 +299,9 @@ func (d *Driver) appendParts(ctx context.Context, id string, st *state, r io.Rea
 			if err := d.prependTail(ctx, id, st, buf, n, &stale); err != nil {
 				return received, stale, err
 			}
-			if err := parts.send(bufp); err != nil {
+			full := bufp
+			bufp = nil
+			if err := parts.send(full, checksum(*full)); err != nil {
 				return received, stale, err
 			}
 			st.Tail = nil
@@ -307,8 +323,7 @@ func (d *Driver) appendParts(ctx context.Context, id string, st *state, r io.Rea
 			st.Tail = nil
 			stale = stale[:len(stale)-1] // the first segment is overwritten, not removed
 		}
-		if _, err := d.core.PutObject(ctx, d.cfg.Bucket, d.tailKey(id, offset),
-			bytes.NewReader(buf[:n]), int64(n), "", "", minio.PutObjectOptions{}); err != nil {
+		if err := d.putObject(ctx, d.tailKey(id, offset), buf[:n]); err != nil {
 			return received, stale, d.fail("writing upload tail", err)
 		}
 		st.Tail = append(st.Tail, int64(n))
@@ -328,10 +343,12 @@ type partSender struct {
 	etags map[int]string // part index → ETag
 }
 
-// send starts uploading the part in *bufp as the next part, and returns
-// the buffer to the pool when done. It waits while partsInFlight parts
-// are uploading, and fails when one has failed.
-func (p *partSender) send(bufp *[]byte) error {
+// send starts uploading the part in *bufp, whose SHA-256 is sum, as the
+// next part. It takes the buffer: whether the part is sent or send fails,
+// the buffer goes back to the pool exactly once, and the caller must not
+// touch it again. It waits while partsInFlight parts are uploading, and
+// fails when one has failed.
+func (p *partSender) send(bufp *[]byte, sum string) error {
 	if err := p.ctx.Err(); err != nil {
 		p.d.parts.Put(bufp)
 		if werr := p.g.Wait(); werr != nil {
@@ -354,17 +371,42 @@ func (p *partSender) send(bufp *[]byte) error {
 	mid := p.st.Multipart
 	p.g.Go(func() error {
 		defer p.d.parts.Put(bufp)
-		res, err := p.d.core.PutObjectPart(p.ctx, p.d.cfg.Bucket, p.d.blobKey(p.id), mid, i+1,
-			bytes.NewReader(*bufp), int64(len(*bufp)), minio.PutObjectPartOptions{})
+		etag, err := p.d.putPart(p.ctx, p.id, mid, i+1, *bufp, sum)
 		if err != nil {
 			return p.d.fail("uploading part", err)
 		}
 		p.mu.Lock()
-		p.etags[i] = res.ETag
+		p.etags[i] = etag
 		p.mu.Unlock()
 		return nil
 	})
 	return nil
+}
+
+// checksum is the hex SHA-256 of b, as x-amz-content-sha256 carries it.
+func checksum(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// putPart uploads data as part number of multipart upload mid, signed with
+// sum, the SHA-256 taken when data was read: the service refuses the part
+// if data no longer has it. It returns the part's ETag.
+func (d *Driver) putPart(ctx context.Context, id, mid string, number int, data []byte, sum string) (string, error) {
+	// With DisableContentSha256, minio-go signs sum as the payload hash
+	// over HTTP too, instead of hashing the bytes again as it sends them
+	// (a streaming signature), which would sign whatever they are then.
+	res, err := d.core.PutObjectPart(ctx, d.cfg.Bucket, d.blobKey(id), mid, number,
+		bytes.NewReader(data), int64(len(data)), minio.PutObjectPartOptions{Sha256Hex: sum, DisableContentSha256: true})
+	return res.ETag, err
+}
+
+// putObject writes data as the object key, signed with its SHA-256 like a
+// part.
+func (d *Driver) putObject(ctx context.Context, key string, data []byte) error {
+	_, err := d.core.PutObject(ctx, d.cfg.Bucket, key, bytes.NewReader(data), int64(len(data)), "", checksum(data),
+		minio.PutObjectOptions{DisableContentSha256: true})
+	return err
 }
 
 // wait waits for the parts in flight and records their ETags.
@@ -459,12 +501,12 @@ func (d *Driver) Commit(ctx context.Context, u storage.Upload) (string, error) {
 		if err := d.readTail(ctx, u.ID, st, (*bufp)[:tail]); err != nil {
 			return "", err
 		}
-		p, err := d.core.PutObjectPart(ctx, d.cfg.Bucket, d.blobKey(u.ID), st.Multipart, len(parts)+1,
-			bytes.NewReader((*bufp)[:tail]), tail, minio.PutObjectPartOptions{})
+		last := (*bufp)[:tail]
+		etag, err := d.putPart(ctx, u.ID, st.Multipart, len(parts)+1, last, checksum(last))
 		if err != nil {
 			return "", d.fail("uploading last part", err)
 		}
-		parts = append(parts, minio.CompletePart{PartNumber: len(parts) + 1, ETag: p.ETag})
+		parts = append(parts, minio.CompletePart{PartNumber: len(parts) + 1, ETag: etag})
 	}
 	if _, err := d.core.CompleteMultipartUpload(ctx, d.cfg.Bucket, d.blobKey(u.ID), st.Multipart, parts,
 		minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
@@ -498,8 +540,7 @@ func (d *Driver) commitTail(ctx context.Context, id string, st *state) (string, 
 	if err := d.readTail(ctx, id, st, (*bufp)[:tail]); err != nil {
 		return "", err
 	}
-	if _, err := d.core.PutObject(ctx, d.cfg.Bucket, key, bytes.NewReader((*bufp)[:tail]), tail, "", "",
-		minio.PutObjectOptions{}); err != nil {
+	if err := d.putObject(ctx, key, (*bufp)[:tail]); err != nil {
 		return "", d.fail("writing blob", err)
 	}
 	for _, k := range keys[min(1, len(keys)):] {
