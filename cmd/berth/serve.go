@@ -179,13 +179,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := store.Ping(r.Context()); err != nil {
-			http.Error(w, "metadata index unreachable: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ok\n"))
-	})
+	mux.Handle("GET /readyz", readyz(store, log))
 	mux.Handle("GET /metrics", metrics.Handler())
 	routeName := func(r *http.Request) string {
 		switch r.URL.Path {
