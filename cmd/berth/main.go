@@ -10,12 +10,17 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/scanner/inventory"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
+	// berth reads rpm databases in a copy of itself; in that copy this
+	// does the reading and exits.
+	inventory.RunHelper()
 	if isCredentialHelper(os.Args[0]) {
 		os.Exit(credentialHelperMain(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}

@@ -20,7 +20,9 @@
 //     Packages.db (ndb) and rpmdb.sqlite, up to 256 MiB, spooled to a temp
 //     file for github.com/knqyf263/go-rpmdb: rpm, without the gpg-pubkey
 //     entries. Berkeley DB and ndb files are first checked for what would
-//     crash or hang that library, and refused with a note.
+//     crash or hang that library, and refused with a note; the rest are
+//     read by go-rpmdb in a helper process (see [RunHelper]), so that what
+//     it leaves running on a malformed header ends with that process.
 //   - Executable ELF files up to 64 MiB: Go build info (module
 //     dependencies and the standard library as "stdlib").
 //   - package-lock.json (v1, v2, v3): npm.

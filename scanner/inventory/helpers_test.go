@@ -6,10 +6,17 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"strings"
 	"testing"
 )
+
+// TestMain lets this test binary be the rpm helper that ReadLayer starts.
+func TestMain(m *testing.M) {
+	RunHelper()
+	os.Exit(m.Run())
+}
 
 // entry is one tar entry of a test layer.
 type entry struct {

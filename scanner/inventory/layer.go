@@ -128,7 +128,7 @@ func ReadLayer(ctx context.Context, id string, r io.Reader) (*Layer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("inventory: layer %s: %w", id, err)
 		}
-		if err := lr.entry(hdr, tr); err != nil {
+		if err := lr.entry(ctx, hdr, tr); err != nil {
 			return nil, fmt.Errorf("inventory: layer %s: %w", id, err)
 		}
 	}
@@ -147,7 +147,7 @@ type layerReader struct {
 
 // entry takes one tar entry whose content is body. It returns only errors
 // that end the layer: reading the stream or writing the spool file.
-func (lr *layerReader) entry(hdr *tar.Header, body io.Reader) error {
+func (lr *layerReader) entry(ctx context.Context, hdr *tar.Header, body io.Reader) error {
 	// Rooting the name before cleaning it keeps ".." from climbing out,
 	// as extraction into a root directory would. Names are made valid
 	// UTF-8 so that a Layer reads back from JSON as it was written.
@@ -180,7 +180,7 @@ func (lr *layerReader) entry(hdr *tar.Header, body io.Reader) error {
 	switch hdr.Typeflag {
 	case tar.TypeReg:
 		if isRpmDatabase(p) {
-			return lr.rpmDatabase(p, hdr.Size, body)
+			return lr.rpmDatabase(ctx, p, hdr.Size, body)
 		}
 		if db, ok := databaseAt(p); ok {
 			lr.database(p, hdr.Size, db, body)

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/binary"
 	"fmt"
@@ -27,7 +28,7 @@ func isRpmDatabase(p string) bool {
 // rpmDatabase reads the rpm database at p. go-rpmdb opens a database by
 // name, so it is spooled to the layer's temp file first. Only a stream or
 // spool error is returned; a database that can't be read is noted.
-func (lr *layerReader) rpmDatabase(p string, size int64, body io.Reader) error {
+func (lr *layerReader) rpmDatabase(ctx context.Context, p string, size int64, body io.Reader) error {
 	if size > maxRpm {
 		lr.skip(p, "%d bytes, over the %d MiB cap", size, maxRpm>>20)
 		lr.replace(p)
@@ -38,7 +39,10 @@ func (lr *layerReader) rpmDatabase(p string, size int64, body io.Reader) error {
 		return fmt.Errorf("%s: %w", p, err)
 	}
 	f := &File{Path: p}
-	f.Packages, err = readRpmDatabase(spool, n)
+	f.Packages, err = readRpmDatabase(ctx, spool, n)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	if err != nil {
 		lr.skip(p, "%v", err)
 	}
@@ -46,8 +50,9 @@ func (lr *layerReader) rpmDatabase(p string, size int64, body io.Reader) error {
 	return nil
 }
 
-// readRpmDatabase lists the packages of the rpm database in f, n bytes.
-func readRpmDatabase(f *os.File, n int64) ([]Package, error) {
+// readRpmDatabase lists the packages of the rpm database in f, n bytes,
+// reading it in a helper process (see RunHelper).
+func readRpmDatabase(ctx context.Context, f *os.File, n int64) ([]Package, error) {
 	// SQLite may leave a -wal and -shm file (rpm's databases are in WAL
 	// mode) or a -journal next to the one it opened.
 	defer func() {
@@ -58,24 +63,15 @@ func readRpmDatabase(f *os.File, n int64) ([]Package, error) {
 	if err := checkRpmDatabase(f, n); err != nil {
 		return nil, err
 	}
-	infos, err := listRpmPackages(f.Name())
-	if err != nil {
-		return nil, err
-	}
-	var pkgs []Package
-	for _, info := range infos {
-		if p, ok := rpmPackage(info); ok {
-			pkgs = append(pkgs, p)
-		}
-	}
-	return pkgs, nil
+	return readInHelper(ctx, f.Name())
 }
 
-// listRpmPackages is go-rpmdb's ListPackages made to cost one database,
-// not the scan, when it panics in the calling goroutine (header parsing).
+// listRpmPackages is go-rpmdb's ListPackages, run by the helper, made to
+// report a panic in the calling goroutine (header parsing) as an error.
 // Its readers run in goroutines of their own, where a panic can't be
-// recovered: [checkRpmDatabase] keeps the inputs that would panic there
-// away from it.
+// recovered and ends the helper: [checkRpmDatabase] keeps the inputs that
+// would panic or loop there away from it, so that they get a precise
+// note.
 func listRpmPackages(name string) (infos []*rpmdb.PackageInfo, err error) {
 	defer func() {
 		if v := recover(); v != nil {
