@@ -23,7 +23,10 @@ type Scan struct {
 	StartedAt       time.Time
 	CompletedAt     time.Time
 	SourceUpdatedAt time.Time
-	Findings        string
+	// VulnDBGeneration is the generation of the vulnerability data the
+	// findings come from (see Scans.BumpVulnDBGeneration).
+	VulnDBGeneration int64
+	Findings         string
 	// SeverityCounts counts Findings by severity (the scanner writes both),
 	// so that listings show a summary without reading the findings; nil
 	// until the scan is complete.
@@ -49,4 +52,12 @@ type Scans interface {
 	// none); PutLayerInventory records it.
 	LayerInventory(ctx context.Context, dgst digest.Digest) (string, error)
 	PutLayerInventory(ctx context.Context, dgst digest.Digest, inventory string) error
+	// VulnDBGeneration returns the generation of the vulnerability data,
+	// 0 before the first BumpVulnDBGeneration. Scanners compare it with
+	// the data they have loaded before each scan, so that new data is
+	// used at once by every process that shares the index.
+	VulnDBGeneration(ctx context.Context) (int64, error)
+	// BumpVulnDBGeneration records that new vulnerability data is in
+	// place and returns its generation.
+	BumpVulnDBGeneration(ctx context.Context) (int64, error)
 }

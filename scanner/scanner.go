@@ -7,6 +7,12 @@
 // Scans run in the background, queued on push (when the registry's
 // scanning configuration, config.go, says so) or on request; a new
 // database re-matches the stored inventories without reading a layer.
+//
+// The index keeps a generation number for the vulnerability data: Import
+// bumps it, and every scan compares it with the data the scanner has
+// loaded, loading the new data first when they differ, so an import
+// applies to the next scan of every process sharing the index. Each scan
+// records the generation it was matched with.
 package scanner
 
 import (
@@ -96,8 +102,13 @@ type Scanner struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	db    atomic.Pointer[vulndb.DB]
-	queue chan job
+	db      atomic.Pointer[database]
+	loading sync.Mutex    // one load of the database at a time
+	loaded  chan struct{} // a scan loaded newer data: Watch re-matches the stored scans
+	// rematched is the generation the completed scans were last all
+	// re-matched with; -1 until the first pass.
+	rematched atomic.Int64
+	queue     chan job
 
 	mu      sync.Mutex
 	running map[job]bool // queued or running, so a job is not queued twice
@@ -106,6 +117,14 @@ type Scanner struct {
 type job struct {
 	repo string
 	dgst digest.Digest
+}
+
+// database is the vulnerability data a scanner matches with, and what
+// identifies it.
+type database struct {
+	*vulndb.DB
+	generation  int64  // the index's generation when it was loaded
+	fingerprint string // of the files it was loaded from
 }
 
 // queueLength bounds the scans waiting; beyond it a scan stays PENDING
@@ -119,8 +138,13 @@ func New(ctx context.Context, store Store, blobs storage.Driver, dir string, log
 		log = slog.Default()
 	}
 	s := &Scanner{store: store, blobs: blobs, dir: dir, log: log, now: time.Now,
-		queue: make(chan job, queueLength), running: map[job]bool{}}
-	db, err := vulndb.Load(ctx, dir)
+		loaded: make(chan struct{}, 1), queue: make(chan job, queueLength), running: map[job]bool{}}
+	s.rematched.Store(-1)
+	gen, err := store.VulnDBGeneration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db, err := s.load(ctx, gen)
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +155,68 @@ func New(ctx context.Context, store Store, blobs storage.Driver, dir string, log
 	return s, nil
 }
 
+// GenerationBumper is what Import needs of the index
+// (metadata.Scans.BumpVulnDBGeneration).
+type GenerationBumper interface {
+	BumpVulnDBGeneration(ctx context.Context) (int64, error)
+}
+
+// Import copies the OSV data at src into dir, the scanners' database
+// directory, as vulndb.Import does, and then bumps the vulnerability data
+// generation in index, so that every scanner sharing the index scans with
+// the new data from its next scan on. It returns the number of records
+// and the new generation.
+func Import(ctx context.Context, index GenerationBumper, src, dir string) (records int, generation int64, err error) {
+	if records, err = vulndb.Import(ctx, src, dir); err != nil {
+		return 0, 0, err
+	}
+	if generation, err = index.BumpVulnDBGeneration(ctx); err != nil {
+		return records, 0, fmt.Errorf("the data is in %s, but recording its generation failed (running servers load it within scanning.reloadInterval): %w", dir, err)
+	}
+	return records, generation, nil
+}
+
 // SourceUpdatedAt is the newest record of the loaded database.
 func (s *Scanner) SourceUpdatedAt() time.Time { return s.db.Load().UpdatedAt() }
+
+// load reads the database in s.dir as generation gen.
+func (s *Scanner) load(ctx context.Context, gen int64) (*database, error) {
+	fp := fingerprint(s.dir) // before reading: a change while loading is seen next time
+	db, err := vulndb.Load(ctx, s.dir)
+	if err != nil {
+		return nil, err
+	}
+	return &database{DB: db, generation: gen, fingerprint: fp}, nil
+}
+
+// current returns the database to match with: the one loaded, or, when
+// the index has a newer generation (new data was imported), that data,
+// loaded now.
+func (s *Scanner) current(ctx context.Context) (*database, error) {
+	gen, err := s.store.VulnDBGeneration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if db := s.db.Load(); db.generation >= gen {
+		return db, nil
+	}
+	s.loading.Lock()
+	defer s.loading.Unlock()
+	if db := s.db.Load(); db.generation >= gen {
+		return db, nil // loaded while this one waited
+	}
+	db, err := s.load(ctx, gen)
+	if err != nil {
+		return nil, err
+	}
+	s.db.Store(db)
+	s.log.InfoContext(ctx, "vulnerability database loaded", "generation", gen, "records", db.Len(), "updated", db.UpdatedAt())
+	select {
+	case s.loaded <- struct{}{}:
+	default:
+	}
+	return db, nil
+}
 
 // Enqueue records a PENDING scan of image dgst of repo and queues it.
 func (s *Scanner) Enqueue(ctx context.Context, repo string, dgst digest.Digest) error {
@@ -248,9 +332,13 @@ func (s *Scanner) Scan(ctx context.Context, repo string, dgst digest.Digest) (me
 	return sc, s.store.PutScan(ctx, sc)
 }
 
-// record matches pkgs against the database and stores a COMPLETE scan.
+// record matches pkgs against the current database and stores a
+// COMPLETE scan.
 func (s *Scanner) record(ctx context.Context, sc metadata.Scan, pkgs []vulndb.Package) (metadata.Scan, error) {
-	db := s.db.Load()
+	db, err := s.current(ctx)
+	if err != nil {
+		return sc, err
+	}
 	findings := toFindings(db.Match(pkgs))
 	fj, err := json.Marshal(findings)
 	if err != nil {
@@ -261,7 +349,7 @@ func (s *Scanner) record(ctx context.Context, sc metadata.Scan, pkgs []vulndb.Pa
 		return sc, err
 	}
 	sc.Status, sc.Description = StatusComplete, "The scan was completed successfully."
-	sc.CompletedAt, sc.SourceUpdatedAt = s.now(), db.UpdatedAt()
+	sc.CompletedAt, sc.SourceUpdatedAt, sc.VulnDBGeneration = s.now(), db.UpdatedAt(), db.generation
 	sc.Findings, sc.Inventory, sc.SeverityCounts = string(fj), string(inv), SeverityCounts(findings)
 	return sc, s.store.PutScan(ctx, sc)
 }
@@ -400,15 +488,19 @@ func matchable(inv inventory.Inventory) ([]vulndb.Package, error) {
 	return out, nil
 }
 
-// Reload loads the database again and, if it changed, re-matches every
-// completed scan's stored inventory: no layer is read.
+// Reload brings the loaded database up to date and re-matches the
+// completed scans matched with older data, from their stored inventories:
+// no layer is read. The database is loaded again when the index has a
+// newer generation, or when its files changed since it was loaded (copied
+// in by hand rather than imported); then the generation is bumped, so that
+// the other scanners sharing the index load it too. It returns how many
+// scans it re-matched.
 func (s *Scanner) Reload(ctx context.Context) (rescanned int, err error) {
-	db, err := vulndb.Load(ctx, s.dir)
+	db, err := s.reload(ctx)
 	if err != nil {
 		return 0, err
 	}
-	old := s.db.Swap(db)
-	if old != nil && old.UpdatedAt().Equal(db.UpdatedAt()) && old.Len() == db.Len() {
+	if s.rematched.Load() >= db.generation {
 		return 0, nil
 	}
 	repo, dgst := "", digest.Digest("")
@@ -419,6 +511,9 @@ func (s *Scanner) Reload(ctx context.Context) (rescanned int, err error) {
 		}
 		for _, sc := range page {
 			repo, dgst = sc.Repository, sc.Digest
+			if sc.VulnDBGeneration >= db.generation {
+				continue // scanned with this data already
+			}
 			var pkgs []vulndb.Package
 			if err := json.Unmarshal([]byte(sc.Inventory), &pkgs); err != nil {
 				continue
@@ -429,15 +524,42 @@ func (s *Scanner) Reload(ctx context.Context) (rescanned int, err error) {
 			rescanned++
 		}
 		if len(page) < 500 {
+			s.rematched.Store(db.generation)
 			return rescanned, nil
 		}
 	}
 }
 
-// Watch reloads the database when the files under its directory change,
-// checking every interval, until ctx ends.
+// reload loads the database again if the index has a newer generation or
+// its files changed, and returns the database loaded.
+func (s *Scanner) reload(ctx context.Context) (*database, error) {
+	s.loading.Lock()
+	defer s.loading.Unlock()
+	cur := s.db.Load()
+	gen, err := s.store.VulnDBGeneration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if gen <= cur.generation && fingerprint(s.dir) != cur.fingerprint {
+		if gen, err = s.store.BumpVulnDBGeneration(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if gen <= cur.generation {
+		return cur, nil
+	}
+	db, err := s.load(ctx, gen)
+	if err != nil {
+		return nil, err
+	}
+	s.db.Store(db)
+	return db, nil
+}
+
+// Watch keeps the database up to date until ctx ends: every interval, and
+// as soon as a scan has loaded newer data, it reloads (see Reload) and
+// re-matches the stored scans.
 func (s *Scanner) Watch(ctx context.Context, interval time.Duration) {
-	last := fingerprint(s.dir)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -445,17 +567,19 @@ func (s *Scanner) Watch(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			fp := fingerprint(s.dir)
-			if fp == last {
-				continue
-			}
-			last = fp
-			n, err := s.Reload(ctx)
-			if err != nil {
+		case <-s.loaded:
+		}
+		n, err := s.Reload(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
 				s.log.ErrorContext(ctx, "reloading the vulnerability database", "dir", s.dir, "err", err)
-				continue
 			}
-			s.log.InfoContext(ctx, "vulnerability database reloaded", "records", s.db.Load().Len(), "updated", s.SourceUpdatedAt(), "rescanned", n)
+			continue
+		}
+		if n > 0 {
+			db := s.db.Load()
+			s.log.InfoContext(ctx, "stored scans re-matched with new vulnerability data", "generation", db.generation,
+				"records", db.Len(), "updated", db.UpdatedAt(), "rescanned", n)
 		}
 	}
 }

@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -63,6 +66,7 @@ finding is at least that severe, for CI pipelines.`,
 				if err := enc.Encode(map[string]any{
 					"repository": repo, "imageDigest": m.Digest, "status": sc.Status, "description": sc.Description,
 					"findingSeverityCounts": scanner.SeverityCounts(findings), "findings": findings,
+					"vulnerabilityDataGeneration": sc.VulnDBGeneration,
 				}); err != nil {
 					return err
 				}
@@ -140,21 +144,37 @@ func vulndbCommand() *cobra.Command {
 		Use:   "import PATH",
 		Short: "Import OSV data (a <Ecosystem>/all.zip from osv.dev, or a directory of them) into scanning.osvDir",
 		Long: `Copy OSV vulnerability data into scanning.osvDir after checking that it
-loads. PATH is a directory in the osv.dev bucket layout
-(<Ecosystem>/all.zip or <Ecosystem>/*.json) or a single <Ecosystem>/all.zip
-file. A running berth notices the new data within scanning.reloadInterval
-and re-matches every stored scan without reading layers again.`,
+loads, and record a new generation of the data in the registry's index.
+PATH is a directory in the osv.dev bucket layout (<Ecosystem>/all.zip or
+<Ecosystem>/*.json) or a single <Ecosystem>/all.zip file. A running berth
+scans with the new data from its next scan on, and re-matches every stored
+scan without reading layers again.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := cf.load(cmd, nil)
 			if err != nil {
 				return err
 			}
-			n, err := vulndb.Import(cmd.Context(), args[0], cfg.Scanning.OSVDir)
+			out := cmd.OutOrStdout()
+			if _, err := os.Stat(cfg.Metadata.SQLite.Path); errors.Is(err, fs.ErrNotExist) {
+				// No registry yet: it loads the data when it first starts.
+				n, err := vulndb.Import(cmd.Context(), args[0], cfg.Scanning.OSVDir)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "imported %d vulnerability records into %s\n", n, cfg.Scanning.OSVDir)
+				return nil
+			}
+			store, err := openIndex(cmd.Context(), cfg.Metadata.SQLite.Path)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d vulnerability records into %s\n", n, cfg.Scanning.OSVDir)
+			defer store.Close()
+			n, gen, err := scanner.Import(cmd.Context(), store, args[0], cfg.Scanning.OSVDir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "imported %d vulnerability records into %s (generation %d)\n", n, cfg.Scanning.OSVDir, gen)
 			return nil
 		},
 	}

@@ -49,8 +49,9 @@ type Scanning struct {
 	OSVDir string `yaml:"osvDir"`
 	// Workers is how many images are scanned at once.
 	Workers int `yaml:"workers"`
-	// ReloadInterval is how often OSVDir is checked for a new database;
-	// a change re-matches every stored inventory.
+	// ReloadInterval is how often OSVDir is checked for data copied in
+	// by hand (berth vulndb import applies at the next scan); new data
+	// re-matches every stored inventory.
 	ReloadInterval time.Duration `yaml:"reloadInterval"`
 }
 

@@ -77,6 +77,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"GarbageFollowsChanges", testGarbageFollowsChanges},
 		{"Scans", testScans},
 		{"LifecyclePreviews", testLifecyclePreviews},
+		{"VulnDBGeneration", testVulnDBGeneration},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

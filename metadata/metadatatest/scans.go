@@ -27,14 +27,15 @@ func testScans(t *testing.T, s metadata.Store) {
 		t.Fatal(err)
 	}
 	done := metadata.Scan{Repository: "app", Digest: a.Digest, Status: "COMPLETE", Description: "ok", StartedAt: at,
-		CompletedAt: at.Add(time.Second), SourceUpdatedAt: at.Add(-time.Hour), Findings: `[{"name":"CVE-1","severity":"HIGH"}]`, Inventory: `{"packages":[]}`,
+		CompletedAt: at.Add(time.Second), SourceUpdatedAt: at.Add(-time.Hour), VulnDBGeneration: 7, Findings: `[{"name":"CVE-1","severity":"HIGH"}]`, Inventory: `{"packages":[]}`,
 		SeverityCounts: map[string]int{"HIGH": 1}}
 	if err := s.PutScan(ctx, done); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Scan(ctx, "app", a.Digest)
 	if err != nil || got.Status != "COMPLETE" || got.Findings != done.Findings || got.Inventory != done.Inventory || !maps.Equal(got.SeverityCounts, done.SeverityCounts) ||
-		!got.StartedAt.Equal(at) || !got.CompletedAt.Equal(done.CompletedAt) || !got.SourceUpdatedAt.Equal(done.SourceUpdatedAt) {
+		!got.StartedAt.Equal(at) || !got.CompletedAt.Equal(done.CompletedAt) || !got.SourceUpdatedAt.Equal(done.SourceUpdatedAt) ||
+		got.VulnDBGeneration != 7 {
 		t.Fatalf("Scan = %+v, %v", got, err)
 	}
 	if err := s.PutScan(ctx, metadata.Scan{Repository: "app", Digest: b.Digest, Status: "FAILED"}); err != nil {
@@ -77,5 +78,22 @@ func testScans(t *testing.T, s metadata.Store) {
 	}
 	if inv, _ := s.LayerInventory(ctx, cfg.Digest); inv != `{"x":1}` {
 		t.Errorf("LayerInventory = %q", inv)
+	}
+}
+
+// The vulnerability data's generation starts at 0 and each bump raises it
+// by one, as every reader then sees.
+func testVulnDBGeneration(t *testing.T, s metadata.Store) {
+	ctx := t.Context()
+	if gen, err := s.VulnDBGeneration(ctx); err != nil || gen != 0 {
+		t.Fatalf("VulnDBGeneration before any bump = %d, %v; want 0", gen, err)
+	}
+	for want := int64(1); want <= 3; want++ {
+		if gen, err := s.BumpVulnDBGeneration(ctx); err != nil || gen != want {
+			t.Fatalf("BumpVulnDBGeneration = %d, %v; want %d", gen, err, want)
+		}
+		if gen, err := s.VulnDBGeneration(ctx); err != nil || gen != want {
+			t.Errorf("VulnDBGeneration after bump %d = %d, %v", want, gen, err)
+		}
 	}
 }

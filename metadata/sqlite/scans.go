@@ -12,13 +12,13 @@ import (
 	"github.com/berth-dev/berth/metadata"
 )
 
-const scanColumns = `r.name, s.digest, s.status, s.description, s.started_at, s.completed_at, s.source_updated_at, s.findings, s.inventory, s.severity_counts`
+const scanColumns = `r.name, s.digest, s.status, s.description, s.started_at, s.completed_at, s.source_updated_at, s.vulndb_generation, s.findings, s.inventory, s.severity_counts`
 
 func scanScan(row interface{ Scan(...any) error }) (metadata.Scan, error) {
 	var sc metadata.Scan
 	var started, completed, updated int64
 	var counts string
-	if err := row.Scan(&sc.Repository, &sc.Digest, &sc.Status, &sc.Description, &started, &completed, &updated, &sc.Findings, &sc.Inventory, &counts); err != nil {
+	if err := row.Scan(&sc.Repository, &sc.Digest, &sc.Status, &sc.Description, &started, &completed, &updated, &sc.VulnDBGeneration, &sc.Findings, &sc.Inventory, &counts); err != nil {
 		return sc, err
 	}
 	sc.StartedAt, sc.CompletedAt, sc.SourceUpdatedAt = unixOrZero(started), unixOrZero(completed), unixOrZero(updated)
@@ -61,14 +61,15 @@ func (s *Store) PutScan(ctx context.Context, sc metadata.Scan) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO scans(repository_id, digest, status, description, started_at, completed_at, source_updated_at, findings, inventory, severity_counts)
-		SELECT m.repository_id, m.digest, ?, ?, ?, ?, ?, ?, ?, ? FROM manifests m JOIN repositories r ON r.id = m.repository_id
+	res, err := s.write.ExecContext(ctx, `INSERT INTO scans(repository_id, digest, status, description, started_at, completed_at, source_updated_at, vulndb_generation, findings, inventory, severity_counts)
+		SELECT m.repository_id, m.digest, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM manifests m JOIN repositories r ON r.id = m.repository_id
 		WHERE r.name = ? AND m.digest = ?
 		ON CONFLICT(repository_id, digest) DO UPDATE SET status = excluded.status, description = excluded.description,
 			started_at = excluded.started_at, completed_at = excluded.completed_at, source_updated_at = excluded.source_updated_at,
-			findings = excluded.findings, inventory = excluded.inventory, severity_counts = excluded.severity_counts`,
+			vulndb_generation = excluded.vulndb_generation, findings = excluded.findings, inventory = excluded.inventory,
+			severity_counts = excluded.severity_counts`,
 		sc.Status, sc.Description, nanosOrZero(sc.StartedAt), nanosOrZero(sc.CompletedAt), nanosOrZero(sc.SourceUpdatedAt),
-		sc.Findings, sc.Inventory, counts, sc.Repository, sc.Digest.String())
+		sc.VulnDBGeneration, sc.Findings, sc.Inventory, counts, sc.Repository, sc.Digest.String())
 	if err != nil {
 		return err
 	}
@@ -121,4 +122,18 @@ func (s *Store) PutLayerInventory(ctx context.Context, dgst digest.Digest, inven
 	_, err := s.write.ExecContext(ctx, `INSERT INTO layer_inventories(digest, inventory) VALUES (?, ?)
 		ON CONFLICT(digest) DO UPDATE SET inventory = excluded.inventory`, dgst.String(), inventory)
 	return err
+}
+
+// VulnDBGeneration implements metadata.Scans.
+func (s *Store) VulnDBGeneration(ctx context.Context) (int64, error) {
+	var gen int64
+	err := s.read.QueryRowContext(ctx, `SELECT generation FROM vulndb`).Scan(&gen)
+	return gen, err
+}
+
+// BumpVulnDBGeneration implements metadata.Scans.
+func (s *Store) BumpVulnDBGeneration(ctx context.Context) (int64, error) {
+	var gen int64
+	err := s.write.QueryRowContext(ctx, `UPDATE vulndb SET generation = generation + 1 RETURNING generation`).Scan(&gen)
+	return gen, err
 }

@@ -199,6 +199,16 @@ CREATE TABLE lifecycle_preview_results (
 	target_storage_class TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (repository_id, position)
 ) WITHOUT ROWID;
+`, `
+-- The generation of the vulnerability data: berth vulndb import bumps it,
+-- every scan compares it with the data it has loaded, and each scan
+-- records the one it used.
+CREATE TABLE vulndb (generation INTEGER NOT NULL);
+INSERT INTO vulndb VALUES (0);
+ALTER TABLE scans ADD COLUMN vulndb_generation INTEGER NOT NULL DEFAULT 0;
+-- A walk of the blob store (berth gc --walk) asks by location whether the
+-- index knows what it finds.
+CREATE INDEX blobs_location ON blobs(location);
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
