@@ -101,14 +101,22 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, mount, 
 }
 
 // monolithic stores the request body as one blob: POST with ?digest=.
+// Its session is recorded before a byte is written, as for a chunked
+// upload, so the index knows the bytes from the first one on: a walk of
+// the blob store (berth gc --walk) never takes them for orphans, and a
+// crash mid-request leaves a session that the upload timeout purges.
 func (reg *Registry) monolithic(w http.ResponseWriter, r *http.Request, u metadata.Upload, dgst digest.Digest) error {
+	if err := reg.store.CreateUpload(r.Context(), u); err != nil {
+		return err
+	}
 	h := u.Algorithm.Hash()
 	su, err := reg.blobs.Append(r.Context(), storageUpload(u), io.TeeReader(r.Body, h))
 	if err == nil && r.ContentLength >= 0 && su.Size != r.ContentLength {
 		err = newError(ErrSizeInvalid, fmt.Sprintf("received %d bytes, Content-Length said %d", su.Size, r.ContentLength), nil)
 	}
 	if err != nil {
-		reg.blobs.Abort(r.Context(), su)
+		u.StorageState = su.State
+		reg.discard(r.Context(), u)
 		return err
 	}
 	u.Size, u.StorageState = su.Size, su.State
