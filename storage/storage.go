@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // ErrNotFound is returned when a location or upload does not exist.
@@ -71,4 +72,34 @@ type Redirector interface {
 	// RedirectURL returns a URL from which location can be read for a
 	// short time, or "" when this blob should be served directly.
 	RedirectURL(ctx context.Context, location string) (string, error)
+}
+
+// Lister is a Driver that can list what it stores, so that a walk of the
+// blob store (berth gc --walk) can find bytes the metadata index lost
+// track of, such as a blob committed just before a crash and never
+// recorded. Listing a large store is slow; no request path uses it.
+type Lister interface {
+	// List calls fn for each object the driver wrote: committed blobs and
+	// the bytes of uploads, in no particular order. Objects written or
+	// removed while it runs may or may not be listed. It stops at the
+	// first error fn returns and returns it.
+	List(ctx context.Context, fn func(Object) error) error
+	// Remove deletes the object that List returned under key: a blob or
+	// the bytes of an upload. It refuses, with ErrNotFound, keys that are
+	// not laid out as the driver writes them. Removing a missing object
+	// is not an error.
+	Remove(ctx context.Context, key string) error
+}
+
+// Object is one object a Lister found.
+type Object struct {
+	// Key names the object for Remove. A committed blob's key is the
+	// location Commit returned.
+	Key string
+	// Upload is the id of the upload the bytes came from, as an upload in
+	// progress or as the blob it was committed to.
+	Upload string
+	Size   int64
+	// Modified is when the object was last written.
+	Modified time.Time
 }

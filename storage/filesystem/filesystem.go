@@ -32,7 +32,10 @@ type Driver struct {
 	root string
 }
 
-var _ storage.Driver = (*Driver)(nil)
+var (
+	_ storage.Driver = (*Driver)(nil)
+	_ storage.Lister = (*Driver)(nil)
+)
 
 // New returns a Driver rooted at root, creating the directories it needs.
 func New(root string) (*Driver, error) {
@@ -89,6 +92,67 @@ func (d *Driver) Delete(_ context.Context, location string) error {
 		return nil
 	}
 	return removeIfExists(p)
+}
+
+// List implements storage.Lister: the committed blobs, keyed by location,
+// and the files of uploads, keyed "uploads/<id>". Files that are not laid
+// out as the driver writes them are not listed.
+func (d *Driver) List(ctx context.Context, fn func(storage.Object) error) error {
+	for _, dir := range []string{"blobs", "uploads"} {
+		err := filepath.WalkDir(filepath.Join(d.root, dir), func(p string, de fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed since its directory was read
+			}
+			if err != nil {
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if !de.Type().IsRegular() {
+				return nil
+			}
+			rel, err := filepath.Rel(d.root, p)
+			if err != nil {
+				return err
+			}
+			key := filepath.ToSlash(rel)
+			id, ok := uploadOf(key)
+			if !ok {
+				return nil
+			}
+			info, err := de.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			return fn(storage.Object{Key: key, Upload: id, Size: info.Size(), Modified: info.ModTime()})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Remove implements storage.Lister.
+func (d *Driver) Remove(_ context.Context, key string) error {
+	if _, ok := uploadOf(key); !ok {
+		return storage.ErrNotFound
+	}
+	return removeIfExists(filepath.Join(d.root, filepath.FromSlash(key)))
+}
+
+// uploadOf returns the upload id of a key the driver writes,
+// blobs/<id[0:2]>/<id> or uploads/<id>, and false for any other key.
+func uploadOf(key string) (string, bool) {
+	id := path.Base(key)
+	if id == "" || id == "." || id == ".." || !filepath.IsLocal(key) {
+		return "", false
+	}
+	return id, key == path.Join("blobs", id[:min(2, len(id))], id) || key == path.Join("uploads", id)
 }
 
 // Append implements storage.Driver. The driver keeps no state of its own:

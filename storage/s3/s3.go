@@ -44,6 +44,7 @@ import (
 	"net/url"
 	"path"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,6 +94,7 @@ type Driver struct {
 var (
 	_ storage.Driver     = (*Driver)(nil)
 	_ storage.Redirector = (*Driver)(nil)
+	_ storage.Lister     = (*Driver)(nil)
 )
 
 // New connects to the service and checks that the bucket is there (or
@@ -597,6 +599,59 @@ func (d *Driver) removeObject(ctx context.Context, key string) error {
 		return d.fail("deleting object", err)
 	}
 	return nil
+}
+
+// List implements storage.Lister: the objects under the prefix that are
+// laid out as the driver writes them (blobs/<id> and
+// uploads/<id>/tail-<offset>), keyed by their object key. Parts of
+// multipart uploads never completed are not objects and are not listed;
+// S3 and MinIO expire them (a bucket lifecycle rule with
+// AbortIncompleteMultipartUpload; MinIO's api.stale_uploads_expiry).
+func (d *Driver) List(ctx context.Context, fn func(storage.Object) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the listing goroutine when fn stops early
+	for obj := range d.client.ListObjects(ctx, d.cfg.Bucket, minio.ListObjectsOptions{Prefix: d.cfg.Prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return d.fail("listing objects", obj.Err)
+		}
+		id, ok := d.uploadOf(obj.Key)
+		if !ok {
+			continue
+		}
+		if err := fn(storage.Object{Key: obj.Key, Upload: id, Size: obj.Size, Modified: obj.LastModified}); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// Remove implements storage.Lister.
+func (d *Driver) Remove(ctx context.Context, key string) error {
+	if _, ok := d.uploadOf(key); !ok {
+		return storage.ErrNotFound
+	}
+	return d.removeObject(ctx, key)
+}
+
+// uploadOf returns the upload id of an object key the driver writes, and
+// false for any other key.
+func (d *Driver) uploadOf(key string) (string, bool) {
+	rel, ok := strings.CutPrefix(key, d.cfg.Prefix)
+	if !ok {
+		return "", false
+	}
+	if id, ok := strings.CutPrefix(rel, "blobs/"); ok && validID(id) {
+		return id, true
+	}
+	rest, ok := strings.CutPrefix(rel, "uploads/")
+	if !ok {
+		return "", false
+	}
+	id, tail, ok := strings.Cut(rest, "/tail-")
+	if _, err := strconv.ParseInt(tail, 10, 64); !ok || err != nil || !validID(id) {
+		return "", false
+	}
+	return id, true
 }
 
 // RedirectURL implements storage.Redirector: a presigned GET when Redirect

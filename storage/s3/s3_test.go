@@ -251,3 +251,30 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	}
 }
+
+// List keeps to what the driver writes under its prefix: other objects in
+// the bucket are never listed, so a walk never deletes them.
+func TestListSkipsOtherObjects(t *testing.T) {
+	srv := miniotest.Shared(t)
+	d, bucket := newDriver(t, srv, nil)
+	loc := storagetest.MustCommit(t, d, "a blob")
+	client := srv.Client(t)
+	for _, key := range []string{
+		"elsewhere/blobs/abc",      // outside the prefix
+		"berth/other/thing",        // not the driver's layout
+		"berth/uploads/abc/notes",  // not a tail segment
+		"berth/uploads/abc/tail-x", // not an offset
+		"berth/blobs/a.b",          // not an upload id
+	} {
+		if _, err := client.PutObject(t.Context(), bucket, key, strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var keys []string
+	if err := d.List(t.Context(), func(o storage.Object) error { keys = append(keys, o.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || keys[0] != loc {
+		t.Errorf("List = %q; want only the blob, %s", keys, loc)
+	}
+}

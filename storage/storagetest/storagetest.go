@@ -59,6 +59,7 @@ func Run(t *testing.T, newDriver func(t *testing.T) storage.Driver) {
 		{"LargeBlobStreams", testLargeBlobStreams},
 		{"ConcurrentUploads", testConcurrentUploads},
 		{"ConcurrentCommitsOfOneDigest", testConcurrentCommitsOfOneDigest},
+		{"ListsWhatItStores", testListsWhatItStores},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -305,6 +306,81 @@ func testConcurrentCommitsOfOneDigest(t *testing.T, d storage.Driver) {
 		if loc != "" {
 			assertBlob(t, d, loc, content)
 		}
+	}
+}
+
+// A Lister lists every committed blob under its location and the bytes of
+// every upload in progress, each with its upload id, and removes what it
+// lists, nothing else. Drivers that are not Listers skip this test.
+func testListsWhatItStores(t *testing.T, d storage.Driver) {
+	lister, ok := d.(storage.Lister)
+	if !ok {
+		t.Skip("not a storage.Lister")
+	}
+	blob := storage.Upload{ID: NewUploadID(t)}
+	blob = MustAppend(t, d, blob, "committed bytes")
+	loc, err := d.Commit(t.Context(), blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := MustAppend(t, d, storage.Upload{ID: NewUploadID(t)}, "uploading")
+	open = MustAppend(t, d, open, ", still")
+
+	list := func() map[string][]storage.Object {
+		t.Helper()
+		byUpload := map[string][]storage.Object{}
+		err := lister.List(t.Context(), func(o storage.Object) error {
+			byUpload[o.Upload] = append(byUpload[o.Upload], o)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		return byUpload
+	}
+	got := list()
+	if len(got) != 2 {
+		t.Errorf("List found objects of %d uploads; want 2: %v", len(got), got)
+	}
+	if objs := got[blob.ID]; len(objs) != 1 || objs[0].Key != loc || objs[0].Size != blob.Size || objs[0].Modified.IsZero() {
+		t.Errorf("List gave the committed blob as %+v; want one object at %s of %d bytes, with its time", objs, loc, blob.Size)
+	}
+	var size int64
+	for _, o := range got[open.ID] {
+		size += o.Size
+	}
+	if len(got[open.ID]) == 0 || size < open.Size {
+		t.Errorf("List gave the upload in progress as %+v; want objects holding its %d bytes", got[open.ID], open.Size)
+	}
+
+	// Stopping early returns fn's error.
+	stop := errors.New("enough")
+	if err := lister.List(t.Context(), func(storage.Object) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("List with fn failing: %v; want fn's error", err)
+	}
+
+	for _, key := range []string{"", ".", "..", "../x", "/etc/passwd", "uploads", "blobs/", "other/" + blob.ID} {
+		if err := lister.Remove(t.Context(), key); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("Remove(%q) of a key List never gives: %v; want ErrNotFound", key, err)
+		}
+	}
+	for _, objs := range got {
+		for _, o := range objs {
+			for range 2 {
+				if err := lister.Remove(t.Context(), o.Key); err != nil {
+					t.Fatalf("Remove(%q): %v", o.Key, err)
+				}
+			}
+		}
+	}
+	if left := list(); len(left) != 0 {
+		t.Errorf("after deleting every listed object, List finds %v", left)
+	}
+	if _, err := d.Open(t.Context(), loc); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Open of the deleted blob: %v; want ErrNotFound", err)
+	}
+	if _, err := d.Append(t.Context(), open, strings.NewReader("more")); err == nil {
+		t.Errorf("Append to the upload whose bytes were deleted succeeded")
 	}
 }
 
