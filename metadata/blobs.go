@@ -67,6 +67,20 @@ type Garbage interface {
 	// StaleUploads lists up to n upload sessions last written before
 	// cutoff.
 	StaleUploads(ctx context.Context, cutoff time.Time, n int) ([]Upload, error)
+	// UnknownObjects returns the objects of objs, found by a walk of the
+	// blob store, that the index does not know: whose key is no blob's
+	// location and is not queued for deletion, and whose upload is no
+	// session. It answers from one consistent read of the index, so bytes
+	// that a request moves from its upload session to a blob meanwhile
+	// are known either way (a blob is recorded before its session ends).
+	UnknownObjects(ctx context.Context, objs []StoredObject) ([]StoredObject, error)
+}
+
+// StoredObject names bytes found in the blob store: the key they are
+// stored under and the id of the upload they came from.
+type StoredObject struct {
+	Key    string
+	Upload string
 }
 
 // Upload is an upload session: how many bytes were received and the hash

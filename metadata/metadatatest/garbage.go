@@ -163,3 +163,37 @@ func testGarbageFollowsChanges(t *testing.T, s metadata.Store) {
 		t.Errorf("marked %d blobs after deleting their manifest and repository; want 2", n)
 	}
 }
+
+// A walk of the blob store asks which of the objects it found the index
+// does not know: a blob's location is known, and so is a location queued
+// for deletion and every object of an upload session.
+func testUnknownObjects(t *testing.T, s metadata.Store) {
+	ctx := t.Context()
+	kept, swept := blob("kept"), blob("swept")
+	mustPutBlob(t, s, "app", kept, swept)
+	future := time.Now().Add(time.Hour)
+	markAll(t, s, future, time.Now())
+	mustPutManifest(t, s, manifest("app", "keeps", kept.Digest))
+	if got, err := s.SweepGarbage(ctx, future, 10); err != nil || len(got) != 1 {
+		t.Fatalf("SweepGarbage = %v, %v; want the unreferenced blob", got, err)
+	}
+	up := metadata.Upload{ID: "in-progress", Repository: "app", Algorithm: digest.SHA256, StartedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := s.CreateUpload(ctx, up); err != nil {
+		t.Fatal(err)
+	}
+
+	orphan := metadata.StoredObject{Key: "blobs/orphan", Upload: "crashed"}
+	got, err := s.UnknownObjects(ctx, []metadata.StoredObject{
+		{Key: kept.Location, Upload: "u1"},
+		{Key: swept.Location, Upload: "u2"},         // queued for deletion
+		{Key: "uploads/in-progress", Upload: up.ID}, // its session is open
+		{Key: "blobs/in-progress", Upload: up.ID},   // committed, not recorded yet
+		orphan,
+	})
+	if err != nil || !slices.Equal(got, []metadata.StoredObject{orphan}) {
+		t.Errorf("UnknownObjects = %v, %v; want only %v", got, err, orphan)
+	}
+	if got, err := s.UnknownObjects(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("UnknownObjects of none = %v, %v", got, err)
+	}
+}

@@ -78,6 +78,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"Scans", testScans},
 		{"LifecyclePreviews", testLifecyclePreviews},
 		{"VulnDBGeneration", testVulnDBGeneration},
+		{"UnknownObjects", testUnknownObjects},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

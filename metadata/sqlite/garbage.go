@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -166,4 +167,28 @@ func (s *Store) StaleUploads(ctx context.Context, cutoff time.Time, n int) ([]me
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// UnknownObjects implements metadata.Garbage, in one statement: SQLite
+// runs it on one snapshot of the database.
+func (s *Store) UnknownObjects(ctx context.Context, objs []metadata.StoredObject) ([]metadata.StoredObject, error) {
+	type object struct {
+		Key    string `json:"k"`
+		Upload string `json:"u"`
+	}
+	list := make([]object, len(objs))
+	for i, o := range objs {
+		list[i] = object{o.Key, o.Upload}
+	}
+	arg, err := json.Marshal(list)
+	if err != nil {
+		return nil, err
+	}
+	return queryAll(ctx, s.read, func(row interface{ Scan(...any) error }) (o metadata.StoredObject, err error) {
+		err = row.Scan(&o.Key, &o.Upload)
+		return o, err
+	}, `SELECT o.k, o.u FROM (SELECT json_extract(value, '$.k') AS k, json_extract(value, '$.u') AS u FROM json_each(?)) o
+		WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.location = o.k)
+		AND NOT EXISTS (SELECT 1 FROM blob_deletions d WHERE d.location = o.k)
+		AND NOT EXISTS (SELECT 1 FROM uploads up WHERE up.id = o.u)`, string(arg))
 }
