@@ -22,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/registry"
+	"github.com/berth-dev/berth/storage"
 	"github.com/berth-dev/berth/storage/filesystem"
 )
 
@@ -30,6 +31,7 @@ import (
 type gcRig struct {
 	root  string
 	store metadata.Store
+	blobs storage.Driver
 	srv   *httptest.Server
 	gc    *lifecycle.Collector
 }
@@ -52,7 +54,7 @@ func newGCRig(t *testing.T, grace time.Duration) *gcRig {
 	t.Cleanup(srv.Close)
 	gc := lifecycle.NewCollector(store, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	gc.Grace, gc.UploadTimeout = grace, grace
-	return &gcRig{root: filepath.Join(dir, "store"), store: store, srv: srv, gc: gc}
+	return &gcRig{root: filepath.Join(dir, "store"), store: store, blobs: blobs, srv: srv, gc: gc}
 }
 
 // storedBytes sums the files under the blob store's root.

@@ -56,7 +56,7 @@ func (f *configFlags) withHousekeepers(run func(cmd *cobra.Command, args []strin
 
 func gcCommand() *cobra.Command {
 	var cf configFlags
-	var dryRun bool
+	var dryRun, walk bool
 	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "gc",
@@ -70,11 +70,31 @@ the grace period (gc.grace) ago and that are still unreferenced, marks the
 blobs unreferenced now, and purges uploads abandoned for gc.uploadTimeout.
 So a blob is freed by the first pass after it has been unreferenced for the
 grace period. --dry-run changes nothing and reports the blobs unreferenced
-for longer than the grace period.`,
+for longer than the grace period.
+
+A pass reads only the index. --walk instead lists the whole blob store
+(filesystem or S3) and deletes what the index does not know and that was
+last written more than the grace period ago: bytes a crash left between
+writing a blob and recording it. It is slow on a large store and rests
+between batches so that a running berth serve is not starved; with
+--dry-run it reports what it would delete.`,
 		Args: cobra.NoArgs,
 		RunE: cf.withHousekeepers(func(cmd *cobra.Command, _ []string, _ *lifecycle.Runner, gc *lifecycle.Collector) error {
 			if cmd.Flags().Changed("grace") {
 				gc.Grace = grace
+			}
+			if walk {
+				rep, err := gc.Walk(cmd.Context(), dryRun)
+				if err != nil {
+					return err
+				}
+				verb := "deleted"
+				if dryRun {
+					verb = "would delete"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "walked %d objects; %s %d (%s) that the index does not know, written more than %s ago\n",
+					rep.Objects, verb, rep.Orphans, bytesText(rep.Bytes), gc.Grace)
+				return nil
 			}
 			rep, err := gc.Run(cmd.Context(), dryRun)
 			if err != nil {
@@ -92,6 +112,7 @@ for longer than the grace period.`,
 	}
 	cf.register(cmd)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report what would be freed and change nothing")
+	cmd.Flags().BoolVar(&walk, "walk", false, "list the blob store and delete what the index does not know (slow)")
 	cmd.Flags().DurationVar(&grace, "grace", 0, "override gc.grace for this pass")
 	return cmd
 }
