@@ -2,24 +2,19 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/docker/docker-credential-helpers/credentials"
 	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/client"
 )
 
 // credentialHelperName is the program name docker runs for
@@ -59,7 +54,9 @@ does for ECR: "get" reads a registry address on stdin and prints a fresh
 authorization token from the registry's GetAuthorizationToken, signed with
 the AWS credentials the AWS SDK finds (AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY, AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials,
-AWS_PROFILE). "store" and "erase" do nothing: nothing is stored.
+AWS_PROFILE; BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY before them,
+as for berth's other remote commands). "store" and "erase" do nothing:
+nothing is stored.
 
 To use it, put a link to berth named ` + credentialHelperName + ` on PATH
 and name it in ~/.docker/config.json:
@@ -134,85 +131,28 @@ func readServerURL(in io.Reader) (string, error) {
 const credentialTimeout = 30 * time.Second
 
 // fetchCredentials asks the berth that docker calls serverURL for an
-// authorization token, signing with the AWS credentials the SDK finds, as
-// amazon-ecr-credential-helper does, and returns the username and password
-// it holds. endpoint, when not empty, is the API's URL. Notes for the
-// person go to errOut, which docker shows.
+// authorization token, signing with the credentials berth's other remote
+// commands use (BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY, else the
+// AWS SDK's default chain), as amazon-ecr-credential-helper does, and
+// returns the username and password it holds. endpoint, when not empty,
+// is the API's URL. Notes for the person go to errOut, which docker shows.
 func fetchCredentials(ctx context.Context, serverURL, endpoint string, errOut io.Writer) (user, password string, err error) {
 	if endpoint == "" {
-		if endpoint, err = registryEndpoint(serverURL); err != nil {
-			return "", "", err
-		}
+		endpoint = serverURL
 	}
 	ctx, cancel := context.WithTimeout(ctx, credentialTimeout)
 	defer cancel()
-	cfg, err := awsconfig.LoadDefaultConfig(ctx,
-		awsconfig.WithDefaultRegion("us-east-1"),
-		// An instance role's credentials are AWS's, never berth's: do not
-		// spend seconds asking the instance metadata service for them.
-		awsconfig.WithEC2IMDSClientEnableState(imds.ClientDisabled),
-	)
+	c, err := client.New(ctx, client.Options{Endpoint: endpoint})
 	if err != nil {
-		return "", "", fmt.Errorf("loading the AWS configuration: %w", err)
+		return "", "", err
 	}
-	if cfg.Credentials == nil {
-		return "", "", credentials.NewErrCredentialsNotFound()
-	}
-	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+	if c.Anonymous() != nil {
 		fmt.Fprintf(errOut, "%s: found no AWS credentials to log in to %s with (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_SHARED_CREDENTIALS_FILE or AWS_PROFILE)\n", credentialHelperName, serverURL)
 		return "", "", credentials.NewErrCredentialsNotFound()
 	}
-	client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	resp, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	l, err := c.Login(ctx)
 	if err != nil {
-		return "", "", fmt.Errorf("getting an authorization token from %s: %w", endpoint, err)
+		return "", "", fmt.Errorf("getting an authorization token from %s: %w", c.Endpoint(), err)
 	}
-	if len(resp.AuthorizationData) == 0 || resp.AuthorizationData[0].AuthorizationToken == nil {
-		return "", "", fmt.Errorf("getting an authorization token from %s: the response holds none", endpoint)
-	}
-	decoded, err := base64.StdEncoding.DecodeString(*resp.AuthorizationData[0].AuthorizationToken)
-	if err != nil {
-		return "", "", fmt.Errorf("authorization token from %s: %w", endpoint, err)
-	}
-	user, password, ok := strings.Cut(string(decoded), ":")
-	if !ok {
-		return "", "", fmt.Errorf("authorization token from %s: not user:password", endpoint)
-	}
-	return user, password, nil
-}
-
-// registryEndpoint returns the URL of the API of the registry docker names
-// serverURL ("localhost:5000", "https://registry.example.com", ...): its
-// scheme and host. With no scheme it is http for loopback hosts, where
-// berth serves plain HTTP by default, and https elsewhere, as docker
-// itself assumes.
-func registryEndpoint(serverURL string) (string, error) {
-	s := serverURL
-	if !strings.Contains(s, "://") {
-		host, _, _ := strings.Cut(s, "/")
-		scheme := "https"
-		if isLoopback(host) {
-			scheme = "http"
-		}
-		s = scheme + "://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", fmt.Errorf("server URL %q: not a registry address (host[:port] or an http(s) URL)", serverURL)
-	}
-	return u.Scheme + "://" + u.Host, nil
-}
-
-// isLoopback reports whether host (with or without a port) is localhost
-// or a loopback address: 127.0.0.0/8 or ::1.
-func isLoopback(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return l.Username, l.Password, nil
 }

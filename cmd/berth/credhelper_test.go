@@ -16,49 +16,9 @@ import (
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/berth-dev/berth/internal/client/clienttest"
 	"github.com/berth-dev/berth/internal/config"
 )
-
-func TestRegistryEndpoint(t *testing.T) {
-	for _, c := range []struct{ serverURL, want string }{
-		{"localhost:5000", "http://localhost:5000"},
-		{"localhost", "http://localhost"},
-		{"LocalHost:5000/v2/", "http://LocalHost:5000"},
-		{"127.0.0.1:5000", "http://127.0.0.1:5000"},
-		{"127.1.2.3:5000", "http://127.1.2.3:5000"},
-		{"[::1]:5000", "http://[::1]:5000"},
-		{"registry.example.com", "https://registry.example.com"},
-		{"10.0.0.5:5000", "https://10.0.0.5:5000"},
-		{"https://registry.example.com/v1/", "https://registry.example.com"},
-		{"http://registry.lan:5000", "http://registry.lan:5000"},
-		{"ftp://registry.example.com", ""},
-		{"https://", ""},
-	} {
-		got, err := registryEndpoint(c.serverURL)
-		if got != c.want || (err != nil) != (c.want == "") {
-			t.Errorf("registryEndpoint(%q) = %q, %v; want %q", c.serverURL, got, err, c.want)
-		}
-	}
-}
-
-// isolateAWS clears every setting the AWS SDK reads credentials, region or
-// endpoints from, so that only what a test sets counts.
-func isolateAWS(t *testing.T) {
-	t.Helper()
-	nowhere := filepath.Join(t.TempDir(), "absent")
-	t.Setenv("AWS_CONFIG_FILE", nowhere)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", nowhere)
-	for _, k := range []string{
-		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-		"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
-		"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECR", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-		"BERTH_ENDPOINT",
-	} {
-		t.Setenv(k, "") // restores the old value after the test
-		os.Unsetenv(k)
-	}
-}
 
 // startAuthServe starts berth with access keys on, and returns its address
 // and the administrator's AWS shared credentials file.
@@ -128,7 +88,7 @@ func TestCredentialHelperGet(t *testing.T) {
 		{name: "wrong secret", env: map[string]string{"AWS_ACCESS_KEY_ID": id, "AWS_SECRET_ACCESS_KEY": "x" + secret[1:]}, serverURL: addr, wantErr: "getting an authorization token from http://" + addr},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			isolateAWS(t)
+			clienttest.Isolate(t)
 			for k, v := range c.env {
 				t.Setenv(k, v)
 			}
@@ -203,7 +163,7 @@ func TestCredentialHelperProgram(t *testing.T) {
 	}
 	program := client.NewShellProgramFunc(helper)
 	addr, adminCreds := startAuthServe(t)
-	isolateAWS(t)
+	clienttest.Isolate(t)
 
 	if got, err := client.List(program); err != nil || len(got) != 0 {
 		t.Errorf("list: %v, %v; want an empty map", got, err)
