@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/jsontest"
 )
 
 // awsCLI runs the AWS CLI v2 against one berth as one user.
@@ -48,34 +50,11 @@ func (c awsCLI) refused(errorType string, args ...string) {
 	}
 }
 
-// field walks a decoded JSON value by keys and list indexes.
-func field(t *testing.T, v any, path ...any) any {
-	t.Helper()
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				t.Fatalf("%v: not an object at %q", v, k)
-			}
-			v = m[k]
-		case int:
-			l, ok := v.([]any)
-			if !ok || k >= len(l) {
-				t.Fatalf("%v: no element %d", v, k)
-			}
-			v = l[k]
-		}
-	}
-	return v
-}
-
-func expectField(t *testing.T, v any, want any, path ...any) {
-	t.Helper()
-	if got := field(t, v, path...); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("%v = %v; want %v", path, got, want)
-	}
-}
+// field and expectField read the aws CLI's JSON.
+var (
+	field       = jsontest.Field
+	expectField = jsontest.Expect
+)
 
 // TestAWSCLIWorkflow is the ECR workflow of a CI pipeline with the real
 // AWS CLI v2 and docker, against berth with ECR's push rules (no
