@@ -119,13 +119,7 @@ between batches so that a running berth serve is not starved; with
 
 // bytesText is a byte count for people: "1.5 MiB (1572864 bytes)".
 func bytesText(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	v, i := float64(n), 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.1f %s (%d bytes)", v, units[i], n)
+	return fmt.Sprintf("%s (%d bytes)", sizeText(n), n)
 }
 
 func lifecycleCommand() *cobra.Command {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/scanner/inventory"
 )
 
@@ -35,21 +36,42 @@ func main() {
 // rootCommand is berth with all its commands.
 func rootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "berth",
-		Short:         "A self-hosted registry and local cloud that behaves like Amazon ECR",
+		Use:   "berth",
+		Short: "A self-hosted registry and local cloud that behaves like Amazon ECR",
+		Long: `berth is a self-hosted, AWS-compatible container platform in one binary:
+an OCI registry that behaves like Amazon ECR, for docker, the aws CLI and
+the AWS SDKs.
+
+The commands that manage a server (login, repo, image, policy, findings)
+talk to it over its APIs from any machine: --endpoint or BERTH_ENDPOINT
+names it (default ` + client.DefaultEndpoint + `), and requests are signed with
+BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY when set, else with the
+AWS credentials the AWS SDK finds (AWS_ACCESS_KEY_ID, AWS_PROFILE,
+~/.aws/credentials). The others run the server or open its data directory
+on the server's own machine.`,
+		Example: `  berth serve
+  berth login
+  berth repo create app
+  docker push localhost:5000/app:1
+  berth image ls app
+  source <(berth completion bash)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), userCommand(), keyCommand(), credentialHelperCommand(), signingKeyCommand(),
-		lifecycleCommand(), gcCommand(), scanCommand(), vulndbCommand(), versionCommand(), sidecarCommand())
+	root.AddGroup(commandGroups()...)
+	root.AddCommand(remoteCommands(loginCommand(), repoCommand(), imageCommand(), policyCommand(), findingsCommand())...)
+	root.AddCommand(localCommands(serveCommand(), userCommand(), keyCommand(), signingKeyCommand(),
+		lifecycleCommand(), gcCommand(), scanCommand(), vulndbCommand())...)
+	root.AddCommand(credentialHelperCommand(), versionCommand(), sidecarCommand())
 	return root
 }
 
 func versionCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print berth's version",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print berth's version",
+		Example: `  berth version`,
+		Args:    cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintln(cmd.OutOrStdout(), "berth", version)
 		},
