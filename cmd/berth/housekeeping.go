@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/config"
+	"github.com/berth-dev/berth/internal/output"
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/scanner"
 	"github.com/berth-dev/berth/storage"
@@ -174,9 +174,7 @@ images as they are now, at the instant --at: an RFC 3339 time
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"repository": args[0], "at": when.UTC(), "results": nonNil(results)})
+				return writeJSON(cmd.OutOrStdout(), newPreviewJSON(args[0], when, results))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "at %s:\n", when.UTC().Format(time.RFC3339))
 			printResults(cmd, args[0], results)
@@ -192,11 +190,66 @@ images as they are now, at the instant --at: an RFC 3339 time
 	return cmd
 }
 
-func nonNil(rs []lifecycle.Result) []lifecycle.Result {
-	if rs == nil {
-		return []lifecycle.Result{}
+// previewJSON is what `berth lifecycle preview --json` prints: the members
+// of ECR's GetLifecyclePolicyPreview answer that a local preview has, in
+// its names and values, and the instant the policy was evaluated at; times
+// as the aws CLI and berth's remote commands print them.
+type previewJSON struct {
+	RepositoryName string              `json:"repositoryName"`
+	At             string              `json:"at"`
+	PreviewResults []previewResultJSON `json:"previewResults"`
+	Summary        previewSummaryJSON  `json:"summary"`
+}
+
+type previewResultJSON struct {
+	ImageTags           []string          `json:"imageTags,omitempty"`
+	ImageDigest         string            `json:"imageDigest"`
+	ImagePushedAt       string            `json:"imagePushedAt"`
+	Action              previewActionJSON `json:"action"`
+	AppliedRulePriority int               `json:"appliedRulePriority"`
+	StorageClass        string            `json:"storageClass"`
+}
+
+type previewActionJSON struct {
+	Type               string `json:"type"`
+	TargetStorageClass string `json:"targetStorageClass,omitempty"`
+}
+
+type previewSummaryJSON struct {
+	ExpiringImageTotalCount       int                      `json:"expiringImageTotalCount"`
+	TransitioningImageTotalCounts []transitioningCountJSON `json:"transitioningImageTotalCounts,omitempty"`
+}
+
+type transitioningCountJSON struct {
+	TargetStorageClass string `json:"targetStorageClass"`
+	ImageTotalCount    int    `json:"imageTotalCount"`
+}
+
+// newPreviewJSON shapes results as ECR does: enum values upper-case
+// (EXPIRE, TRANSITION, ARCHIVE, STANDARD) and a summary of the actions.
+func newPreviewJSON(repo string, at time.Time, results []lifecycle.Result) previewJSON {
+	out := previewJSON{RepositoryName: repo, At: output.Timestamp(at), PreviewResults: []previewResultJSON{}}
+	transitioning := map[string]int{}
+	var classes []string
+	for _, r := range results {
+		action := previewActionJSON{Type: strings.ToUpper(r.Action.Type), TargetStorageClass: strings.ToUpper(r.Action.TargetStorageClass)}
+		out.PreviewResults = append(out.PreviewResults, previewResultJSON{
+			ImageTags: r.Tags, ImageDigest: r.Digest, ImagePushedAt: output.Timestamp(r.PushedAt),
+			Action: action, AppliedRulePriority: r.RulePriority, StorageClass: strings.ToUpper(r.StorageClass),
+		})
+		if action.Type != "TRANSITION" {
+			out.Summary.ExpiringImageTotalCount++
+			continue
+		}
+		if transitioning[action.TargetStorageClass] == 0 {
+			classes = append(classes, action.TargetStorageClass)
+		}
+		transitioning[action.TargetStorageClass]++
 	}
-	return rs
+	for _, c := range classes {
+		out.Summary.TransitioningImageTotalCounts = append(out.Summary.TransitioningImageTotalCounts, transitioningCountJSON{c, transitioning[c]})
+	}
+	return out
 }
 
 // parseWhen reads --at: empty is now, an RFC 3339 time, or a duration from

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,11 +95,37 @@ func TestLifecycleAndGCCommands(t *testing.T) {
 	if strings.Contains(out, digests[2].String()) || !strings.Contains(out, "2 images in app") {
 		t.Errorf("preview:\n%s", out)
 	}
+	// --json prints previewResults as GetLifecyclePolicyPreview does,
+	// member for member, and the instant evaluated.
+	printed := runCommand(t, dataDir, "lifecycle", "preview", "app", "--policy", policy, "--json", "--at", "2030-01-02T03:04:05Z")
 	var doc struct {
-		Results []struct{ Digest string }
+		RepositoryName string
+		At             time.Time
+		PreviewResults []map[string]any
+		Summary        struct{ ExpiringImageTotalCount int }
 	}
-	if err := json.Unmarshal([]byte(runCommand(t, dataDir, "lifecycle", "preview", "app", "--policy", policy, "--json")), &doc); err != nil || len(doc.Results) != 2 {
-		t.Errorf("preview --json: %+v, %v", doc, err)
+	if err := json.Unmarshal([]byte(printed), &doc); err != nil || len(doc.PreviewResults) != 2 {
+		t.Fatalf("preview --json: %+v, %v\n%s", doc, err, printed)
+	}
+	if doc.RepositoryName != "app" || !doc.At.Equal(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) || doc.Summary.ExpiringImageTotalCount != 2 {
+		t.Errorf("preview --json: %+v", doc)
+	}
+	for i, r := range doc.PreviewResults {
+		var members []string
+		for k := range r {
+			members = append(members, k)
+		}
+		slices.Sort(members)
+		if want := []string{"action", "appliedRulePriority", "imageDigest", "imagePushedAt", "imageTags", "storageClass"}; !slices.Equal(members, want) {
+			t.Errorf("previewResults[%d] has members %v; want %v", i, members, want)
+		}
+		if r["imageDigest"] != digests[i].String() || fmt.Sprint(r["imageTags"]) != fmt.Sprintf("[v%d]", i) ||
+			fmt.Sprint(r["action"]) != "map[type:EXPIRE]" || r["appliedRulePriority"] != 1.0 || r["storageClass"] != "STANDARD" {
+			t.Errorf("previewResults[%d] = %v", i, r)
+		}
+		if pushed, err := time.Parse(time.RFC3339, fmt.Sprint(r["imagePushedAt"])); err != nil || time.Since(pushed) > time.Hour {
+			t.Errorf("previewResults[%d].imagePushedAt = %v (%v); want the push time in ISO 8601", i, r["imagePushedAt"], err)
+		}
 	}
 
 	// Without a policy of its own, the repository is not touched by run.
