@@ -90,7 +90,7 @@ func portOf(listen string) string {
 // signingKeyCommand is `berth signing-key rotate`.
 func signingKeyCommand() *cobra.Command {
 	var cf configFlags
-	cmd := &cobra.Command{Use: "signing-key", Short: "Manage the keys that sign registry tokens"}
+	cmd := &cobra.Command{Use: "signing-key", Short: "Manage the keys that sign registry tokens", Example: `  berth signing-key rotate`}
 	rotate := &cobra.Command{
 		Use:   "rotate",
 		Short: "Make a new token signing key; tokens signed by earlier keys stay valid until they expire",
@@ -98,7 +98,8 @@ func signingKeyCommand() *cobra.Command {
 keep verifying the tokens they signed until those expire (12 hours); keys
 retired longer ago than that are deleted. A running berth signs with the
 new key after its next start.`,
-		Args: cobra.NoArgs,
+		Example: `  berth signing-key rotate --data-dir /var/lib/berth`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := cf.load(cmd, nil)
 			if err != nil {

@@ -47,8 +47,9 @@ func credentialHelperMain(ctx context.Context, args []string, in io.Reader, out,
 
 func credentialHelperCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "credential-helper <get|store|erase|list|version>",
-		Short: "Log docker in to berth with AWS credentials (docker's credential helper protocol)",
+		Use:     "credential-helper <get|store|erase|list|version>",
+		Short:   "Log docker in to berth with AWS credentials (docker's credential helper protocol)",
+		Example: `  echo localhost:5000 | berth credential-helper get`,
 		Long: `Act as docker's credential helper for berth, as amazon-ecr-credential-helper
 does for ECR: "get" reads a registry address on stdin and prints a fresh
 authorization token from the registry's GetAuthorizationToken, signed with

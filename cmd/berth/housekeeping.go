@@ -78,6 +78,9 @@ last written more than the grace period ago: bytes a crash left between
 writing a blob and recording it. It is slow on a large store and rests
 between batches so that a running berth serve is not starved; with
 --dry-run it reports what it would delete.`,
+		Example: `  berth gc --dry-run
+  berth gc
+  berth gc --walk --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: cf.withHousekeepers(func(cmd *cobra.Command, _ []string, _ *lifecycle.Runner, gc *lifecycle.Collector) error {
 			if cmd.Flags().Changed("grace") {
@@ -124,12 +127,17 @@ func bytesText(n int64) string {
 
 func lifecycleCommand() *cobra.Command {
 	var cf configFlags
-	cmd := &cobra.Command{Use: "lifecycle", Short: "Apply or preview repositories' lifecycle policies"}
+	cmd := &cobra.Command{Use: "lifecycle", Short: "Apply or preview repositories' lifecycle policies",
+		Example: `  berth lifecycle run
+  berth lifecycle preview app --at 30d`,
+	}
 
 	run := &cobra.Command{
 		Use:   "run [REPOSITORY]",
 		Short: "Apply lifecycle policies now: one repository's, or every repository's",
-		Args:  cobra.MaximumNArgs(1),
+		Example: `  berth lifecycle run
+  berth lifecycle run app`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: cf.withHousekeepers(func(cmd *cobra.Command, args []string, runner *lifecycle.Runner, _ *lifecycle.Collector) error {
 			results := map[string][]lifecycle.Result{}
 			var err error
@@ -153,6 +161,8 @@ func lifecycleCommand() *cobra.Command {
 		Long: `Evaluate the repository's lifecycle policy (or --policy FILE) against its
 images as they are now, at the instant --at: an RFC 3339 time
 (2027-01-01T00:00:00Z) or a time from now (36h, 30d). Nothing changes.`,
+		Example: `  berth lifecycle preview app --at 30d
+  berth lifecycle preview app --policy next.json --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: cf.withHousekeepers(func(cmd *cobra.Command, args []string, runner *lifecycle.Runner, _ *lifecycle.Collector) error {
 			when, err := parseWhen(at, time.Now())

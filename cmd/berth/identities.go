@@ -116,6 +116,9 @@ while berth serve runs on the same data directory, and take effect at once.
 A policy (--policy) is one of the ready-made ` + strings.Join(auth.ManagedPolicyNames(), ", ") + `,
 the ARN of the AWS managed policy it stands for, an identity policy document
 in JSON, or file://PATH to read such a document from a file.`,
+		Example: `  berth user create ci --policy push-pull --with-key
+  berth user list
+  berth user delete ci`,
 	}
 	cf.register(cmd)
 	cmd.AddCommand(userCreateCommand(&cf), userListCommand(&cf), userDeleteCommand(&cf), userSetPolicyCommand(&cf))
@@ -129,7 +132,10 @@ func userCreateCommand(cf *configFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create NAME --policy POLICY... [--with-key [--credentials-file PATH]]",
 		Short: "Create a user with identity policies",
-		Args:  cobra.ExactArgs(1),
+		Example: `  berth user create ci --policy push-pull --with-key --credentials-file ci.credentials
+  berth user create viewer --policy read-only
+  berth user create deployer --policy file://deployer-policy.json`,
+		Args: cobra.ExactArgs(1),
 		RunE: cf.withIndex(func(cmd *cobra.Command, args []string, cfg *config.Config, ids metadata.Identities) error {
 			name := args[0]
 			if credentialsFile != "" && !withKey {
@@ -172,7 +178,9 @@ func userListCommand(cf *configFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list [--json]",
 		Short: "List users and their policies",
-		Args:  cobra.NoArgs,
+		Example: `  berth user list
+  berth user list --json`,
+		Args: cobra.NoArgs,
 		RunE: cf.withIndex(func(cmd *cobra.Command, _ []string, _ *config.Config, ids metadata.Identities) error {
 			users, err := ids.Users(cmd.Context())
 			if err != nil {
@@ -195,9 +203,10 @@ func userListCommand(cf *configFlags) *cobra.Command {
 
 func userDeleteCommand(cf *configFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete a user and all of its access keys",
-		Args:  cobra.ExactArgs(1),
+		Use:     "delete NAME",
+		Short:   "Delete a user and all of its access keys",
+		Example: `  berth user delete viewer`,
+		Args:    cobra.ExactArgs(1),
 		RunE: cf.withIndex(func(cmd *cobra.Command, args []string, _ *config.Config, ids metadata.Identities) error {
 			name := args[0]
 			keys, err := ids.AccessKeys(cmd.Context(), name)
@@ -216,9 +225,10 @@ func userDeleteCommand(cf *configFlags) *cobra.Command {
 func userSetPolicyCommand(cf *configFlags) *cobra.Command {
 	var policies []string
 	cmd := &cobra.Command{
-		Use:   "set-policy NAME --policy POLICY...",
-		Short: "Replace a user's identity policies",
-		Args:  cobra.ExactArgs(1),
+		Use:     "set-policy NAME --policy POLICY...",
+		Short:   "Replace a user's identity policies",
+		Example: `  berth user set-policy ci --policy read-only --policy file://extra.json`,
+		Args:    cobra.ExactArgs(1),
 		RunE: cf.withIndex(func(cmd *cobra.Command, args []string, _ *config.Config, ids metadata.Identities) error {
 			name := args[0]
 			docs, err := readPolicies(policies)
@@ -339,6 +349,10 @@ These commands change the registry's index directly; they are safe to run
 while berth serve runs on the same data directory. The server checks the
 index on every request, so a revoked or deactivated key stops working at
 once. A key's secret is shown only when the key is created.`,
+		Example: `  berth key create ci
+  berth key list ci
+  berth key deactivate AKIAIOSFODNN7EXAMPLE
+  berth key revoke AKIAIOSFODNN7EXAMPLE`,
 	}
 	cf.register(cmd)
 	cmd.AddCommand(
@@ -354,7 +368,9 @@ func keyCreateCommand(cf *configFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create USER [--credentials-file PATH]",
 		Short: "Create an access key for a user and print it (once)",
-		Args:  cobra.ExactArgs(1),
+		Example: `  berth key create ci
+  berth key create ci --credentials-file ci.credentials`,
+		Args: cobra.ExactArgs(1),
 		RunE: cf.withIndex(func(cmd *cobra.Command, args []string, cfg *config.Config, ids metadata.Identities) error {
 			user := args[0]
 			sealer, err := openSealer(cfg.Auth)
@@ -394,7 +410,9 @@ func keyListCommand(cf *configFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list USER [--json]",
 		Short: "List a user's access keys (never their secrets)",
-		Args:  cobra.ExactArgs(1),
+		Example: `  berth key list ci
+  berth key list ci --json`,
+		Args: cobra.ExactArgs(1),
 		RunE: cf.withIndex(func(cmd *cobra.Command, args []string, _ *config.Config, ids metadata.Identities) error {
 			keys, err := ids.AccessKeys(cmd.Context(), args[0])
 			if err != nil {
@@ -435,9 +453,10 @@ func writeAccessKeysJSON(w io.Writer, keys []metadata.AccessKey) error {
 
 func keyRevokeCommand(cf *configFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Delete an access key; it stops working at once",
-		Args:  cobra.ExactArgs(1),
+		Use:     "revoke ID",
+		Short:   "Delete an access key; it stops working at once",
+		Example: `  berth key revoke AKIAIOSFODNN7EXAMPLE`,
+		Args:    cobra.ExactArgs(1),
 		RunE: cf.withIndex(func(cmd *cobra.Command, args []string, _ *config.Config, ids metadata.Identities) error {
 			id := args[0]
 			if err := checkAccessKeyID(id); err != nil {
@@ -454,9 +473,10 @@ func keyRevokeCommand(cf *configFlags) *cobra.Command {
 
 func keyStatusCommand(cf *configFlags, verb string, status metadata.AccessKeyStatus, short string) *cobra.Command {
 	return &cobra.Command{
-		Use:   verb + " ID",
-		Short: short,
-		Args:  cobra.ExactArgs(1),
+		Use:     verb + " ID",
+		Short:   short,
+		Example: "  berth key " + verb + " AKIAIOSFODNN7EXAMPLE",
+		Args:    cobra.ExactArgs(1),
 		RunE: cf.withIndex(func(cmd *cobra.Command, args []string, _ *config.Config, ids metadata.Identities) error {
 			id := args[0]
 			if err := checkAccessKeyID(id); err != nil {

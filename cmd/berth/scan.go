@@ -34,6 +34,8 @@ registry host in front) against the OSV database in scanning.osvDir, record
 the result as ECR's DescribeImageScanFindings shows it, and print the
 findings. With --fail-on SEVERITY the command exits non-zero when a
 finding is at least that severe, for CI pipelines.`,
+		Example: `  berth scan localhost:5000/app:1
+  berth scan app:1 --fail-on HIGH --json`,
 		Args: cobra.ExactArgs(1),
 		PreRunE: func(*cobra.Command, []string) error {
 			if failOn != "" && !slices.Contains(severities, strings.ToUpper(failOn)) {
@@ -139,7 +141,7 @@ func printFindings(cmd *cobra.Command, repo string, dgst digest.Digest, status, 
 
 func vulndbCommand() *cobra.Command {
 	var cf configFlags
-	cmd := &cobra.Command{Use: "vulndb", Short: "Manage the offline vulnerability database"}
+	cmd := &cobra.Command{Use: "vulndb", Short: "Manage the offline vulnerability database", Example: `  berth vulndb import ~/Downloads/osv`}
 	imp := &cobra.Command{
 		Use:   "import PATH",
 		Short: "Import OSV data (a <Ecosystem>/all.zip from osv.dev, or a directory of them) into scanning.osvDir",
@@ -149,6 +151,8 @@ PATH is a directory in the osv.dev bucket layout (<Ecosystem>/all.zip or
 <Ecosystem>/*.json) or a single <Ecosystem>/all.zip file. A running berth
 scans with the new data from its next scan on, and re-matches every stored
 scan without reading layers again.`,
+		Example: `  berth vulndb import ~/Downloads/osv
+  berth vulndb import ~/Downloads/osv/Debian/all.zip`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := cf.load(cmd, nil)

@@ -38,6 +38,10 @@ func serveCommand() *cobra.Command {
 
 Configuration comes from defaults, then the --config YAML file, then BERTH_*
 environment variables (BERTH_LISTEN, BERTH_DATA_DIR, ...), then flags.`,
+		Example: `  berth serve
+  berth serve --listen :8080 --data-dir /var/lib/berth
+  berth serve --config berth.yml
+  berth serve --no-auth   # a throwaway registry on your own machine`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := cf.load(cmd, func(cfg *config.Config) {
