@@ -19,7 +19,8 @@ func loginCommand() *cobra.Command {
 your credentials) and save it where docker looks for it, as
 aws ecr get-login-password | docker login does in one step. REGISTRY is
 the address in image names (localhost:5000, registry.example.com); it
-defaults to the --endpoint's.
+defaults to the --endpoint's, and without --endpoint or BERTH_ENDPOINT the
+API asked is REGISTRY's own.
 
 The login goes where docker login would put it: in the credential helper
 docker's config.json names for the registry (credHelpers) or for all
