@@ -11,37 +11,16 @@ import (
 	"github.com/berth-dev/berth/auth/policy"
 	"github.com/berth-dev/berth/auth/sigv4"
 	"github.com/berth-dev/berth/auth/token"
+	"github.com/berth-dev/berth/internal/awserr"
 )
 
-// AWSError is an authorization failure of an AWS JSON API call, in AWS's
-// terms: a bare __type name and a message. The awsjson error writer sends
-// it as {"__type": ..., "message": ...}.
-type AWSError struct {
-	Type    string
-	Message string
-	Status  int
-	header  http.Header
-}
-
-func (e *AWSError) Error() string { return e.Type + ": " + e.Message }
-
-// AWSType is the __type name.
-func (e *AWSError) AWSType() string { return e.Type }
-
-// AWSMessage is the message sent to the client.
-func (e *AWSError) AWSMessage() string { return e.Message }
-
-// HTTPStatus is 400, or 429 for throttling.
-func (e *AWSError) HTTPStatus() int { return e.Status }
-
-// Header holds Retry-After when throttling.
-func (e *AWSError) Header() http.Header { return e.header }
-
-// AuthenticateAWS returns the authenticator of an AWS JSON API whose
-// signing name is service ("ecr"): it verifies the SigV4 signature of each
-// request over its exact body and puts the signer's Principal into the
-// context. Requests with bad signatures count against the caller's
-// address like bad registry credentials.
+// AuthenticateAWS returns the authenticator of the AWS API whose SigV4
+// signing name is service ("ecr", "logs", "lambda"): it verifies the
+// signature of each request over its exact body, refusing one made for
+// another service, and puts the signer's Principal into the context. The
+// front door (awsjson.Front) asks for one per service. Requests with bad
+// signatures count against the caller's address like bad registry
+// credentials.
 func (a *Authority) AuthenticateAWS(service string) func(r *http.Request, body []byte) (context.Context, error) {
 	opts := sigv4.Options{Service: service}
 	return func(r *http.Request, body []byte) (context.Context, error) {
@@ -51,17 +30,17 @@ func (a *Authority) AuthenticateAWS(service string) func(r *http.Request, body [
 			return WithPrincipal(ctx, &Principal{User: "dev", SourceIP: ip}), nil
 		}
 		if wait := a.limiter.blocked(ip); wait > 0 {
-			h := http.Header{}
-			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			return nil, &AWSError{Type: "ThrottlingException", Message: "Rate exceeded: too many failed authentication attempts from this address.", Status: http.StatusTooManyRequests, header: h}
+			return nil, awserr.New(awserr.ThrottlingException, http.StatusTooManyRequests,
+				"Rate exceeded: too many failed authentication attempts from this address.").
+				WithHeader("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		}
 		id, err := sigv4.Verify(ctx, r, sigv4.HashPayload(body), a, opts)
-		var sigErr *sigv4.Error
+		var sigErr *awserr.Error
 		if errors.As(err, &sigErr) {
-			if sigErr.AWSType() != sigv4.TypeMissingAuthenticationToken {
+			if sigErr.Type != awserr.MissingAuthenticationTokenException {
 				a.limiter.fail(ip)
 			}
-			a.log.InfoContext(ctx, "auth: rejected signature", "client", ip, "reason", sigErr.AWSType())
+			a.log.InfoContext(ctx, "auth: rejected signature", "client", ip, "reason", sigErr.Type)
 			return nil, err
 		}
 		if err != nil {
@@ -70,7 +49,7 @@ func (a *Authority) AuthenticateAWS(service string) func(r *http.Request, body [
 		p, err := a.principal(ctx, id.AccessKeyID, ip)
 		if errors.Is(err, errUnknownKey) {
 			// Deleted between the signature check and now.
-			return nil, &AWSError{Type: sigv4.TypeUnrecognizedClient, Message: "The security token included in the request is invalid.", Status: http.StatusBadRequest}
+			return nil, awserr.Errorf(awserr.UnrecognizedClientException, "The security token included in the request is invalid.")
 		}
 		if err != nil {
 			return nil, err
@@ -89,7 +68,7 @@ func (a *Authority) AuthorizeAction(ctx context.Context, action, repo string) er
 		return err
 	}
 	if !ok {
-		return &AWSError{Type: "AccessDeniedException", Message: a.notAuthorized(p, action, repo), Status: http.StatusBadRequest}
+		return awserr.Errorf(awserr.AccessDeniedException, "%s", a.notAuthorized(p, action, repo))
 	}
 	return nil
 }
@@ -101,7 +80,7 @@ func (a *Authority) AuthorizeAction(ctx context.Context, action, repo string) er
 func (a *Authority) AuthorizationToken(ctx context.Context) (string, time.Time, error) {
 	p := PrincipalFrom(ctx)
 	if p.Anonymous() {
-		return "", time.Time{}, &AWSError{Type: sigv4.TypeMissingAuthenticationToken, Message: "Missing Authentication Token", Status: http.StatusBadRequest}
+		return "", time.Time{}, awserr.Errorf(awserr.MissingAuthenticationTokenException, "Missing Authentication Token")
 	}
 	tok, claims, err := a.tokens.Issue(ctx, p.User, p.AccessKeyID, token.DefaultTTL, nil)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/auth/token"
 	"github.com/berth-dev/berth/ecr"
+	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/registry"
 	"github.com/berth-dev/berth/storage/filesystem"
@@ -80,14 +81,14 @@ func newFixture(t testing.TB, mutate ...func(*auth.Config)) *fixture {
 	a := auth.New(store, sealer, issuer, cfg, log)
 	reg := registry.New(store, blobs, log, registry.Config{Authorizer: a, CreateOnPush: true})
 	t.Cleanup(func() { reg.Close(context.Background()) })
-	api, err := ecr.New(t.Context(), store, reg, ecr.Config{AccountID: account, Region: region, Authenticate: a.AuthenticateAWS("ecr"), Access: a, Log: log})
+	api, err := ecr.New(t.Context(), store, reg, ecr.Config{AccountID: account, Region: region, Access: a, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", reg)
 	mux.Handle("GET /token", a.TokenHandler())
-	mux.Handle("/{$}", api)
+	api.Register(awsjson.NewFront(mux, a.AuthenticateAWS, log))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, store: store, sealer: sealer, keys: keys, auth: a, srv: srv, logs: logs}

@@ -43,6 +43,6 @@ func (a *API) getAuthorizationToken(ctx context.Context, in *getAuthorizationTok
 	return &getAuthorizationTokenOutput{AuthorizationData: []authorizationData{{
 		AuthorizationToken: tok,
 		ExpiresAt:          awsjson.NewTime(expires),
-		ProxyEndpoint:      endpoint(ctx),
+		ProxyEndpoint:      awsjson.BaseURL(ctx),
 	}}}, nil
 }

@@ -19,7 +19,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"time"
 
@@ -32,6 +31,9 @@ import (
 
 // TargetPrefix is the X-Amz-Target prefix of every ECR operation.
 const TargetPrefix = "AmazonEC2ContainerRegistry_V20150921"
+
+// SigningName is the service name in ECR requests' SigV4 credential scope.
+const SigningName = "ecr"
 
 // Access is what the API needs from the access-control layer (package
 // auth implements it).
@@ -98,9 +100,6 @@ type Config struct {
 	// random key kept in the index, so tokens survive restarts and work on
 	// every replica.
 	TokenSecret []byte
-	// Authenticate verifies each request's signature (auth.Authority's
-	// AuthenticateAWS("ecr")).
-	Authenticate awsjson.Authenticator
 	// Access authorizes each operation.
 	Access Access
 	// Previews starts lifecycle policy previews; nil: the API refuses
@@ -111,7 +110,9 @@ type Config struct {
 	Log     *slog.Logger
 }
 
-// API is the ECR API as an http.Handler for "POST /".
+// API is the ECR API. Register it on the AWS front door, which serves it
+// to requests whose X-Amz-Target starts with [TargetPrefix], signed for
+// [SigningName].
 type API struct {
 	svc      *awsjson.Service
 	store    Store
@@ -143,7 +144,7 @@ func New(ctx context.Context, store Store, reg *registry.Registry, cfg Config) (
 	}
 	a := &API{store: store, registry: reg, access: cfg.Access, tokens: tokens, cfg: cfg}
 	// The largest call is an UploadLayerPart: a 20 MiB part in base64.
-	a.svc = awsjson.NewService(TargetPrefix, awsjson.WithAuthenticate(cfg.Authenticate), awsjson.WithLogger(cfg.Log),
+	a.svc = awsjson.NewService(TargetPrefix, SigningName, awsjson.WithLogger(cfg.Log),
 		awsjson.WithMaxBodyBytes(maxPartSize/3*4+64<<10))
 	awsjson.Handle(a.svc, "GetAuthorizationToken", a.getAuthorizationToken)
 	awsjson.Handle(a.svc, "CreateRepository", a.createRepository)
@@ -213,25 +214,8 @@ func tokenSecret(ctx context.Context, store metadata.Settings) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(text)
 }
 
-// Matches reports whether r is an ECR API call.
-func (a *API) Matches(r *http.Request) bool { return a.svc.Matches(r) }
-
-type ctxKey struct{}
-
-// ServeHTTP serves one ECR API call.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	endpoint := "http://" + r.Host
-	if r.TLS != nil {
-		endpoint = "https://" + r.Host
-	}
-	a.svc.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, endpoint)))
-}
-
-// endpoint is the registry's URL as the client reached it.
-func endpoint(ctx context.Context) string {
-	s, _ := ctx.Value(ctxKey{}).(string)
-	return s
-}
+// Register puts the API on the AWS front door.
+func (a *API) Register(front *awsjson.Front) { front.JSON(a.svc) }
 
 // repositoryRef is the registryId and repositoryName every repository
 // operation takes.
@@ -268,15 +252,6 @@ func (a *API) repository(ref repositoryRef) (string, error) {
 		}
 	}
 	return name, nil
-}
-
-// validation is AWS's ValidationException for one bad member.
-func validation(member, value, constraint string) error {
-	return awsjson.ValidationError("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint)
-}
-
-func repositoryNotFound(name, registryID string) error {
-	return awsjson.Errorf("RepositoryNotFoundException", "The repository with name '%s' does not exist in the registry with id '%s'", name, registryID)
 }
 
 // newID returns a random identifier.

@@ -16,6 +16,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/ecr"
+	"github.com/berth-dev/berth/internal/awserr"
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata"
@@ -63,12 +64,21 @@ func newAPI(t testing.TB) (*sdkecr.Client, metadata.Store, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv := serve(t, api, reg)
+	return clientOf(srv.URL), store, srv
+}
+
+// serve serves api and, unless reg is nil, the registry's /v2/ on one
+// address, as berth does (without authentication), until the test ends.
+func serve(t testing.TB, api *ecr.API, reg *registry.Registry) *httptest.Server {
 	mux := http.NewServeMux()
-	mux.Handle("/v2/", reg)
-	mux.Handle("/{$}", api)
+	if reg != nil {
+		mux.Handle("/v2/", reg)
+	}
+	api.Register(awsjson.NewFront(mux, nil, nil))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return clientOf(srv.URL), store, srv
+	return srv
 }
 
 // runPreviews runs a lifecycle previewer over store until the test ends.
@@ -161,7 +171,7 @@ func TestRepositoryPolicy(t *testing.T) {
 func TestUnknownOperation(t *testing.T) {
 	client, _, _ := newAPI(t)
 	_, err := client.DescribeImageReplicationStatus(t.Context(), &sdkecr.DescribeImageReplicationStatusInput{RepositoryName: aws.String("app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("v1")}})
-	assertCode(t, err, awsjson.TypeUnknownOperation)
+	assertCode(t, err, awserr.UnknownOperationException)
 
 	_, _, srv := newAPI(t)
 	resp, err := http.Post(srv.URL+"/", "application/x-amz-json-1.1", strings.NewReader("{}"))

@@ -200,7 +200,7 @@ func (a *API) describeImages(ctx context.Context, in *describeImagesInput) (*des
 	out := &describeImagesOutput{ImageDetails: []imageDetail{}}
 	if len(in.ImageIDs) > 0 {
 		if in.NextToken != nil || in.MaxResults != nil {
-			return nil, awsjson.InvalidParameterError("Invalid parameter at 'nextToken, maxResults' failed to satisfy constraint: 'Cannot be specified with imageIds'")
+			return nil, invalidParameter("nextToken, maxResults", "Cannot be specified with imageIds")
 		}
 		if len(in.ImageIDs) > 100 {
 			return nil, validation("imageIds", "list", "Member must have length less than or equal to 100")
@@ -238,9 +238,9 @@ func (a *API) describeImageIDs(ctx context.Context, repo string, ids []imageID) 
 		}
 		if failure != nil {
 			if failure.FailureCode == "ImageNotFound" {
-				return nil, a.imageNotFound(repo, id)
+				return nil, imageNotFound(id, repo, a.cfg.AccountID)
 			}
-			return nil, awsjson.InvalidParameterError("Invalid parameter at 'imageIds' failed to satisfy constraint: '%s'", failure.FailureReason)
+			return nil, invalidParameter("imageIds", failure.FailureReason)
 		}
 		if !slices.Contains(digests, m.Digest) {
 			digests = append(digests, m.Digest)
@@ -256,15 +256,11 @@ func (a *API) describeImageIDs(ctx context.Context, repo string, ids []imageID) 
 	for _, d := range digests {
 		i := slices.IndexFunc(images, func(im metadata.Image) bool { return im.Digest == d })
 		if i < 0 { // deleted since it was resolved
-			return nil, a.imageNotFound(repo, imageID{ImageDigest: ptr(d.String())})
+			return nil, imageNotFound(imageID{ImageDigest: ptr(d.String())}, repo, a.cfg.AccountID)
 		}
 		out.ImageDetails = append(out.ImageDetails, a.detail(repo, images[i]))
 	}
 	return out, nil
-}
-
-func (a *API) imageNotFound(repo string, id imageID) error {
-	return awsjson.Errorf("ImageNotFoundException", "The image with imageId %s does not exist within the repository with name '%s' in the registry with id '%s'", id, repo, a.cfg.AccountID)
 }
 
 // resolve finds the manifest an imageId names, or says why it cannot (a
@@ -403,7 +399,7 @@ func (a *API) putImage(ctx context.Context, in *putImageInput) (*putImageOutput,
 	var want digest.Digest
 	if in.ImageDigest != nil {
 		if want, err = digest.Parse(*in.ImageDigest); err != nil {
-			return nil, awsjson.InvalidParameterError("Invalid parameter at 'imageDigest' failed to satisfy constraint: 'Invalid image digest'")
+			return nil, invalidParameter("imageDigest", "Invalid image digest")
 		}
 	}
 	var tags []string
@@ -418,7 +414,7 @@ func (a *API) putImage(ctx context.Context, in *putImageInput) (*putImageOutput,
 	dgst := digest.Canonical.FromBytes(body)
 	if want != "" {
 		if dgst = want.Algorithm().FromBytes(body); dgst != want {
-			return nil, digestMismatch(want, dgst)
+			return nil, imageDigestDoesNotMatch(want, dgst)
 		}
 	}
 	if existing, err := a.store.Manifest(ctx, name, dgst.String()); err == nil && bytes.Equal(existing.Content, body) {
@@ -428,11 +424,7 @@ func (a *API) putImage(ctx context.Context, in *putImageInput) (*putImageOutput,
 			already = err == nil && tagged.Digest == dgst
 		}
 		if already {
-			tag := ""
-			if in.ImageTag != nil {
-				tag = fmt.Sprintf(" and tag '%s'", *in.ImageTag)
-			}
-			return nil, awsjson.Errorf("ImageAlreadyExistsException", "Image with digest '%s'%s already exists in the repository with name '%s' in registry with id '%s'", dgst, tag, name, a.cfg.AccountID)
+			return nil, imageAlreadyExists(dgst, in.ImageTag, name, a.cfg.AccountID)
 		}
 	}
 
@@ -444,22 +436,18 @@ func (a *API) putImage(ctx context.Context, in *putImageInput) (*putImageOutput,
 	switch {
 	case err == nil:
 	case errors.As(err, &mismatch):
-		return nil, digestMismatch(mismatch.Want, mismatch.Got)
+		return nil, imageDigestDoesNotMatch(mismatch.Want, mismatch.Got)
 	case errors.As(err, &immutable):
-		return nil, awsjson.Errorf("ImageTagAlreadyExistsException", "%s", immutable.Error())
+		return nil, imageTagAlreadyExists(immutable.Error())
 	case errors.As(err, &missing):
 		return nil, a.missingReferences(name, body, missing)
 	case errors.As(err, &invalid):
-		return nil, awsjson.InvalidParameterError("Invalid parameter at 'ImageManifest' failed to satisfy constraint: '%s'", invalid.Message)
+		return nil, invalidParameter("ImageManifest", invalid.Message)
 	default:
 		return nil, a.storeError(err, name)
 	}
 	got := imageID{ImageDigest: ptr(m.Digest.String()), ImageTag: in.ImageTag}
 	return &putImageOutput{image{a.cfg.AccountID, name, got, *in.ImageManifest, m.MediaType}}, nil
-}
-
-func digestMismatch(want, got digest.Digest) error {
-	return awsjson.Errorf("ImageDigestDoesNotMatchException", "Invalid parameter at 'imageDigest' failed to satisfy constraint: 'The digest of the manifest, %s, does not match the provided digest %s'", got, want)
 }
 
 // missingReferences says which blobs (layers) or child images a manifest
@@ -471,9 +459,9 @@ func (a *API) missingReferences(repo string, body []byte, missing *metadata.Miss
 	}
 	// An index lists manifests; ECR calls those referenced images.
 	if strings.Contains(string(body), `"manifests"`) {
-		return awsjson.Errorf("ReferencedImagesNotFoundException", "The following referenced images were not found: [%s]", strings.Join(list, ", "))
+		return referencedImagesNotFound(list)
 	}
-	return awsjson.Errorf("LayersNotFoundException", "Layers with digests '[%s]' required for pushing image into repository with name '%s' in the registry with id '%s' do not exist", strings.Join(list, ", "), repo, a.cfg.AccountID)
+	return layersNotFound(list, repo, a.cfg.AccountID)
 }
 
 type batchDeleteImageInput struct {
@@ -602,7 +590,7 @@ func (a *API) listImageReferrers(ctx context.Context, in *listReferrersInput) (*
 	}
 	subject, err := digest.Parse(*in.SubjectID.ImageDigest)
 	if err != nil {
-		return nil, awsjson.InvalidParameterError("Invalid parameter at 'subjectId.imageDigest' failed to satisfy constraint: 'Invalid image digest'")
+		return nil, invalidParameter("subjectId.imageDigest", "Invalid image digest")
 	}
 	n, err := maxResults(in.MaxResults, 50, 50)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -397,8 +396,7 @@ func TestResolveStoreError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	brokenSrv := httptest.NewServer(api)
-	defer brokenSrv.Close()
+	brokenSrv := serve(t, api, nil)
 	client := clientOf(brokenSrv.URL)
 	name := aws.String("app")
 	byTag := []types.ImageIdentifier{{ImageTag: aws.String("v1")}}

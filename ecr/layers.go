@@ -120,12 +120,12 @@ func (a *API) uploadLayerPart(ctx context.Context, in *uploadLayerPartInput) (*u
 	case len(in.LayerPartBlob) == 0 || len(in.LayerPartBlob) > maxPartSize:
 		return nil, validation("layerPartBlob", "…", fmt.Sprintf("Member must have length between 1 and %d", maxPartSize))
 	case *in.PartFirstByte < 0 || *in.PartLastByte-*in.PartFirstByte+1 != int64(len(in.LayerPartBlob)):
-		return nil, awsjson.Errorf("InvalidLayerPartException", "The layer part is %d bytes; partFirstByte %d and partLastByte %d say otherwise.", len(in.LayerPartBlob), *in.PartFirstByte, *in.PartLastByte)
+		return nil, invalidLayerPart("The layer part is %d bytes; partFirstByte %d and partLastByte %d say otherwise.", len(in.LayerPartBlob), *in.PartFirstByte, *in.PartLastByte)
 	}
 	u, err := a.registry.UploadPart(ctx, name, *in.UploadID, *in.PartFirstByte, bytes.NewReader(in.LayerPartBlob), int64(len(in.LayerPartBlob)))
 	switch {
 	case errors.Is(err, registry.ErrPartOffset):
-		return nil, awsjson.Errorf("InvalidLayerPartException", "The first byte of the part, %d, does not follow the last byte received, %d.", *in.PartFirstByte, u.Size-1)
+		return nil, invalidLayerPart("The first byte of the part, %d, does not follow the last byte received, %d.", *in.PartFirstByte, u.Size-1)
 	case err != nil:
 		return nil, a.uploadError(err, name, *in.UploadID)
 	}
@@ -154,22 +154,22 @@ func (a *API) completeLayerUpload(ctx context.Context, in *completeLayerUploadIn
 		return nil, validation("uploadId", "null", "Member must not be null")
 	}
 	if len(in.LayerDigests) != 1 {
-		return nil, awsjson.InvalidParameterError("Invalid parameter at 'layerDigests' failed to satisfy constraint: 'Exactly one layer digest is supported'")
+		return nil, invalidParameter("layerDigests", "Exactly one layer digest is supported")
 	}
 	d, err := digest.Parse(in.LayerDigests[0])
 	if err != nil {
-		return nil, awsjson.Errorf("InvalidLayerException", "Invalid layer digest %q", in.LayerDigests[0])
+		return nil, invalidLayer("Invalid layer digest %q", in.LayerDigests[0])
 	}
 	if _, err := a.store.Blob(ctx, name, d); err == nil {
-		return nil, awsjson.Errorf("LayerAlreadyExistsException", "The upload layer with digest '%s' already exists in the repository with name '%s' in the registry with id '%s'", d, name, a.cfg.AccountID)
+		return nil, layerAlreadyExists(d, name, a.cfg.AccountID)
 	}
 	err = a.registry.CompleteUpload(ctx, name, *in.UploadID, d)
 	var regErr *registry.Error
 	switch {
 	case errors.Is(err, registry.ErrEmptyUpload):
-		return nil, awsjson.Errorf("EmptyUploadException", "The upload with id '%s' contains no layer parts", *in.UploadID)
+		return nil, emptyUpload(*in.UploadID)
 	case errors.As(err, &regErr) && regErr.Code == registry.ErrDigestInvalid:
-		return nil, awsjson.Errorf("InvalidLayerException", "The layer digest calculated from the uploaded parts does not match the digest specified: %s", regErr.Message)
+		return nil, invalidLayer("The layer digest calculated from the uploaded parts does not match the digest specified: %s", regErr.Message)
 	case err != nil:
 		return nil, a.uploadError(err, name, *in.UploadID)
 	}
@@ -179,7 +179,7 @@ func (a *API) completeLayerUpload(ctx context.Context, in *completeLayerUploadIn
 // uploadError maps an upload session error to ECR's.
 func (a *API) uploadError(err error, repo, id string) error {
 	if errors.Is(err, metadata.ErrUploadUnknown) {
-		return awsjson.Errorf("UploadNotFoundException", "The upload with id '%s' does not exist in the repository with name '%s' in the registry with id '%s'", id, repo, a.cfg.AccountID)
+		return uploadNotFound(id, repo, a.cfg.AccountID)
 	}
 	return a.storeError(err, repo)
 }
@@ -204,14 +204,14 @@ func (a *API) getDownloadURLForLayer(ctx context.Context, in *getDownloadURLForL
 	}
 	d, err := digest.Parse(*in.LayerDigest)
 	if err != nil {
-		return nil, awsjson.InvalidParameterError("Invalid parameter at 'layerDigest' failed to satisfy constraint: 'Invalid layer digest'")
+		return nil, invalidParameter("layerDigest", "Invalid layer digest")
 	}
 	if _, err := a.store.Repository(ctx, name); err != nil {
 		return nil, a.storeError(err, name)
 	}
-	url, err := a.registry.DownloadURL(ctx, name, d, endpoint(ctx))
+	url, err := a.registry.DownloadURL(ctx, name, d, awsjson.BaseURL(ctx))
 	if errors.Is(err, metadata.ErrBlobUnknown) {
-		return nil, awsjson.Errorf("LayersNotFoundException", "The layer with digest '%s' does not exist in the repository with name '%s' in the registry with id '%s'", d, name, a.cfg.AccountID)
+		return nil, layerNotFound(d, name, a.cfg.AccountID)
 	}
 	if err != nil {
 		return nil, a.storeError(err, name)

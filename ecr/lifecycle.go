@@ -8,6 +8,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/awserr"
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata"
@@ -32,7 +33,7 @@ func parseLifecyclePolicy(text *string) (*lifecycle.Policy, error) {
 	}
 	p, err := lifecycle.Parse(*text)
 	if err != nil {
-		return nil, awsjson.InvalidParameterError("%s", strings.TrimPrefix(err.Error(), lifecycle.ErrorCode+": "))
+		return nil, awserr.Errorf(awserr.InvalidParameterException, "%s", strings.TrimPrefix(err.Error(), lifecycle.ErrorCode+": "))
 	}
 	return p, nil
 }
@@ -63,7 +64,7 @@ func (a *API) lifecyclePolicy(ctx context.Context, name string) (*lifecyclePolic
 		return nil, a.storeError(err, name)
 	}
 	if r.LifecyclePolicy == "" {
-		return nil, awsjson.Errorf("LifecyclePolicyNotFoundException", "Lifecycle policy does not exist for the repository with name '%s' in the registry with id '%s'", name, a.cfg.AccountID)
+		return nil, lifecyclePolicyNotFound(name, a.cfg.AccountID)
 	}
 	out := &lifecyclePolicyOutput{RegistryID: a.cfg.AccountID, RepositoryName: name, LifecyclePolicyText: r.LifecyclePolicy}
 	if !r.LifecycleEvaluatedAt.IsZero() {
@@ -129,7 +130,7 @@ func (a *API) startLifecyclePolicyPreview(ctx context.Context, in *lifecyclePoli
 	}
 	p, err := a.cfg.Previews.Start(ctx, name, *text)
 	if errors.Is(err, metadata.ErrPreviewInProgress) {
-		return nil, awsjson.Errorf("LifecyclePolicyPreviewInProgressException", "The previous lifecycle policy preview request has not completed. Wait and try again.")
+		return nil, lifecyclePreviewInProgress()
 	}
 	if err != nil {
 		return nil, a.storeError(err, name)
@@ -197,7 +198,7 @@ func (a *API) getLifecyclePolicyPreview(ctx context.Context, in *getPreviewInput
 	}
 	p, err := a.store.LifecyclePreview(ctx, name)
 	if errors.Is(err, metadata.ErrPreviewUnknown) {
-		return nil, awsjson.Errorf("LifecyclePolicyPreviewNotFoundException", "There is no dry run for the repository with name '%s' in the registry with id '%s'", name, a.cfg.AccountID)
+		return nil, lifecyclePreviewNotFound(name, a.cfg.AccountID)
 	}
 	if err != nil {
 		return nil, a.storeError(err, name)
@@ -213,7 +214,7 @@ func (a *API) getLifecyclePolicyPreview(ctx context.Context, in *getPreviewInput
 			return nil, err
 		}
 		if failure != nil {
-			return nil, a.imageNotFound(name, id)
+			return nil, imageNotFound(id, name, a.cfg.AccountID)
 		}
 		wanted = append(wanted, m.Digest)
 	}
@@ -280,13 +281,13 @@ func (a *API) updateImageStorageClass(ctx context.Context, in *updateImageStorag
 		if parents, err := a.store.ManifestParents(ctx, name, m.Digest); err != nil {
 			return nil, a.storeError(err, name)
 		} else if len(parents) > 0 {
-			return nil, awsjson.Errorf("ImageStorageClassUpdateNotSupportedException", "The image %s is referenced by a manifest list and cannot be archived on its own", m.Digest)
+			return nil, storageClassUpdateNotSupported(m.Digest)
 		}
 	}
 	if m.StorageClass != class {
 		err := a.store.SetStorageClass(ctx, name, m.Digest, class, time.Now())
 		if errors.Is(err, metadata.ErrManifestUnknown) {
-			return nil, a.imageNotFound(name, *in.ImageID)
+			return nil, imageNotFound(*in.ImageID, name, a.cfg.AccountID)
 		}
 		if err != nil {
 			return nil, a.storeError(err, name)

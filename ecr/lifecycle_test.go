@@ -2,7 +2,6 @@ package ecr_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -143,8 +142,7 @@ func TestLifecyclePreviewOnAnyReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stoppedSrv := httptest.NewServer(stopped)
-	defer stoppedSrv.Close()
+	stoppedSrv := serve(t, stopped, nil)
 	other := clientOf(stoppedSrv.URL)
 	if _, err := other.StartLifecyclePolicyPreview(ctx, &sdkecr.StartLifecyclePolicyPreviewInput{RepositoryName: name, LifecyclePolicyText: aws.String(keepTwo)}); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -32,7 +31,7 @@ func (a *API) setRepositoryPolicy(ctx context.Context, in *setRepositoryPolicyIn
 		return nil, err
 	}
 	if err := a.access.CheckRepositoryPolicy(*in.PolicyText); err != nil {
-		return nil, awsjson.InvalidParameterError("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided: %s'", err)
+		return nil, invalidParameter("PolicyText", "Invalid repository policy provided: "+err.Error())
 	}
 	err = a.store.SetRepositoryPolicy(ctx, name, *in.PolicyText)
 	if errors.Is(err, metadata.ErrRepositoryUnknown) {
@@ -88,7 +87,7 @@ func (a *API) existingPolicy(ctx context.Context, name string) (string, error) {
 		return "", wrap("RepositoryPolicy", err)
 	}
 	if text == "" {
-		return "", awsjson.Errorf("RepositoryPolicyNotFoundException", "Repository policy does not exist for the repository with name '%s' in the registry with id '%s'", name, a.cfg.AccountID)
+		return "", repositoryPolicyNotFound(name, a.cfg.AccountID)
 	}
 	return text, nil
 }

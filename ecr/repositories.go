@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/berth-dev/berth/internal/awserr"
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/metadata"
 )
@@ -84,7 +85,7 @@ func (a *API) host(ctx context.Context) string {
 	if a.cfg.RepositoryHost != "" {
 		return a.cfg.RepositoryHost
 	}
-	_, host, _ := strings.Cut(endpoint(ctx), "://")
+	_, host, _ := strings.Cut(awsjson.BaseURL(ctx), "://")
 	return host
 }
 
@@ -106,10 +107,10 @@ func mutability(value *string, filters []exclusionFilter) (string, []string, err
 	}
 	withExclusion := strings.HasSuffix(m, "_WITH_EXCLUSION")
 	if withExclusion && len(filters) == 0 {
-		return "", nil, awsjson.InvalidParameterError("Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy constraint: 'Exclusion filters are required when imageTagMutability is %s'", m)
+		return "", nil, invalidParameter("imageTagMutabilityExclusionFilters", "Exclusion filters are required when imageTagMutability is "+m)
 	}
 	if !withExclusion && len(filters) > 0 {
-		return "", nil, awsjson.InvalidParameterError("Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy constraint: 'Exclusion filters can only be used with IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION'")
+		return "", nil, invalidParameter("imageTagMutabilityExclusionFilters", "Exclusion filters can only be used with IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION")
 	}
 	if len(filters) > 5 {
 		return "", nil, validation("imageTagMutabilityExclusionFilters", "list", "Member must have length less than or equal to 5")
@@ -136,17 +137,17 @@ func resourceTags(existing []metadata.ResourceTag, tags []resourceTag) ([]metada
 	out := slices.Clone(existing)
 	for _, t := range tags {
 		if t.Key == nil || len(*t.Key) < 1 || len(*t.Key) > 128 {
-			return nil, awsjson.Errorf("InvalidTagParameterException", "Tag keys must be between 1 and 128 characters long.")
+			return nil, invalidTagParameter("Tag keys must be between 1 and 128 characters long.")
 		}
 		value := ""
 		if t.Value != nil {
 			value = *t.Value
 		}
 		if len(value) > 256 {
-			return nil, awsjson.Errorf("InvalidTagParameterException", "Tag values must be at most 256 characters long.")
+			return nil, invalidTagParameter("Tag values must be at most 256 characters long.")
 		}
 		if strings.HasPrefix(strings.ToLower(*t.Key), "aws:") {
-			return nil, awsjson.Errorf("InvalidTagParameterException", "Tag keys must not start with 'aws:'.")
+			return nil, invalidTagParameter("Tag keys must not start with 'aws:'.")
 		}
 		i := slices.IndexFunc(out, func(r metadata.ResourceTag) bool { return r.Key == *t.Key })
 		if i >= 0 {
@@ -156,7 +157,7 @@ func resourceTags(existing []metadata.ResourceTag, tags []resourceTag) ([]metada
 		}
 	}
 	if len(out) > maxResourceTags {
-		return nil, awsjson.Errorf("TooManyTagsException", "The repository can have at most %d tags.", maxResourceTags)
+		return nil, tooManyTags(maxResourceTags)
 	}
 	return out, nil
 }
@@ -202,7 +203,7 @@ func (a *API) createRepository(ctx context.Context, in *createRepositoryInput) (
 			return nil, validation("encryptionConfiguration.encryptionType", e.EncryptionType, "Member must satisfy enum value set: ["+strings.Join(encryptionTypes, ", ")+"]")
 		}
 		if e.KMSKey != nil && e.EncryptionType == "AES256" {
-			return nil, awsjson.InvalidParameterError("Invalid parameter at 'encryptionConfiguration' failed to satisfy constraint: 'KMS key should not be specified when encryption type is AES256'")
+			return nil, invalidParameter("encryptionConfiguration", "KMS key should not be specified when encryption type is AES256")
 		}
 		r.EncryptionType = e.EncryptionType
 		if e.KMSKey != nil {
@@ -214,7 +215,7 @@ func (a *API) createRepository(ctx context.Context, in *createRepositoryInput) (
 	}
 	err = a.store.CreateRepository(ctx, r)
 	if errors.Is(err, metadata.ErrRepositoryExists) {
-		return nil, awsjson.Errorf("RepositoryAlreadyExistsException", "The repository with name '%s' already exists in the registry with id '%s'", name, a.cfg.AccountID)
+		return nil, repositoryAlreadyExists(name, a.cfg.AccountID)
 	}
 	if err != nil {
 		return nil, wrap("CreateRepository", err)
@@ -245,7 +246,7 @@ func (a *API) describeRepositories(ctx context.Context, in *describeRepositories
 	out := &describeRepositoriesOutput{Repositories: []repository{}}
 	if len(in.RepositoryNames) > 0 {
 		if in.NextToken != nil || in.MaxResults != nil {
-			return nil, awsjson.InvalidParameterError("Invalid parameter at 'nextToken, maxResults' failed to satisfy constraint: 'Cannot be specified with repositoryNames'")
+			return nil, invalidParameter("nextToken, maxResults", "Cannot be specified with repositoryNames")
 		}
 		if len(in.RepositoryNames) > 100 {
 			return nil, validation("repositoryNames", "list", "Member must have length less than or equal to 100")
@@ -316,7 +317,7 @@ func (a *API) deleteRepository(ctx context.Context, in *deleteRepositoryInput) (
 	}
 	r, err := a.store.DeleteRepository(ctx, name, in.Force)
 	if errors.Is(err, metadata.ErrRepositoryNotEmpty) {
-		return nil, awsjson.Errorf("RepositoryNotEmptyException", "The repository with name '%s' in registry with id '%s' cannot be deleted because it still contains images", name, a.cfg.AccountID)
+		return nil, repositoryNotEmpty(name, a.cfg.AccountID)
 	}
 	if err != nil {
 		return nil, a.storeError(err, name)
@@ -409,7 +410,7 @@ func (a *API) resourceName(ctx context.Context, action string, arn *string) (str
 	prefix := "arn:aws:ecr:" + a.cfg.Region + ":" + a.cfg.AccountID + ":repository/"
 	name, ok := strings.CutPrefix(*arn, prefix)
 	if !ok {
-		return "", awsjson.InvalidParameterError("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN %s: not a repository of registry %s in %s'", *arn, a.cfg.AccountID, a.cfg.Region)
+		return "", invalidParameter("resourceArn", fmt.Sprintf("Invalid ARN %s: not a repository of registry %s in %s", *arn, a.cfg.AccountID, a.cfg.Region))
 	}
 	return a.authorized(ctx, action, repositoryRef{RepositoryName: &name})
 }
@@ -475,7 +476,7 @@ func (a *API) registryID(id *string) error {
 		return validation("registryId", *id, "Member must satisfy regular expression pattern: [0-9]{12}")
 	}
 	if *id != a.cfg.AccountID {
-		return awsjson.InvalidParameterError("Invalid parameter at 'registryId' failed to satisfy constraint: 'This registry's id is %s, not %s'", a.cfg.AccountID, *id)
+		return invalidParameter("registryId", fmt.Sprintf("This registry's id is %s, not %s", a.cfg.AccountID, *id))
 	}
 	return nil
 }
@@ -546,7 +547,7 @@ func (a *API) storeError(err error, name string) error {
 	case errors.Is(err, metadata.ErrRepositoryUnknown):
 		return repositoryNotFound(name, a.cfg.AccountID)
 	}
-	var ae awsjson.APIError
+	var ae *awserr.Error
 	if errors.As(err, &ae) {
 		return err
 	}

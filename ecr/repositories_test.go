@@ -2,7 +2,6 @@ package ecr_test
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -214,8 +213,7 @@ func TestNextTokenSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(restarted)
-	defer srv.Close()
+	srv := serve(t, restarted, nil)
 	other := sdkecr.New(sdkecr.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: client.Options().Credentials})
 	next, err := other.DescribeRepositories(ctx, &sdkecr.DescribeRepositoriesInput{NextToken: first.NextToken})
 	if err != nil || len(next.Repositories) != 1 || aws.ToString(next.Repositories[0].RepositoryName) != "cc" {

@@ -53,9 +53,9 @@ func (a *API) image(ctx context.Context, repo string, id *imageID) (metadata.Man
 	}
 	if failure != nil {
 		if failure.FailureCode == "ImageNotFound" {
-			return m, a.imageNotFound(repo, *id)
+			return m, imageNotFound(*id, repo, a.cfg.AccountID)
 		}
-		return m, awsjson.InvalidParameterError("Invalid parameter at 'imageId' failed to satisfy constraint: '%s'", failure.FailureReason)
+		return m, invalidParameter("imageId", failure.FailureReason)
 	}
 	return m, nil
 }
@@ -70,7 +70,7 @@ func (a *API) startImageScan(ctx context.Context, in *startImageScanInput) (*sta
 		return nil, err
 	}
 	if prev, err := a.store.Scan(ctx, name, m.Digest); err == nil && time.Since(prev.StartedAt) < scanQuota {
-		return nil, awsjson.Errorf("LimitExceededException", "The scan quota per image has been exceeded. Wait and try again.")
+		return nil, scanQuotaExceeded()
 	} else if err != nil && !errors.Is(err, metadata.ErrScanUnknown) {
 		return nil, a.storeError(err, name)
 	}
@@ -119,7 +119,7 @@ func (a *API) describeImageScanFindings(ctx context.Context, in *describeScanFin
 	}
 	sc, err := a.store.Scan(ctx, name, m.Digest)
 	if errors.Is(err, metadata.ErrScanUnknown) {
-		return nil, awsjson.Errorf("ScanNotFoundException", "Image scan does not exist for the image with '%s' in the repository with name '%s' in the registry with id '%s'", *in.ImageID, name, a.cfg.AccountID)
+		return nil, scanNotFound(*in.ImageID, name, a.cfg.AccountID)
 	}
 	if err != nil {
 		return nil, a.storeError(err, name)

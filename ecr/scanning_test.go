@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -164,11 +163,7 @@ func TestScanOnPush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/v2/", reg)
-	mux.Handle("/{$}", api)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srv := serve(t, api, reg)
 	client := sdkecr.New(sdkecr.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "AK", SecretAccessKey: "s"}, nil

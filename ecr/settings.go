@@ -3,6 +3,7 @@ package ecr
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -64,7 +65,7 @@ func (a *API) putRegistryPolicy(ctx context.Context, in *registryPolicyInput) (*
 		return nil, validation("policyText", "null", "Member must not be null")
 	}
 	if err := a.access.CheckRepositoryPolicy(*in.PolicyText); err != nil {
-		return nil, awsjson.InvalidParameterError("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid registry policy provided: %s'", err)
+		return nil, invalidParameter("PolicyText", "Invalid registry policy provided: "+err.Error())
 	}
 	if err := a.saveSetting(ctx, settingRegistryPolicy, *in.PolicyText); err != nil {
 		return nil, err
@@ -79,7 +80,7 @@ func (a *API) registryPolicy(ctx context.Context, action string) (string, error)
 	var text string
 	if ok, err := a.loadSetting(ctx, settingRegistryPolicy, &text); err != nil || !ok {
 		if err == nil {
-			err = awsjson.Errorf("RegistryPolicyNotFoundException", "Registry policy does not exist in the registry with id '%s'", a.cfg.AccountID)
+			err = registryPolicyNotFound(a.cfg.AccountID)
 		}
 		return "", err
 	}
@@ -269,7 +270,7 @@ func (a *API) createPullThroughCacheRule(ctx context.Context, in *pullThroughCac
 		return nil, err
 	}
 	if slices.ContainsFunc(rules, func(r pullThroughCacheRule) bool { return r.EcrRepositoryPrefix == prefix }) {
-		return nil, awsjson.Errorf("PullThroughCacheRuleAlreadyExistsException", "A pull through cache rule with these settings already exists for the private registry with id '%s'", a.cfg.AccountID)
+		return nil, pullThroughCacheRuleAlreadyExists(a.cfg.AccountID)
 	}
 	now := awsjson.NewTime(time.Now())
 	rule := pullThroughCacheRule{EcrRepositoryPrefix: prefix, UpstreamRegistryURL: *in.UpstreamRegistryURL, RegistryID: a.cfg.AccountID, CreatedAt: now, UpdatedAt: now}
@@ -316,7 +317,7 @@ func (a *API) describePullThroughCacheRules(ctx context.Context, in *pullThrough
 }
 
 func (a *API) cacheRuleNotFound() error {
-	return awsjson.Errorf("PullThroughCacheRuleNotFoundException", "The pull through cache rule does not exist in the registry with id '%s'", a.cfg.AccountID)
+	return pullThroughCacheRuleNotFound(a.cfg.AccountID)
 }
 
 func (a *API) deletePullThroughCacheRule(ctx context.Context, in *pullThroughCacheRuleInput) (*pullThroughCacheRule, error) {
@@ -402,7 +403,7 @@ func (a *API) putAccountSetting(ctx context.Context, in *accountSetting) (*accou
 		if in.Value != nil {
 			v = *in.Value
 		}
-		return nil, awsjson.InvalidParameterError("Invalid parameter at 'value' failed to satisfy constraint: 'Value %s is not valid for %s; valid values are %s'", v, name, strings.Join(accountSettings[name], ", "))
+		return nil, invalidParameter("value", fmt.Sprintf("Value %s is not valid for %s; valid values are %s", v, name, strings.Join(accountSettings[name], ", ")))
 	}
 	if err := a.saveSetting(ctx, settingAccountPrefix+name, *in.Value); err != nil {
 		return nil, err

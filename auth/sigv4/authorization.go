@@ -3,6 +3,8 @@ package sigv4
 import (
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/internal/awserr"
 )
 
 const (
@@ -37,7 +39,7 @@ func (a authorization) String() string {
 // parseAuthorization parses an Authorization header value. Like AWS it
 // accepts the three components in any order, separated by commas with or
 // without spaces, and ignores components it does not know. Every error is
-// an *Error of type TypeIncompleteSignature.
+// an *awserr.Error of type awserr.IncompleteSignatureException.
 func parseAuthorization(h string) (authorization, error) {
 	var a authorization
 	h = strings.TrimSpace(h)
@@ -128,4 +130,4 @@ func validHeaderName(name string) bool {
 	return true
 }
 
-func incomplete(msg string) *Error { return newError(TypeIncompleteSignature, msg) }
+func incomplete(msg string) *awserr.Error { return newError(awserr.IncompleteSignatureException, msg) }

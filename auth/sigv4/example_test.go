@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/auth/sigv4"
+
+	"github.com/berth-dev/berth/internal/awserr"
 )
 
 // keys is a fixed credential store.
@@ -51,9 +53,9 @@ func ExampleVerify() {
 	// Twenty minutes later the same request has expired.
 	opts.Now = func() time.Time { return time.Date(2026, 11, 28, 11, 40, 0, 0, time.UTC) }
 	_, err = sigv4.Verify(r.Context(), r, sigv4.HashPayload(body), creds, opts)
-	var aerr *sigv4.Error
+	var aerr *awserr.Error
 	if errors.As(err, &aerr) {
-		fmt.Printf(`%d {"__type":%q,"message":%q}`+"\n", aerr.HTTPStatus(), aerr.AWSType(), aerr.Message)
+		fmt.Printf(`%d {"__type":%q,"message":%q}`+"\n", aerr.HTTPStatus(), aerr.Type, aerr.Message)
 	}
 	// Output:
 	// AKIDEXAMPLE us-east-1 ecr 2026-11-28 11:13:17 +0000 UTC <nil>

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/awserr"
 )
 
 func FuzzParseAuthorization(f *testing.F) {
@@ -21,8 +23,8 @@ func FuzzParseAuthorization(f *testing.F) {
 	f.Fuzz(func(t *testing.T, h string) {
 		a, err := parseAuthorization(h)
 		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) || e.AWSType() != TypeIncompleteSignature {
+			var e *awserr.Error
+			if !errors.As(err, &e) || e.Type != awserr.IncompleteSignatureException {
 				t.Fatalf("error %v is not an IncompleteSignatureException", err)
 			}
 			return
@@ -70,8 +72,8 @@ func FuzzVerify(f *testing.F) {
 			}
 			return
 		}
-		var e *Error
-		if !errors.As(err, &e) || e.AWSType() == "" || e.Message == "" {
+		var e *awserr.Error
+		if !errors.As(err, &e) || e.Type == "" || e.Message == "" {
 			t.Fatalf("error %v (%T) is not an AWS error", err, err)
 		}
 	})

@@ -6,7 +6,7 @@
 // credential-scope and clock-skew checks, and the AWS error names for
 // authentication failures. It does not own where secrets live (see
 // Credentials), authorisation, or writing the error response: the caller
-// maps an *Error to a JSON body with AWSType and Message.
+// writes the *awserr.Error it returns in its protocol's form.
 //
 // Not supported: presigned (query-string) requests, chunked
 // "STREAMING-*" payloads, STS session tokens (X-Amz-Security-Token is
@@ -30,6 +30,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/internal/awserr"
 )
 
 // UnsignedPayload is the X-Amz-Content-Sha256 value by which a client
@@ -94,17 +96,17 @@ func HashPayload(body []byte) string {
 // value instead, and payloadHash must equal it; with UNSIGNED-PAYLOAD,
 // payloadHash is ignored and may be empty.
 //
-// Verify returns an *Error for every failure that is the client's: of type
-// TypeMissingAuthenticationToken when there is no Authorization header,
-// TypeIncompleteSignature when it or X-Amz-Date is malformed,
-// TypeUnrecognizedClient when creds returns ErrUnknownAccessKey, and
-// TypeInvalidSignature for a wrong signature, body, credential scope or a
-// signing time outside opts.MaxSkew. Any other error comes from creds or
-// from an invalid payloadHash argument.
+// Verify returns an *awserr.Error for every failure that is the client's:
+// MissingAuthenticationTokenException when there is no Authorization
+// header, IncompleteSignatureException when it or X-Amz-Date is malformed,
+// UnrecognizedClientException when creds returns ErrUnknownAccessKey, and
+// InvalidSignatureException for a wrong signature, body, credential scope
+// or a signing time outside opts.MaxSkew. Any other error comes from creds
+// or from an invalid payloadHash argument.
 func Verify(ctx context.Context, r *http.Request, payloadHash string, creds Credentials, opts Options) (*Identity, error) {
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 || (len(values) == 1 && strings.TrimSpace(values[0]) == "") {
-		return nil, newError(TypeMissingAuthenticationToken, "Missing Authentication Token")
+		return nil, newError(awserr.MissingAuthenticationTokenException, "Missing Authentication Token")
 	}
 	if len(values) > 1 {
 		return nil, incomplete("Request must contain exactly one Authorization header.")
@@ -126,15 +128,15 @@ func Verify(ctx context.Context, r *http.Request, payloadHash string, creds Cred
 		return nil, incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.")
 	}
 	if auth.date != amzDate[:len(dateFormat)] {
-		return nil, newError(TypeInvalidSignature, fmt.Sprintf(
+		return nil, newError(awserr.InvalidSignatureException, fmt.Sprintf(
 			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			auth.date, amzDate[:len(dateFormat)], amzDate))
 	}
 	if opts.Region != "" && auth.region != opts.Region {
-		return nil, newError(TypeInvalidSignature, "Credential should be scoped to a valid region.")
+		return nil, newError(awserr.InvalidSignatureException, "Credential should be scoped to a valid region.")
 	}
 	if opts.Service != "" && auth.service != opts.Service {
-		return nil, newError(TypeInvalidSignature, "Credential should be scoped to correct service: '"+opts.Service+"'.")
+		return nil, newError(awserr.InvalidSignatureException, "Credential should be scoped to correct service: '"+opts.Service+"'.")
 	}
 	if err := checkSkew(signedAt, opts); err != nil {
 		return nil, err
@@ -153,7 +155,7 @@ func Verify(ctx context.Context, r *http.Request, payloadHash string, creds Cred
 			return nil, errors.New("sigv4: payloadHash must be a lower-case hex SHA-256")
 		}
 		if sent != payloadHash {
-			return nil, newError(TypeInvalidSignature, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+			return nil, newError(awserr.InvalidSignatureException, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 		}
 	default:
 		if !isHexSHA256(payloadHash) {
@@ -163,7 +165,7 @@ func Verify(ctx context.Context, r *http.Request, payloadHash string, creds Cred
 
 	secret, err := creds.Secret(ctx, auth.accessKeyID)
 	if errors.Is(err, ErrUnknownAccessKey) {
-		return nil, newError(TypeUnrecognizedClient, "The security token included in the request is invalid.")
+		return nil, newError(awserr.UnrecognizedClientException, "The security token included in the request is invalid.")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sigv4: looking up access key: %w", err)
@@ -171,7 +173,7 @@ func Verify(ctx context.Context, r *http.Request, payloadHash string, creds Cred
 
 	want := signature(secret, auth, amzDate, stringToSign(r, auth, amzDate, signedPayload))
 	if !hmac.Equal([]byte(want), []byte(auth.signature)) {
-		return nil, newError(TypeInvalidSignature, "The request signature we calculated does not match the signature you provided. "+
+		return nil, newError(awserr.InvalidSignatureException, "The request signature we calculated does not match the signature you provided. "+
 			"Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 	}
 	return id, nil
@@ -191,11 +193,11 @@ func checkSkew(signedAt time.Time, opts Options) error {
 	t := now().UTC()
 	mins := strconv.FormatFloat(skew.Minutes(), 'f', -1, 64)
 	if lo := t.Add(-skew); signedAt.Before(lo) {
-		return newError(TypeInvalidSignature, fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - %s min.)",
+		return newError(awserr.InvalidSignatureException, fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - %s min.)",
 			signedAt.Format(timeFormat), lo.Format(timeFormat), t.Format(timeFormat), mins))
 	}
 	if hi := t.Add(skew); signedAt.After(hi) {
-		return newError(TypeInvalidSignature, fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + %s min.)",
+		return newError(awserr.InvalidSignatureException, fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + %s min.)",
 			signedAt.Format(timeFormat), hi.Format(timeFormat), t.Format(timeFormat), mins))
 	}
 	return nil

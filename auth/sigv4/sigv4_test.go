@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/awserr"
 )
 
 const (
@@ -178,21 +180,21 @@ func TestCapturesTampered(t *testing.T) {
 				m.mutate(r, &body, &secret)
 				opts := Options{Service: "ecr", Now: func() time.Time { return at }}
 				_, err := Verify(t.Context(), r, HashPayload(body), staticCreds{testAccessKey: secret}, opts)
-				wantAWSError(t, err, TypeInvalidSignature, "")
+				wantAWSError(t, err, awserr.InvalidSignatureException, "")
 			})
 		}
 	}
 }
 
-// wantAWSError fails unless err is an *Error of type typ whose message
+// wantAWSError fails unless err is an *awserr.Error of type typ whose message
 // contains msg.
 func wantAWSError(t *testing.T, err error, typ, msg string) {
 	t.Helper()
-	var e *Error
+	var e *awserr.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("err = %v (%T), want *Error %s", err, err, typ)
+		t.Fatalf("err = %v (%T), want *awserr.Error %s", err, err, typ)
 	}
-	if e.AWSType() != typ || !strings.Contains(e.Message, msg) {
+	if e.Type != typ || !strings.Contains(e.Message, msg) {
 		t.Fatalf("err = %v, want %s containing %q", e, typ, msg)
 	}
 	if e.HTTPStatus() != http.StatusBadRequest {
@@ -220,68 +222,68 @@ func TestVerifyErrors(t *testing.T) {
 		{name: "ok"},
 		{name: "ok at the edge of the skew window", opts: Options{Now: func() time.Time { return at.Add(15 * time.Minute) }}},
 		{name: "no Authorization", mutate: func(r *http.Request) { r.Header.Del("Authorization") },
-			typ: TypeMissingAuthenticationToken, msg: "Missing Authentication Token"},
+			typ: awserr.MissingAuthenticationTokenException, msg: "Missing Authentication Token"},
 		{name: "blank Authorization", mutate: func(r *http.Request) { r.Header.Set("Authorization", "  ") },
-			typ: TypeMissingAuthenticationToken},
+			typ: awserr.MissingAuthenticationTokenException},
 		{name: "two Authorization headers", mutate: func(r *http.Request) { r.Header.Add("Authorization", "x") },
-			typ: TypeIncompleteSignature, msg: "exactly one"},
+			typ: awserr.IncompleteSignatureException, msg: "exactly one"},
 		{name: "other algorithm", mutate: setAuth("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512"),
-			typ: TypeIncompleteSignature, msg: "algorithm"},
+			typ: awserr.IncompleteSignatureException, msg: "algorithm"},
 		{name: "Basic auth", mutate: func(r *http.Request) { r.Header.Set("Authorization", "Basic QVdTOnB3") },
-			typ: TypeIncompleteSignature, msg: "algorithm"},
+			typ: awserr.IncompleteSignatureException, msg: "algorithm"},
 		{name: "no Credential", mutate: setAuth("Credential=", "Credentials="),
-			typ: TypeIncompleteSignature, msg: "requires 'Credential' parameter"},
+			typ: awserr.IncompleteSignatureException, msg: "requires 'Credential' parameter"},
 		{name: "no Signature", mutate: setAuth("Signature=", "Sig="),
-			typ: TypeIncompleteSignature, msg: "requires 'Signature' parameter"},
+			typ: awserr.IncompleteSignatureException, msg: "requires 'Signature' parameter"},
 		{name: "no SignedHeaders", mutate: setAuth("SignedHeaders=", "Signed="),
-			typ: TypeIncompleteSignature, msg: "requires 'SignedHeaders' parameter"},
+			typ: awserr.IncompleteSignatureException, msg: "requires 'SignedHeaders' parameter"},
 		{name: "missing equal sign", mutate: setAuth(", Signature=", ", Junk, Signature="),
-			typ: TypeIncompleteSignature, msg: "missing equal-sign"},
+			typ: awserr.IncompleteSignatureException, msg: "missing equal-sign"},
 		{name: "duplicate parameter", mutate: setAuth(", Signature=", ", Signature=00, Signature="),
-			typ: TypeIncompleteSignature, msg: "duplicate"},
+			typ: awserr.IncompleteSignatureException, msg: "duplicate"},
 		{name: "short credential", mutate: setAuth("/ecr/aws4_request", "/aws4_request"),
-			typ: TypeIncompleteSignature, msg: "Credential must have the form"},
+			typ: awserr.IncompleteSignatureException, msg: "Credential must have the form"},
 		{name: "bad terminator", mutate: setAuth("aws4_request", "aws5_request"),
-			typ: TypeIncompleteSignature, msg: "valid terminator"},
+			typ: awserr.IncompleteSignatureException, msg: "valid terminator"},
 		{name: "bad scope date", mutate: setAuth("/20261128/", "/2026-11-28/"),
-			typ: TypeIncompleteSignature, msg: "yyyymmdd"},
+			typ: awserr.IncompleteSignatureException, msg: "yyyymmdd"},
 		{name: "upper-case signed header", mutate: setAuth("content-type;host", "Content-Type;host"),
-			typ: TypeIncompleteSignature, msg: "lower-case"},
+			typ: awserr.IncompleteSignatureException, msg: "lower-case"},
 		{name: "empty signed header", mutate: setAuth("content-type;host", "content-type;;host"),
-			typ: TypeIncompleteSignature, msg: "lower-case"},
+			typ: awserr.IncompleteSignatureException, msg: "lower-case"},
 		{name: "host not signed", mutate: setAuth("content-type;host;", "content-type;"),
-			typ: TypeIncompleteSignature, msg: "'Host' must be a 'SignedHeader'"},
+			typ: awserr.IncompleteSignatureException, msg: "'Host' must be a 'SignedHeader'"},
 		{name: "no X-Amz-Date", mutate: func(r *http.Request) { r.Header.Del("X-Amz-Date") },
-			typ: TypeIncompleteSignature, msg: "'X-Amz-Date'"},
+			typ: awserr.IncompleteSignatureException, msg: "'X-Amz-Date'"},
 		{name: "bad X-Amz-Date", mutate: func(r *http.Request) { r.Header.Set("X-Amz-Date", "Sat, 28 Nov 2026 11:13:24 GMT") },
-			typ: TypeIncompleteSignature, msg: "X-Amz-Date must have the form"},
+			typ: awserr.IncompleteSignatureException, msg: "X-Amz-Date must have the form"},
 		{name: "scope date differs from X-Amz-Date", mutate: setAuth("/20261128/", "/20261127/"),
-			typ: TypeInvalidSignature, msg: "'20261127' != '20261128', from '20261128T111324Z'"},
+			typ: awserr.InvalidSignatureException, msg: "'20261127' != '20261128', from '20261128T111324Z'"},
 		{name: "wrong service", opts: Options{Service: "s3"},
-			typ: TypeInvalidSignature, msg: "correct service: 's3'"},
+			typ: awserr.InvalidSignatureException, msg: "correct service: 's3'"},
 		{name: "wrong region", opts: Options{Region: "eu-west-1"},
-			typ: TypeInvalidSignature, msg: "valid region"},
+			typ: awserr.InvalidSignatureException, msg: "valid region"},
 		{name: "expired", opts: Options{Now: func() time.Time { return at.Add(15*time.Minute + time.Second) }},
-			typ: TypeInvalidSignature,
+			typ: awserr.InvalidSignatureException,
 			msg: "Signature expired: 20261128T111324Z is now earlier than 20261128T111325Z (20261128T112825Z - 15 min.)"},
 		{name: "expired, 5 minute window", opts: Options{MaxSkew: 5 * time.Minute, Now: func() time.Time { return at.Add(6 * time.Minute) }},
-			typ: TypeInvalidSignature,
+			typ: awserr.InvalidSignatureException,
 			msg: "Signature expired: 20261128T111324Z is now earlier than 20261128T111424Z (20261128T111924Z - 5 min.)"},
 		{name: "not yet current", opts: Options{Now: func() time.Time { return at.Add(-16 * time.Minute) }},
-			typ: TypeInvalidSignature,
+			typ: awserr.InvalidSignatureException,
 			msg: "Signature not yet current: 20261128T111324Z is still later than 20261128T111224Z (20261128T105724Z + 15 min.)"},
 		{name: "unknown access key", creds: staticCreds{"AKIDOTHER": cliSecret},
-			typ: TypeUnrecognizedClient, msg: "The security token included in the request is invalid."},
+			typ: awserr.UnrecognizedClientException, msg: "The security token included in the request is invalid."},
 		{name: "wrong body", payload: HashPayload([]byte(`{}`)),
-			typ: TypeInvalidSignature, msg: "The request signature we calculated does not match"},
+			typ: awserr.InvalidSignatureException, msg: "The request signature we calculated does not match"},
 		{name: "content hash header disagrees with body",
 			mutate: func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", HashPayload(nil)) },
-			typ:    TypeInvalidSignature, msg: "'x-amz-content-sha256' header does not match"},
+			typ:    awserr.InvalidSignatureException, msg: "'x-amz-content-sha256' header does not match"},
 		{name: "streaming payload", mutate: func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") },
-			typ: TypeIncompleteSignature, msg: "streaming"},
+			typ: awserr.IncompleteSignatureException, msg: "streaming"},
 		{name: "unsigned payload not used by the signer",
 			mutate: func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", UnsignedPayload) },
-			typ:    TypeInvalidSignature, msg: "does not match the signature"},
+			typ:    awserr.InvalidSignatureException, msg: "does not match the signature"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -322,9 +324,9 @@ func TestVerifyServerErrors(t *testing.T) {
 
 	down := errors.New("database down")
 	_, err := Verify(t.Context(), r, HashPayload(body), failingCreds{down}, opts)
-	var e *Error
+	var e *awserr.Error
 	if !errors.Is(err, down) || errors.As(err, &e) {
-		t.Fatalf("store failure: err = %v, want a wrapped %v that is not an *Error", err, down)
+		t.Fatalf("store failure: err = %v, want a wrapped %v that is not an *awserr.Error", err, down)
 	}
 
 	for _, bad := range []string{"", "abc", strings.ToUpper(HashPayload(body))} {

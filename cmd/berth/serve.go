@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/ecr"
+	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/internal/observe"
 	"github.com/berth-dev/berth/lifecycle"
@@ -156,7 +157,6 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		AccountID:      cfg.AWS.AccountID,
 		Region:         cfg.AWS.Region,
 		RepositoryHost: cfg.Registry.Host,
-		Authenticate:   authority.AuthenticateAWS("ecr"),
 		Access:         authority,
 		Previews:       previews,
 		Scanner:        scan,
@@ -179,7 +179,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	mux.Handle("/v2/", reg)
 	mux.Handle("/v2", reg)
 	mux.Handle("GET /token", authority.TokenHandler())
-	mux.Handle("/{$}", api) // AWS JSON: POST / with X-Amz-Target
+	api.Register(awsjson.NewFront(mux, authority.AuthenticateAWS, log))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

@@ -1,15 +1,21 @@
-// Package awsjson owns the AWS JSON 1.1 wire protocol that berth's
-// AWS-compatible control planes (ECR now, ECS later) are served over, so that
-// the real aws CLI and AWS SDKs work against berth with --endpoint-url.
+// Package awsjson owns the AWS wire protocols berth's AWS-compatible APIs
+// are served over, AWS JSON 1.1 (ECR, ECS, CloudWatch Logs) and REST-JSON
+// (Lambda, Batch), so that the real aws CLI and AWS SDKs work against berth
+// with --endpoint-url.
 //
 // It owns, and nothing else in berth re-implements:
 //
-//   - dispatch of "POST /" requests by their X-Amz-Target header to typed
-//     operation handlers ([Service], [Handle]);
+//   - the front door ([Front]): one router that hands each request to its
+//     service, by X-Amz-Target prefix on "POST /" or by method and path,
+//     authenticated for that service's SigV4 signing name;
+//   - dispatch to typed operation handlers ([Service] and [Handle] for AWS
+//     JSON 1.1, [RESTService] and [HandleREST] for REST-JSON);
 //   - request limits and decoding, and the authentication hook that sees the
 //     exact body bytes (SigV4 needs them);
-//   - the one error writer that turns any error into
-//     {"__type":"<Name>","message":"..."} with its HTTP status ([Error]);
+//   - the one error writer that turns any error into its protocol's form:
+//     {"__type":"<Name>","message":"..."} with its HTTP status for AWS JSON
+//     1.1, the X-Amzn-ErrorType header and the service's body for REST-JSON.
+//     Error values are protocol-neutral [awserr.Error]s;
 //   - the x-amzn-RequestId header on every response ([RequestID]);
 //   - epoch-seconds timestamps ([Time]);
 //   - opaque, tamper-proof pagination tokens ([TokenCodec]).

@@ -34,14 +34,15 @@ func FuzzServe(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	svc := NewService(testPrefix, WithMaxBodyBytes(64<<10), WithLogger(discardLogger()))
+	svc := NewService(testPrefix, "ecr", WithMaxBodyBytes(64<<10), WithLogger(discardLogger()))
 	Handle(svc, "Op", func(ctx context.Context, in *fuzzInput) (*fuzzInput, error) { return in, nil })
+	front := frontFor(svc, nil)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 		r.Header.Set("X-Amz-Target", testPrefix+".Op")
 		r.Header.Set("Content-Type", ContentType)
 		w := httptest.NewRecorder()
-		svc.ServeHTTP(w, r)
+		front.ServeHTTP(w, r)
 		resp := w.Result()
 		out, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusBadRequest {

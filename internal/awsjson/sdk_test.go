@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/berth-dev/berth/internal/awserr"
 )
 
 // Shapes as the ecr package will declare them (member names from the model).
@@ -46,14 +48,7 @@ type describeRepositoriesInput struct {
 func TestAWSSDKClient(t *testing.T) {
 	created := time.UnixMilli(1795864494203).UTC()
 	var sawBody string
-	svc := NewService(testPrefix, WithLogger(discardLogger()),
-		WithAuthenticate(func(r *http.Request, body []byte) (context.Context, error) {
-			sawBody = string(body)
-			if r.Header.Get("Authorization") == "" {
-				return nil, Errorf(TypeMissingAuthenticationToken, "Missing Authentication Token")
-			}
-			return r.Context(), nil
-		}))
+	svc := NewService(testPrefix, "ecr", WithLogger(discardLogger()))
 	Handle(svc, "CreateRepository", func(ctx context.Context, in *createRepositoryInput) (*createRepositoryOutput, error) {
 		name := aws.ToString(in.RepositoryName)
 		return &createRepositoryOutput{Repository: &repository{
@@ -66,12 +61,18 @@ func TestAWSSDKClient(t *testing.T) {
 		}}, nil
 	})
 	Handle(svc, "DescribeRepositories", func(ctx context.Context, in *describeRepositoriesInput) (*struct{}, error) {
-		return nil, Errorf("RepositoryNotFoundException", "The repository with name '%s' does not exist in the registry with id '123456789012'", in.RepositoryNames[0])
+		return nil, awserr.Errorf("RepositoryNotFoundException", "The repository with name '%s' does not exist in the registry with id '123456789012'", in.RepositoryNames[0])
 	})
 	Handle(svc, "DescribeRegistry", func(ctx context.Context, in *struct{}) (*struct{}, error) {
 		return nil, errors.New("disk on fire")
 	})
-	srv := httptest.NewServer(svc)
+	srv := httptest.NewServer(frontFor(svc, func(r *http.Request, body []byte) (context.Context, error) {
+		sawBody = string(body)
+		if r.Header.Get("Authorization") == "" {
+			return nil, awserr.Errorf(awserr.MissingAuthenticationTokenException, "Missing Authentication Token")
+		}
+		return r.Context(), nil
+	}))
 	defer srv.Close()
 
 	client := ecr.New(ecr.Options{
@@ -129,7 +130,7 @@ func TestAWSSDKClient(t *testing.T) {
 	// API error carrying our code.
 	_, err = client.ListImages(ctx, &ecr.ListImagesInput{RepositoryName: aws.String("my-app")})
 	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != TypeUnknownOperation {
-		t.Errorf("ListImages error = %v, want %s", err, TypeUnknownOperation)
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != awserr.UnknownOperationException {
+		t.Errorf("ListImages error = %v, want %s", err, awserr.UnknownOperationException)
 	}
 }

@@ -3,8 +3,6 @@ package awsjson
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +11,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/awserr"
 )
 
 // ContentType is the media type of AWS JSON 1.1 requests and responses.
@@ -29,20 +29,34 @@ const DefaultMaxBodyBytes = 8 << 20
 
 // Authenticator checks a request before its body is decoded. body is the exact
 // bytes received (SigV4 hashes them). It returns the context the operation
-// runs with (carrying the principal) or an error; an error that implements
-// [APIError] is sent in that form, any other error as a ServerException.
-type Authenticator func(r *http.Request, body []byte) (context.Context, error)
+// runs with (carrying the principal) or an error; an [*awserr.Error] is sent
+// in that form, any other error as the service's server fault. The [Front]
+// makes one per service, for the service's signing name.
+type Authenticator = func(r *http.Request, body []byte) (context.Context, error)
 
-// Option configures a [Service].
-type Option func(*Service)
+// settings are what both protocols' services share.
+type settings struct {
+	name    string // the SigV4 signing name: "ecr", "logs", "lambda"
+	maxBody int64
+	log     *slog.Logger
+	fault   string    // the server fault's type name
+	body    errorBody // REST-JSON only: the error body
+}
 
-// WithAuthenticate installs the authentication hook. Without it every request
-// is served with the request's own context.
-func WithAuthenticate(fn Authenticator) Option { return func(s *Service) { s.authenticate = fn } }
+func newSettings(signingName string, opts []Option) settings {
+	s := settings{name: signingName, maxBody: DefaultMaxBodyBytes, log: slog.Default(), fault: awserr.ServerException}
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
+}
+
+// Option configures a [Service] or a [RESTService].
+type Option func(*settings)
 
 // WithMaxBodyBytes sets the request body limit; n <= 0 keeps the default.
 func WithMaxBodyBytes(n int64) Option {
-	return func(s *Service) {
+	return func(s *settings) {
 		if n > 0 {
 			s.maxBody = n
 		}
@@ -51,48 +65,51 @@ func WithMaxBodyBytes(n int64) Option {
 
 // WithLogger sets the logger for server faults; the default is slog.Default().
 func WithLogger(l *slog.Logger) Option {
-	return func(s *Service) {
+	return func(s *settings) {
 		if l != nil {
 			s.log = l
 		}
 	}
 }
 
+// WithServerFault sets the type name of the service's server fault, sent
+// for every error that has no AWS form. The default, ServerException, is
+// ECR's, ECS's and Batch's; Lambda's is ServiceException.
+func WithServerFault(typ string) Option { return func(s *settings) { s.fault = typ } }
+
+// WithErrorBody sets how a REST-JSON service writes an error's body; the
+// default is {"__type": ..., "message": ...}. The X-Amzn-ErrorType header
+// is always sent. Lambda writes {"Type": "User", "Message": ...}. AWS JSON
+// 1.1 services ignore it: their error body is fixed by the protocol.
+func WithErrorBody(body func(e *awserr.Error) any) Option {
+	return func(s *settings) { s.body = body }
+}
+
 // operation decodes a body and runs one handler.
 type operation func(ctx context.Context, body []byte) (any, error)
 
-// Service is an http.Handler for one AWS JSON 1.1 API, identified by its
-// target prefix (e.g. "AmazonEC2ContainerRegistry_V20150921"). Register
-// operations with [Handle] before serving; registration is not safe to run
-// concurrently with ServeHTTP.
+// Service is one AWS JSON 1.1 API, identified by its target prefix (e.g.
+// "AmazonEC2ContainerRegistry_V20150921") and its SigV4 signing name
+// ("ecr"). Register operations with [Handle], then the service on a [Front],
+// which serves it. Registration is not safe to run concurrently with
+// serving.
 type Service struct {
-	prefix       string
-	ops          map[string]operation
-	authenticate Authenticator
-	maxBody      int64
-	log          *slog.Logger
+	settings
+	prefix string
+	ops    map[string]operation
 }
 
 // NewService returns a Service for the API whose X-Amz-Target values are
-// "<targetPrefix>.<Action>".
-func NewService(targetPrefix string, opts ...Option) *Service {
-	s := &Service{
-		prefix:  targetPrefix,
-		ops:     make(map[string]operation),
-		maxBody: DefaultMaxBodyBytes,
-		log:     slog.Default(),
-	}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
+// "<targetPrefix>.<Action>" and whose requests are signed for signingName.
+func NewService(targetPrefix, signingName string, opts ...Option) *Service {
+	return &Service{settings: newSettings(signingName, opts), prefix: targetPrefix, ops: make(map[string]operation)}
 }
 
 // Handle registers fn as the operation action of svc. The request body is
 // decoded into a new In (an empty body reads as {}); a nil *Out is sent as {}.
-// Errors fn returns go through the service's one error writer: return
-// [*Error] or another [APIError] for client errors; anything else becomes a
-// ServerException whose cause is only logged. Like http.ServeMux, Handle
+// Errors fn returns go through the one error writer: return an
+// [*awserr.Error] for client errors; anything else becomes the service's
+// server fault, whose cause is only logged. Like http.ServeMux, Handle
 // panics on an empty or duplicate action, which is a wiring bug.
 func Handle[In, Out any](svc *Service, action string, fn func(ctx context.Context, in *In) (*Out, error)) {
 	if action == "" || strings.Contains(action, ".") {
@@ -106,111 +123,82 @@ func Handle[In, Out any](svc *Service, action string, fn func(ctx context.Contex
 		if err := decode(body, in); err != nil {
 			return nil, err
 		}
-		out, err := fn(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		if out == nil {
-			return struct{}{}, nil
-		}
-		return out, nil
+		return result(fn(ctx, in))
 	}
 }
 
-// Matches reports whether r is addressed to this service: POST / with an
-// X-Amz-Target of this service's prefix. The top-level router uses it.
-func (s *Service) Matches(r *http.Request) bool {
-	if r.Method != http.MethodPost || (r.URL.Path != "/" && r.URL.Path != "") {
-		return false
-	}
-	prefix, _, ok := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
-	return ok && prefix == s.prefix
-}
-
-type ctxKey int
-
-const (
-	requestIDKey ctxKey = iota
-	operationKey
-)
-
-// RequestID returns the x-amzn-RequestId of the request ctx belongs to, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
-
-// Operation returns the action name (e.g. "CreateRepository") of the request
-// ctx belongs to, or "". It is set before the authentication hook runs, so
-// authorization can map it to an IAM action such as ecr:CreateRepository.
-func Operation(ctx context.Context) string {
-	op, _ := ctx.Value(operationKey).(string)
-	return op
-}
-
-// ServeHTTP serves one AWS JSON 1.1 call. Every response, error or not,
-// carries x-amzn-RequestId and the AWS JSON content type.
-func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := newRequestID()
-	w.Header().Set("x-amzn-RequestId", id)
-	ctx := context.WithValue(r.Context(), requestIDKey, id)
-
-	out, err := s.serve(ctx, w, r)
-	if err != nil {
-		s.writeError(ctx, w, err)
-		return
-	}
-	body, err := json.Marshal(out)
-	if err != nil {
-		s.writeError(ctx, w, fmt.Errorf("marshal %s output: %w", Operation(ctx), err))
-		return
-	}
-	w.Header().Set("Content-Type", ContentType)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
-}
-
-// serve checks, authenticates, decodes and runs one request.
-func (s *Service) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) (any, error) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		return nil, &Error{Type: TypeUnknownOperation, Message: "Only POST is supported.", Status: http.StatusMethodNotAllowed}
-	}
-	prefix, action, ok := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
-	if !ok || prefix != s.prefix || action == "" {
-		return nil, Errorf(TypeUnknownOperation, "The X-Amz-Target header does not name an operation of %s.", s.prefix)
-	}
-	ctx = context.WithValue(ctx, operationKey, action)
-	// Coral-style services pick the operation by content type and target
-	// together, so a request in another media type is an unknown operation.
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (mt != ContentType && mt != contentType10) {
-		return nil, Errorf(TypeUnknownOperation, "Content-Type must be %s.", ContentType)
-	}
-	body, err := s.readBody(r)
+// result is what an operation sends: out, or {} for a nil out.
+func result[Out any](out *Out, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.authenticate != nil {
-		actx, err := s.authenticate(r.WithContext(ctx), body)
+	if out == nil {
+		return struct{}{}, nil
+	}
+	return out, nil
+}
+
+// serve serves one call of action, found by the front from X-Amz-Target.
+// Every response, error or not, carries x-amzn-RequestId (set by the front)
+// and the AWS JSON content type.
+func (s *Service) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, action string, authenticate Authenticator) {
+	ctx = context.WithValue(ctx, operationKey, action)
+	out, err := s.call(ctx, r, action, authenticate)
+	if err == nil {
+		var body []byte
+		if body, err = json.Marshal(out); err == nil {
+			w.Header().Set("Content-Type", ContentType)
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(body)
+			return
+		}
+		err = fmt.Errorf("marshal %s output: %w", action, err)
+	}
+	s.writeError(ctx, w, err, ContentType, jsonErrorBody, false)
+}
+
+// call checks, authenticates, decodes and runs one request.
+func (s *Service) call(ctx context.Context, r *http.Request, action string, authenticate Authenticator) (any, error) {
+	// Coral-style services pick the operation by content type and target
+	// together, so a request in another media type is an unknown operation.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (mt != ContentType && mt != contentType10) {
+		return nil, awserr.Errorf(awserr.UnknownOperationException, "Content-Type must be %s.", ContentType)
+	}
+	ctx, body, err := s.admit(ctx, r, authenticate)
+	if err != nil {
+		return nil, err
+	}
+	op, ok := s.ops[action]
+	if !ok {
+		return nil, awserr.Errorf(awserr.UnknownOperationException, "The operation %s is not supported by %s.", action, s.prefix)
+	}
+	return op(ctx, body)
+}
+
+// admit reads the body of r and authenticates it, returning the context the
+// operation runs with.
+func (s *settings) admit(ctx context.Context, r *http.Request, authenticate Authenticator) (context.Context, []byte, error) {
+	body, err := s.readBody(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if authenticate != nil {
+		actx, err := authenticate(r.WithContext(ctx), body)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if actx != nil {
 			ctx = actx
 		}
 	}
-	op, ok := s.ops[action]
-	if !ok {
-		return nil, Errorf(TypeUnknownOperation, "The operation %s is not supported by %s.", action, s.prefix)
-	}
-	return op(ctx, body)
+	return ctx, body, nil
 }
 
-// readBody reads at most maxBody bytes. AWS JSON services answer an oversized
+// readBody reads at most maxBody bytes. AWS services answer an oversized
 // body with a 400 ValidationException, not a bare 413, so SDKs surface it as
 // a typed API error rather than a transport failure.
-func (s *Service) readBody(r *http.Request) ([]byte, error) {
-	tooBig := ValidationError("Request body exceeds the maximum size of %d bytes.", s.maxBody)
+func (s *settings) readBody(r *http.Request) ([]byte, error) {
+	tooBig := awserr.Errorf(awserr.ValidationException, "Request body exceeds the maximum size of %d bytes.", s.maxBody)
 	if r.ContentLength > s.maxBody {
 		return nil, tooBig
 	}
@@ -219,7 +207,7 @@ func (s *Service) readBody(r *http.Request) ([]byte, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.maxBody+1))
 	if err != nil {
-		return nil, SerializationError("The request body could not be read.")
+		return nil, serialization("The request body could not be read.")
 	}
 	if int64(len(body)) > s.maxBody {
 		return nil, tooBig
@@ -227,7 +215,12 @@ func (s *Service) readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// decode reads an AWS JSON object into in. An empty body is {}; null is {};
+// serialization is a SerializationException.
+func serialization(format string, args ...any) *awserr.Error {
+	return awserr.Errorf(awserr.SerializationException, format, args...)
+}
+
+// decode reads a JSON object into in. An empty body is {}; null is {};
 // unknown members are ignored; anything else that is not one JSON value of
 // the input's shape is a SerializationException.
 func decode(body []byte, in any) error {
@@ -239,7 +232,7 @@ func decode(body []byte, in any) error {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return SerializationError("Unexpected content after the JSON document.")
+		return serialization("Unexpected content after the JSON document.")
 	}
 	return nil
 }
@@ -248,64 +241,21 @@ func decode(body []byte, in any) error {
 func decodeError(err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var ae *awserr.Error
 	switch {
 	case errors.As(err, &syn):
-		return SerializationError("Malformed JSON at offset %d.", syn.Offset)
+		return serialization("Malformed JSON at offset %d.", syn.Offset)
 	case errors.As(err, &typ) && typ.Field != "":
-		return SerializationError("Unexpected JSON %s for member %s.", typ.Value, typ.Field)
+		return serialization("Unexpected JSON %s for member %s.", typ.Value, typ.Field)
 	case errors.As(err, &typ):
-		return SerializationError("Unexpected JSON %s; the request must be a JSON object.", typ.Value)
+		return serialization("Unexpected JSON %s; the request must be a JSON object.", typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return SerializationError("Unexpected end of the JSON document.")
-	default:
+		return serialization("Unexpected end of the JSON document.")
+	case errors.As(err, &ae):
 		// Errors from member types' UnmarshalJSON (e.g. Time) are ours and
 		// carry no internals.
-		var ae APIError
-		if errors.As(err, &ae) {
-			return ae
-		}
-		return SerializationError("The request body is not a valid JSON document for this operation.")
+		return ae
+	default:
+		return serialization("The request body is not a valid JSON document for this operation.")
 	}
-}
-
-// headerer is an optional ability of an error: response headers to send
-// with it, such as Retry-After.
-type headerer interface{ Header() http.Header }
-
-// writeError is the one place an error becomes a response.
-func (s *Service) writeError(ctx context.Context, w http.ResponseWriter, err error) {
-	body, status, internal := toWire(err)
-	if internal || status >= 500 {
-		s.log.ErrorContext(ctx, "aws json request failed",
-			"request_id", RequestID(ctx), "service", s.prefix, "operation", Operation(ctx), "error", err)
-	}
-	b, _ := json.Marshal(body) // two strings: cannot fail
-	var h headerer
-	if errors.As(err, &h) {
-		for k, vs := range h.Header() {
-			w.Header()[k] = vs
-		}
-	}
-	w.Header().Set("Content-Type", ContentType)
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-// newRequestID returns a random UUID (version 4) in its usual text form.
-func newRequestID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:]) // crypto/rand.Read never fails
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
-	return string(b[:])
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/awserr"
 )
 
 const testPrefix = "AmazonEC2ContainerRegistry_V20150921"
@@ -38,7 +40,7 @@ type principalKey struct{}
 func newTestService(t *testing.T, logs io.Writer, opts ...Option) *Service {
 	t.Helper()
 	opts = append(opts, WithLogger(slog.New(slog.NewTextHandler(logs, nil))), WithMaxBodyBytes(1024))
-	svc := NewService(testPrefix, opts...)
+	svc := NewService(testPrefix, "ecr", opts...)
 	Handle(svc, "Echo", func(ctx context.Context, in *echoInput) (*echoOutput, error) {
 		out := &echoOutput{Name: in.Name, Count: in.Count}
 		if in.When != nil {
@@ -51,7 +53,7 @@ func newTestService(t *testing.T, logs io.Writer, opts ...Option) *Service {
 	})
 	Handle(svc, "Nil", func(ctx context.Context, in *struct{}) (*struct{}, error) { return nil, nil })
 	Handle(svc, "NotFound", func(ctx context.Context, in *struct{}) (*struct{}, error) {
-		return nil, fmt.Errorf("lookup: %w", Errorf("RepositoryNotFoundException", "The repository with name 'x' does not exist"))
+		return nil, fmt.Errorf("lookup: %w", awserr.Errorf("RepositoryNotFoundException", "The repository with name 'x' does not exist"))
 	})
 	Handle(svc, "Boom", func(ctx context.Context, in *struct{}) (*struct{}, error) {
 		return nil, errors.New("sqlite: database is locked at /var/lib/berth/secret.db")
@@ -81,36 +83,36 @@ func TestService(t *testing.T) {
 		{name: "json 1.0 content type", target: "Echo", contentType: "application/x-amz-json-1.0", body: `{}`, wantCode: 200, wantBody: `{}`},
 		{name: "content type parameters", target: "Echo", contentType: ct + "; charset=utf-8", body: `{}`, wantCode: 200, wantBody: `{}`},
 		{name: "nil output is {}", target: "Nil", wantCode: 200, wantBody: `{}`},
-		{name: "malformed json", target: "Echo", body: `{"name":`, wantCode: 400, wantType: TypeSerialization},
-		{name: "syntax error", target: "Echo", body: `{"name" "a"}`, wantCode: 400, wantType: TypeSerialization, wantMessage: "offset"},
-		{name: "wrong member type", target: "Echo", body: `{"count":"x"}`, wantCode: 400, wantType: TypeSerialization, wantMessage: "member count"},
-		{name: "not an object", target: "Echo", body: `[1]`, wantCode: 400, wantType: TypeSerialization},
-		{name: "trailing data", target: "Echo", body: `{}{}`, wantCode: 400, wantType: TypeSerialization},
-		{name: "time as string", target: "Echo", body: `{"when":"2024-01-01"}`, wantCode: 400, wantType: TypeSerialization},
-		{name: "too large", target: "Echo", body: `{"name":"` + strings.Repeat("a", 2000) + `"}`, wantCode: 400, wantType: TypeValidation},
-		{name: "unknown action", target: "DeleteEverything", body: `{}`, wantCode: 400, wantType: TypeUnknownOperation},
-		{name: "other service", target: "!AmazonEC2ContainerServiceV20141113.ListClusters", body: `{}`, wantCode: 400, wantType: TypeUnknownOperation},
-		{name: "no target", target: "!", body: `{}`, wantCode: 400, wantType: TypeUnknownOperation},
-		{name: "wrong content type", target: "Echo", contentType: "application/json", body: `{}`, wantCode: 400, wantType: TypeUnknownOperation},
-		{name: "wrong method", method: http.MethodGet, target: "Echo", wantCode: 405, wantType: TypeUnknownOperation},
+		{name: "malformed json", target: "Echo", body: `{"name":`, wantCode: 400, wantType: awserr.SerializationException},
+		{name: "syntax error", target: "Echo", body: `{"name" "a"}`, wantCode: 400, wantType: awserr.SerializationException, wantMessage: "offset"},
+		{name: "wrong member type", target: "Echo", body: `{"count":"x"}`, wantCode: 400, wantType: awserr.SerializationException, wantMessage: "member count"},
+		{name: "not an object", target: "Echo", body: `[1]`, wantCode: 400, wantType: awserr.SerializationException},
+		{name: "trailing data", target: "Echo", body: `{}{}`, wantCode: 400, wantType: awserr.SerializationException},
+		{name: "time as string", target: "Echo", body: `{"when":"2024-01-01"}`, wantCode: 400, wantType: awserr.SerializationException},
+		{name: "too large", target: "Echo", body: `{"name":"` + strings.Repeat("a", 2000) + `"}`, wantCode: 400, wantType: awserr.ValidationException},
+		{name: "unknown action", target: "DeleteEverything", body: `{}`, wantCode: 400, wantType: awserr.UnknownOperationException},
+		{name: "other service", target: "!AmazonEC2ContainerServiceV20141113.ListClusters", body: `{}`, wantCode: 400, wantType: awserr.UnknownOperationException},
+		{name: "no target", target: "!", body: `{}`, wantCode: 400, wantType: awserr.UnknownOperationException},
+		{name: "wrong content type", target: "Echo", contentType: "application/json", body: `{}`, wantCode: 400, wantType: awserr.UnknownOperationException},
+		{name: "wrong method", method: http.MethodGet, target: "Echo", wantCode: 405, wantType: awserr.UnknownOperationException},
 		{name: "typed error wrapped", target: "NotFound", wantCode: 400, wantType: "RepositoryNotFoundException", wantMessage: "The repository with name 'x' does not exist"},
-		{name: "plain error is ServerException", target: "Boom", wantCode: 500, wantType: TypeServer, wantMessage: serverMessage},
+		{name: "plain error is ServerException", target: "Boom", wantCode: 500, wantType: awserr.ServerException, wantMessage: awserr.ServerMessage},
 		{
-			name: "auth error in AWS form", target: "Echo", body: `{}`, wantCode: 403, wantType: TypeInvalidSignature, wantMessage: "signature",
+			name: "auth error in AWS form", target: "Echo", body: `{}`, wantCode: 403, wantType: awserr.InvalidSignatureException, wantMessage: "signature",
 			auth: func(r *http.Request, body []byte) (context.Context, error) {
-				return nil, &Error{Type: TypeInvalidSignature, Message: "The request signature we calculated does not match the signature you provided.", Status: 403}
+				return nil, awserr.New(awserr.InvalidSignatureException, 403, "The request signature we calculated does not match the signature you provided.")
 			},
 		},
 		{
-			name: "auth plain error is ServerException", target: "Echo", body: `{}`, wantCode: 500, wantType: TypeServer,
+			name: "auth plain error is ServerException", target: "Echo", body: `{}`, wantCode: 500, wantType: awserr.ServerException,
 			auth: func(r *http.Request, body []byte) (context.Context, error) {
 				return nil, errors.New("key store unreachable: secret")
 			},
 		},
 		{
-			name: "auth runs before unknown action", target: "Nope", body: `{}`, wantCode: 400, wantType: TypeMissingAuthenticationToken,
+			name: "auth runs before unknown action", target: "Nope", body: `{}`, wantCode: 400, wantType: awserr.MissingAuthenticationTokenException,
 			auth: func(r *http.Request, body []byte) (context.Context, error) {
-				return nil, Errorf(TypeMissingAuthenticationToken, "Missing Authentication Token")
+				return nil, awserr.Errorf(awserr.MissingAuthenticationTokenException, "Missing Authentication Token")
 			},
 		},
 		{
@@ -124,11 +126,7 @@ func TestService(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			var opts []Option
-			if tt.auth != nil {
-				opts = append(opts, WithAuthenticate(tt.auth))
-			}
-			srv := httptest.NewServer(newTestService(t, &logs, opts...))
+			srv := httptest.NewServer(frontFor(newTestService(t, &logs), tt.auth))
 			defer srv.Close()
 
 			method := tt.method
@@ -197,34 +195,83 @@ func TestService(t *testing.T) {
 	}
 }
 
-func TestMatches(t *testing.T) {
-	svc := NewService(testPrefix)
+// TestFrontRoutes checks which requests the front door hands to which
+// service: JSON services by exact X-Amz-Target prefix on POST /, REST
+// services by method and path, and everything else refused in the AWS form
+// of its protocol.
+func TestFrontRoutes(t *testing.T) {
+	const ecsPrefix = "AmazonEC2ContainerServiceV20141113"
+	reached := func(name string) func(ctx context.Context, in *struct{}) (*struct{}, error) {
+		return func(ctx context.Context, in *struct{}) (*struct{}, error) {
+			return nil, awserr.Errorf("Reached", "%s %s", name, Operation(ctx))
+		}
+	}
+	ecr := NewService(testPrefix, "ecr")
+	Handle(ecr, "CreateRepository", reached("ecr"))
+	Handle(ecr, "Anything", reached("ecr"))
+	ecs := NewService(ecsPrefix, "ecs")
+	Handle(ecs, "ListClusters", reached("ecs"))
+	batch := NewRESTService("batch")
+	HandleREST(batch, "POST /v1/submitjob", "SubmitJob", reached("batch"))
+	mux := http.NewServeMux()
+	front := NewFront(mux, nil, discardLogger())
+	front.JSON(ecr)
+	front.JSON(ecs)
+	front.REST(batch)
+
 	tests := []struct {
 		method, path, target string
-		want                 bool
+		want                 string // "Reached" message, or the error type
 	}{
-		{"POST", "/", testPrefix + ".CreateRepository", true},
-		{"POST", "/", testPrefix + ".Anything", true},
-		{"POST", "/", "AmazonEC2ContainerServiceV20141113.ListClusters", false},
-		{"POST", "/", testPrefix, false},
-		{"POST", "/", testPrefix + "X.CreateRepository", false},
-		{"POST", "/", "", false},
-		{"GET", "/", testPrefix + ".CreateRepository", false},
-		{"POST", "/v2/", testPrefix + ".CreateRepository", false},
+		{"POST", "/", testPrefix + ".CreateRepository", "ecr CreateRepository"},
+		{"POST", "/", testPrefix + ".Anything", "ecr Anything"},
+		{"POST", "/", ecsPrefix + ".ListClusters", "ecs ListClusters"},
+		{"POST", "/", "AmazonEC2ContainerServiceV20141113X.ListClusters", awserr.UnknownOperationException},
+		{"POST", "/", testPrefix, awserr.UnknownOperationException},
+		{"POST", "/", testPrefix + ".", awserr.UnknownOperationException},
+		{"POST", "/", testPrefix + "X.CreateRepository", awserr.UnknownOperationException},
+		{"POST", "/", "Logs_20140328.PutLogEvents", awserr.UnknownOperationException},
+		{"POST", "/", "", awserr.UnknownOperationException},
+		{"GET", "/", testPrefix + ".CreateRepository", awserr.UnknownOperationException},
+		{"POST", "/v1/submitjob", "", "batch SubmitJob"},
+		{"POST", "/v1/submitjob", testPrefix + ".CreateRepository", "batch SubmitJob"},
+		{"GET", "/v1/submitjob", "", awserr.UnknownOperationException},
+		{"POST", "/v1/deletejob", "", awserr.UnknownOperationException},
+		{"POST", "/v2/", testPrefix + ".CreateRepository", "404"},
 	}
 	for _, tt := range tests {
-		r := httptest.NewRequest(tt.method, tt.path, nil)
+		r := httptest.NewRequest(tt.method, tt.path, strings.NewReader("{}"))
+		r.Header.Set("Content-Type", ContentType)
 		if tt.target != "" {
 			r.Header.Set("X-Amz-Target", tt.target)
 		}
-		if got := svc.Matches(r); got != tt.want {
-			t.Errorf("Matches(%s %s %q) = %v, want %v", tt.method, tt.path, tt.target, got, tt.want)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		var e struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		json.Unmarshal(w.Body.Bytes(), &e)
+		got := e.Type
+		switch {
+		case w.Code == http.StatusNotFound && e.Type == "":
+			got = "404"
+		case e.Type == "Reached":
+			got = e.Message
+		}
+		if got != tt.want {
+			t.Errorf("%s %s (target %q) reached %q (%d %s), want %q", tt.method, tt.path, tt.target, got, w.Code, w.Body, tt.want)
+		}
+		if tt.path == "/v1/submitjob" || tt.path == "/v1/deletejob" {
+			if h := w.Header().Get("X-Amzn-ErrorType"); h != e.Type {
+				t.Errorf("%s %s: X-Amzn-ErrorType = %q, want %q", tt.method, tt.path, h, e.Type)
+			}
 		}
 	}
 }
 
 func TestRequestIDUniqueAndInContext(t *testing.T) {
-	svc := NewService(testPrefix)
+	svc := NewService(testPrefix, "ecr")
 	var seen string
 	Handle(svc, "Op", func(ctx context.Context, in *struct{}) (*struct{}, error) {
 		seen = RequestID(ctx)
@@ -236,7 +283,7 @@ func TestRequestIDUniqueAndInContext(t *testing.T) {
 		r.Header.Set("X-Amz-Target", testPrefix+".Op")
 		r.Header.Set("Content-Type", ContentType)
 		w := httptest.NewRecorder()
-		svc.ServeHTTP(w, r)
+		frontFor(svc, nil).ServeHTTP(w, r)
 		id := w.Header().Get("x-amzn-RequestId")
 		if id == "" || id != seen || ids[id] {
 			t.Fatalf("request id %q (handler saw %q, seen before %v)", id, seen, ids[id])
@@ -246,7 +293,7 @@ func TestRequestIDUniqueAndInContext(t *testing.T) {
 }
 
 func TestHandlePanicsOnDuplicate(t *testing.T) {
-	svc := NewService(testPrefix)
+	svc := NewService(testPrefix, "ecr")
 	op := func(ctx context.Context, in *struct{}) (*struct{}, error) { return nil, nil }
 	Handle(svc, "Op", op)
 	defer func() {
@@ -305,17 +352,29 @@ func TestErrorWriterForms(t *testing.T) {
 		wantStatus int
 		wantMsg    string
 	}{
-		{Errorf("RepositoryNotFoundException", "no %s", "x"), "RepositoryNotFoundException", 400, "no x"},
-		{&Error{Type: "LimitExceededException", Message: "m"}, "LimitExceededException", 400, "m"},
-		{ServerError(), TypeServer, 500, serverMessage},
-		{fmt.Errorf("wrapped: %w", ValidationError("v")), TypeValidation, 400, "v"},
-		{errors.New("internal detail"), TypeServer, 500, serverMessage},
-		{&Error{Message: "no type"}, TypeServer, 500, serverMessage},
+		{awserr.Errorf("RepositoryNotFoundException", "no %s", "x"), "RepositoryNotFoundException", 400, "no x"},
+		{&awserr.Error{Type: "LimitExceededException", Message: "m"}, "LimitExceededException", 400, "m"},
+		{awserr.Server(awserr.ServerException), awserr.ServerException, 500, awserr.ServerMessage},
+		{fmt.Errorf("wrapped: %w", awserr.Errorf(awserr.ValidationException, "v")), awserr.ValidationException, 400, "v"},
+		{errors.New("internal detail"), awserr.ServerException, 500, awserr.ServerMessage},
+		{&awserr.Error{Message: "no type"}, awserr.ServerException, 500, awserr.ServerMessage},
 	}
 	for _, tt := range tests {
-		body, status, _ := toWire(tt.err)
-		if body.Type != tt.wantType || status != tt.wantStatus || body.Message != tt.wantMsg {
-			t.Errorf("toWire(%v) = %+v %d, want %s %d %q", tt.err, body, status, tt.wantType, tt.wantStatus, tt.wantMsg)
+		e, _ := asAWS(tt.err, awserr.ServerException)
+		if e.Type != tt.wantType || e.HTTPStatus() != tt.wantStatus || e.Message != tt.wantMsg {
+			t.Errorf("asAWS(%v) = %+v, want %s %d %q", tt.err, e, tt.wantType, tt.wantStatus, tt.wantMsg)
 		}
 	}
+}
+
+// frontFor serves svc behind a front door whose every service is
+// authenticated by auth (nil: not at all).
+func frontFor(svc *Service, auth Authenticator) http.Handler {
+	var authn func(string) Authenticator
+	if auth != nil {
+		authn = func(string) Authenticator { return auth }
+	}
+	mux := http.NewServeMux()
+	NewFront(mux, authn, discardLogger()).JSON(svc)
+	return mux
 }

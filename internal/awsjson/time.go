@@ -44,10 +44,10 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || len(b) == 0 || b[0] == '"' {
-		return SerializationError("Timestamps must be epoch seconds as a JSON number.")
+		return serialization("Timestamps must be epoch seconds as a JSON number.")
 	}
 	if math.Abs(f) > maxEpochSeconds {
-		return SerializationError("Timestamp %s is out of range.", b)
+		return serialization("Timestamp %s is out of range.", b)
 	}
 	ms := int64(math.Round(f * 1e3))
 	t.Time = time.UnixMilli(ms).UTC()

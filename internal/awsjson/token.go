@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/berth-dev/berth/internal/awserr"
 )
 
 // tokenVersion is the first byte of every token, so the format can change.
@@ -76,7 +78,7 @@ var ErrInvalidToken = errors.New("invalid pagination token")
 // InvalidParameterException ("Invalid NextToken"), which errors.Is matches
 // to [ErrInvalidToken].
 func (c *TokenCodec) Decode(token string, binding, cursor any) error {
-	refuse := InvalidParameterError("Invalid NextToken.").WithCause(ErrInvalidToken)
+	refuse := awserr.Errorf(awserr.InvalidParameterException, "Invalid NextToken.").WithCause(ErrInvalidToken)
 	if len(token) == 0 || len(token) > maxTokenLen {
 		return refuse
 	}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/awserr"
 )
 
 type cursor struct {
@@ -81,9 +83,9 @@ func TestTokenRefused(t *testing.T) {
 			if !errors.Is(err, ErrInvalidToken) {
 				t.Fatalf("Decode = %v, want ErrInvalidToken", err)
 			}
-			body, status, internal := toWire(err)
-			if internal || status != 400 || body.Type != TypeInvalidParameter || body.Message != "Invalid NextToken." {
-				t.Errorf("wire form = %+v %d", body, status)
+			e, internal := asAWS(err, awserr.ServerException)
+			if internal || e.HTTPStatus() != 400 || e.Type != awserr.InvalidParameterException || e.Message != "Invalid NextToken." {
+				t.Errorf("wire form = %+v", e)
 			}
 		})
 	}

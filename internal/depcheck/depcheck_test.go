@@ -19,8 +19,8 @@ var allowed = map[string][]string{
 	"storage":   {"storage"},
 	"metadata":  {"metadata"},
 	"registry":  {"storage", "metadata"},
-	"auth":      {"auth", "metadata"},
-	"ecr":       {"registry", "metadata", "lifecycle", "scanner", "internal/awsjson"},
+	"auth":      {"auth", "metadata", "internal/awserr"},
+	"ecr":       {"registry", "metadata", "lifecycle", "scanner", "internal/awsjson", "internal/awserr"},
 	"lifecycle": {"storage", "metadata", "lifecycle"},
 	"scanner":   {"storage", "metadata", "scanner"},
 	// The launcher pulls images through the Docker Engine like any other
@@ -28,7 +28,10 @@ var allowed = map[string][]string{
 	"launcher":         {"auth", "metadata", "internal"},
 	"internal/config":  nil,
 	"internal/observe": nil,
-	"internal/awsjson": nil,
+	// One vocabulary of AWS errors, written by each protocol's writer in
+	// awsjson: a leaf, so auth can return AWS errors without the wire.
+	"internal/awsjson": {"internal/awserr"},
+	"internal/awserr":  nil,
 	// The load balancer is a library the ECS emulation drives: plain
 	// net/http, nothing of ours, so it can be tested and reused alone.
 	"launcher/lb": nil,
