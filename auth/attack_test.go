@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/auth/token"
+	"github.com/berth-dev/berth/internal/ocierr"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/registry"
 )
@@ -389,14 +390,14 @@ func FuzzAuthorizationHeader(f *testing.F) {
 		if err == nil {
 			return
 		}
-		var d *auth.Denial
+		var d *ocierr.Error
 		if !errors.As(err, &d) {
-			t.Fatalf("Authorization %q: %v is not a Denial", header, err)
+			t.Fatalf("Authorization %q: %v is not an OCI refusal", header, err)
 		}
-		switch d.Status {
+		switch d.HTTPStatus() {
 		case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
 		default:
-			t.Fatalf("Authorization %q: status %d", header, d.Status)
+			t.Fatalf("Authorization %q: status %d", header, d.HTTPStatus())
 		}
 	})
 }

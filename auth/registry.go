@@ -15,39 +15,25 @@ import (
 	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/auth/sigv4"
 	"github.com/berth-dev/berth/auth/token"
+	"github.com/berth-dev/berth/internal/ocierr"
 )
-
-// Denial is why a registry request was refused, in the terms the registry
-// answers with: 401 (with a challenge), 403 or 429 (with Retry-After).
-// Its message is safe to show the client.
-type Denial struct {
-	Status  int
-	Message string
-	header  http.Header
-}
-
-func (d *Denial) Error() string { return d.Message }
-
-// HTTPStatus is 401, 403 or 429.
-func (d *Denial) HTTPStatus() int { return d.Status }
-
-// Header holds WWW-Authenticate or Retry-After.
-func (d *Denial) Header() http.Header { return d.header }
 
 // ExpiredMessage is what docker prints after "denied: " for an expired
 // token, as it does for ECR.
 const ExpiredMessage = "Your authorization token has expired. Reauthenticate and try again."
 
-func (a *Authority) unauthorized(r *http.Request, scope, msg string) *Denial {
-	h := http.Header{}
-	h.Set("WWW-Authenticate", a.challenge(r, scope))
-	return &Denial{Status: http.StatusUnauthorized, Message: msg, header: h}
+// Registry requests are refused in the registry's own terms, as
+// *ocierr.Errors: UNAUTHORIZED (401, with a challenge), DENIED (403) or
+// TOOMANYREQUESTS (429, with Retry-After). Their messages are safe to show
+// the client.
+
+func (a *Authority) unauthorized(r *http.Request, scope, msg string) *ocierr.Error {
+	return ocierr.New(ocierr.Unauthorized, msg, nil).WithHeader("WWW-Authenticate", a.challenge(r, scope))
 }
 
-func tooManyFailures(wait time.Duration) *Denial {
-	h := http.Header{}
-	h.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-	return &Denial{Status: http.StatusTooManyRequests, Message: "too many failed authentication attempts from this address; retry later", header: h}
+func tooManyFailures(wait time.Duration) *ocierr.Error {
+	return ocierr.New(ocierr.TooManyRequests, "too many failed authentication attempts from this address; retry later", nil).
+		WithHeader("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 }
 
 // authenticateHTTP identifies the caller of a registry or token-endpoint
@@ -69,7 +55,7 @@ func (a *Authority) authenticateHTTP(r *http.Request, scope string) (*Principal,
 	case err == nil:
 		return p, nil
 	case errors.Is(err, token.ErrExpired):
-		return nil, &Denial{Status: http.StatusForbidden, Message: ExpiredMessage}
+		return nil, ocierr.New(ocierr.Denied, ExpiredMessage, nil)
 	case errors.Is(err, token.ErrInvalid), errors.Is(err, errUnknownKey), errors.Is(err, errBadCredentials):
 		a.limiter.fail(ip)
 		a.log.InfoContext(r.Context(), "auth: rejected credentials", "client", ip, "reason", err)
@@ -112,7 +98,7 @@ func (a *Authority) credentials(ctx context.Context, header, ip string) (*Princi
 // Authorize authenticates r and checks that its caller may perform every
 // one of actions on repository repo. With no actions (the /v2/ base and
 // the catalog) it only requires a signed-in caller. It returns the
-// request's context carrying the Principal, or a *Denial.
+// request's context carrying the Principal, or an *ocierr.Error.
 func (a *Authority) Authorize(r *http.Request, repo string, actions []string) (context.Context, error) {
 	if a.cfg.Open {
 		return r.Context(), nil
@@ -137,7 +123,7 @@ func (a *Authority) Authorize(r *http.Request, repo string, actions []string) (c
 		if p.Anonymous() {
 			return nil, a.unauthorized(r, scope, "authentication required")
 		}
-		return nil, &Denial{Status: http.StatusForbidden, Message: a.notAuthorized(p, action, repo)}
+		return nil, ocierr.New(ocierr.Denied, a.notAuthorized(p, action, repo), nil)
 	}
 	return ctx, nil
 }
@@ -253,22 +239,12 @@ func (a *Authority) TokenHandler() http.Handler {
 			json.NewEncoder(w).Encode(resp)
 			return
 		}
-		status, code, msg := http.StatusInternalServerError, "UNKNOWN", "unknown error"
-		var d *Denial
-		if errors.As(err, &d) {
-			status, msg = d.Status, d.Message
-			code = map[int]string{401: "UNAUTHORIZED", 403: "DENIED", 429: "TOOMANYREQUESTS"}[status]
-			if code == "" {
-				code = "UNSUPPORTED"
-			}
-			for k, vs := range d.header {
-				w.Header()[k] = vs
-			}
-		} else {
+		var e *ocierr.Error
+		if !errors.As(err, &e) {
 			a.log.ErrorContext(r.Context(), "token endpoint failed", "err", err)
+			e = ocierr.New(ocierr.Unknown, "", nil)
 		}
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string][]map[string]string{"errors": {{"code": code, "message": msg}}})
+		ocierr.Write(w, r.Method, e)
 	})
 }
 
@@ -283,7 +259,7 @@ func (a *Authority) issueBearer(r *http.Request) (*tokenResponse, error) {
 	ctx := r.Context()
 	scopes := r.URL.Query()["scope"]
 	if len(scopes) > maxScopes {
-		return nil, &Denial{Status: http.StatusBadRequest, Message: fmt.Sprintf("at most %d scopes per token", maxScopes)}
+		return nil, ocierr.New(ocierr.BadRequest, fmt.Sprintf("at most %d scopes per token", maxScopes), nil)
 	}
 	granted := []token.Access{}
 	for _, s := range scopes {

@@ -12,6 +12,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/internal/ocierr"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/registry"
 	"github.com/berth-dev/berth/scanner"
@@ -432,7 +433,7 @@ func (a *API) putImage(ctx context.Context, in *putImageInput) (*putImageOutput,
 	var mismatch *registry.DigestMismatchError
 	var immutable *registry.ImmutableTagError
 	var missing *metadata.MissingReferencesError
-	var invalid *registry.Error
+	var invalid *ocierr.Error
 	switch {
 	case err == nil:
 	case errors.As(err, &mismatch):

@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/internal/ocierr"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/registry"
 )
@@ -164,11 +165,11 @@ func (a *API) completeLayerUpload(ctx context.Context, in *completeLayerUploadIn
 		return nil, layerAlreadyExists(d, name, a.cfg.AccountID)
 	}
 	err = a.registry.CompleteUpload(ctx, name, *in.UploadID, d)
-	var regErr *registry.Error
+	var regErr *ocierr.Error
 	switch {
 	case errors.Is(err, registry.ErrEmptyUpload):
 		return nil, emptyUpload(*in.UploadID)
-	case errors.As(err, &regErr) && regErr.Code == registry.ErrDigestInvalid:
+	case errors.As(err, &regErr) && regErr.Code == ocierr.DigestInvalid:
 		return nil, invalidLayer("The layer digest calculated from the uploaded parts does not match the digest specified: %s", regErr.Message)
 	case err != nil:
 		return nil, a.uploadError(err, name, *in.UploadID)

@@ -13,12 +13,10 @@ type Authorizer interface {
 	// Authorize authenticates r and checks that its caller may perform
 	// every one of actions on repository repo; with no actions (the /v2/
 	// base, the catalog) it only requires a signed-in caller. It returns
-	// the context to serve r with, or an error. An error with an
-	// HTTPStatus() int method of 401, 403 or 429 is the caller's fault and
-	// is answered UNAUTHORIZED, DENIED or TOOMANYREQUESTS with the error's
-	// text and the headers of its Header() http.Header method (a
-	// WWW-Authenticate challenge, Retry-After); any other error is a
-	// server failure.
+	// the context to serve r with, or an error. An *ocierr.Error is the
+	// caller's fault and is sent as it is (UNAUTHORIZED with a
+	// WWW-Authenticate challenge, DENIED, TOOMANYREQUESTS with
+	// Retry-After); any other error is a server failure.
 	Authorize(r *http.Request, repo string, actions []string) (context.Context, error)
 	// Permits reports whether the caller in ctx (as Authorize returned it)
 	// may perform action on repo: for filtering the catalog and checking

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/ocierr"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/storage"
 )
@@ -18,7 +19,7 @@ import (
 func parseDigest(s string) (digest.Digest, error) {
 	d, err := digest.Parse(s)
 	if err != nil {
-		return "", newError(ErrDigestInvalid, "invalid digest "+strconv.Quote(s)+": "+err.Error(), nil)
+		return "", ocierr.New(ocierr.DigestInvalid, "invalid digest "+strconv.Quote(s)+": "+err.Error(), nil)
 	}
 	return d, nil
 }
@@ -66,7 +67,7 @@ func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) e
 	if errors.Is(err, storage.ErrNotFound) {
 		reg.log.ErrorContext(r.Context(), "blob in index but not in storage",
 			"repository", rt.name, "digest", dgst, "location", b.Location)
-		return newError(ErrBlobUnknown, "", nil)
+		return ocierr.New(ocierr.BlobUnknown, "", nil)
 	}
 	if err != nil {
 		return err
@@ -93,14 +94,14 @@ func (w *contentWriter) WriteHeader(status int) {
 		return
 	}
 	w.failed = true
-	code := ErrUnknown
+	code := ocierr.Unknown
 	switch status {
 	case http.StatusRequestedRangeNotSatisfiable:
-		code = ErrRangeNotSatisfiable
+		code = ocierr.RangeNotSatisfiable
 	case http.StatusPreconditionFailed:
-		code = ErrPreconditionFailed
+		code = ocierr.PreconditionFailed
 	}
-	w.reg.writeError(w.ResponseWriter, w.r, newError(code, "", nil))
+	w.reg.writeError(w.ResponseWriter, w.r, ocierr.New(code, "", nil))
 }
 
 func (w *contentWriter) Write(p []byte) (int, error) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/ocierr"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/storage/filesystem"
@@ -275,8 +276,8 @@ func FuzzParseDigest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := parseDigest(s)
 		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) || e.Code != ErrDigestInvalid {
+			var e *ocierr.Error
+			if !errors.As(err, &e) || e.Code != ocierr.DigestInvalid {
 				t.Errorf("parseDigest(%q) error %v is not DIGEST_INVALID", s, err)
 			}
 			return
@@ -308,8 +309,8 @@ func FuzzPageParams(f *testing.F) {
 		r := &http.Request{URL: &url.URL{Path: "/v2/_catalog", RawQuery: query}}
 		n, last, err := pageParams(r, def)
 		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) || e.Code != ErrPaginationInvalid {
+			var e *ocierr.Error
+			if !errors.As(err, &e) || e.Code != ocierr.PaginationInvalid {
 				t.Errorf("pageParams(%q) error %v is not PAGINATION_NUMBER_INVALID", query, err)
 			}
 			return

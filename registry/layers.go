@@ -61,8 +61,8 @@ func (reg *Registry) UploadPart(ctx context.Context, repo, id string, first int6
 }
 
 // CompleteUpload checks session id's bytes against dgst and makes them a
-// blob of repo. A mismatch ends the session and is an *Error with code
-// ErrDigestInvalid.
+// blob of repo. A mismatch ends the session and is an *ocierr.Error with
+// code ocierr.DigestInvalid.
 func (reg *Registry) CompleteUpload(ctx context.Context, repo, id string, dgst digest.Digest) error {
 	u, err := reg.Upload(ctx, repo, id)
 	if err != nil {

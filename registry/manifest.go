@@ -13,6 +13,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/ocierr"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -33,7 +34,7 @@ func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt rout
 		return err
 	}
 	if m.StorageClass == metadata.StorageClassArchive {
-		return newError(ErrDenied, fmt.Sprintf("The image %s in repository %s is archived and cannot be pulled; restore it with `aws ecr update-image-storage-class --target-storage-class STANDARD`", m.Digest, rt.name), nil)
+		return ocierr.New(ocierr.Denied, fmt.Sprintf("The image %s in repository %s is archived and cannot be pulled; restore it with `aws ecr update-image-storage-class --target-storage-class STANDARD`", m.Digest, rt.name), nil)
 	}
 	h := w.Header()
 	etag := `"` + m.Digest.String() + `"`
@@ -65,14 +66,14 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, rt rout
 		return err
 	}
 	if r.ContentLength > maxManifestSize {
-		return newError(ErrManifestTooLarge, "", nil)
+		return ocierr.New(ocierr.ManifestTooLarge, "", nil)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxManifestSize+1))
 	if err != nil {
 		return err
 	}
 	if len(body) > maxManifestSize {
-		return newError(ErrManifestTooLarge, "", nil)
+		return ocierr.New(ocierr.ManifestTooLarge, "", nil)
 	}
 	mediaType := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(mediaType); err == nil {
@@ -135,7 +136,7 @@ func (reg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, rt r
 func (reg *Registry) PutImage(ctx context.Context, repo, mediaType string, body []byte, want digest.Digest, tags []string) (metadata.Manifest, error) {
 	pm, err := parseManifest(mediaType, body)
 	if err != nil {
-		return metadata.Manifest{}, newError(ErrManifestInvalid, err.Error(), nil)
+		return metadata.Manifest{}, ocierr.New(ocierr.ManifestInvalid, err.Error(), nil)
 	}
 	dgst := digest.Canonical.FromBytes(body)
 	if want != "" {
@@ -145,7 +146,7 @@ func (reg *Registry) PutImage(ctx context.Context, repo, mediaType string, body 
 	}
 	for _, tag := range tags {
 		if !validTag(tag) {
-			return metadata.Manifest{}, newError(ErrTagInvalid, "invalid tag "+strconv.Quote(tag), nil)
+			return metadata.Manifest{}, ocierr.New(ocierr.TagInvalid, "invalid tag "+strconv.Quote(tag), nil)
 		}
 	}
 	if err := reg.pushable(ctx, repo); err != nil {
@@ -245,7 +246,7 @@ func checkReference(ref string) error {
 		return err
 	}
 	if !validTag(ref) {
-		return newError(ErrTagInvalid, "invalid tag "+strconv.Quote(ref), nil)
+		return ocierr.New(ocierr.TagInvalid, "invalid tag "+strconv.Quote(ref), nil)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/berth-dev/berth/internal/ocierr"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/storage"
 )
@@ -137,14 +138,14 @@ func (reg *Registry) routes() map[routeKind]map[string]handler {
 func (reg *Registry) serve(w http.ResponseWriter, r *http.Request, rt route) error {
 	methods, known := reg.handlers[rt.kind]
 	if !known {
-		return newError(ErrNotFound, "", nil)
+		return ocierr.New(ocierr.NotFound, "", nil)
 	}
 	h, ok := methods[r.Method]
 	if !ok {
-		return newError(ErrUnsupported, r.Method+" is not supported here", nil)
+		return ocierr.New(ocierr.Unsupported, r.Method+" is not supported here", nil)
 	}
 	if rt.kind != routeBase && rt.kind != routeCatalog && !validName(rt.name) {
-		return newError(ErrNameInvalid, "invalid repository name: "+rt.name, nil)
+		return ocierr.New(ocierr.NameInvalid, "invalid repository name: "+rt.name, nil)
 	}
 	r, err := reg.authorize(r, rt)
 	if err != nil {

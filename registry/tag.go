@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/berth-dev/berth/internal/ocierr"
 )
 
 // tags serves GET /v2/<name>/tags/list with ?n= and ?last= paging.
@@ -76,7 +78,7 @@ func pageParams(r *http.Request, def int) (n int, last string, err error) {
 	if s := q.Get("n"); s != "" {
 		v, perr := strconv.Atoi(s)
 		if perr != nil || v < 0 {
-			return 0, "", newError(ErrPaginationInvalid, "n must be a non-negative integer, not "+strconv.Quote(s), nil)
+			return 0, "", ocierr.New(ocierr.PaginationInvalid, "n must be a non-negative integer, not "+strconv.Quote(s), nil)
 		}
 		n = v
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/ocierr"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/storage"
 )
@@ -112,7 +113,7 @@ func (reg *Registry) monolithic(w http.ResponseWriter, r *http.Request, u metada
 	h := u.Algorithm.Hash()
 	su, err := reg.blobs.Append(r.Context(), storageUpload(u), io.TeeReader(r.Body, h))
 	if err == nil && r.ContentLength >= 0 && su.Size != r.ContentLength {
-		err = newError(ErrSizeInvalid, fmt.Sprintf("received %d bytes, Content-Length said %d", su.Size, r.ContentLength), nil)
+		err = ocierr.New(ocierr.SizeInvalid, fmt.Sprintf("received %d bytes, Content-Length said %d", su.Size, r.ContentLength), nil)
 	}
 	if err != nil {
 		u.StorageState = su.State
@@ -214,7 +215,7 @@ func (reg *Registry) appendChunk(w http.ResponseWriter, r *http.Request, u metad
 		start, end, ok := parseContentRange(cr)
 		if !ok || start != u.Size || (r.ContentLength >= 0 && r.ContentLength != end-start+1) {
 			reg.setUploadHeaders(w, u)
-			return u, nil, newError(ErrRangeInvalid,
+			return u, nil, ocierr.New(ocierr.RangeInvalid,
 				fmt.Sprintf("Content-Range %q does not continue the upload at byte %d", cr, u.Size), nil)
 		}
 		want = end - start + 1
@@ -224,7 +225,7 @@ func (reg *Registry) appendChunk(w http.ResponseWriter, r *http.Request, u metad
 	next, h, err := reg.appendTo(r.Context(), u, r.Body, want)
 	if errors.Is(err, metadata.ErrUploadConflict) {
 		reg.setUploadHeaders(w, u)
-		return u, nil, newError(ErrRangeInvalid, "the upload was written to concurrently", nil)
+		return u, nil, ocierr.New(ocierr.RangeInvalid, "the upload was written to concurrently", nil)
 	}
 	return next, h, err
 }
@@ -245,11 +246,11 @@ func (reg *Registry) appendTo(ctx context.Context, u metadata.Upload, body io.Re
 		// The staged bytes are shorter than the session says: an earlier
 		// write was lost. The client must restart this upload.
 		reg.discard(ctx, u)
-		return u, nil, newError(ErrBlobUploadUnknown, "upload data was lost; start the upload again", nil)
+		return u, nil, ocierr.New(ocierr.BlobUploadUnknown, "upload data was lost; start the upload again", nil)
 	case err != nil:
 		return u, nil, err
 	case want >= 0 && n != want:
-		return u, nil, newError(ErrSizeInvalid, fmt.Sprintf("received %d bytes, the request said %d", n, want), nil)
+		return u, nil, ocierr.New(ocierr.SizeInvalid, fmt.Sprintf("received %d bytes, the request said %d", n, want), nil)
 	}
 	next := u
 	next.Size, next.StorageState = su.Size, su.State
@@ -266,7 +267,7 @@ func (reg *Registry) appendTo(ctx context.Context, u metadata.Upload, body io.Re
 // u's repository. On a mismatch nothing is stored and the session ends.
 func (reg *Registry) commit(ctx context.Context, u metadata.Upload, h hash.Hash, dgst digest.Digest) error {
 	mismatch := func(got digest.Digest) error {
-		return newError(ErrDigestInvalid, fmt.Sprintf("provided digest %s did not match uploaded content %s", dgst, got), nil)
+		return ocierr.New(ocierr.DigestInvalid, fmt.Sprintf("provided digest %s did not match uploaded content %s", dgst, got), nil)
 	}
 	var location string
 	if u.Algorithm == dgst.Algorithm() {

@@ -18,9 +18,9 @@ const module = "github.com/berth-dev/berth"
 var allowed = map[string][]string{
 	"storage":   {"storage"},
 	"metadata":  {"metadata"},
-	"registry":  {"storage", "metadata"},
-	"auth":      {"auth", "metadata", "internal/awserr"},
-	"ecr":       {"registry", "metadata", "lifecycle", "scanner", "internal/awsjson", "internal/awserr"},
+	"registry":  {"storage", "metadata", "internal/ocierr"},
+	"auth":      {"auth", "metadata", "internal/awserr", "internal/ocierr"},
+	"ecr":       {"registry", "metadata", "lifecycle", "scanner", "internal/awsjson", "internal/awserr", "internal/ocierr"},
 	"lifecycle": {"storage", "metadata", "lifecycle"},
 	"scanner":   {"storage", "metadata", "scanner"},
 	// The launcher pulls images through the Docker Engine like any other
@@ -40,6 +40,9 @@ var allowed = map[string][]string{
 	"internal/client":   nil,
 	"internal/output":   nil,
 	"internal/jsontest": nil,
+	// The OCI error table and writer, below both the registry and auth
+	// (whose refusals and token endpoint answer in OCI form).
+	"internal/ocierr": nil,
 }
 
 // forbidden are arrows that must never exist, whatever the rules above
