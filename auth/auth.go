@@ -33,21 +33,35 @@ import (
 	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/auth/sigv4"
 	"github.com/berth-dev/berth/auth/token"
+	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/metadata"
 )
 
-// Store is what an Authority reads from the metadata index.
+// Store is what an Authority reads from the metadata index: access keys
+// and users.
 type Store interface {
 	metadata.Credentials
-	metadata.RepositoryPolicies
+}
+
+// ResourcePolicies finds the resource-based policies of one service's
+// resources: ECR's repository policies now, Lambda's function policies
+// later. Each service provides its own (ecr.RepositoryPolicies), and the
+// Authority picks it by the service of the resource's ARN.
+type ResourcePolicies interface {
+	// ResourcePolicy returns the policy document attached to resource, ""
+	// when the resource has none or does not exist.
+	ResourcePolicy(ctx context.Context, resource arn.ARN) (string, error)
 }
 
 // Config describes the registry an Authority guards.
 type Config struct {
 	// AccountID is the 12-digit account of users' and repositories' ARNs.
 	AccountID string
-	// Region is the region of repository ARNs and of SigV4 scopes.
+	// Region is the region of resources' ARNs and of SigV4 scopes.
 	Region string
+	// Resources finds resource policies by service ("ecr"); a service
+	// without an entry has none.
+	Resources map[string]ResourcePolicies
 	// Service names the registry in tokens (audience) and in challenges.
 	Service string
 	// Challenge is "basic" (ECR's challenge, the default) or "bearer"
@@ -74,6 +88,7 @@ type Authority struct {
 	sealer  *secret.Sealer
 	tokens  *token.Issuer
 	cfg     Config
+	scope   arn.Scope
 	log     *slog.Logger
 	limiter *limiter
 
@@ -107,6 +122,7 @@ func New(store Store, sealer *secret.Sealer, tokens *token.Issuer, cfg Config, l
 	}
 	return &Authority{
 		store: store, sealer: sealer, tokens: tokens, cfg: cfg, log: log,
+		scope:    arn.Scope{Region: cfg.Region, AccountID: cfg.AccountID},
 		limiter:  newLimiter(cfg.FailureBurst, cfg.FailureWindow),
 		policies: map[string]*policy.Policy{},
 		verified: map[string]*token.Claims{},
@@ -150,16 +166,6 @@ func PrincipalFrom(ctx context.Context) *Principal {
 	return &Principal{}
 }
 
-// UserARN returns the ARN of user name in the Authority's account.
-func (a *Authority) UserARN(name string) string {
-	return "arn:aws:iam::" + a.cfg.AccountID + ":user/" + name
-}
-
-// RepositoryARN returns the ARN of repository name.
-func (a *Authority) RepositoryARN(name string) string {
-	return "arn:aws:ecr:" + a.cfg.Region + ":" + a.cfg.AccountID + ":repository/" + name
-}
-
 // principal loads the user of access key id and checks that the key is
 // active: the index is the truth on every request, so deleting a user or
 // revoking a key takes effect at once.
@@ -183,7 +189,7 @@ func (a *Authority) principal(ctx context.Context, keyID, sourceIP string) (*Pri
 	}
 	p := &Principal{User: u.Name, ARN: u.ARN, AccessKeyID: k.ID, SourceIP: sourceIP}
 	if p.ARN == "" {
-		p.ARN = a.UserARN(u.Name)
+		p.ARN = a.scope.User(u.Name).String()
 	}
 	for _, text := range u.Policies {
 		pol, err := a.identityPolicy(text)
@@ -282,13 +288,15 @@ func (a *Authority) identityPolicy(text string) (*policy.Policy, error) {
 	return a.parse(text, policy.Identity)
 }
 
-// resourcePolicy returns the repository policy of repo, nil if none.
-func (a *Authority) resourcePolicy(ctx context.Context, repo string) (*policy.Policy, error) {
-	if repo == "" {
+// resourcePolicy returns the policy attached to resource, nil if none,
+// from the lookup of the resource's service.
+func (a *Authority) resourcePolicy(ctx context.Context, resource arn.ARN) (*policy.Policy, error) {
+	policies, ok := a.cfg.Resources[resource.Service]
+	if !ok {
 		return nil, nil
 	}
-	text, err := a.store.RepositoryPolicy(ctx, repo)
-	if errors.Is(err, metadata.ErrRepositoryUnknown) || text == "" {
+	text, err := policies.ResourcePolicy(ctx, resource)
+	if text == "" {
 		return nil, nil
 	}
 	if err != nil {
@@ -319,28 +327,36 @@ func (a *Authority) parse(text string, kind policy.Kind) (*policy.Policy, error)
 	return p, nil
 }
 
-// Allowed decides whether p may perform action (an "ecr:..." name) on
-// repository repo ("" for registry-wide actions such as
-// ecr:GetAuthorizationToken).
-func (a *Authority) Allowed(ctx context.Context, p *Principal, action, repo string) (bool, error) {
+// Allowed decides whether p may perform action (an IAM action name such as
+// "ecr:BatchGetImage") on the resource resourceARN names ("" or "*" for
+// actions on no particular resource, such as ecr:GetAuthorizationToken).
+// It evaluates p's identity policies with the resource's own policy, found
+// through the Resources lookup of the ARN's service. A resourceARN that
+// does not parse is an error: callers build ARNs with package arn.
+func (a *Authority) Allowed(ctx context.Context, p *Principal, action, resourceARN string) (bool, error) {
 	if a.cfg.Open {
 		return true, nil
 	}
 	if p == nil {
 		p = &Principal{}
 	}
-	if p.scoped && !scopeGrants(p.scope, repo, action) {
+	var target arn.ARN
+	if resourceARN == "" || resourceARN == "*" {
+		resourceARN = "*"
+	} else {
+		var err error
+		if target, err = arn.Parse(resourceARN); err != nil {
+			return false, fmt.Errorf("auth: resource of %s: %w", action, err)
+		}
+	}
+	if p.scoped && !scopeGrants(p.scope, repositoryName(target), action) {
 		return false, nil
 	}
-	resource, err := a.resourcePolicy(ctx, repo)
+	resource, err := a.resourcePolicy(ctx, target)
 	if err != nil {
 		return false, err
 	}
-	arn := "*"
-	if repo != "" {
-		arn = a.RepositoryARN(repo)
-	}
-	req := policy.Request{Principal: p.ARN, Account: a.cfg.AccountID, Action: action, Resource: arn}
+	req := policy.Request{Principal: p.ARN, Account: a.cfg.AccountID, Action: action, Resource: resourceARN}
 	if p.SourceIP != "" {
 		req.Context = map[string][]string{"aws:SourceIp": {p.SourceIP}}
 	}

@@ -59,16 +59,16 @@ func (a *Authority) AuthenticateAWS(service string) func(r *http.Request, body [
 }
 
 // AuthorizeAction returns an AccessDeniedException unless the caller in
-// ctx may perform action on repository repo ("" for registry-wide
-// actions).
-func (a *Authority) AuthorizeAction(ctx context.Context, action, repo string) error {
+// ctx may perform action on the resource resourceARN names ("" for actions
+// on no particular resource). Every AWS API's operations ask it.
+func (a *Authority) AuthorizeAction(ctx context.Context, action, resourceARN string) error {
 	p := PrincipalFrom(ctx)
-	ok, err := a.Allowed(ctx, p, action, repo)
+	ok, err := a.Allowed(ctx, p, action, resourceARN)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return awserr.Errorf(awserr.AccessDeniedException, "%s", a.notAuthorized(p, action, repo))
+		return awserr.Errorf(awserr.AccessDeniedException, "%s", notAuthorized(p, action, resourceARN))
 	}
 	return nil
 }

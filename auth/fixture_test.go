@@ -24,6 +24,7 @@ import (
 	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/auth/token"
 	"github.com/berth-dev/berth/ecr"
+	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/registry"
@@ -44,6 +45,7 @@ type fixture struct {
 	sealer *secret.Sealer
 	keys   *token.KeySet
 	auth   *auth.Authority
+	api    *ecr.API
 	srv    *httptest.Server
 	logs   *syncBuffer
 }
@@ -74,7 +76,8 @@ func newFixture(t testing.TB, mutate ...func(*auth.Config)) *fixture {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := auth.Config{AccountID: account, Region: region, Service: "berth-test"}
+	cfg := auth.Config{AccountID: account, Region: region, Service: "berth-test",
+		Resources: map[string]auth.ResourcePolicies{arn.ECR: ecr.RepositoryPolicies{Store: store}}}
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -91,7 +94,7 @@ func newFixture(t testing.TB, mutate ...func(*auth.Config)) *fixture {
 	api.Register(awsjson.NewFront(mux, a.AuthenticateAWS, log))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, store: store, sealer: sealer, keys: keys, auth: a, srv: srv, logs: logs}
+	return &fixture{t: t, store: store, sealer: sealer, keys: keys, auth: a, api: api, srv: srv, logs: logs}
 }
 
 // user creates a user with policies and returns its new access key.

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/auth/sigv4"
 	"github.com/berth-dev/berth/auth/token"
+	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/internal/ocierr"
 )
 
@@ -112,8 +113,9 @@ func (a *Authority) Authorize(r *http.Request, repo string, actions []string) (c
 	if len(actions) == 0 && p.Anonymous() {
 		return nil, a.unauthorized(r, scope, "authentication required")
 	}
+	resource := a.repositoryARN(repo)
 	for _, action := range actions {
-		ok, err := a.Allowed(ctx, p, action, repo)
+		ok, err := a.Allowed(ctx, p, action, resource)
 		if err != nil {
 			return nil, err
 		}
@@ -123,16 +125,33 @@ func (a *Authority) Authorize(r *http.Request, repo string, actions []string) (c
 		if p.Anonymous() {
 			return nil, a.unauthorized(r, scope, "authentication required")
 		}
-		return nil, ocierr.New(ocierr.Denied, a.notAuthorized(p, action, repo), nil)
+		return nil, ocierr.New(ocierr.Denied, notAuthorized(p, action, resource), nil)
 	}
 	return ctx, nil
 }
 
+// repositoryARN is the ARN of repository repo; "" (no particular
+// resource) for "".
+func (a *Authority) repositoryARN(repo string) string {
+	if repo == "" {
+		return ""
+	}
+	return a.scope.Repository(repo).String()
+}
+
+// repositoryName is the repository resource names, "" if it names none.
+func repositoryName(resource arn.ARN) string {
+	if !resource.Is(arn.ECR, "repository") {
+		return ""
+	}
+	return resource.ID()
+}
+
 // notAuthorized is IAM's message for a refused action.
-func (a *Authority) notAuthorized(p *Principal, action, repo string) string {
-	resource := "*"
-	if repo != "" {
-		resource = a.RepositoryARN(repo)
+func notAuthorized(p *Principal, action, resourceARN string) string {
+	resource := resourceARN
+	if resource == "" {
+		resource = "*"
 	}
 	who := p.ARN
 	if p.Anonymous() {
@@ -145,7 +164,7 @@ func (a *Authority) notAuthorized(p *Principal, action, repo string) string {
 // action on repo. The registry asks it to filter the catalog and to check
 // the source of a cross-repository mount. A failure to decide is a no.
 func (a *Authority) Permits(ctx context.Context, repo, action string) bool {
-	ok, err := a.Allowed(ctx, PrincipalFrom(ctx), action, repo)
+	ok, err := a.Allowed(ctx, PrincipalFrom(ctx), action, a.repositoryARN(repo))
 	if err != nil {
 		a.log.WarnContext(ctx, "auth: cannot decide", "repository", repo, "action", action, "err", err)
 	}
@@ -306,7 +325,7 @@ func (a *Authority) grantable(ctx context.Context, p *Principal, acc token.Acces
 		if !known {
 			continue
 		}
-		allowed, err := a.Allowed(ctx, p, action, acc.Name)
+		allowed, err := a.Allowed(ctx, p, action, a.repositoryARN(acc.Name))
 		if err != nil {
 			return nil, err
 		}

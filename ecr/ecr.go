@@ -24,6 +24,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/registry"
@@ -39,9 +40,9 @@ const SigningName = "ecr"
 // auth implements it).
 type Access interface {
 	// AuthorizeAction returns an error in AWS form (AccessDeniedException)
-	// unless the caller in ctx may perform action on repository repo ("":
-	// a registry-wide action).
-	AuthorizeAction(ctx context.Context, action, repo string) error
+	// unless the caller in ctx may perform action on the resource
+	// resourceARN names (a repository's ARN; "": a registry-wide action).
+	AuthorizeAction(ctx context.Context, action, resourceARN string) error
 	// AuthorizationToken issues the caller in ctx a registry password and
 	// returns it as GetAuthorizationToken's authorizationToken member:
 	// base64 of "AWS:" and the password.
@@ -120,6 +121,7 @@ type API struct {
 	access   Access
 	tokens   *awsjson.TokenCodec
 	cfg      Config
+	scope    arn.Scope // where the registry's repositories are
 }
 
 // New returns the API over the metadata index and the registry (whose push
@@ -142,7 +144,8 @@ func New(ctx context.Context, store Store, reg *registry.Registry, cfg Config) (
 	if err != nil {
 		return nil, err
 	}
-	a := &API{store: store, registry: reg, access: cfg.Access, tokens: tokens, cfg: cfg}
+	a := &API{store: store, registry: reg, access: cfg.Access, tokens: tokens, cfg: cfg,
+		scope: arn.Scope{Region: cfg.Region, AccountID: cfg.AccountID}}
 	// The largest call is an UploadLayerPart: a 20 MiB part in base64.
 	a.svc = awsjson.NewService(TargetPrefix, SigningName, awsjson.WithLogger(cfg.Log),
 		awsjson.WithMaxBodyBytes(maxPartSize/3*4+64<<10))

@@ -4,8 +4,28 @@ import (
 	"context"
 	"errors"
 
+	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/metadata"
 )
+
+// RepositoryPolicies is ECR's part of access control: the repository
+// policy of the repository an ECR ARN names, which auth evaluates beside
+// the caller's identity policies. Give it to auth.Config's Resources for
+// service "ecr".
+type RepositoryPolicies struct{ Store metadata.RepositoryPolicies }
+
+// ResourcePolicy returns the policy of the repository resource names; ""
+// when it has none, does not exist, or resource is not a repository.
+func (p RepositoryPolicies) ResourcePolicy(ctx context.Context, resource arn.ARN) (string, error) {
+	if !resource.Is(arn.ECR, "repository") {
+		return "", nil
+	}
+	text, err := p.Store.RepositoryPolicy(ctx, resource.ID())
+	if errors.Is(err, metadata.ErrRepositoryUnknown) {
+		return "", nil
+	}
+	return text, err
+}
 
 type setRepositoryPolicyInput struct {
 	repositoryRef
@@ -27,7 +47,7 @@ func (a *API) setRepositoryPolicy(ctx context.Context, in *setRepositoryPolicyIn
 	if in.PolicyText == nil {
 		return nil, validation("policyText", "null", "Member must not be null")
 	}
-	if err := a.access.AuthorizeAction(ctx, "ecr:SetRepositoryPolicy", name); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecr:SetRepositoryPolicy", a.repositoryARN(name)); err != nil {
 		return nil, err
 	}
 	if err := a.access.CheckRepositoryPolicy(*in.PolicyText); err != nil {
@@ -48,7 +68,7 @@ func (a *API) getRepositoryPolicy(ctx context.Context, in *repositoryRef) (*repo
 	if err != nil {
 		return nil, err
 	}
-	if err := a.access.AuthorizeAction(ctx, "ecr:GetRepositoryPolicy", name); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecr:GetRepositoryPolicy", a.repositoryARN(name)); err != nil {
 		return nil, err
 	}
 	text, err := a.existingPolicy(ctx, name)
@@ -63,7 +83,7 @@ func (a *API) deleteRepositoryPolicy(ctx context.Context, in *repositoryRef) (*r
 	if err != nil {
 		return nil, err
 	}
-	if err := a.access.AuthorizeAction(ctx, "ecr:DeleteRepositoryPolicy", name); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecr:DeleteRepositoryPolicy", a.repositoryARN(name)); err != nil {
 		return nil, err
 	}
 	text, err := a.existingPolicy(ctx, name)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/internal/awserr"
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/metadata"
@@ -75,9 +76,8 @@ func cmp(s, def string) string {
 	return s
 }
 
-func (a *API) repositoryARN(name string) string {
-	return "arn:aws:ecr:" + a.cfg.Region + ":" + a.cfg.AccountID + ":repository/" + name
-}
+// repositoryARN is the ARN of repository name.
+func (a *API) repositoryARN(name string) string { return a.scope.Repository(name).String() }
 
 // host is the registry host in repository URIs: the configured one, or
 // the host the client reached.
@@ -188,7 +188,7 @@ func (a *API) createRepository(ctx context.Context, in *createRepositoryInput) (
 	if err != nil {
 		return nil, err
 	}
-	if err := a.access.AuthorizeAction(ctx, "ecr:CreateRepository", name); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecr:CreateRepository", a.repositoryARN(name)); err != nil {
 		return nil, err
 	}
 	r := metadata.Repository{Name: name}
@@ -256,7 +256,7 @@ func (a *API) describeRepositories(ctx context.Context, in *describeRepositories
 			if err != nil {
 				return nil, err
 			}
-			if err := a.access.AuthorizeAction(ctx, "ecr:DescribeRepositories", name); err != nil {
+			if err := a.access.AuthorizeAction(ctx, "ecr:DescribeRepositories", a.repositoryARN(name)); err != nil {
 				return nil, err
 			}
 			r, err := a.store.Repository(ctx, name)
@@ -287,7 +287,7 @@ func (a *API) describeRepositories(ctx context.Context, in *describeRepositories
 		}
 		for _, r := range page {
 			last = r.Name
-			if a.access.AuthorizeAction(ctx, "ecr:DescribeRepositories", r.Name) == nil {
+			if a.access.AuthorizeAction(ctx, "ecr:DescribeRepositories", a.repositoryARN(r.Name)) == nil {
 				out.Repositories = append(out.Repositories, a.wire(ctx, r))
 			}
 		}
@@ -403,15 +403,16 @@ type listTagsForResourceOutput struct {
 }
 
 // resourceName returns the repository a resource ARN names.
-func (a *API) resourceName(ctx context.Context, action string, arn *string) (string, error) {
-	if arn == nil {
+func (a *API) resourceName(ctx context.Context, action string, resourceARN *string) (string, error) {
+	if resourceARN == nil {
 		return "", validation("resourceArn", "null", "Member must not be null")
 	}
-	prefix := "arn:aws:ecr:" + a.cfg.Region + ":" + a.cfg.AccountID + ":repository/"
-	name, ok := strings.CutPrefix(*arn, prefix)
-	if !ok {
-		return "", invalidParameter("resourceArn", fmt.Sprintf("Invalid ARN %s: not a repository of registry %s in %s", *arn, a.cfg.AccountID, a.cfg.Region))
+	// Only the ARN form berth gives its own repositories names one.
+	res, err := arn.Parse(*resourceARN)
+	if err != nil || res != a.scope.Repository(res.ID()) {
+		return "", invalidParameter("resourceArn", fmt.Sprintf("Invalid ARN %s: not a repository of registry %s in %s", *resourceARN, a.cfg.AccountID, a.cfg.Region))
 	}
+	name := res.ID()
 	return a.authorized(ctx, action, repositoryRef{RepositoryName: &name})
 }
 
@@ -464,7 +465,7 @@ func (a *API) authorized(ctx context.Context, action string, ref repositoryRef) 
 	if err != nil {
 		return "", err
 	}
-	return name, a.access.AuthorizeAction(ctx, action, name)
+	return name, a.access.AuthorizeAction(ctx, action, a.repositoryARN(name))
 }
 
 // registryID checks an optional registryId member.

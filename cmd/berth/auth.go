@@ -31,10 +31,11 @@ type authorityStore interface {
 	metadata.Identities
 }
 
-// openAuthority wires the access-control pieces from config. In keys mode
-// a registry with no users gets an administrator, whose key is printed to
-// out once and written to the admin credentials file.
-func openAuthority(ctx context.Context, cfg *config.Config, store authorityStore, out io.Writer, log *slog.Logger) (*auth.Authority, error) {
+// openAuthority wires the access-control pieces from config; resources
+// finds each service's resource policies. In keys mode a registry with no
+// users gets an administrator, whose key is printed to out once and
+// written to the admin credentials file.
+func openAuthority(ctx context.Context, cfg *config.Config, store authorityStore, resources map[string]auth.ResourcePolicies, out io.Writer, log *slog.Logger) (*auth.Authority, error) {
 	keys, err := token.LoadOrCreate(cfg.Auth.SigningKeysDir)
 	if err != nil {
 		return nil, err
@@ -47,7 +48,8 @@ func openAuthority(ctx context.Context, cfg *config.Config, store authorityStore
 		AccountID: cfg.AWS.AccountID, Region: cfg.AWS.Region,
 		Service: cfg.Auth.Service, Challenge: cfg.Auth.Challenge,
 		FailureBurst: cfg.Auth.FailureBurst, FailureWindow: cfg.Auth.FailureWindow,
-		Open: cfg.Auth.Mode == "none",
+		Open:      cfg.Auth.Mode == "none",
+		Resources: resources,
 	}
 	if acfg.Open {
 		log.Warn("AUTHENTICATION IS OFF (auth: none): anyone who can reach this address may push, pull and delete every image. Use it only on a machine of your own.")

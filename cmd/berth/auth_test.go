@@ -29,7 +29,7 @@ func TestFirstStartCreatesAdministratorOnce(t *testing.T) {
 
 	var out, logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	if _, err := openAuthority(t.Context(), &cfg, store, &out, log); err != nil {
+	if _, err := openAuthority(t.Context(), &cfg, store, nil, &out, log); err != nil {
 		t.Fatal(err)
 	}
 	file, err := os.ReadFile(cfg.Auth.AdminCredentialsFile)
@@ -54,7 +54,7 @@ func TestFirstStartCreatesAdministratorOnce(t *testing.T) {
 	}
 
 	out.Reset()
-	if _, err := openAuthority(t.Context(), &cfg, store, &out, log); err != nil {
+	if _, err := openAuthority(t.Context(), &cfg, store, nil, &out, log); err != nil {
 		t.Fatal(err)
 	}
 	if out.Len() != 0 {
@@ -80,7 +80,7 @@ func TestNoAuthWarns(t *testing.T) {
 	}
 	defer store.Close()
 	var out, logs bytes.Buffer
-	a, err := openAuthority(t.Context(), &cfg, store, &out, slog.New(slog.NewTextHandler(&logs, nil)))
+	a, err := openAuthority(t.Context(), &cfg, store, nil, &out, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

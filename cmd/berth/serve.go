@@ -14,7 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/ecr"
+	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/internal/observe"
@@ -127,7 +129,9 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	defer store.Close()
-	authority, err := openAuthority(ctx, cfg, store, os.Stdout, log)
+	// Each service with resource policies gives auth its lookup.
+	resources := map[string]auth.ResourcePolicies{arn.ECR: ecr.RepositoryPolicies{Store: store}}
+	authority, err := openAuthority(ctx, cfg, store, resources, os.Stdout, log)
 	if err != nil {
 		return err
 	}

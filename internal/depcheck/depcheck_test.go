@@ -19,8 +19,8 @@ var allowed = map[string][]string{
 	"storage":   {"storage"},
 	"metadata":  {"metadata"},
 	"registry":  {"storage", "metadata", "internal/ocierr"},
-	"auth":      {"auth", "metadata", "internal/awserr", "internal/ocierr"},
-	"ecr":       {"registry", "metadata", "lifecycle", "scanner", "internal/awsjson", "internal/awserr", "internal/ocierr"},
+	"auth":      {"auth", "metadata", "internal/arn", "internal/awserr", "internal/ocierr"},
+	"ecr":       {"registry", "metadata", "lifecycle", "scanner", "internal/arn", "internal/awsjson", "internal/awserr", "internal/ocierr"},
 	"lifecycle": {"storage", "metadata", "lifecycle"},
 	"scanner":   {"storage", "metadata", "scanner"},
 	// The launcher pulls images through the Docker Engine like any other
@@ -43,6 +43,8 @@ var allowed = map[string][]string{
 	// The OCI error table and writer, below both the registry and auth
 	// (whose refusals and token endpoint answer in OCI form).
 	"internal/ocierr": nil,
+	// ARNs of every service berth emulates, built and parsed in one place.
+	"internal/arn": nil,
 }
 
 // forbidden are arrows that must never exist, whatever the rules above
