@@ -89,8 +89,8 @@ func newFixture(t testing.TB, mutate ...func(*auth.Config)) *fixture {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v2/", reg)
-	mux.Handle("GET /token", a.TokenHandler())
+	reg.Register(mux)
+	a.Register(mux)
 	api.Register(awsjson.NewFront(mux, a.AuthenticateAWS, log))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

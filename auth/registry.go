@@ -244,12 +244,18 @@ const BearerTTL = 5 * time.Minute
 // maxScopes bounds the scopes one token request may ask for.
 const maxScopes = 32
 
-// TokenHandler serves the Docker token flow (GET /token?scope=...): it
+// Register serves the Docker token endpoint (GET on Config.TokenPath) on
+// mux.
+func (a *Authority) Register(mux *http.ServeMux) {
+	mux.Handle("GET "+a.cfg.TokenPath, a.tokenHandler())
+}
+
+// tokenHandler serves the Docker token flow (GET /token?scope=...): it
 // authenticates the caller as Authorize does and grants, of each requested
 // scope, the actions the caller's policies allow. An anonymous caller gets
 // what repository policies grant to "*". Errors are in the registry's
 // JSON error format.
-func (a *Authority) TokenHandler() http.Handler {
+func (a *Authority) tokenHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

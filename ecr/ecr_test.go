@@ -73,7 +73,7 @@ func newAPI(t testing.TB) (*sdkecr.Client, metadata.Store, *httptest.Server) {
 func serve(t testing.TB, api *ecr.API, reg *registry.Registry) *httptest.Server {
 	mux := http.NewServeMux()
 	if reg != nil {
-		mux.Handle("/v2/", reg)
+		reg.Register(mux)
 	}
 	api.Register(awsjson.NewFront(mux, nil, nil))
 	srv := httptest.NewServer(mux)

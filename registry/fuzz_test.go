@@ -85,7 +85,6 @@ func FuzzParseRoute(f *testing.F) {
 	f.Fuzz(func(t *testing.T, path string) {
 		rt := parseRoute(path)
 		_ = rt.kind.String()
-		_ = RouteName(path)
 		validName(rt.name)
 		validTag(rt.arg)
 		if rt.kind == routeNone {

@@ -94,10 +94,18 @@ func (reg *Registry) Close(ctx context.Context) error {
 	return reg.pulls.Close(ctx)
 }
 
-// RouteName names the API route of a request path ("blob", "manifest", ...)
-// for metrics, so their labels stay few.
-func RouteName(path string) string {
-	return parseRoute(path).kind.String()
+// Register serves the registry's API, /v2/ and everything under it, on
+// mux.
+func (reg *Registry) Register(mux *http.ServeMux) {
+	mux.Handle("/v2/", reg)
+	mux.Handle("/v2", reg)
+}
+
+// RouteName names the API route of r ("blob", "manifest", ... or "none")
+// for metrics: one mux pattern covers all of /v2/, so the registry's own
+// route table names the routes, from a fixed set.
+func (reg *Registry) RouteName(r *http.Request) string {
+	return parseRoute(r.URL.Path).kind.String()
 }
 
 // handler is a registry handler: it writes a success response itself and

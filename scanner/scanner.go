@@ -250,10 +250,11 @@ func (s *Scanner) done(j job) {
 
 // Run scans queued images with workers goroutines until ctx ends. Scans
 // left PENDING or IN_PROGRESS by an earlier run (a restart, a full queue)
-// are queued again first.
+// are queued again first. It returns once every goroutine it started has,
+// so the index may be closed after it.
 func (s *Scanner) Run(ctx context.Context, workers int) {
-	go s.resume(ctx)
 	var wg sync.WaitGroup
+	wg.Go(func() { s.resume(ctx) })
 	for range max(workers, 1) {
 		wg.Add(1)
 		go func() {

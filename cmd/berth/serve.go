@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/ecr"
@@ -114,7 +115,11 @@ func housekeepers(cfg *config.Config, store housekeepingStore, blobs storage.Dri
 	return runner, collector
 }
 
-// serve runs berth until ctx ends, then drains requests in flight.
+// serve runs berth until ctx ends: it builds the components, puts their
+// routes on one mux (the AWS APIs through the front door), runs their
+// background loops beside the HTTP server, and on shutdown drains the
+// requests in flight, waits for every loop to return, flushes pull times
+// and only then closes the stores.
 func serve(ctx context.Context, cfg *config.Config) error {
 	log := newLogger(cfg.Log)
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
@@ -129,31 +134,20 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	defer store.Close()
+
+	// The components, each built from what it uses, in the order they
+	// need each other: nothing is used before it exists.
 	// Each service with resource policies gives auth its lookup.
 	resources := map[string]auth.ResourcePolicies{arn.ECR: ecr.RepositoryPolicies{Store: store}}
 	authority, err := openAuthority(ctx, cfg, store, resources, os.Stdout, log)
 	if err != nil {
 		return err
 	}
-	regCfg := registry.Config{
-		PullFlushInterval: cfg.Registry.PullFlushInterval,
-		CatalogPageSize:   cfg.Registry.CatalogPageSize,
-		CreateOnPush:      cfg.Registry.CreateOnPush,
-		RegistryID:        cfg.AWS.AccountID,
-	}
-	if !authority.Open() {
-		regCfg.Authorizer = authority
-	}
 	scan, err := scanner.New(ctx, store, blobs, cfg.Scanning.OSVDir, log)
 	if err != nil {
 		return err
 	}
-	regCfg.Pushed = func(ctx context.Context, m metadata.Manifest) {
-		if err := scan.OnPush(ctx, m.Repository, m.Digest); err != nil {
-			log.WarnContext(ctx, "queueing a scan on push", "repository", m.Repository, "digest", m.Digest, "err", err)
-		}
-	}
-	reg := registry.New(store, blobs, log, regCfg)
+	reg := registry.New(store, blobs, log, registryConfig(cfg, authority, scan, log))
 	metrics := observe.NewMetrics()
 	runner, collector := housekeepers(cfg, store, blobs, log, metrics)
 	previews := lifecycle.NewPreviewer(store, runner, log)
@@ -169,37 +163,33 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+
+	// Routes: each component registers its own. The AWS APIs register on
+	// the front door, which picks one by X-Amz-Target or path and checks
+	// SigV4 for its signing name; a new AWS service is one line here.
+	mux := http.NewServeMux()
+	front := awsjson.NewFront(mux, authority.AuthenticateAWS, log)
+	api.Register(front)
+	reg.Register(mux)
+	authority.Register(mux) // the Docker token endpoint
+	metrics.Register(mux)
+	health{store, log}.Register(mux)
+
+	// Background work, each loop until the server's context ends.
+	loops := []func(context.Context) error{
+		previews.Run,
+		untilDone(func(ctx context.Context) { scan.Run(ctx, cfg.Scanning.Workers) }),
+		untilDone(func(ctx context.Context) { scan.Watch(ctx, cfg.Scanning.ReloadInterval) }),
+	}
 	if cfg.Lifecycle.Interval > 0 {
-		go runner.Schedule(ctx, cfg.Lifecycle.Interval)
+		loops = append(loops, untilDone(func(ctx context.Context) { runner.Schedule(ctx, cfg.Lifecycle.Interval) }))
 	}
 	if cfg.GC.Interval > 0 {
-		go collector.Schedule(ctx, cfg.GC.Interval)
+		loops = append(loops, untilDone(func(ctx context.Context) { collector.Schedule(ctx, cfg.GC.Interval) }))
 	}
-	go previews.Run(ctx)
-	go scan.Run(ctx, cfg.Scanning.Workers)
-	go scan.Watch(ctx, cfg.Scanning.ReloadInterval)
 
-	mux := http.NewServeMux()
-	mux.Handle("/v2/", reg)
-	mux.Handle("/v2", reg)
-	mux.Handle("GET /token", authority.TokenHandler())
-	api.Register(awsjson.NewFront(mux, authority.AuthenticateAWS, log))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
-	mux.Handle("GET /readyz", readyz(store, log))
-	mux.Handle("GET /metrics", metrics.Handler())
-	routeName := func(r *http.Request) string {
-		switch r.URL.Path {
-		case "/healthz", "/readyz", "/metrics", "/token":
-			return r.URL.Path[1:]
-		case "/":
-			return "aws"
-		}
-		return registry.RouteName(r.URL.Path)
-	}
 	srv := &http.Server{
-		Handler:           observe.Middleware(log, metrics, routeName)(mux),
+		Handler:           observe.Middleware(log, metrics, mux),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -215,6 +205,55 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	log.Info("berth listening", "address", ln.Addr().String(), "scheme", scheme, "version", version)
 	log.Info("berth data", "blobs", where, "index", cfg.Metadata.SQLite.Path)
 
+	// The HTTP server and the loops run in one group: the first to fail
+	// stops the others, and Wait returns when all of them have returned.
+	g, gctx := errgroup.WithContext(ctx)
+	for _, loop := range loops {
+		g.Go(func() error { return loop(gctx) })
+	}
+	g.Go(func() error { return serveHTTP(gctx, srv, ln, cfg, log) })
+	err = g.Wait()
+	fctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if cerr := reg.Close(fctx); cerr != nil {
+		log.Warn("flushing pull times", "err", cerr)
+	}
+	return err
+}
+
+// registryConfig is the registry's configuration: access control by the
+// authority (unless it is open) and a scan queued on every push the
+// scanner's configuration wants scanned.
+func registryConfig(cfg *config.Config, authority *auth.Authority, scan *scanner.Scanner, log *slog.Logger) registry.Config {
+	c := registry.Config{
+		PullFlushInterval: cfg.Registry.PullFlushInterval,
+		CatalogPageSize:   cfg.Registry.CatalogPageSize,
+		CreateOnPush:      cfg.Registry.CreateOnPush,
+		RegistryID:        cfg.AWS.AccountID,
+		Pushed: func(ctx context.Context, m metadata.Manifest) {
+			if err := scan.OnPush(ctx, m.Repository, m.Digest); err != nil {
+				log.WarnContext(ctx, "queueing a scan on push", "repository", m.Repository, "digest", m.Digest, "err", err)
+			}
+		},
+	}
+	if !authority.Open() {
+		c.Authorizer = authority
+	}
+	return c
+}
+
+// untilDone adapts a loop that returns when its context ends.
+func untilDone(loop func(context.Context)) func(context.Context) error {
+	return func(ctx context.Context) error {
+		loop(ctx)
+		return nil
+	}
+}
+
+// serveHTTP serves ln until ctx ends, then drains the requests in flight
+// for at most cfg.ShutdownTimeout. Requests run on their own contexts, not
+// ctx, so ending ctx does not cut them off.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, cfg *config.Config, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLS.CertFile != "" {
@@ -231,10 +270,8 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	log.Info("shutting down: draining requests in flight", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	err = srv.Shutdown(sctx)
-	if cerr := reg.Close(sctx); cerr != nil {
-		log.Warn("flushing pull times", "err", cerr)
-	}
+	err := srv.Shutdown(sctx)
+	<-errc // Serve has returned http.ErrServerClosed
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: requests still running after %s", cfg.ShutdownTimeout)
 	}

@@ -214,3 +214,78 @@ func selfSignedCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+// TestServeMetricLabelsStayFixed sends requests with methods and paths of
+// every shape a client can invent (issue 18: a raw method or path as a
+// label value is a series that is never freed) and checks that a second
+// round of new names adds no series to any request metric.
+func TestServeMetricLabelsStayFixed(t *testing.T) {
+	addr, stop := startServe(t, nil)
+	defer stop()
+	round := func(seed string) {
+		long := strings.Repeat("M", 2048) + seed
+		for i := range 20 {
+			tag := fmt.Sprintf("%s%d", seed, i)
+			for _, method := range []string{"GET", "X" + tag, long + tag} {
+				for _, path := range []string{
+					"/v2/",
+					"/v2/" + tag + "/manifests/" + tag,
+					"/v2/" + tag + "/blobs/uploads/",
+					"/" + tag,
+					"/" + strings.Repeat("p", 4096) + tag,
+					"/healthz",
+					"/",
+				} {
+					req, err := http.NewRequest(method, "http://"+addr+path, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					req.Header.Set("X-Amz-Target", "Service"+tag+".Op")
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}
+	}
+	families := []string{
+		"berth_http_requests_total",
+		"berth_http_request_duration_seconds_count",
+		"berth_http_request_bytes_total",
+		"berth_http_response_bytes_total",
+	}
+	series := func() map[string]int {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		n := map[string]int{}
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<24)
+		for sc.Scan() {
+			for _, f := range families {
+				if strings.HasPrefix(sc.Text(), f+"{") {
+					n[f]++
+				}
+			}
+		}
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	round("a")
+	series() // the /metrics request itself is a route too
+	before := series()
+	round("b")
+	after := series()
+	for _, f := range families {
+		if before[f] == 0 || after[f] != before[f] {
+			t.Errorf("%s: %d series after the first round of odd requests, %d after the second; want the same, fixed number", f, before[f], after[f])
+		}
+	}
+}

@@ -1,7 +1,7 @@
 // Package observe wraps every API in the same request log and Prometheus
 // metrics: request counts and latencies by route and status, bytes in and
-// out. Routes are named by a function the caller passes, so label values
-// stay few whatever paths clients send.
+// out. Label values come from fixed sets (routes by the server's own mux
+// patterns, methods from the standard ones), whatever clients send.
 package observe
 
 import (
@@ -76,44 +76,45 @@ func (m *Metrics) GCFreed(blobs int, bytes int64, uploads int) {
 // Registry returns the Prometheus registry, for other packages' metrics.
 func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
 
-// Handler serves /metrics.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+// Register serves the metrics on mux at GET /metrics.
+func (m *Metrics) Register(mux *http.ServeMux) {
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 }
 
-// Middleware logs and measures every request. route names a request for
-// labels.
-func Middleware(log *slog.Logger, m *Metrics, route func(*http.Request) string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			id := r.Header.Get("X-Request-Id")
-			if id == "" || len(id) > 64 {
-				id = newRequestID()
-			}
-			w.Header().Set("X-Request-Id", id)
-			body := &countingReader{ReadCloser: r.Body}
-			r.Body = body
-			rw := &responseWriter{ResponseWriter: w, status: http.StatusOK}
-			next.ServeHTTP(rw, r)
+// Middleware serves mux, logging and measuring every request. Metric
+// labels taken from a request come from fixed sets, so no client can grow
+// the number of series: the method is a standard one or "OTHER", and the
+// route is named by the mux pattern the request matches (see RouteNamer),
+// never by its path.
+func Middleware(log *slog.Logger, m *Metrics, mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		name, method := routeLabel(mux, r), methodLabel(r.Method)
+		body := &countingReader{ReadCloser: r.Body}
+		r.Body = body
+		rw := &responseWriter{ResponseWriter: w, status: http.StatusOK}
+		mux.ServeHTTP(rw, r)
 
-			name := route(r)
-			elapsed := time.Since(start)
-			status := strconv.Itoa(rw.status)
-			m.requests.WithLabelValues(name, r.Method, status).Inc()
-			m.latency.WithLabelValues(name, r.Method).Observe(elapsed.Seconds())
-			m.bytesIn.WithLabelValues(name).Add(float64(body.n))
-			m.bytesOut.WithLabelValues(name).Add(float64(rw.n))
-			level := slog.LevelInfo
-			if rw.status >= 500 {
-				level = slog.LevelError
-			}
-			log.Log(r.Context(), level, "request",
-				"id", id, "method", r.Method, "path", r.URL.Path, "route", name,
-				"status", rw.status, "bytes_in", body.n, "bytes_out", rw.n,
-				"duration_ms", float64(elapsed.Microseconds())/1000, "remote", r.RemoteAddr)
-		})
-	}
+		elapsed := time.Since(start)
+		status := strconv.Itoa(rw.status)
+		m.requests.WithLabelValues(name, method, status).Inc()
+		m.latency.WithLabelValues(name, method).Observe(elapsed.Seconds())
+		m.bytesIn.WithLabelValues(name).Add(float64(body.n))
+		m.bytesOut.WithLabelValues(name).Add(float64(rw.n))
+		level := slog.LevelInfo
+		if rw.status >= 500 {
+			level = slog.LevelError
+		}
+		log.Log(r.Context(), level, "request",
+			"id", id, "method", r.Method, "path", r.URL.Path, "route", name,
+			"status", rw.status, "bytes_in", body.n, "bytes_out", rw.n,
+			"duration_ms", float64(elapsed.Microseconds())/1000, "remote", r.RemoteAddr)
+	})
 }
 
 func newRequestID() string {
