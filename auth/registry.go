@@ -29,12 +29,15 @@ const ExpiredMessage = "Your authorization token has expired. Reauthenticate and
 // the client.
 
 func (a *Authority) unauthorized(r *http.Request, scope, msg string) *ocierr.Error {
-	return ocierr.New(ocierr.Unauthorized, msg, nil).WithHeader("WWW-Authenticate", a.challenge(r, scope))
+	e := ocierr.New(ocierr.Unauthorized, msg, nil)
+	e.Header = http.Header{"Www-Authenticate": {a.challenge(r, scope)}}
+	return e
 }
 
 func tooManyFailures(wait time.Duration) *ocierr.Error {
-	return ocierr.New(ocierr.TooManyRequests, "too many failed authentication attempts from this address; retry later", nil).
-		WithHeader("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	e := ocierr.New(ocierr.TooManyRequests, "too many failed authentication attempts from this address; retry later", nil)
+	e.Header = http.Header{"Retry-After": {strconv.Itoa(int(math.Ceil(wait.Seconds())))}}
+	return e
 }
 
 // authenticateHTTP identifies the caller of a registry or token-endpoint

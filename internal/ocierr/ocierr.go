@@ -73,17 +73,6 @@ func (e *Error) Error() string { return e.Code.Code + ": " + e.message() }
 // HTTPStatus returns the status the error is sent with: its code's.
 func (e *Error) HTTPStatus() int { return e.Code.Status }
 
-// WithHeader returns a copy of e that is sent with header key set to value.
-func (e *Error) WithHeader(key, value string) *Error {
-	c := *e
-	c.Header = e.Header.Clone()
-	if c.Header == nil {
-		c.Header = http.Header{}
-	}
-	c.Header.Set(key, value)
-	return &c
-}
-
 func (e *Error) message() string {
 	if e.Message != "" {
 		return e.Message

@@ -18,7 +18,7 @@ func TestWrite(t *testing.T) {
 		{"GET", New(ManifestUnknown, "", nil), 404, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown to registry"}]}`, "", "0-9"},
 		{"GET", New(ManifestBlobUnknown, "", map[string]any{"digests": []string{"sha256:a"}}), 400,
 			`{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"manifest references a manifest or blob unknown to registry","detail":{"digests":["sha256:a"]}}]}`, "", "0-9"},
-		{"GET", New(Unauthorized, "log in", nil).WithHeader("WWW-Authenticate", `Basic realm="x"`), 401,
+		{"GET", &Error{Code: Unauthorized, Message: "log in", Header: http.Header{"Www-Authenticate": {`Basic realm="x"`}}}, 401,
 			`{"errors":[{"code":"UNAUTHORIZED","message":"log in"}]}`, `Basic realm="x"`, "0-9"},
 		{"HEAD", New(BlobUnknown, "", nil), 404, ``, "", "0-9"},
 	}
