@@ -19,6 +19,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -296,7 +297,7 @@ func (a *Authority) resourcePolicy(ctx context.Context, resource arn.ARN) (*poli
 		return nil, nil
 	}
 	text, err := policies.ResourcePolicy(ctx, resource)
-	if text == "" {
+	if text == "" { // as before the lookup moved out: an error with no text reads as no policy
 		return nil, nil
 	}
 	if err != nil {
@@ -340,14 +341,9 @@ func (a *Authority) Allowed(ctx context.Context, p *Principal, action, resourceA
 	if p == nil {
 		p = &Principal{}
 	}
-	var target arn.ARN
-	if resourceARN == "" || resourceARN == "*" {
-		resourceARN = "*"
-	} else {
-		var err error
-		if target, err = arn.Parse(resourceARN); err != nil {
-			return false, fmt.Errorf("auth: resource of %s: %w", action, err)
-		}
+	target, err := parseResource(resourceARN)
+	if err != nil {
+		return false, fmt.Errorf("auth: resource of %s: %w", action, err)
 	}
 	if p.scoped && !scopeGrants(p.scope, repositoryName(target), action) {
 		return false, nil
@@ -356,7 +352,7 @@ func (a *Authority) Allowed(ctx context.Context, p *Principal, action, resourceA
 	if err != nil {
 		return false, err
 	}
-	req := policy.Request{Principal: p.ARN, Account: a.cfg.AccountID, Action: action, Resource: resourceARN}
+	req := policy.Request{Principal: p.ARN, Account: a.cfg.AccountID, Action: action, Resource: cmp.Or(resourceARN, "*")}
 	if p.SourceIP != "" {
 		req.Context = map[string][]string{"aws:SourceIp": {p.SourceIP}}
 	}
@@ -364,6 +360,15 @@ func (a *Authority) Allowed(ctx context.Context, p *Principal, action, resourceA
 		req.Account = ""
 	}
 	return policy.Evaluate(p.policies, resource, req).Allowed(), nil
+}
+
+// parseResource parses the ARN of the resource an action is on; the zero
+// ARN for "" or "*", no particular resource.
+func parseResource(resourceARN string) (arn.ARN, error) {
+	if resourceARN == "" || resourceARN == "*" {
+		return arn.ARN{}, nil
+	}
+	return arn.Parse(resourceARN)
 }
 
 // sourceIP returns the address of r's client, without the port.
