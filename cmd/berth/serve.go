@@ -136,8 +136,8 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	defer store.Close()
 
 	// The components, each built from what it uses, in the order they
-	// need each other: nothing is used before it exists.
-	// Each service with resource policies gives auth its lookup.
+	// need each other: nothing is used before it exists. Each service
+	// with resource policies gives auth its lookup.
 	resources := map[string]auth.ResourcePolicies{arn.ECR: ecr.RepositoryPolicies{Store: store}}
 	authority, err := openAuthority(ctx, cfg, store, resources, os.Stdout, log)
 	if err != nil {
