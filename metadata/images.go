@@ -35,6 +35,10 @@ type Image struct {
 	// status, times and severity counts); nil if it was never scanned.
 	// Images and Image fill it; ImageFacts does not.
 	Scan *Scan
+	// Platforms are the platforms ("linux/arm64/v8") of the images an
+	// index lists, as its manifest names them; none for an image
+	// manifest, whose platform is in its config blob. ImagePage fills it.
+	Platforms []string
 }
 
 // ImageFilter selects images by tags, storage class and digest. Its zero

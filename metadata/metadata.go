@@ -2,12 +2,13 @@
 // repositories, manifests (with their bytes, so a pull costs one read),
 // tags, which blobs each repository holds, upload sessions and pull times,
 // scans, lifecycle policy previews, and the identities that may use them:
-// users, their policies and their access keys. Listing, tag lists, the
+// users, their policies and their access keys, and the web UI's sessions. Listing, tag lists, the
 // catalog, lifecycle and GC read the index and never walk the blob store.
 //
 // The index is declared in families of small interfaces, one file each
 // (blobs.go, manifests.go, repositories.go, images.go, scans.go,
-// previews.go, settings.go, identities.go); Store is their union, which a
+// previews.go, settings.go, identities.go, sessions.go, browsing.go,
+// statistics.go); Store is their union, which a
 // backend implements: the embedded SQLite backend (metadata/sqlite) and,
 // for several replicas, PostgreSQL. Consumers never take Store: each
 // declares the few methods it uses, in its own package. A new kind of
@@ -48,6 +49,9 @@ var (
 	// ErrPreviewInProgress: a repository's preview is not replaced while
 	// it runs.
 	ErrPreviewInProgress = errors.New("metadata: lifecycle policy preview in progress")
+
+	ErrSessionUnknown = errors.New("metadata: session unknown or expired")
+	ErrSessionExists  = errors.New("metadata: session already exists")
 )
 
 // Store is the metadata index: every family, as a backend implements it
@@ -65,6 +69,9 @@ type Store interface {
 	Garbage
 	Scans
 	LifecyclePreviews
+	Sessions
+	Browsing
+	Statistics
 	// Ping reports whether the index is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the index.

@@ -25,6 +25,9 @@ type LifecyclePreview struct {
 	ID string
 	// Policy is the policy text previewed.
 	Policy string
+	// At is the instant the policy is evaluated at, for a what-if in the
+	// future; zero (ECR's previews) means when the preview runs.
+	At time.Time
 	// Status is PreviewInProgress, PreviewComplete or PreviewFailed.
 	Status    string
 	StartedAt time.Time
@@ -61,7 +64,7 @@ type PreviewResult struct {
 // renewed lapses, so a preview whose worker died is claimed again.
 type LifecyclePreviews interface {
 	// StartPreview records a new preview of p.Repository (p.ID, p.Policy,
-	// p.StartedAt), in progress and unclaimed, replacing a finished one
+	// p.At, p.StartedAt), in progress and unclaimed, replacing a finished one
 	// and its results. ErrPreviewInProgress if the repository's preview
 	// is still in progress; ErrRepositoryUnknown.
 	StartPreview(ctx context.Context, p LifecyclePreview) error

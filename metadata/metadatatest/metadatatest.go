@@ -79,6 +79,9 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"LifecyclePreviews", testLifecyclePreviews},
 		{"VulnDBGeneration", testVulnDBGeneration},
 		{"UnknownObjects", testUnknownObjects},
+		{"Sessions", testSessions},
+		{"Statistics", testStatistics},
+		{"Browsing", testBrowsing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +96,9 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 	})
 	t.Run("PreviewSurvivesReopen", func(t *testing.T) {
 		testPreviewSurvivesReopen(t, newDatabase(t))
+	})
+	t.Run("SessionSurvivesReopen", func(t *testing.T) {
+		testSessionSurvivesReopen(t, newDatabase(t))
 	})
 }
 

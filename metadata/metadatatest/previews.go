@@ -42,7 +42,9 @@ func testLifecyclePreviews(t *testing.T, s metadata.Store) {
 		t.Errorf("ClaimPreview with none: %v", err)
 	}
 
-	first := metadata.LifecyclePreview{Repository: "app", ID: "first", Policy: `{"rules":[]}`, StartedAt: t0}
+	// The first is a what-if at a later instant; the next is ECR's, at
+	// whenever it runs.
+	first := metadata.LifecyclePreview{Repository: "app", ID: "first", Policy: `{"rules":[]}`, At: t0.Add(90 * 24 * time.Hour), StartedAt: t0}
 	if err := s.StartPreview(ctx, first); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +205,7 @@ func testPreviewSurvivesReopen(t *testing.T, open Opener) {
 }
 
 func samePreview(a, b metadata.LifecyclePreview) bool {
-	return a.Repository == b.Repository && a.ID == b.ID && a.Policy == b.Policy && a.Status == b.Status &&
+	return a.Repository == b.Repository && a.ID == b.ID && a.Policy == b.Policy && a.At.Equal(b.At) && a.Status == b.Status &&
 		a.StartedAt.Equal(b.StartedAt) && a.ClaimedAt.Equal(b.ClaimedAt) && a.CompletedAt.Equal(b.CompletedAt) &&
 		a.Expiring == b.Expiring && a.Transitioning == b.Transitioning
 }

@@ -17,7 +17,11 @@ import (
 // imageQuery describes images with their scans; the caller appends the
 // WHERE clause on m. Sizes: the blobs a manifest references, or for an
 // index the largest of its children's.
-const imageQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
+const imageQuery = `SELECT ` + imageColumns + imageSource
+
+// imageColumns are what scanImage reads of an image and its scan;
+// imageSource is where they come from.
+const imageColumns = `m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
 	m.storage_class, m.archived_at, m.activated_at,
 	(SELECT COUNT(*) FROM manifest_references p WHERE p.repository_id = m.repository_id AND p.digest = m.digest AND p.kind = 1),
 	COALESCE(json_extract(CAST(m.content AS TEXT), '$.config.mediaType'), ''),
@@ -29,7 +33,9 @@ const imageQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m
 		FROM manifest_references mr
 		WHERE mr.repository_id = m.repository_id AND mr.manifest_digest = m.digest AND mr.kind = 1), 0),
 	COALESCE(sc.status, ''), COALESCE(sc.description, ''), COALESCE(sc.started_at, 0), COALESCE(sc.completed_at, 0),
-	COALESCE(sc.source_updated_at, 0), COALESCE(sc.severity_counts, '')
+	COALESCE(sc.source_updated_at, 0), COALESCE(sc.severity_counts, '')`
+
+const imageSource = `
 	FROM manifests m LEFT JOIN scans sc ON sc.repository_id = m.repository_id AND sc.digest = m.digest `
 
 // factsQuery is imageQuery without the costly columns: sizes, the config
@@ -51,16 +57,22 @@ func filterArgs(f metadata.ImageFilter) []any {
 	return []any{f.Tagged, f.Untagged, metadata.StorageClassArchive, f.Archived, f.Standard}
 }
 
+// scanImage reads imageColumns (or factsQuery's).
 func scanImage(row interface{ Scan(...any) error }) (metadata.Image, error) {
+	return scanImageAnd(row)
+}
+
+// scanImageAnd reads imageColumns and then extra.
+func scanImageAnd(row interface{ Scan(...any) error }, extra ...any) (metadata.Image, error) {
 	var im metadata.Image
 	var pushed, pulled, archived, activated, blobs, children int64
 	var tags, counts string
 	var sc metadata.Scan
 	var started, completed, updated int64
-	if err := row.Scan(&im.Digest, &im.MediaType, &im.ArtifactType, &im.Subject, &pushed, &pulled,
+	if err := row.Scan(append([]any{&im.Digest, &im.MediaType, &im.ArtifactType, &im.Subject, &pushed, &pulled,
 		&im.StorageClass, &archived, &activated, &im.Parents,
 		&im.ConfigMediaType, &tags, &blobs, &children,
-		&sc.Status, &sc.Description, &started, &completed, &updated, &counts); err != nil {
+		&sc.Status, &sc.Description, &started, &completed, &updated, &counts}, extra...)...); err != nil {
 		return im, err
 	}
 	im.PushedAt = time.Unix(0, pushed)

@@ -11,16 +11,17 @@ import (
 	"github.com/berth-dev/berth/metadata"
 )
 
-const previewColumns = `r.name, p.id, p.policy, p.status, p.started_at, p.claimed_at, p.completed_at, p.expiring, p.transitioning`
+const previewColumns = `r.name, p.id, p.policy, p.evaluate_at, p.status, p.started_at, p.claimed_at, p.completed_at, p.expiring, p.transitioning`
 
 // scanPreview reads previewColumns and then extra.
 func scanPreview(row interface{ Scan(...any) error }, extra ...any) (metadata.LifecyclePreview, error) {
 	var p metadata.LifecyclePreview
-	var started, claimed, completed int64
-	err := row.Scan(append([]any{&p.Repository, &p.ID, &p.Policy, &p.Status, &started, &claimed, &completed, &p.Expiring, &p.Transitioning}, extra...)...)
+	var at, started, claimed, completed int64
+	err := row.Scan(append([]any{&p.Repository, &p.ID, &p.Policy, &at, &p.Status, &started, &claimed, &completed, &p.Expiring, &p.Transitioning}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, metadata.ErrPreviewUnknown
 	}
+	p.At = unixOrZero(at)
 	p.StartedAt, p.ClaimedAt, p.CompletedAt = unixOrZero(started), unixOrZero(claimed), unixOrZero(completed)
 	return p, err
 }
@@ -32,11 +33,11 @@ func (s *Store) StartPreview(ctx context.Context, p metadata.LifecyclePreview) e
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO lifecycle_previews(repository_id, id, policy, status, started_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT(repository_id) DO UPDATE SET id = excluded.id, policy = excluded.policy, status = excluded.status,
-				started_at = excluded.started_at, claimed_at = 0, completed_at = 0, expiring = 0, transitioning = 0
+		res, err := tx.ExecContext(ctx, `INSERT INTO lifecycle_previews(repository_id, id, policy, evaluate_at, status, started_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT(repository_id) DO UPDATE SET id = excluded.id, policy = excluded.policy, evaluate_at = excluded.evaluate_at,
+				status = excluded.status, started_at = excluded.started_at, claimed_at = 0, completed_at = 0, expiring = 0, transitioning = 0
 			WHERE lifecycle_previews.status <> excluded.status`,
-			id, p.ID, p.Policy, metadata.PreviewInProgress, nanosOrZero(p.StartedAt))
+			id, p.ID, p.Policy, nanosOrZero(p.At), metadata.PreviewInProgress, nanosOrZero(p.StartedAt))
 		if err != nil {
 			return err
 		}

@@ -209,6 +209,29 @@ ALTER TABLE scans ADD COLUMN vulndb_generation INTEGER NOT NULL DEFAULT 0;
 -- A walk of the blob store (berth gc --walk) asks by location whether the
 -- index knows what it finds.
 CREATE INDEX blobs_location ON blobs(location);
+`, `
+-- The web UI: sessions that any replica serves and a restart keeps, each
+-- going with its access key; daily figures for the overview; a lifecycle
+-- preview's what-if instant; and the orders a person pages images in.
+CREATE TABLE sessions (
+	id            TEXT PRIMARY KEY,
+	user_name     TEXT NOT NULL,
+	access_key_id TEXT NOT NULL REFERENCES access_keys(id) ON DELETE CASCADE,
+	created_at    INTEGER NOT NULL,
+	expires_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_expiry ON sessions(expires_at);
+CREATE INDEX sessions_access_key ON sessions(access_key_id);
+CREATE TABLE statistics (
+	name  TEXT NOT NULL,
+	day   INTEGER NOT NULL, -- days since 1970-01-01 (UTC)
+	value INTEGER NOT NULL,
+	PRIMARY KEY (name, day)
+) WITHOUT ROWID;
+ALTER TABLE lifecycle_previews ADD COLUMN evaluate_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX manifests_pushed ON manifests(repository_id, pushed_at, digest);
+CREATE INDEX manifests_pulled ON manifests(repository_id, last_pulled_at, digest);
+CREATE INDEX manifests_pushed_anywhere ON manifests(pushed_at);
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
