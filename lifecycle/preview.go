@@ -57,9 +57,15 @@ func NewPreviewer(store PreviewStore, runner *Runner, log *slog.Logger) *Preview
 // to be run by Run. metadata.ErrPreviewInProgress if the repository's
 // previous preview is still running; metadata.ErrRepositoryUnknown.
 func (p *Previewer) Start(ctx context.Context, repo, policy string) (metadata.LifecyclePreview, error) {
+	return p.StartAt(ctx, repo, policy, time.Time{})
+}
+
+// StartAt is Start for a what-if: the preview evaluates policy as if it
+// ran at instant at (zero: when it runs), against the images as they are.
+func (p *Previewer) StartAt(ctx context.Context, repo, policy string, at time.Time) (metadata.LifecyclePreview, error) {
 	var id [16]byte
 	rand.Read(id[:])
-	pv := metadata.LifecyclePreview{Repository: repo, ID: hex.EncodeToString(id[:]), Policy: policy,
+	pv := metadata.LifecyclePreview{Repository: repo, ID: hex.EncodeToString(id[:]), Policy: policy, At: at,
 		Status: metadata.PreviewInProgress, StartedAt: p.now()}
 	if err := p.store.StartPreview(ctx, pv); err != nil {
 		return pv, err
@@ -157,13 +163,17 @@ func (p *Previewer) run(ctx context.Context, pv metadata.LifecyclePreview) error
 }
 
 // evaluate works out what the preview's policy does to the repository's
-// images now.
+// images now, or at the preview's instant.
 func (p *Previewer) evaluate(ctx context.Context, pv metadata.LifecyclePreview) ([]Result, error) {
 	policy, err := Parse(pv.Policy)
 	if err != nil {
 		return nil, err
 	}
-	return p.runner.Preview(ctx, pv.Repository, policy, p.now())
+	at := pv.At
+	if at.IsZero() {
+		at = p.now()
+	}
+	return p.runner.Preview(ctx, pv.Repository, policy, at)
 }
 
 // hold renews the claim on pv every third of the lease until ctx ends;

@@ -211,3 +211,32 @@ func TestPreviewOfBadPolicyFails(t *testing.T) {
 		t.Errorf("preview of a bad policy = %+v; want FAILED", pv)
 	}
 }
+
+// A what-if preview evaluates the policy at its own instant; an ECR
+// preview at the instant it runs.
+func TestPreviewAtAnInstant(t *testing.T) {
+	f := newPreviewFixture(t)
+	f.now = time.Now() // the fixture's images were pushed just now
+	const monthOld = `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"sinceImagePushed","countUnit":"days","countNumber":30},"action":{"type":"expire"}}]}`
+	p := f.previewer(nil)
+	at := f.now.AddDate(0, 0, 31)
+	started, err := p.StartAt(t.Context(), "app", monthOld, at)
+	if err != nil || !started.At.Equal(at) {
+		t.Fatalf("StartAt = %+v, %v", started, err)
+	}
+	if n, err := p.RunPending(t.Context()); n != 1 || err != nil {
+		t.Fatalf("RunPending = %d, %v", n, err)
+	}
+	if pv := f.preview(t); pv.Status != metadata.PreviewComplete || pv.Expiring != 3 || !pv.At.Equal(at) {
+		t.Errorf("preview a month ahead = %+v; want all 3 images expiring", pv)
+	}
+	if _, err := p.Start(t.Context(), "app", monthOld); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.RunPending(t.Context()); n != 1 || err != nil {
+		t.Fatalf("RunPending = %d, %v", n, err)
+	}
+	if pv := f.preview(t); pv.Status != metadata.PreviewComplete || pv.Expiring != 0 || !pv.At.IsZero() {
+		t.Errorf("preview now = %+v; want nothing expiring", pv)
+	}
+}
