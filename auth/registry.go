@@ -83,20 +83,26 @@ func (a *Authority) credentials(ctx context.Context, header, ip string) (*Princi
 	if user == "AWS" {
 		return a.fromToken(ctx, password, ip)
 	}
-	if !secret.ValidAccessKeyID(user) {
+	return a.keySecret(ctx, user, password, ip)
+}
+
+// keySecret returns the principal of access key id if given is its
+// secret.
+func (a *Authority) keySecret(ctx context.Context, id, given, ip string) (*Principal, error) {
+	if !secret.ValidAccessKeyID(id) {
 		return nil, errBadCredentials
 	}
-	want, err := a.Secret(ctx, user)
+	want, err := a.Secret(ctx, id)
 	if err != nil {
 		if errors.Is(err, sigv4.ErrUnknownAccessKey) {
 			return nil, errUnknownKey
 		}
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(password), []byte(want)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(given), []byte(want)) != 1 {
 		return nil, errBadCredentials
 	}
-	return a.principal(ctx, user, ip)
+	return a.principal(ctx, id, ip)
 }
 
 // Authorize authenticates r and checks that its caller may perform every
