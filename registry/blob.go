@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -149,4 +150,37 @@ func (reg *Registry) blob(ctx context.Context, repo string, dgst digest.Digest) 
 		err = reg.store.KeepBlob(ctx, dgst)
 	}
 	return b, err
+}
+
+// ErrBlobTooLarge: ReadBlob was asked for a blob larger than its limit.
+var ErrBlobTooLarge = errors.New("registry: blob larger than the limit asked for")
+
+// ReadBlob returns the bytes of blob dgst of repo, for small blobs read
+// whole (an image's config, for the web UI's layer history): at most
+// limit bytes, ErrBlobTooLarge for a larger blob, metadata.ErrBlobUnknown
+// if repo does not hold it. The bytes are checked against dgst.
+func (reg *Registry) ReadBlob(ctx context.Context, repo string, dgst digest.Digest, limit int64) ([]byte, error) {
+	b, err := reg.blob(ctx, repo, dgst)
+	if err != nil {
+		return nil, err
+	}
+	if b.Size > limit {
+		return nil, ErrBlobTooLarge
+	}
+	f, err := reg.blobs.Open(ctx, b.Location)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, ErrBlobTooLarge
+	}
+	if digest.FromBytes(data) != dgst {
+		return nil, fmt.Errorf("registry: blob %s does not match its digest", dgst)
+	}
+	return data, nil
 }

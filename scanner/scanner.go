@@ -69,6 +69,17 @@ func Findings(sc metadata.Scan) ([]Finding, error) {
 	return out, err
 }
 
+// Packages decodes the package inventory a complete scan recorded: the
+// packages matched, each with the name and version it is shown under.
+func Packages(sc metadata.Scan) ([]vulndb.Package, error) {
+	var out []vulndb.Package
+	if sc.Inventory == "" {
+		return out, nil
+	}
+	err := json.Unmarshal([]byte(sc.Inventory), &out)
+	return out, err
+}
+
 // SeverityCounts counts findings by severity, non-zero counts only.
 func SeverityCounts(fs []Finding) map[string]int {
 	out := map[string]int{}
