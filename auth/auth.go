@@ -371,6 +371,10 @@ func parseResource(resourceARN string) (arn.ARN, error) {
 	return arn.Parse(resourceARN)
 }
 
+// SourceIP returns the address of r's client without the port, as
+// policies' aws:SourceIp sees it and the failure limiter counts it.
+func SourceIP(r *http.Request) string { return sourceIP(r) }
+
 // sourceIP returns the address of r's client, without the port.
 func sourceIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

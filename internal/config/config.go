@@ -40,6 +40,13 @@ type Config struct {
 	Lifecycle Lifecycle `yaml:"lifecycle"`
 	GC        GC        `yaml:"gc"`
 	Scanning  Scanning  `yaml:"scanning"`
+	UI        UI        `yaml:"ui"`
+}
+
+// UI configures the web UI at /ui/.
+type UI struct {
+	// SessionLifetime is how long a sign-in lasts.
+	SessionLifetime time.Duration `yaml:"sessionLifetime"`
 }
 
 // Scanning configures vulnerability scanning.
@@ -211,6 +218,7 @@ func Defaults() Config {
 		Lifecycle: Lifecycle{Interval: time.Hour},
 		GC:        GC{Interval: time.Hour, Grace: time.Hour, UploadTimeout: 24 * time.Hour},
 		Scanning:  Scanning{Workers: 1, ReloadInterval: time.Minute},
+		UI:        UI{SessionLifetime: 12 * time.Hour},
 	}
 }
 
@@ -354,6 +362,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Scanning.Workers <= 0 || c.Scanning.ReloadInterval <= 0 {
 		errs = append(errs, errors.New("scanning.workers and scanning.reloadInterval: must be positive"))
+	}
+	if c.UI.SessionLifetime <= 0 {
+		errs = append(errs, errors.New("ui.sessionLifetime: must be positive"))
 	}
 	if c.Storage.Filesystem.Root == "" {
 		c.Storage.Filesystem.Root = filepath.Join(c.DataDir, "blobs")

@@ -51,6 +51,7 @@ func TestDefaults(t *testing.T) {
 		Lifecycle: config.Lifecycle{Interval: time.Hour},
 		GC:        config.GC{Interval: time.Hour, Grace: time.Hour, UploadTimeout: 24 * time.Hour},
 		Scanning:  config.Scanning{Workers: 1, ReloadInterval: time.Minute},
+		UI:        config.UI{SessionLifetime: 12 * time.Hour},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load with no file and no environment = %+v; want %+v", *cfg, want)
@@ -104,6 +105,8 @@ scanning:
   osvDir: /var/lib/osv
   workers: 2
   reloadInterval: 5m
+ui:
+  sessionLifetime: 2h
 `)
 	want := config.Config{
 		Listen:          "127.0.0.1:6000",
@@ -122,6 +125,7 @@ scanning:
 		Lifecycle: config.Lifecycle{Interval: 15 * time.Minute},
 		GC:        config.GC{Interval: 10 * time.Minute, Grace: 30 * time.Minute, UploadTimeout: 2 * time.Hour},
 		Scanning:  config.Scanning{OSVDir: "/var/lib/osv", Workers: 2, ReloadInterval: 5 * time.Minute},
+		UI:        config.UI{SessionLifetime: 2 * time.Hour},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load = %+v; want %+v", *cfg, want)
@@ -274,6 +278,7 @@ var envValues = map[string]string{
 	"BERTH_SCANNING_OSV_DIR":             "/env/osv",
 	"BERTH_SCANNING_WORKERS":             "3",
 	"BERTH_SCANNING_RELOAD_INTERVAL":     "9m",
+	"BERTH_UI_SESSION_LIFETIME":          "10m",
 }
 
 // `auth: none` is short for auth.mode: none, and other auth keys keep

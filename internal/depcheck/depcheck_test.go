@@ -23,6 +23,9 @@ var allowed = map[string][]string{
 	"ecr":       {"registry", "metadata", "lifecycle", "scanner", "internal/arn", "internal/awsjson", "internal/awserr", "internal/ocierr"},
 	"lifecycle": {"storage", "metadata", "lifecycle"},
 	"scanner":   {"storage", "metadata", "scanner"},
+	// The web UI shows and changes what the API does through the layers
+	// the API uses, not through the API; auth signs people in.
+	"ui": {"registry", "lifecycle", "scanner", "metadata", "auth", "internal/arn"},
 	// The launcher pulls images through the Docker Engine like any other
 	// client; it needs identities (registry tokens) and the index only.
 	"launcher":         {"auth", "metadata", "internal"},

@@ -1,0 +1,255 @@
+package ui
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/metadata"
+)
+
+// views are the parsed templates, one per page, each with the layout and
+// the shared parts.
+type views struct {
+	pages map[string]*template.Template
+}
+
+// assetVersions are the embedded static files' content hashes, so that
+// their URLs change when they do and browsers may cache them for long.
+var assetVersions = func() map[string]string {
+	out := map[string]string{}
+	fs.WalkDir(files, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := files.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		out[path.Base(p)] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	return out
+}()
+
+// staticHandler serves the embedded CSS, script and icon.
+func staticHandler() http.Handler {
+	sub, _ := fs.Sub(files, "static")
+	fileServer := http.StripPrefix("/ui/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("v") != "" {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		fileServer.ServeHTTP(w, r)
+	})
+}
+
+// templateFuncs are the helpers templates format with.
+var templateFuncs = template.FuncMap{
+	"asset": func(name string) string { return "/ui/static/" + name + "?v=" + assetVersions[name] },
+	"bytes": humanBytes,
+	"when":  when,
+	"iso": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	},
+	"short":      shortDigest,
+	"repoURL":    repoURL,
+	"imageURL":   imageURL,
+	"sevclass":   severityClass,
+	"severities": func() []string { return severities },
+	"plural": func(n int, one, many string) string {
+		if n == 1 {
+			return one
+		}
+		return many
+	},
+	"add": func(a, b int) int { return a + b },
+}
+
+func loadViews() (*views, error) {
+	base, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(files, "templates/layout.html", "templates/parts.html")
+	if err != nil {
+		return nil, err
+	}
+	pages, err := fs.Glob(files, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	v := &views{pages: map[string]*template.Template{}}
+	for _, p := range pages {
+		name := strings.TrimSuffix(path.Base(p), ".html")
+		if name == "layout" || name == "parts" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(files, p)
+		if err != nil {
+			return nil, err
+		}
+		v.pages[name] = t
+	}
+	return v, nil
+}
+
+// view is what the layout renders a page with.
+type view struct {
+	Title string
+	Nav   []navItem
+	// User is the signed-in user; empty when nobody is (the sign-in page,
+	// auth mode none).
+	User string
+	Open bool
+	CSRF string
+	// Refresh, when set, reloads the page after that many seconds (a
+	// preview still running).
+	Refresh int
+	Body    any
+}
+
+// navItem is an entry of the navigation.
+type navItem struct {
+	Name, Href string
+	Current    bool
+}
+
+// sections are the navigation's entries. The launcher's pages join them
+// as those parts land.
+var sections = []navItem{
+	{Name: "Overview", Href: "/ui/"},
+	{Name: "Repositories", Href: "/ui/repositories"},
+}
+
+func navigation(p string) []navItem {
+	out := make([]navItem, len(sections))
+	for i, s := range sections {
+		s.Current = p == s.Href || s.Href != Prefix && strings.HasPrefix(p, s.Href)
+		out[i] = s
+	}
+	return out
+}
+
+// render writes page name with status. The page is rendered whole before
+// anything is sent, so a template failure is still a clean error.
+func (u *UI) render(w http.ResponseWriter, rq *request, status int, name, title string, body any) {
+	u.renderView(w, rq, status, name, view{Title: title, Body: body})
+}
+
+func (u *UI) renderView(w http.ResponseWriter, rq *request, status int, name string, v view) {
+	v.CSRF, v.Open = rq.csrf, u.cfg.Access.Open()
+	if rq.principal != nil {
+		v.Nav, v.User = navigation(rq.URL.Path), rq.principal.User
+	}
+	var buf bytes.Buffer
+	if err := u.views.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+		u.log.ErrorContext(rq.Context(), "ui: rendering a page", "page", name, "err", err)
+		http.Error(w, "The page could not be rendered; the server's log says why.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// pageError is an error shown to the person as a page with its status.
+type pageError struct {
+	status         int
+	title, message string
+}
+
+func (e *pageError) Error() string { return e.message }
+
+var (
+	errNotFound  = &pageError{http.StatusNotFound, "Not found", "There is no such page."}
+	errCSRF      = &pageError{http.StatusForbidden, "Form refused", "The form did not come from this page of berth, or it has expired. Go back, reload the page and try again."}
+	errCrossSite = &pageError{http.StatusForbidden, "Form refused", "Forms may be sent to berth only from berth's own pages."}
+)
+
+// badRequest is a 400 page saying what is wrong with the input.
+func badRequest(format string, args ...any) *pageError {
+	return &pageError{http.StatusBadRequest, "Cannot do that", fmt.Sprintf(format, args...)}
+}
+
+// renderError shows err as a page: the person's mistakes as they are, a
+// missing repository or image as 404, anything else as 500 with the
+// cause in the server's log only.
+func (u *UI) renderError(w http.ResponseWriter, rq *request, err error) {
+	var pe *pageError
+	switch {
+	case errors.As(err, &pe):
+	case errors.Is(err, metadata.ErrRepositoryUnknown):
+		pe = &pageError{http.StatusNotFound, "Not found", "There is no such repository."}
+	case errors.Is(err, metadata.ErrManifestUnknown):
+		pe = &pageError{http.StatusNotFound, "Not found", "There is no such image in this repository."}
+	default:
+		u.log.ErrorContext(rq.Context(), "ui: serving a page", "path", rq.URL.Path, "err", err)
+		pe = &pageError{http.StatusInternalServerError, "Something went wrong", "berth could not serve this page; the server's log says why."}
+	}
+	u.render(w, rq, pe.status, "error", pe.title, pe)
+}
+
+// Message returns the error's text, for the error page.
+func (e *pageError) Message() string { return e.message }
+
+// humanBytes formats a size in binary units.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// when formats a time for people, in UTC; the zero time is "never".
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// shortDigest is a digest's algorithm and first 12 hex digits.
+func shortDigest(d digest.Digest) string {
+	s := d.String()
+	if i := strings.IndexByte(s, ':'); i >= 0 && len(s) > i+13 {
+		return s[:i+13]
+	}
+	return s
+}
+
+// repoURL is the path of a repository's page, or of one of its pages
+// under "/-/".
+func repoURL(name string, sub ...string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	p := "/ui/repositories/" + strings.Join(parts, "/")
+	if len(sub) > 0 {
+		p += "/-/" + strings.Join(sub, "/")
+	}
+	return p
+}
+
+// imageURL is the path of an image's page.
+func imageURL(repo string, d digest.Digest) string {
+	return repoURL(repo, "images", url.PathEscape(d.String()))
+}

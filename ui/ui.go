@@ -1,0 +1,308 @@
+// Package ui is berth's web UI, served at /ui/ beside the APIs: the
+// registry's repositories and images, their settings, repository and
+// lifecycle policies (with a what-if preview at a chosen date), scan
+// findings and package inventories, and an overview drawn as server-side
+// SVG charts.
+//
+// Pages are Go html/template, rendered on the server from the metadata
+// index; the CSS and the little JavaScript (copy buttons, select-all) are
+// embedded in the binary and nothing is fetched from anywhere else, which
+// the Content-Security-Policy enforces. Every page reads without
+// JavaScript.
+//
+// A person signs in with an access key (or a registry password) into a
+// session kept in the index (session.go). Every page and every form is
+// authorized with that person's policies exactly as the ECR API would
+// authorize the same ECR action on the same repository, and forms carry a
+// CSRF token. With auth mode none there is no sign-in.
+//
+// One file per area: repositories.go (the list, create, delete),
+// repository.go (the images table, deleting images), settings.go (tag
+// mutability, scan on push, the repository policy), lifecycle.go (the
+// policy editor and previews), image.go (one image), overview.go and
+// chart.go (the overview), render.go (templates and errors).
+package ui
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/auth"
+	"github.com/berth-dev/berth/internal/arn"
+	"github.com/berth-dev/berth/metadata"
+)
+
+// Statistics the UI charts, as names in the index's daily statistics.
+const (
+	// StatisticStoredBytes is the bytes of blobs stored, sampled by Run.
+	StatisticStoredBytes = "storage.bytes"
+	// StatisticReclaimedBytes adds up the bytes garbage collection freed
+	// each day; whoever runs the collector records it.
+	StatisticReclaimedBytes = "gc.reclaimed.bytes"
+)
+
+// Store is what the UI reads and writes of the metadata index.
+type Store interface {
+	metadata.Sessions
+	metadata.Browsing
+	// Statistic and SetStatistic read and sample the overview's daily
+	// figures.
+	Statistic(ctx context.Context, name string, from, to time.Time) ([]metadata.DailyValue, error)
+	SetStatistic(ctx context.Context, name string, at time.Time, value int64) error
+	// Repository, CreateRepository, UpdateRepository and DeleteRepository
+	// read and change repositories and their settings.
+	Repository(ctx context.Context, name string) (metadata.Repository, error)
+	CreateRepository(ctx context.Context, r metadata.Repository) error
+	UpdateRepository(ctx context.Context, name string, change func(*metadata.Repository) error) (metadata.Repository, error)
+	DeleteRepository(ctx context.Context, name string, force bool) (metadata.Repository, error)
+	// RepositoryPolicy and SetRepositoryPolicy edit repository policies.
+	RepositoryPolicy(ctx context.Context, repo string) (string, error)
+	SetRepositoryPolicy(ctx context.Context, repo, text string) error
+	// Image, Manifest, ManifestParents, Referrers and DeleteManifest
+	// show and delete images.
+	Image(ctx context.Context, repo string, dgst digest.Digest) (metadata.Image, error)
+	Manifest(ctx context.Context, repo, reference string) (metadata.Manifest, error)
+	ManifestParents(ctx context.Context, repo string, dgst digest.Digest) ([]digest.Digest, error)
+	Referrers(ctx context.Context, repo string, dgst digest.Digest, artifactType string) ([]metadata.Descriptor, error)
+	DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error
+	// Scan reads an image's findings and inventory.
+	Scan(ctx context.Context, repo string, dgst digest.Digest) (metadata.Scan, error)
+	// LifecyclePreview and PreviewResults read lifecycle previews.
+	LifecyclePreview(ctx context.Context, repo string) (metadata.LifecyclePreview, error)
+	PreviewResults(ctx context.Context, repo, id string, f metadata.ImageFilter, after, n int) ([]metadata.PreviewResult, error)
+}
+
+// Access is what the UI needs of access control; auth.Authority
+// implements it.
+type Access interface {
+	// Open reports whether access control is off (auth mode none): no
+	// sign-in, everything allowed.
+	Open() bool
+	// SignIn checks what a person typed: an access key ID and secret, or
+	// user "AWS" and a registry password. It returns the principal and
+	// when the credentials expire (zero: never). auth.ErrSignIn,
+	// token.ErrExpired, or *auth.RetryLaterError while the address must
+	// wait.
+	SignIn(ctx context.Context, sourceIP, user, password string) (*auth.Principal, time.Time, error)
+	// Resume returns the principal of a session, read again from the
+	// index; auth.ErrSignIn once its key or user is gone.
+	Resume(ctx context.Context, sourceIP, user, keyID string) (*auth.Principal, error)
+	// Allowed decides whether p may perform an IAM action on the
+	// resource resourceARN names ("" for no particular resource), as the
+	// API decides it.
+	Allowed(ctx context.Context, p *auth.Principal, action, resourceARN string) (bool, error)
+	// CheckRepositoryPolicy says what is wrong with a repository policy.
+	CheckRepositoryPolicy(text string) error
+}
+
+// Previews starts lifecycle policy previews; lifecycle.Previewer
+// implements it and runs them.
+type Previews interface {
+	// StartAt records a preview of policy for repo evaluated at instant
+	// at (zero: when it runs). metadata.ErrPreviewInProgress while the
+	// previous one runs.
+	StartAt(ctx context.Context, repo, policy string, at time.Time) (metadata.LifecyclePreview, error)
+}
+
+// Blobs reads small blobs whole; registry.Registry implements it.
+type Blobs interface {
+	// ReadBlob returns blob dgst of repo if it is at most limit bytes.
+	ReadBlob(ctx context.Context, repo string, dgst digest.Digest, limit int64) ([]byte, error)
+}
+
+// Config configures the UI.
+type Config struct {
+	// Access authenticates and authorizes people.
+	Access Access
+	// Previews starts lifecycle policy previews.
+	Previews Previews
+	// Blobs reads image configs for the layer history.
+	Blobs Blobs
+	// Scope is the region and account of the repositories' ARNs.
+	Scope arn.Scope
+	// RepositoryHost is the host (and port) in the docker pull commands
+	// shown; empty: the host the browser reached.
+	RepositoryHost string
+	// SessionTTL is how long a sign-in lasts (a registry password's own
+	// expiry ends it sooner). Default 12 hours.
+	SessionTTL time.Duration
+	// SecureCookies marks the cookies Secure even when a request arrives
+	// without TLS (behind a proxy that terminates it); they always are on
+	// a TLS connection.
+	SecureCookies bool
+	// Clock tells the time; nil is time.Now.
+	Clock func() time.Time
+	Log   *slog.Logger
+}
+
+// UI is the web UI as an http.Handler for /ui/.
+type UI struct {
+	store  Store
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	views  *views
+	mux    *http.ServeMux
+	static http.Handler
+}
+
+// Prefix is the path the UI is served under.
+const Prefix = "/ui/"
+
+//go:embed templates static
+var files embed.FS
+
+// New returns the UI over the index.
+func New(store Store, cfg Config) (*UI, error) {
+	if cfg.Access == nil || cfg.Previews == nil || cfg.Blobs == nil {
+		return nil, errors.New("ui: Access, Previews and Blobs are required")
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	v, err := loadViews()
+	if err != nil {
+		return nil, err
+	}
+	u := &UI{store: store, cfg: cfg, log: cfg.Log, now: cfg.Clock, views: v, static: staticHandler()}
+	u.mux = u.routes()
+	return u, nil
+}
+
+// routes maps the UI's paths. A repository's name has slashes, so its
+// pages follow "/-/" after the name (a name's component is never "-"):
+// /ui/repositories/team/app/-/lifecycle.
+func (u *UI) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /ui/static/", u.static)
+	mux.HandleFunc("GET /ui/signin", u.signInPage)
+	mux.HandleFunc("POST /ui/signin", u.signIn)
+	mux.Handle("POST /ui/signout", u.page(u.signOut))
+	mux.Handle("GET /ui/{$}", u.page(u.overview))
+	mux.Handle("GET /ui/repositories", u.page(u.repositories))
+	mux.Handle("POST /ui/repositories", u.page(u.createRepository))
+	mux.Handle("/ui/repositories/", u.page(u.repositoryRoute))
+	mux.Handle("/ui/", u.page(func(http.ResponseWriter, *request) error { return errNotFound }))
+	return mux
+}
+
+// repositoryPages are the pages and forms under a repository's "/-/",
+// by method and the path after it.
+func (u *UI) repositoryPages() map[string]func(http.ResponseWriter, *request, string) error {
+	return map[string]func(http.ResponseWriter, *request, string) error{
+		"GET ":                     u.images,
+		"POST delete-images":       u.deleteImages,
+		"GET delete":               u.confirmDeleteRepository,
+		"POST delete":              u.deleteRepository,
+		"GET settings":             u.settings,
+		"POST settings/mutability": u.putMutability,
+		"POST settings/scanning":   u.putScanning,
+		"GET policy":               u.policy,
+		"POST policy":              u.setPolicy,
+		"POST policy/delete":       u.deletePolicy,
+		"GET lifecycle":            u.lifecycle,
+		"POST lifecycle":           u.putLifecycle,
+		"POST lifecycle/delete":    u.deleteLifecycle,
+		"POST lifecycle/preview":   u.startPreview,
+		"GET lifecycle/preview":    u.preview,
+	}
+}
+
+// repositoryRoute serves /ui/repositories/<name>[/-/<page>], and an
+// image at /ui/repositories/<name>/-/images/<digest>.
+func (u *UI) repositoryRoute(w http.ResponseWriter, rq *request) error {
+	rest := strings.TrimPrefix(rq.URL.Path, "/ui/repositories/")
+	name, sub, _ := strings.Cut(rest, "/-/")
+	name = strings.TrimSuffix(name, "/")
+	if name == "" {
+		return errNotFound
+	}
+	method := rq.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	if d, ok := strings.CutPrefix(sub, "images/"); ok && method == http.MethodGet {
+		return u.image(w, rq, name, d)
+	}
+	h, ok := u.repositoryPages()[method+" "+sub]
+	if !ok {
+		return errNotFound
+	}
+	return h(w, rq, name)
+}
+
+// Register serves the UI on mux at Prefix, and sends a browser's GET / there
+// (the AWS APIs post to /).
+func (u *UI) Register(mux *http.ServeMux) {
+	mux.Handle(Prefix, u)
+	mux.Handle("GET /{$}", http.RedirectHandler(Prefix, http.StatusFound))
+}
+
+// ServeHTTP implements http.Handler: every response carries the security
+// headers, and cross-origin form posts are refused before any handler.
+func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	if err := crossOrigin.Check(r); err != nil {
+		u.log.InfoContext(r.Context(), "ui: refused a cross-origin request", "path", r.URL.Path, "err", err)
+		u.renderError(w, &request{Request: r}, errCrossSite)
+		return
+	}
+	u.mux.ServeHTTP(w, r)
+}
+
+// contentSecurityPolicy lets pages load only berth's own CSS, script and
+// icon and post only to berth: no inline script or style, nothing from
+// elsewhere.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// crossOrigin refuses state-changing requests a browser says came from
+// another site; the CSRF token is checked as well.
+var crossOrigin = http.NewCrossOriginProtection()
+
+// Run keeps the UI's housekeeping until ctx ends: now and every interval
+// it records today's stored bytes for the overview and deletes expired
+// sessions. Every replica may run it; the figures are the same.
+func (u *UI) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		u.housekeep(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (u *UI) housekeep(ctx context.Context) {
+	now := u.now()
+	if n, err := u.store.StoredBytes(ctx); err != nil {
+		u.log.WarnContext(ctx, "ui: reading the bytes stored", "err", err)
+	} else if err := u.store.SetStatistic(ctx, StatisticStoredBytes, now, n); err != nil {
+		u.log.WarnContext(ctx, "ui: recording the bytes stored", "err", err)
+	}
+	if n, err := u.store.DeleteExpiredSessions(ctx, now); err != nil {
+		u.log.WarnContext(ctx, "ui: deleting expired sessions", "err", err)
+	} else if n > 0 {
+		u.log.InfoContext(ctx, "ui: deleted expired sessions", "sessions", n)
+	}
+}
