@@ -29,6 +29,7 @@ import (
 	"github.com/berth-dev/berth/storage"
 	"github.com/berth-dev/berth/storage/filesystem"
 	"github.com/berth-dev/berth/storage/s3"
+	"github.com/berth-dev/berth/ui"
 )
 
 func serveCommand() *cobra.Command {
@@ -96,21 +97,35 @@ func openStorage(ctx context.Context, cfg config.Storage) (storage.Driver, strin
 }
 
 // housekeepingStore is what the lifecycle runner and the garbage collector
-// use of the index.
+// use of the index, and where the bytes collection frees are recorded
+// for the web UI's overview.
 type housekeepingStore interface {
 	lifecycle.RunnerStore
 	lifecycle.CollectorStore
+	AddStatistic(ctx context.Context, name string, at time.Time, delta int64) error
 }
 
 // housekeepers returns the lifecycle runner and the garbage collector,
-// counting what they do in metrics (nil: not counted).
+// counting what they do in metrics (nil: not counted) and what collection
+// frees in the index's daily statistics.
 func housekeepers(cfg *config.Config, store housekeepingStore, blobs storage.Driver, log *slog.Logger, metrics *observe.Metrics) (*lifecycle.Runner, *lifecycle.Collector) {
 	runner := lifecycle.NewRunner(store, log)
 	collector := lifecycle.NewCollector(store, blobs, log)
 	collector.Grace, collector.UploadTimeout = cfg.GC.Grace, cfg.GC.UploadTimeout
+	collector.Freed = func(r lifecycle.Report) {
+		if metrics != nil {
+			metrics.GCFreed(r.Blobs, r.Bytes, r.Uploads)
+		}
+		if r.Bytes > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := store.AddStatistic(ctx, ui.StatisticReclaimedBytes, time.Now(), r.Bytes); err != nil {
+				log.Warn("recording the bytes garbage collection freed", "err", err)
+			}
+		}
+	}
 	if metrics != nil {
 		runner.Applied = func(_ string, r lifecycle.Result) { metrics.LifecycleAction(r.Action.Type) }
-		collector.Freed = func(r lifecycle.Report) { metrics.GCFreed(r.Blobs, r.Bytes, r.Uploads) }
 	}
 	return runner, collector
 }
@@ -163,6 +178,18 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	webUI, err := ui.New(store, ui.Config{
+		Access:         authority,
+		Previews:       previews,
+		Blobs:          reg,
+		Scope:          arn.Scope{Region: cfg.AWS.Region, AccountID: cfg.AWS.AccountID},
+		RepositoryHost: cfg.Registry.Host,
+		SessionTTL:     cfg.UI.SessionLifetime,
+		Log:            log,
+	})
+	if err != nil {
+		return err
+	}
 
 	// Routes: each component registers its own. The AWS APIs register on
 	// the front door, which picks one by X-Amz-Target or path and checks
@@ -174,12 +201,14 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	authority.Register(mux) // the Docker token endpoint
 	metrics.Register(mux)
 	health{store, log}.Register(mux)
+	webUI.Register(mux) // and a browser's GET /
 
 	// Background work, each loop until the server's context ends.
 	loops := []func(context.Context) error{
 		previews.Run,
 		untilDone(func(ctx context.Context) { scan.Run(ctx, cfg.Scanning.Workers) }),
 		untilDone(func(ctx context.Context) { scan.Watch(ctx, cfg.Scanning.ReloadInterval) }),
+		untilDone(func(ctx context.Context) { webUI.Run(ctx, 15*time.Minute) }),
 	}
 	if cfg.Lifecycle.Interval > 0 {
 		loops = append(loops, untilDone(func(ctx context.Context) { runner.Schedule(ctx, cfg.Lifecycle.Interval) }))
