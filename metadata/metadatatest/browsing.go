@@ -170,4 +170,15 @@ func testBrowsing(t *testing.T, s metadata.Store) {
 	if n, err := s.StoredBytes(ctx); err != nil || n != cfg.Size+small.Size+big.Size+blob("unreferenced").Size {
 		t.Errorf("StoredBytes = %d, %v", n, err)
 	}
+
+	// A repository's size follows its blob links: a blob counts once in
+	// each repository holding it, however many images use it.
+	mustPutBlob(t, s, "empty", small, small)
+	if err := s.UnlinkBlob(ctx, "app", big.Digest); err != nil {
+		t.Fatal(err)
+	}
+	summaries, err = s.RepositorySummaries(ctx)
+	if err != nil || len(summaries) != 2 || summaries[0].Size != cfg.Size+small.Size || summaries[1].Size != small.Size+blob("unreferenced").Size {
+		t.Errorf("summaries after linking and unlinking = %+v, %v", summaries, err)
+	}
 }

@@ -9,8 +9,9 @@ import (
 	"github.com/berth-dev/berth/metadata"
 )
 
-// RepositorySummaries implements metadata.Browsing. Each total is a
-// lookup in an index keyed by the repository.
+// RepositorySummaries implements metadata.Browsing. The bytes are kept
+// on the repository's row by triggers; the count and the last push come
+// from the manifests_pushed index.
 func (s *Store) RepositorySummaries(ctx context.Context) ([]metadata.RepositorySummary, error) {
 	return queryAll(ctx, s.read, func(row interface{ Scan(...any) error }) (metadata.RepositorySummary, error) {
 		var rs metadata.RepositorySummary
@@ -20,7 +21,7 @@ func (s *Store) RepositorySummaries(ctx context.Context) ([]metadata.RepositoryS
 		return rs, err
 	}, `SELECT r.name, r.created_at, r.settings,
 		(SELECT COUNT(*) FROM manifests m WHERE m.repository_id = r.id),
-		COALESCE((SELECT SUM(b.size) FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repository_id = r.id), 0),
+		r.bytes,
 		COALESCE((SELECT MAX(m.pushed_at) FROM manifests m WHERE m.repository_id = r.id), 0)
 		FROM repositories r ORDER BY r.name`)
 }
@@ -32,8 +33,10 @@ const platformsColumn = `COALESCE((SELECT group_concat(
 	FROM json_each(CASE WHEN json_valid(m.content) THEN CAST(m.content AS TEXT) ELSE '{}' END, '$.manifests') p
 	WHERE json_extract(p.value, '$.platform.os') IS NOT NULL), '')`
 
-// tagContains selects the images with a tag containing the argument.
-const tagContains = ` AND EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest AND instr(t.name, ?) > 0)`
+// tagContains selects the images with a tag containing the argument:
+// the repository's tags are read once (a range of their primary key),
+// not an image at a time.
+const tagContains = ` AND m.digest IN (SELECT t.digest FROM tags t WHERE t.repository_id = ? AND instr(t.name, ?) > 0)`
 
 // ImagePage implements metadata.Browsing. The order and the cursor are a
 // range of the manifests_pushed or manifests_pulled index, so a page
@@ -65,7 +68,7 @@ func (s *Store) ImagePage(ctx context.Context, repo string, q metadata.ImageQuer
 		`WHERE m.repository_id = ? AND (` + column + `, m.digest) ` + cmp + ` (?, ?)`
 	args := []any{id, after, last}
 	if q.TagContains != "" {
-		query, args = query+tagContains, append(args, q.TagContains)
+		query, args = query+tagContains, append(args, id, q.TagContains)
 	}
 	query += ` ORDER BY ` + column + ` ` + dir + `, m.digest ` + dir + ` LIMIT ?`
 	return queryAll(ctx, s.read, func(row interface{ Scan(...any) error }) (metadata.Image, error) {
@@ -89,7 +92,7 @@ func (s *Store) CountImages(ctx context.Context, repo, tag string) (int, error) 
 	}
 	query, args := `SELECT COUNT(*) FROM manifests m WHERE m.repository_id = ?`, []any{id}
 	if tag != "" {
-		query, args = query+tagContains, append(args, tag)
+		query, args = query+tagContains, append(args, id, tag)
 	}
 	var n int
 	err = s.read.QueryRowContext(ctx, query, args...).Scan(&n)
@@ -110,28 +113,37 @@ func (s *Store) PushesPerDay(ctx context.Context, since time.Time) ([]metadata.R
 		JOIN repositories r ON r.id = d.repository_id ORDER BY d.day, r.name`, since.UnixNano())
 }
 
-// SeverityCounts implements metadata.Browsing.
+// SeverityCounts implements metadata.Browsing. Images of a repository
+// often have the same counts (they share a base), so the index groups
+// equal counts and each distinct JSON is decoded once.
 func (s *Store) SeverityCounts(ctx context.Context) (map[string]map[string]int, error) {
 	type row struct {
-		repo, severity string
-		n              int
+		repo, counts string
+		images       int
 	}
 	rows, err := queryAll(ctx, s.read, func(r interface{ Scan(...any) error }) (row, error) {
 		var x row
-		err := r.Scan(&x.repo, &x.severity, &x.n)
+		err := r.Scan(&x.repo, &x.counts, &x.images)
 		return x, err
-	}, `SELECT r.name, j.key, SUM(j.value) FROM scans sc JOIN repositories r ON r.id = sc.repository_id,
-		json_each(CASE WHEN json_valid(sc.severity_counts) THEN sc.severity_counts ELSE '{}' END) j
-		WHERE sc.status = 'COMPLETE' GROUP BY 1, 2`)
+	}, `SELECT r.name, c.severity_counts, c.n FROM
+		(SELECT repository_id, severity_counts, COUNT(*) AS n FROM scans WHERE status = 'COMPLETE' AND severity_counts <> ''
+			GROUP BY repository_id, severity_counts) c
+		JOIN repositories r ON r.id = c.repository_id`)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]map[string]int{}
 	for _, x := range rows {
+		counts, err := decodeCounts(x.counts)
+		if err != nil {
+			return nil, err
+		}
 		if out[x.repo] == nil {
 			out[x.repo] = map[string]int{}
 		}
-		out[x.repo][x.severity] = x.n
+		for severity, n := range counts {
+			out[x.repo][severity] += n * x.images
+		}
 	}
 	return out, nil
 }

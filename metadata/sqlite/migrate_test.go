@@ -102,3 +102,38 @@ func TestMigrateScanSeverityCounts(t *testing.T) {
 		}
 	}
 }
+
+// Repositories of a database older than the web UI get their bytes on
+// Open, which the triggers then keep.
+func TestMigrateRepositoryBytes(t *testing.T) {
+	a, b := digest.FromString("a"), digest.FromString("b")
+	path := olderDatabase(t, len(schema)-1, fmt.Sprintf(`
+		INSERT INTO repositories(id, name, created_at) VALUES (1, 'app', 1), (2, 'other', 1), (3, 'empty', 1);
+		INSERT INTO blobs(digest, size, location, created_at) VALUES ('%[1]s', 5, 'a', 1), ('%[2]s', 7, 'b', 1);
+		INSERT INTO repository_blobs(repository_id, digest, created_at) VALUES (1, '%[1]s', 1), (1, '%[2]s', 1), (2, '%[2]s', 1);`, a, b))
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	sizes := func() map[string]int64 {
+		rs, err := s.RepositorySummaries(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, r := range rs {
+			out[r.Name] = r.Size
+		}
+		return out
+	}
+	if got := sizes(); !maps.Equal(got, map[string]int64{"app": 12, "other": 7, "empty": 0}) {
+		t.Errorf("sizes after migrating = %v", got)
+	}
+	if err := s.UnlinkBlob(t.Context(), "app", b); err != nil {
+		t.Fatal(err)
+	}
+	if got := sizes(); !maps.Equal(got, map[string]int64{"app": 5, "other": 7, "empty": 0}) {
+		t.Errorf("sizes after unlinking = %v", got)
+	}
+}

@@ -229,6 +229,18 @@ CREATE TABLE statistics (
 	PRIMARY KEY (name, day)
 ) WITHOUT ROWID;
 ALTER TABLE lifecycle_previews ADD COLUMN evaluate_at INTEGER NOT NULL DEFAULT 0;
+-- Each repository's bytes, kept by triggers as blobs are linked and
+-- unlinked (a blob's size never changes), so that listing repositories
+-- with their sizes reads one row each instead of every blob link.
+ALTER TABLE repositories ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE repositories SET bytes = (SELECT COALESCE(SUM(b.size), 0) FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+	WHERE rb.repository_id = repositories.id);
+CREATE TRIGGER repository_bytes_linked AFTER INSERT ON repository_blobs BEGIN
+	UPDATE repositories SET bytes = bytes + (SELECT size FROM blobs WHERE digest = NEW.digest) WHERE id = NEW.repository_id;
+END;
+CREATE TRIGGER repository_bytes_unlinked AFTER DELETE ON repository_blobs BEGIN
+	UPDATE repositories SET bytes = bytes - (SELECT size FROM blobs WHERE digest = OLD.digest) WHERE id = OLD.repository_id;
+END;
 CREATE INDEX manifests_pushed ON manifests(repository_id, pushed_at, digest);
 CREATE INDEX manifests_pulled ON manifests(repository_id, last_pulled_at, digest);
 CREATE INDEX manifests_pushed_anywhere ON manifests(pushed_at);

@@ -1,0 +1,152 @@
+package ui_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/metadata/sqlite"
+)
+
+// benchImages is the size of the repository every page is rendered for.
+const benchImages = 10_000
+
+// seedIndex fills a new index with repository team/app of n images
+// (each a config and three layers of its own, nine in ten tagged, every
+// one scanned, half of them pulled, pushed over the last 60 days) and 99
+// empty repositories, with raw SQL in one transaction: through the API
+// it would take minutes.
+func seedIndex(b *testing.B, path string, n int) {
+	b.Helper()
+	store, err := sqlite.Open(b.Context(), path) // the schema
+	if err != nil {
+		b.Fatal(err)
+	}
+	store.Close()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(OFF)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	span := int64(60 * 24 * time.Hour)
+	start := time.Now().Add(-time.Duration(span)).UnixNano()
+	series := func(n int) string {
+		return fmt.Sprintf("WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM c WHERE i < %d) ", n-1)
+	}
+	layer := func(k int) string { return fmt.Sprintf("'sha256:%d' || printf('%%063x', i)", k) }
+	stmts := []string{
+		`INSERT INTO repositories(id, name, created_at, settings) VALUES (1, 'team/app', 0, '{"scanOnPush":true}')`,
+		series(99) + `INSERT INTO repositories(id, name, created_at) SELECT i + 2, 'other/repo-' || printf('%02d', i), 0 FROM c`,
+		series(n) + `INSERT INTO blobs(digest, size, location, created_at)
+			SELECT ` + layer(0) + `, 1500, 'c' || i, 0 FROM c UNION ALL
+			SELECT ` + layer(1) + `, 30000000, 'a' || i, 0 FROM c UNION ALL
+			SELECT ` + layer(2) + `, 4000000, 'b' || i, 0 FROM c UNION ALL
+			SELECT ` + layer(3) + `, 200000, 'd' || i, 0 FROM c`,
+		`INSERT INTO repository_blobs(repository_id, digest, created_at) SELECT 1, digest, 0 FROM blobs`,
+		series(n) + fmt.Sprintf(`INSERT INTO manifests(repository_id, digest, media_type, size, content, pushed_at, last_pulled_at)
+			SELECT 1, 'sha256:' || printf('%%064x', i), 'application/vnd.oci.image.manifest.v1+json', 600,
+				'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"' || %s || '","size":1500},"layers":[' ||
+				'{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"' || %s || '","size":30000000},' ||
+				'{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"' || %s || '","size":4000000},' ||
+				'{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"' || %s || '","size":200000}]}',
+				%d + i * %d, CASE WHEN i %% 2 = 0 THEN %d + i * %d + 3600000000000 ELSE 0 END FROM c`,
+			layer(0), layer(1), layer(2), layer(3), start, span/int64(n), start, span/int64(n)),
+		series(n) + `INSERT INTO manifest_references(repository_id, manifest_digest, digest, kind)
+			SELECT 1, 'sha256:' || printf('%064x', i), ` + layer(0) + `, 0 FROM c UNION ALL
+			SELECT 1, 'sha256:' || printf('%064x', i), ` + layer(1) + `, 0 FROM c UNION ALL
+			SELECT 1, 'sha256:' || printf('%064x', i), ` + layer(2) + `, 0 FROM c UNION ALL
+			SELECT 1, 'sha256:' || printf('%064x', i), ` + layer(3) + `, 0 FROM c`,
+		series(n) + `INSERT INTO tags(repository_id, name, digest, updated_at)
+			SELECT 1, CASE WHEN i % 100 = 0 THEN 'v1.' || (i / 100) ELSE 'build-' || i END, 'sha256:' || printf('%064x', i), 0 FROM c WHERE i % 10 <> 9`,
+		series(n) + `INSERT INTO scans(repository_id, digest, status, started_at, completed_at, findings, severity_counts)
+			SELECT 1, 'sha256:' || printf('%064x', i), 'COMPLETE', 1, 2, '[]', '{"CRITICAL":' || (i % 3) || ',"HIGH":4,"MEDIUM":9,"LOW":12}' FROM c`,
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range stmts {
+		if _, err := tx.Exec(s); err != nil {
+			b.Fatalf("%v\n%s", err, s)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkPages renders every page of the UI, server-side (the handler
+// alone, no network), for a repository of 10,000 images. The goal is
+// under 100 ms a page.
+//
+//	go test -run '^$' -bench Pages -benchtime 20x ./ui/
+func BenchmarkPages(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "berth.db")
+	seedIndex(b, path, benchImages)
+	f := newFixture(b, options{db: path})
+	ctx := context.Background()
+	admin := f.user("admin", "full-access")
+	// One real image on top, with a config to read, layers and a scan.
+	d := f.pushScanned("team/app", "v2.0")
+	if _, err := f.store.UpdateRepository(ctx, "team/app", func(r *metadata.Repository) error {
+		r.LifecyclePolicy = expireMonthOld
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	// A finished preview of the policy: half the images expire.
+	if _, err := f.previews.StartAt(ctx, "team/app", expireMonthOld, time.Time{}); err != nil {
+		b.Fatal(err)
+	}
+	if n, err := f.previews.RunPending(ctx); n != 1 || err != nil {
+		b.Fatalf("RunPending = %d, %v", n, err)
+	}
+	if err := f.store.SetStatistic(ctx, "storage.bytes", time.Now(), 1<<40); err != nil {
+		b.Fatal(err)
+	}
+	browser := f.signedIn(admin)
+	cookies := browser.c.Jar.Cookies(mustURL(f.srv.URL + "/ui/"))
+	// The link to the page after the first 500 images, for pages of 50.
+	first := browser.expect(http.StatusOK, "/ui/repositories/team/app?n=500")
+	next := first.Body[strings.Index(first.Body, `<a href="?`)+9:]
+	next = strings.ReplaceAll(next[:strings.Index(next, `"`)], "&amp;", "&")
+	next = strings.Replace(next, "n=500", "n=50", 1)
+
+	for _, page := range []struct{ name, path string }{
+		{"Overview", "/ui/"},
+		{"Repositories", "/ui/repositories"},
+		{"Images", "/ui/repositories/team/app"},
+		{"ImagesAfter500", "/ui/repositories/team/app" + next},
+		{"ImagesByTag", "/ui/repositories/team/app?tag=v1.9"},
+		{"ImagesByPull", "/ui/repositories/team/app?sort=pulled"},
+		{"Images500", "/ui/repositories/team/app?n=500"},
+		{"Settings", "/ui/repositories/team/app/-/settings"},
+		{"Policy", "/ui/repositories/team/app/-/policy"},
+		{"Lifecycle", "/ui/repositories/team/app/-/lifecycle"},
+		{"Preview", "/ui/repositories/team/app/-/lifecycle/preview"},
+		{"Image", "/ui/repositories/team/app/-/images/" + d.String()},
+		{"DeleteRepository", "/ui/repositories/team/app/-/delete"},
+	} {
+		b.Run(page.name, func(b *testing.B) {
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodGet, page.path, nil)
+				for _, c := range cookies {
+					r.AddCookie(c)
+				}
+				w := httptest.NewRecorder()
+				f.ui.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("%s = %d\n%s", page.path, w.Code, w.Body)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/page")
+		})
+	}
+}
