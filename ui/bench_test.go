@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,9 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
+	"github.com/berth-dev/berth/scanner"
+	"github.com/berth-dev/berth/scanner/vulndb"
 )
+
+// severities are ECR's, as a scan counts them.
+var severities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED"}
 
 // benchImages is the size of the repository every page is rendered for.
 const benchImages = 10_000
@@ -111,27 +119,46 @@ func BenchmarkPages(b *testing.B) {
 	if err := f.store.SetStatistic(ctx, "storage.bytes", time.Now(), 1<<40); err != nil {
 		b.Fatal(err)
 	}
+	// A big image's scan: 2,000 findings in 1,500 packages.
+	heavy := digest.Digest("sha256:" + strings.Repeat("0", 61) + "123")
+	var findings []scanner.Finding
+	var packages []vulndb.Package
+	for i := range 2000 {
+		findings = append(findings, scanner.Finding{Name: fmt.Sprintf("CVE-2026-%05d", i), Severity: severities[i%len(severities)],
+			URI: fmt.Sprintf("https://security-tracker.debian.org/tracker/CVE-2026-%05d", i), Description: strings.Repeat("a flaw in parsing ", 12),
+			Attributes: []scanner.Attribute{{Key: "package_name", Value: fmt.Sprintf("lib%d", i%1500)}, {Key: "package_version", Value: "1.2.3-4"}}})
+	}
+	for i := range 1500 {
+		packages = append(packages, vulndb.Package{Ecosystem: "Debian:12", Name: fmt.Sprintf("src%d", i), Version: "1.2.3-4", DisplayName: fmt.Sprintf("lib%d", i), DisplayVersion: "1.2.3-4"})
+	}
+	fj, _ := json.Marshal(findings)
+	pj, _ := json.Marshal(packages)
+	if err := f.store.PutScan(ctx, metadata.Scan{Repository: "team/app", Digest: heavy, Status: "COMPLETE", Findings: string(fj), Inventory: string(pj),
+		SeverityCounts: scanner.SeverityCounts(findings)}); err != nil {
+		b.Fatal(err)
+	}
 	browser := f.signedIn(admin)
 	cookies := browser.c.Jar.Cookies(mustURL(f.srv.URL + "/ui/"))
-	// The link to the page after the first 500 images, for pages of 50.
-	first := browser.expect(http.StatusOK, "/ui/repositories/team/app?n=500")
+	// The link to the page after the first 200 images, for pages of 50.
+	first := browser.expect(http.StatusOK, "/ui/repositories/team/app?n=200")
 	next := first.Body[strings.Index(first.Body, `<a href="?`)+9:]
 	next = strings.ReplaceAll(next[:strings.Index(next, `"`)], "&amp;", "&")
-	next = strings.Replace(next, "n=500", "n=50", 1)
+	next = strings.Replace(next, "n=200", "n=50", 1)
 
 	for _, page := range []struct{ name, path string }{
 		{"Overview", "/ui/"},
 		{"Repositories", "/ui/repositories"},
 		{"Images", "/ui/repositories/team/app"},
-		{"ImagesAfter500", "/ui/repositories/team/app" + next},
+		{"ImagesAfter200", "/ui/repositories/team/app" + next},
 		{"ImagesByTag", "/ui/repositories/team/app?tag=v1.9"},
 		{"ImagesByPull", "/ui/repositories/team/app?sort=pulled"},
-		{"Images500", "/ui/repositories/team/app?n=500"},
+		{"Images200", "/ui/repositories/team/app?n=200"},
 		{"Settings", "/ui/repositories/team/app/-/settings"},
 		{"Policy", "/ui/repositories/team/app/-/policy"},
 		{"Lifecycle", "/ui/repositories/team/app/-/lifecycle"},
 		{"Preview", "/ui/repositories/team/app/-/lifecycle/preview"},
 		{"Image", "/ui/repositories/team/app/-/images/" + d.String()},
+		{"Image2000Findings", "/ui/repositories/team/app/-/images/" + heavy.String()},
 		{"DeleteRepository", "/ui/repositories/team/app/-/delete"},
 	} {
 		b.Run(page.name, func(b *testing.B) {

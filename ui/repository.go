@@ -91,6 +91,10 @@ func countsOf(counts map[string]int) (worst string, out []severityCount) {
 	return worst, out
 }
 
+// maxPageImages is the most images a page shows (?n=), so that a page
+// stays well under 100 ms to render.
+const maxPageImages = 200
+
 // imageOrders are the orders the table offers.
 var imageOrders = map[string]metadata.ImageOrder{
 	"pushed": metadata.NewestFirst,
@@ -118,7 +122,7 @@ func (u *UI) images(w http.ResponseWriter, rq *request, name string) error {
 		p.Sort, order = "pushed", metadata.NewestFirst
 	}
 	p.N, _ = strconv.Atoi(q.Get("n"))
-	if p.N <= 0 || p.N > 500 {
+	if p.N <= 0 || p.N > maxPageImages {
 		p.N = 50
 	}
 	after, err := parseCursor(q.Get("after"))
