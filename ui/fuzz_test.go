@@ -1,0 +1,72 @@
+package ui
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// A page link's cursor comes from the browser: anything it holds is a
+// 400, never a panic, and a cursor read back names the same place.
+func FuzzCursor(f *testing.F) {
+	f.Add("1700000000000000000,sha256:" + digest.FromString("x").Encoded())
+	f.Add("0,sha256:" + digest.FromString("never pulled").Encoded())
+	f.Add("")
+	f.Add(",")
+	f.Add("-1,sha512:abc")
+	f.Add("99999999999999999999,sha256:")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := parseCursor(s)
+		if err != nil {
+			var pe *pageError
+			if !errors.As(err, &pe) || pe.status != http.StatusBadRequest {
+				t.Fatalf("parseCursor(%q): %v; want a 400 page", s, err)
+			}
+			return
+		}
+		if c.Digest == "" { // the first page
+			return
+		}
+		again, err := parseCursor(formatCursor(c))
+		if err != nil || !again.At.Equal(c.At) || again.Digest != c.Digest {
+			t.Fatalf("parseCursor(%q) = %+v, which reads back as %+v, %v", s, c, again, err)
+		}
+	})
+}
+
+// An image's config comes from whoever pushed it: whatever its history
+// says, every layer is shown once, in the manifest's order.
+func FuzzHistory(f *testing.F) {
+	f.Add([]byte(`{"history":[{"created_by":"COPY a /a"},{"created_by":"ENV X=1","empty_layer":true},{"created_by":"RUN make"}]}`), uint8(2))
+	f.Add([]byte(`{"history":[]}`), uint8(3))
+	f.Add([]byte(`{"history":[{"empty_layer":false},{"empty_layer":false},{"empty_layer":false}]}`), uint8(1))
+	f.Add([]byte(`{"created":"yesterday","os":"<script>"}`), uint8(0))
+	f.Fuzz(func(t *testing.T, config []byte, n uint8) {
+		var cfg imageConfig
+		if json.Unmarshal(config, &cfg) != nil {
+			return
+		}
+		cfg.Built()
+		cfg.Platform()
+		layers := make([]descriptor, n%64)
+		for i := range layers {
+			layers[i].Size = int64(i)
+		}
+		next := 0
+		for _, s := range history(cfg, layers) {
+			if s.Layer == nil {
+				continue
+			}
+			if s.Layer.Size != int64(next) {
+				t.Fatalf("layer %d shown where layer %d belongs", s.Layer.Size, next)
+			}
+			next++
+		}
+		if next != len(layers) {
+			t.Fatalf("%d of %d layers shown", next, len(layers))
+		}
+	})
+}
