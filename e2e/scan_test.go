@@ -33,6 +33,23 @@ func writeOSV(t *testing.T) string {
 	return dir
 }
 
+// pushDebianImage builds with docker an image FROM scratch that the
+// scanner reads as Debian 12 with libssl3 of a vulnerable openssl (see
+// writeOSV), and more dpkg status entries and Dockerfile lines, and
+// pushes it as tag, logged in with k.
+func pushDebianImage(t *testing.T, srv *server, k accessKey, tag, moreStatus, moreDockerfile string) {
+	t.Helper()
+	build := t.TempDir()
+	write(t, filepath.Join(build, "os-release"), "ID=debian\nVERSION_ID=\"12\"\n")
+	write(t, filepath.Join(build, "status"), "Package: libssl3\nStatus: install ok installed\nSource: openssl\nVersion: 3.0.11-1~deb12u1\n\n"+moreStatus)
+	write(t, filepath.Join(build, "Dockerfile"), "FROM scratch\nCOPY os-release /etc/os-release\nCOPY status /var/lib/dpkg/status\n"+moreDockerfile)
+	t.Cleanup(func() { removeImage(t, tag) })
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	login(t, srv.Addr, k)
+	run(t, dockerTimeout, "docker", "build", "-t", tag, build)
+	run(t, dockerTimeout, "docker", "push", tag)
+}
+
 // TestScanWithDockerAndAWSCLI: an image docker builds (FROM scratch, with
 // a Debian os-release and dpkg database) and pushes to a repository with
 // scan on push is scanned against the database `berth vulndb import`
@@ -48,17 +65,8 @@ func TestScanWithDockerAndAWSCLI(t *testing.T) {
 	aws := awsCLI{t, bin, "http://" + srv.Addr, admin}
 	aws.json("create-repository", "--repository-name", "debianish", "--image-scanning-configuration", "scanOnPush=true")
 
-	build := t.TempDir()
-	write(t, filepath.Join(build, "os-release"), "ID=debian\nVERSION_ID=\"12\"\n")
-	write(t, filepath.Join(build, "status"), "Package: libssl3\nStatus: install ok installed\nSource: openssl\nVersion: 3.0.11-1~deb12u1\n\n"+
-		"Package: gone\nStatus: deinstall ok config-files\nSource: openssl\nVersion: 3.0.11-1~deb12u1\n")
-	write(t, filepath.Join(build, "Dockerfile"), "FROM scratch\nCOPY os-release /etc/os-release\nCOPY status /var/lib/dpkg/status\n")
 	tag := srv.Addr + "/debianish:1"
-	t.Cleanup(func() { removeImage(t, tag) })
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	login(t, srv.Addr, admin)
-	run(t, dockerTimeout, "docker", "build", "-t", tag, build)
-	run(t, dockerTimeout, "docker", "push", tag)
+	pushDebianImage(t, srv, admin, tag, "Package: gone\nStatus: deinstall ok config-files\nSource: openssl\nVersion: 3.0.11-1~deb12u1\n", "")
 
 	// The CLI's own waiter polls until the scan is COMPLETE.
 	runWith(t, 2*time.Minute, func(c *exec.Cmd) { c.Env = awsEnv(admin) }, bin, "ecr", "wait", "image-scan-complete",

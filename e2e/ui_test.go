@@ -194,16 +194,7 @@ func TestWebUIInChromium(t *testing.T) {
 	b.sees("the new repository", "Repository created.", "0 images")
 
 	// docker pushes an image; the page shows it once scanned.
-	build := t.TempDir()
-	write(t, filepath.Join(build, "os-release"), "ID=debian\nVERSION_ID=\"12\"\n")
-	write(t, filepath.Join(build, "status"), "Package: libssl3\nStatus: install ok installed\nSource: openssl\nVersion: 3.0.11-1~deb12u1\n\n")
-	write(t, filepath.Join(build, "Dockerfile"), "FROM scratch\nCOPY os-release /etc/os-release\nCOPY status /var/lib/dpkg/status\nENV GREETING=hello\nCMD [\"/app\"]\n")
-	tag := srv.Addr + "/web/app:1.0"
-	t.Cleanup(func() { removeImage(t, tag) })
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	login(t, srv.Addr, admin)
-	run(t, dockerTimeout, "docker", "build", "-t", tag, build)
-	run(t, dockerTimeout, "docker", "push", tag)
+	pushDebianImage(t, srv, admin, srv.Addr+"/web/app:1.0", "", "ENV GREETING=hello\nCMD [\"/app\"]\n")
 	for deadline := time.Now().Add(2 * time.Minute); ; {
 		b.open("/ui/repositories/web/app")
 		if strings.Contains(b.text(), "1 HIGH") {

@@ -76,17 +76,9 @@ func seedIndex(b *testing.B, path string, n int) {
 		series(n) + `INSERT INTO scans(repository_id, digest, status, started_at, completed_at, findings, severity_counts)
 			SELECT 1, 'sha256:' || printf('%064x', i), 'COMPLETE', 1, 2, '[]', '{"CRITICAL":' || (i % 3) || ',"HIGH":4,"MEDIUM":9,"LOW":12}' FROM c`,
 	}
-	tx, err := db.Begin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, s := range stmts {
-		if _, err := tx.Exec(s); err != nil {
-			b.Fatalf("%v\n%s", err, s)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
+	script := "BEGIN;\n" + strings.Join(stmts, ";\n") + ";\nCOMMIT;"
+	if _, err := db.ExecContext(b.Context(), script); err != nil {
+		b.Fatalf("seeding: %v", err)
 	}
 }
 

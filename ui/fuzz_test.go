@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // A page link's cursor comes from the browser: anything it holds is a
@@ -43,15 +44,15 @@ func FuzzHistory(f *testing.F) {
 	f.Add([]byte(`{"history":[{"created_by":"COPY a /a"},{"created_by":"ENV X=1","empty_layer":true},{"created_by":"RUN make"}]}`), uint8(2))
 	f.Add([]byte(`{"history":[]}`), uint8(3))
 	f.Add([]byte(`{"history":[{"empty_layer":false},{"empty_layer":false},{"empty_layer":false}]}`), uint8(1))
-	f.Add([]byte(`{"created":"yesterday","os":"<script>"}`), uint8(0))
+	f.Add([]byte(`{"created":"2026-03-01T12:00:00Z","os":"<script>"}`), uint8(0))
 	f.Fuzz(func(t *testing.T, config []byte, n uint8) {
 		var cfg imageConfig
 		if json.Unmarshal(config, &cfg) != nil {
 			return
 		}
 		cfg.Built()
-		cfg.Platform()
-		layers := make([]descriptor, n%64)
+		cfg.PlatformName()
+		layers := make([]ocispec.Descriptor, n%64)
 		for i := range layers {
 			layers[i].Size = int64(i)
 		}

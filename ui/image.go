@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/scanner"
@@ -34,10 +34,10 @@ type imagePage struct {
 	// shown, and HistoryNote says why.
 	Config      *imageConfig
 	Steps       []historyStep
-	Layers      []descriptor
+	Layers      []ocispec.Descriptor
 	HistoryNote string
 	// Platforms are an index's images.
-	Platforms []descriptor
+	Platforms []ocispec.Descriptor
 	Subject   digest.Digest
 	// Referrers are the artifacts (signatures, SBOMs) whose subject this
 	// image is.
@@ -55,24 +55,8 @@ type imagePage struct {
 	Packages    []vulndb.Package
 }
 
-// descriptor is a manifest's reference to a blob or an image.
-type descriptor struct {
-	MediaType    string            `json:"mediaType"`
-	Digest       digest.Digest     `json:"digest"`
-	Size         int64             `json:"size"`
-	ArtifactType string            `json:"artifactType"`
-	Platform     *platform         `json:"platform"`
-	Annotations  map[string]string `json:"annotations"`
-}
-
-// platform is an index entry's platform.
-type platform struct {
-	OS           string `json:"os"`
-	Architecture string `json:"architecture"`
-	Variant      string `json:"variant"`
-}
-
-func (p *platform) String() string {
+// platform writes a platform as people read it: os/architecture[/variant].
+func platform(p *ocispec.Platform) string {
 	if p == nil {
 		return ""
 	}
@@ -83,54 +67,25 @@ func (p *platform) String() string {
 	return s
 }
 
-// manifestDoc is what the page reads of a manifest.
-type manifestDoc struct {
-	Config    *descriptor  `json:"config"`
-	Layers    []descriptor `json:"layers"`
-	Manifests []descriptor `json:"manifests"`
-}
+// imageConfig is an image's config blob, as the page shows it.
+type imageConfig struct{ ocispec.Image }
 
-// imageConfig is what the page reads of an image's config blob.
-type imageConfig struct {
-	Architecture string `json:"architecture"`
-	OS           string `json:"os"`
-	Variant      string `json:"variant"`
-	Created      string `json:"created"`
-	Config       struct {
-		Entrypoint []string          `json:"Entrypoint"`
-		Cmd        []string          `json:"Cmd"`
-		WorkingDir string            `json:"WorkingDir"`
-		User       string            `json:"User"`
-		Labels     map[string]string `json:"Labels"`
-	} `json:"config"`
-	History []struct {
-		Created    string `json:"created"`
-		CreatedBy  string `json:"created_by"`
-		Comment    string `json:"comment"`
-		EmptyLayer bool   `json:"empty_layer"`
-	} `json:"history"`
-}
-
-// Built is when the image was built, for people; the config's text if
-// it is not a time.
+// Built is when the image was built, for people.
 func (c *imageConfig) Built() string {
-	t, err := time.Parse(time.RFC3339Nano, c.Created)
-	if err != nil {
-		return c.Created
+	if c.Created == nil {
+		return ""
 	}
-	return when(t)
+	return when(*c.Created)
 }
 
-// Platform is the config's os/architecture[/variant].
-func (c *imageConfig) Platform() string {
-	return (&platform{c.OS, c.Architecture, c.Variant}).String()
-}
+// PlatformName is the config's os/architecture[/variant].
+func (c *imageConfig) PlatformName() string { return platform(&c.Platform) }
 
 // historyStep is one step of an image's history, with the layer it made
 // (none for steps that only change the config).
 type historyStep struct {
-	Command, Created, Comment string
-	Layer                     *descriptor
+	Command, Comment string
+	Layer            *ocispec.Descriptor
 }
 
 // findingRow is a finding with its package.
@@ -201,12 +156,15 @@ func (u *UI) manifestParts(rq *request, name string, p *imagePage) error {
 	} else {
 		p.Manifest = string(m.Content)
 	}
-	var doc manifestDoc
-	if json.Unmarshal(m.Content, &doc) != nil {
+	// An index's manifests and an image's config and layers, whichever
+	// this is (Docker's schema 2 types read the same).
+	var index ocispec.Index
+	var doc ocispec.Manifest
+	if json.Unmarshal(m.Content, &index) != nil || json.Unmarshal(m.Content, &doc) != nil {
 		return nil
 	}
-	p.Platforms, p.Layers = doc.Manifests, doc.Layers
-	if doc.Config == nil || len(doc.Layers) == 0 {
+	p.Platforms, p.Layers = index.Manifests, doc.Layers
+	if doc.Config.Digest == "" || len(doc.Layers) == 0 {
 		return nil
 	}
 	switch {
@@ -229,7 +187,7 @@ func (u *UI) manifestParts(rq *request, name string, p *imagePage) error {
 	}
 	var cfg imageConfig
 	if err := json.Unmarshal(raw, &cfg); err != nil {
-		p.HistoryNote = "The image's config is not valid JSON."
+		p.HistoryNote = "The image's config could not be read: " + err.Error()
 		return nil
 	}
 	p.Config = &cfg
@@ -240,11 +198,11 @@ func (u *UI) manifestParts(rq *request, name string, p *imagePage) error {
 // history pairs the config's history with the layers: each step that is
 // not an empty layer made the next layer. Layers the history does not
 // account for come last, without a command.
-func history(cfg imageConfig, layers []descriptor) []historyStep {
+func history(cfg imageConfig, layers []ocispec.Descriptor) []historyStep {
 	var steps []historyStep
 	next := 0
 	for _, h := range cfg.History {
-		s := historyStep{Command: h.CreatedBy, Created: h.Created, Comment: h.Comment}
+		s := historyStep{Command: h.CreatedBy, Comment: h.Comment}
 		if !h.EmptyLayer && next < len(layers) {
 			s.Layer = &layers[next]
 			next++

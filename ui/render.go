@@ -71,6 +71,7 @@ var templateFuncs = template.FuncMap{
 	"repoURL":    repoURL,
 	"imageURL":   imageURL,
 	"sevclass":   severityClass,
+	"platform":   platform,
 	"severities": func() []string { return severities },
 	"plural": func(n int, one, many string) string {
 		if n == 1 {
