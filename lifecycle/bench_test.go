@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata/sqlite"
+	"github.com/berth-dev/berth/metadata/sqlite/sqlitetest"
 	"github.com/berth-dev/berth/registry"
 	"github.com/berth-dev/berth/storage/filesystem"
 )
@@ -37,16 +38,6 @@ const fiveRules = `{"rules":[
 // builds and a quarter untagged, pushed one minute apart.
 func seed(b *testing.B, path string, images, blobsPer int) {
 	b.Helper()
-	store, err := sqlite.Open(b.Context(), path) // creates the schema
-	if err != nil {
-		b.Fatal(err)
-	}
-	store.Close()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(OFF)&_pragma=journal_mode(WAL)")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
 	start := time.Now().Add(-time.Duration(images) * time.Minute).UnixNano()
 	stmts := []string{
 		`INSERT INTO repositories(id, name, created_at) VALUES (1, 'app', 0)`,
@@ -66,18 +57,7 @@ func seed(b *testing.B, path string, images, blobsPer int) {
 			SELECT 1, 'sha256:' || printf('%%064x', i / %d), 'sha256:b' || printf('%%063x', i), 0 FROM c`, images*blobsPer-1, blobsPer),
 		`UPDATE repositories SET settings = json_object('lifecyclePolicy', ` + quote(fiveRules) + `) WHERE id = 1`,
 	}
-	tx, err := db.Begin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, s := range stmts {
-		if _, err := tx.Exec(s); err != nil {
-			b.Fatalf("%v\n%s", err, s)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
+	sqlitetest.Seed(b, path, stmts...)
 }
 
 func quote(s string) string {

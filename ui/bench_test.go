@@ -2,7 +2,6 @@ package ui_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,7 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/metadata"
-	"github.com/berth-dev/berth/metadata/sqlite"
+	"github.com/berth-dev/berth/metadata/sqlite/sqlitetest"
 	"github.com/berth-dev/berth/scanner"
 	"github.com/berth-dev/berth/scanner/vulndb"
 )
@@ -33,16 +32,6 @@ const benchImages = 10_000
 // it would take minutes.
 func seedIndex(b *testing.B, path string, n int) {
 	b.Helper()
-	store, err := sqlite.Open(b.Context(), path) // the schema
-	if err != nil {
-		b.Fatal(err)
-	}
-	store.Close()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(OFF)&_pragma=journal_mode(WAL)")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
 	span := int64(60 * 24 * time.Hour)
 	start := time.Now().Add(-time.Duration(span)).UnixNano()
 	series := func(n int) string {
@@ -76,10 +65,7 @@ func seedIndex(b *testing.B, path string, n int) {
 		series(n) + `INSERT INTO scans(repository_id, digest, status, started_at, completed_at, findings, severity_counts)
 			SELECT 1, 'sha256:' || printf('%064x', i), 'COMPLETE', 1, 2, '[]', '{"CRITICAL":' || (i % 3) || ',"HIGH":4,"MEDIUM":9,"LOW":12}' FROM c`,
 	}
-	script := "BEGIN;\n" + strings.Join(stmts, ";\n") + ";\nCOMMIT;"
-	if _, err := db.ExecContext(b.Context(), script); err != nil {
-		b.Fatalf("seeding: %v", err)
-	}
+	sqlitetest.Seed(b, path, stmts...)
 }
 
 // BenchmarkPages renders every page of the UI, server-side (the handler
