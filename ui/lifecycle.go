@@ -92,15 +92,8 @@ func (u *UI) putLifecycle(w http.ResponseWriter, rq *request, name string) error
 	if msg := parsePolicy(text); msg != "" {
 		return u.renderLifecycle(w, rq, http.StatusBadRequest, name, &text, rq.PostForm.Get("at"), msg)
 	}
-	if _, err := u.store.UpdateRepository(rq.Context(), name, func(r *metadata.Repository) error {
-		r.LifecyclePolicy = text
-		return nil
-	}); err != nil {
-		return err
-	}
-	u.log.InfoContext(rq.Context(), "ui: put a lifecycle policy", "repository", name, "user", rq.principal.User)
-	http.Redirect(w, rq.Request, repoURL(name, "lifecycle")+"?done=saved", http.StatusSeeOther)
-	return nil
+	return u.update(w, rq, name, func(r *metadata.Repository) { r.LifecyclePolicy = text },
+		"put a lifecycle policy", repoURL(name, "lifecycle")+"?done=saved")
 }
 
 // deleteLifecycle removes the lifecycle policy as DeleteLifecyclePolicy
@@ -109,15 +102,8 @@ func (u *UI) deleteLifecycle(w http.ResponseWriter, rq *request, name string) er
 	if err := rq.require("ecr:DeleteLifecyclePolicy", name); err != nil {
 		return err
 	}
-	if _, err := u.store.UpdateRepository(rq.Context(), name, func(r *metadata.Repository) error {
-		r.LifecyclePolicy, r.LifecycleEvaluatedAt = "", time.Time{}
-		return nil
-	}); err != nil {
-		return err
-	}
-	u.log.InfoContext(rq.Context(), "ui: deleted a lifecycle policy", "repository", name, "user", rq.principal.User)
-	http.Redirect(w, rq.Request, repoURL(name, "lifecycle")+"?done=lifecycle-deleted", http.StatusSeeOther)
-	return nil
+	return u.update(w, rq, name, func(r *metadata.Repository) { r.LifecyclePolicy, r.LifecycleEvaluatedAt = "", time.Time{} },
+		"deleted a lifecycle policy", repoURL(name, "lifecycle")+"?done=lifecycle-deleted")
 }
 
 // startPreview starts a preview of the editor's policy (saved or not),
@@ -151,9 +137,7 @@ func (u *UI) startPreview(w http.ResponseWriter, rq *request, name string) error
 	if err != nil {
 		return err
 	}
-	u.log.InfoContext(rq.Context(), "ui: started a lifecycle policy preview", "repository", name, "at", at, "user", rq.principal.User)
-	http.Redirect(w, rq.Request, repoURL(name, "lifecycle", "preview"), http.StatusSeeOther)
-	return nil
+	return u.done(w, rq, "started a lifecycle policy preview", name, repoURL(name, "lifecycle", "preview"), "at", at)
 }
 
 // previewPage shows a preview's outcome, a page of results at a time.

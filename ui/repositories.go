@@ -187,9 +187,7 @@ func (u *UI) createRepository(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	u.log.InfoContext(rq.Context(), "ui: created a repository", "repository", f.Name, "user", rq.principal.User)
-	http.Redirect(w, rq.Request, repoURL(f.Name)+"?done=created", http.StatusSeeOther)
-	return nil
+	return u.done(w, rq, "created a repository", f.Name, repoURL(f.Name)+"?done=created")
 }
 
 // deleteRepositoryPage asks whether to delete a repository.
@@ -235,7 +233,5 @@ func (u *UI) deleteRepository(w http.ResponseWriter, rq *request, name string) e
 	if err != nil {
 		return err
 	}
-	u.log.InfoContext(rq.Context(), "ui: deleted a repository", "repository", name, "user", rq.principal.User)
-	http.Redirect(w, rq.Request, "/ui/repositories?done=deleted", http.StatusSeeOther)
-	return nil
+	return u.done(w, rq, "deleted a repository", name, "/ui/repositories?done=deleted")
 }

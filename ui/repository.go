@@ -34,6 +34,25 @@ func (u *UI) head(rq *request, name, tab string) repoHead {
 	}
 }
 
+// done logs what the person did to repository name (with more log
+// attributes) and sends the browser on to next.
+func (u *UI) done(w http.ResponseWriter, rq *request, did, name, next string, more ...any) error {
+	u.log.InfoContext(rq.Context(), "ui: "+did, append([]any{"repository", name, "user", rq.principal.User}, more...)...)
+	http.Redirect(w, rq.Request, next, http.StatusSeeOther)
+	return nil
+}
+
+// update applies change to repository name's settings, then is done.
+func (u *UI) update(w http.ResponseWriter, rq *request, name string, change func(*metadata.Repository), did, next string) error {
+	if _, err := u.store.UpdateRepository(rq.Context(), name, func(r *metadata.Repository) error {
+		change(r)
+		return nil
+	}); err != nil {
+		return err
+	}
+	return u.done(w, rq, did, name, next)
+}
+
 // host is the registry host in docker commands.
 func (u *UI) host(rq *request) string {
 	if u.cfg.RepositoryHost != "" {
@@ -289,11 +308,10 @@ func (u *UI) deleteImages(w http.ResponseWriter, rq *request, name string) error
 		}
 		p.Deleted++
 	}
-	u.log.InfoContext(rq.Context(), "ui: deleted images", "repository", name, "images", p.Deleted, "user", rq.principal.User)
 	if len(p.Failures) == 0 {
-		http.Redirect(w, rq.Request, repoURL(name)+"?done=images-deleted", http.StatusSeeOther)
-		return nil
+		return u.done(w, rq, "deleted images", name, repoURL(name)+"?done=images-deleted", "images", p.Deleted)
 	}
+	u.log.InfoContext(rq.Context(), "ui: deleted images", "repository", name, "user", rq.principal.User, "images", p.Deleted, "failed", len(p.Failures))
 	u.render(w, rq, http.StatusOK, "delete-images", "Delete images of "+name, p)
 	return nil
 }

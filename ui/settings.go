@@ -99,14 +99,9 @@ func (u *UI) putMutability(w http.ResponseWriter, rq *request, name string) erro
 	if !withExclusion {
 		form.Filters = nil
 	}
-	if _, err := u.store.UpdateRepository(rq.Context(), name, func(r *metadata.Repository) error {
+	return u.update(w, rq, name, func(r *metadata.Repository) {
 		r.TagMutability, r.MutabilityExclusions = form.Mutability, form.Filters
-		return nil
-	}); err != nil {
-		return err
-	}
-	http.Redirect(w, rq.Request, repoURL(name, "settings")+"?done=saved", http.StatusSeeOther)
-	return nil
+	}, "set tag mutability", repoURL(name, "settings")+"?done=saved")
 }
 
 // putScanning sets scan on push as PutImageScanningConfiguration does.
@@ -115,14 +110,8 @@ func (u *UI) putScanning(w http.ResponseWriter, rq *request, name string) error 
 		return err
 	}
 	on := rq.PostForm.Get("scan_on_push") == "on"
-	if _, err := u.store.UpdateRepository(rq.Context(), name, func(r *metadata.Repository) error {
-		r.ScanOnPush = on
-		return nil
-	}); err != nil {
-		return err
-	}
-	http.Redirect(w, rq.Request, repoURL(name, "settings")+"?done=saved", http.StatusSeeOther)
-	return nil
+	return u.update(w, rq, name, func(r *metadata.Repository) { r.ScanOnPush = on },
+		"set scan on push", repoURL(name, "settings")+"?done=saved")
 }
 
 // policyPage is the repository policy editor.
@@ -178,9 +167,7 @@ func (u *UI) setPolicy(w http.ResponseWriter, rq *request, name string) error {
 	if err := u.store.SetRepositoryPolicy(rq.Context(), name, text); err != nil {
 		return err
 	}
-	u.log.InfoContext(rq.Context(), "ui: set a repository policy", "repository", name, "user", rq.principal.User)
-	http.Redirect(w, rq.Request, repoURL(name, "policy")+"?done=saved", http.StatusSeeOther)
-	return nil
+	return u.done(w, rq, "set a repository policy", name, repoURL(name, "policy")+"?done=saved")
 }
 
 // deletePolicy removes a repository policy.
@@ -191,7 +178,5 @@ func (u *UI) deletePolicy(w http.ResponseWriter, rq *request, name string) error
 	if err := u.store.SetRepositoryPolicy(rq.Context(), name, ""); err != nil {
 		return err
 	}
-	u.log.InfoContext(rq.Context(), "ui: deleted a repository policy", "repository", name, "user", rq.principal.User)
-	http.Redirect(w, rq.Request, repoURL(name, "policy")+"?done=policy-deleted", http.StatusSeeOther)
-	return nil
+	return u.done(w, rq, "deleted a repository policy", name, repoURL(name, "policy")+"?done=policy-deleted")
 }

@@ -19,15 +19,8 @@ import (
 // figures add up.
 func testBrowsing(t *testing.T, s metadata.Store) {
 	ctx := t.Context()
-	cfg, small, big := blob("config"), blob("small layer"), blob("a much bigger layer")
-	mustPutBlob(t, s, "app", cfg, small, big)
+	cfg, small, big, a, b, untagged := threeImages(t, s)
 	mustPutBlob(t, s, "empty", blob("unreferenced"))
-	a := manifest("app", "a", cfg.Digest, small.Digest)
-	b := manifest("app", "b", cfg.Digest, big.Digest)
-	untagged := manifest("app", "untagged", cfg.Digest)
-	mustPutManifest(t, s, a, "v1", "latest")
-	mustPutManifest(t, s, b, "v2")
-	mustPutManifest(t, s, untagged)
 	index := metadata.Manifest{Repository: "app", MediaType: "application/vnd.oci.image.index.v1+json",
 		References: []metadata.Reference{manifestRef(a.Digest), manifestRef(b.Digest)}}
 	index.Content = fmt.Appendf(nil, `{"schemaVersion":2,"manifests":[

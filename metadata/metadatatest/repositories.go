@@ -110,16 +110,26 @@ func testRepositories(t *testing.T, s metadata.Store) {
 // Images come with their tags and sizes (an index: its largest child);
 // ImageTags has a row per tag and one per untagged image, pages by
 // (digest, tag) and filters; ManifestParents finds the indexes.
-func testImages(t *testing.T, s metadata.Store) {
-	ctx := t.Context()
-	cfg, small, big := blob("config"), blob("small layer"), blob("a much bigger layer")
+// threeImages puts into repository app a config, a small and a big
+// layer, and three images of them: a (tagged v1 and latest) and b (v2)
+// of the config and one layer each, and one untagged of the config
+// alone, pushed in that order.
+func threeImages(t *testing.T, s metadata.Store) (cfg, small, big metadata.Blob, a, b, untagged metadata.Manifest) {
+	t.Helper()
+	cfg, small, big = blob("config"), blob("small layer"), blob("a much bigger layer")
 	mustPutBlob(t, s, "app", cfg, small, big)
-	a := manifest("app", "a", cfg.Digest, small.Digest)
-	b := manifest("app", "b", cfg.Digest, big.Digest)
-	untagged := manifest("app", "untagged", cfg.Digest)
+	a = manifest("app", "a", cfg.Digest, small.Digest)
+	b = manifest("app", "b", cfg.Digest, big.Digest)
+	untagged = manifest("app", "untagged", cfg.Digest)
 	mustPutManifest(t, s, a, "v1", "latest")
 	mustPutManifest(t, s, b, "v2")
 	mustPutManifest(t, s, untagged)
+	return cfg, small, big, a, b, untagged
+}
+
+func testImages(t *testing.T, s metadata.Store) {
+	ctx := t.Context()
+	cfg, small, big, a, b, untagged := threeImages(t, s)
 	index := manifest("app", "index")
 	index.MediaType = "application/vnd.oci.image.index.v1+json"
 	index.References = []metadata.Reference{manifestRef(a.Digest), manifestRef(b.Digest)}
