@@ -44,8 +44,8 @@ type imagePage struct {
 	CanReferrers bool
 	Referrers    []metadata.Descriptor
 	// Scan is the image's scan, Findings those of Severity (all when
-	// empty) up to maxFindings, of Matching in all; Packages the
-	// inventory.
+	// empty) up to maxFindings, of Matching in all; Packages the first
+	// maxPackages of the inventory's AllPackages.
 	CanFindings bool
 	Scan        *metadata.Scan
 	Counts      []severityCount
@@ -53,6 +53,7 @@ type imagePage struct {
 	Findings    []findingRow
 	Matching    int
 	Packages    []vulndb.Package
+	AllPackages int
 }
 
 // platform writes a platform as people read it: os/architecture[/variant].
@@ -88,10 +89,11 @@ type historyStep struct {
 	Layer            *ocispec.Descriptor
 }
 
-// findingRow is a finding with its package.
+// findingRow is a finding with its package and the class that colours
+// its severity.
 type findingRow struct {
 	scanner.Finding
-	Package, Version string
+	Package, Version, Class string
 }
 
 // imageConfigTypes are the config media types whose history the page
@@ -101,8 +103,12 @@ var imageConfigTypes = []string{"application/vnd.oci.image.config.v1+json", "app
 const (
 	// maxConfigBytes bounds the config blob read for the history.
 	maxConfigBytes = 4 << 20
-	// maxFindings bounds the findings listed on the page.
-	maxFindings = 1000
+	// maxFindings and maxPackages bound the findings and packages listed
+	// on the page, so that it stays well under 100 ms to render; the
+	// severity filter narrows the findings, and berth scan --json lists
+	// everything.
+	maxFindings = 500
+	maxPackages = 500
 )
 
 // image shows one image.
@@ -239,7 +245,7 @@ func (u *UI) scanParts(rq *request, name string, p *imagePage) error {
 			continue
 		}
 		if p.Matching++; len(p.Findings) < maxFindings {
-			row := findingRow{Finding: f}
+			row := findingRow{Finding: f, Class: severityClass(f.Severity)}
 			for _, a := range f.Attributes {
 				switch a.Key {
 				case "package_name":
@@ -254,5 +260,7 @@ func (u *UI) scanParts(rq *request, name string, p *imagePage) error {
 	if p.Packages, err = scanner.Packages(sc); err != nil {
 		u.log.WarnContext(rq.Context(), "ui: reading a package inventory", "repository", name, "digest", p.Image.Digest, "err", err)
 	}
+	p.AllPackages = len(p.Packages)
+	p.Packages = p.Packages[:min(len(p.Packages), maxPackages)]
 	return nil
 }
