@@ -73,6 +73,8 @@ type options struct {
 	db   string // an index to open instead of a new one
 	// burst is how many bad sign-ins an address may send (default 1000).
 	burst int
+	// secureCookies: behind a proxy that terminates TLS.
+	secureCookies bool
 }
 
 func newFixture(t testing.TB, opts options) *fixture {
@@ -117,6 +119,7 @@ func newFixture(t testing.TB, opts options) *fixture {
 	f.ui, err = ui.New(f.store, ui.Config{
 		Access: f.auth, Previews: f.previews, Blobs: f.reg, Scope: scope,
 		RepositoryHost: "registry.test:5000",
+		SecureCookies:  opts.secureCookies,
 		Clock:          func() time.Time { return time.Now().Add(time.Duration(f.offset.Load())) },
 		Log:            log,
 	})

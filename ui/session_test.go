@@ -209,17 +209,20 @@ func TestSignInThrottled(t *testing.T) {
 	}
 }
 
-// Under TLS the cookies are Secure.
-func TestCookiesSecureUnderTLS(t *testing.T) {
-	f := newFixture(t, options{tls: true})
-	admin := f.user("admin", "full-access")
-	b := f.browser()
-	if c := setCookie(b.expect(http.StatusOK, "/ui/signin"), "berth_csrf"); c == nil || !c.Secure {
-		t.Errorf("CSRF cookie under TLS = %+v; want Secure", c)
-	}
-	p := b.post("/ui/signin", url.Values{"access_key_id": {admin.ID}, "secret_access_key": {admin.Secret}})
-	if c := setCookie(p, "berth_session"); c == nil || !c.Secure {
-		t.Errorf("session cookie under TLS = %+v; want Secure", c)
+// Under TLS the cookies are Secure, and behind a proxy that terminates
+// TLS when configured so.
+func TestCookiesSecure(t *testing.T) {
+	for name, opts := range map[string]options{"TLS": {tls: true}, "a TLS proxy": {secureCookies: true}} {
+		f := newFixture(t, opts)
+		admin := f.user("admin", "full-access")
+		b := f.browser()
+		if c := setCookie(b.expect(http.StatusOK, "/ui/signin"), "berth_csrf"); c == nil || !c.Secure {
+			t.Errorf("%s: CSRF cookie = %+v; want Secure", name, c)
+		}
+		p := b.post("/ui/signin", url.Values{"access_key_id": {admin.ID}, "secret_access_key": {admin.Secret}})
+		if c := setCookie(p, "berth_session"); c == nil || !c.Secure {
+			t.Errorf("%s: session cookie = %+v; want Secure", name, c)
+		}
 	}
 }
 

@@ -185,6 +185,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		Scope:          arn.Scope{Region: cfg.AWS.Region, AccountID: cfg.AWS.AccountID},
 		RepositoryHost: cfg.Registry.Host,
 		SessionTTL:     cfg.UI.SessionLifetime,
+		SecureCookies:  cfg.UI.SecureCookies,
 		Log:            log,
 	})
 	if err != nil {

@@ -47,6 +47,10 @@ type Config struct {
 type UI struct {
 	// SessionLifetime is how long a sign-in lasts.
 	SessionLifetime time.Duration `yaml:"sessionLifetime"`
+	// SecureCookies marks the UI's cookies Secure when berth is reached
+	// over HTTPS through a proxy that terminates TLS (they always are
+	// when berth serves TLS itself).
+	SecureCookies bool `yaml:"secureCookies"`
 }
 
 // Scanning configures vulnerability scanning.

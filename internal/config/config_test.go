@@ -107,6 +107,7 @@ scanning:
   reloadInterval: 5m
 ui:
   sessionLifetime: 2h
+  secureCookies: true
 `)
 	want := config.Config{
 		Listen:          "127.0.0.1:6000",
@@ -125,7 +126,7 @@ ui:
 		Lifecycle: config.Lifecycle{Interval: 15 * time.Minute},
 		GC:        config.GC{Interval: 10 * time.Minute, Grace: 30 * time.Minute, UploadTimeout: 2 * time.Hour},
 		Scanning:  config.Scanning{OSVDir: "/var/lib/osv", Workers: 2, ReloadInterval: 5 * time.Minute},
-		UI:        config.UI{SessionLifetime: 2 * time.Hour},
+		UI:        config.UI{SessionLifetime: 2 * time.Hour, SecureCookies: true},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load = %+v; want %+v", *cfg, want)
@@ -279,6 +280,7 @@ var envValues = map[string]string{
 	"BERTH_SCANNING_WORKERS":             "3",
 	"BERTH_SCANNING_RELOAD_INTERVAL":     "9m",
 	"BERTH_UI_SESSION_LIFETIME":          "10m",
+	"BERTH_UI_SECURE_COOKIES":            "true",
 }
 
 // `auth: none` is short for auth.mode: none, and other auth keys keep
