@@ -117,7 +117,7 @@ func (u *UI) authenticate(w http.ResponseWriter, r *http.Request) (*request, err
 }
 
 // toSignIn redirects to the sign-in page, which comes back to the page
-// asked for (a form post comes back to the page it was on).
+// asked for (after a form post, to the overview: the form is gone).
 func (u *UI) toSignIn(w http.ResponseWriter, r *http.Request, why string) {
 	next := r.URL.RequestURI()
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
