@@ -2,15 +2,17 @@
 // repositories, manifests (with their bytes, so a pull costs one read),
 // tags, which blobs each repository holds, upload sessions and pull times,
 // scans, lifecycle policy previews, and the identities that may use them:
-// users, their policies and their access keys, and the web UI's sessions. Listing, tag lists, the
-// catalog, lifecycle and GC read the index and never walk the blob store.
+// users, their policies and their access keys, and the web UI's sessions;
+// and the launcher's state: ECS clusters, task definitions and tasks.
+// Listing, tag lists, the catalog, lifecycle and GC read the index and
+// never walk the blob store.
 //
 // The index is declared in families of small interfaces, one file each
 // (blobs.go, manifests.go, repositories.go, images.go, scans.go,
 // previews.go, settings.go, identities.go, sessions.go, browsing.go,
-// statistics.go); Store is their union, which a
-// backend implements: the embedded SQLite backend (metadata/sqlite) and,
-// for several replicas, PostgreSQL. Consumers never take Store: each
+// statistics.go, ecs.go); Store is their union, which a backend
+// implements: the embedded SQLite backend (metadata/sqlite) and, for
+// several replicas, PostgreSQL. Consumers never take Store: each
 // declares the few methods it uses, in its own package. A new kind of
 // state gets its own family (and file) and a line in Store, never more
 // methods on an existing one.
@@ -72,6 +74,9 @@ type Store interface {
 	Sessions
 	Browsing
 	Statistics
+	Clusters
+	TaskDefinitions
+	Tasks
 	// Ping reports whether the index is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the index.

@@ -82,6 +82,10 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"Sessions", testSessions},
 		{"Statistics", testStatistics},
 		{"Browsing", testBrowsing},
+		{"Clusters", testClusters},
+		{"TaskDefinitions", testTaskDefinitions},
+		{"TaskDefinitionRevisionsConcurrent", testTaskDefinitionRevisionsConcurrent},
+		{"Tasks", testTasks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,6 +103,9 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 	})
 	t.Run("SessionSurvivesReopen", func(t *testing.T) {
 		testSessionSurvivesReopen(t, newDatabase(t))
+	})
+	t.Run("ECSSurvivesReopen", func(t *testing.T) {
+		testECSSurvivesReopen(t, newDatabase(t))
 	})
 }
 

@@ -244,6 +244,41 @@ END;
 CREATE INDEX manifests_pushed ON manifests(repository_id, pushed_at, digest);
 CREATE INDEX manifests_pulled ON manifests(repository_id, last_pulled_at, digest);
 CREATE INDEX manifests_pushed_anywhere ON manifests(pushed_at);
+`, `
+-- The launcher's ECS state: each resource's JSON document, with the
+-- columns it is looked up by beside it.
+CREATE TABLE ecs_clusters (
+	name       TEXT PRIMARY KEY,
+	status     TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	document   BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE ecs_task_definitions (
+	family          TEXT NOT NULL,
+	revision        INTEGER NOT NULL,
+	status          TEXT NOT NULL,
+	registered_at   INTEGER NOT NULL,
+	deregistered_at INTEGER NOT NULL DEFAULT 0,
+	document        BLOB NOT NULL,
+	PRIMARY KEY (family, revision)
+) WITHOUT ROWID;
+CREATE INDEX ecs_task_definitions_status ON ecs_task_definitions(status, family, revision);
+CREATE TABLE ecs_tasks (
+	id             TEXT PRIMARY KEY,
+	cluster        TEXT NOT NULL,
+	family         TEXT NOT NULL,
+	revision       INTEGER NOT NULL,
+	task_group     TEXT NOT NULL DEFAULT '',
+	started_by     TEXT NOT NULL DEFAULT '',
+	last_status    TEXT NOT NULL,
+	desired_status TEXT NOT NULL,
+	created_at     INTEGER NOT NULL,
+	stopped_at     INTEGER NOT NULL DEFAULT 0,
+	document       BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX ecs_tasks_cluster ON ecs_tasks(cluster, desired_status, id);
+CREATE INDEX ecs_tasks_group ON ecs_tasks(cluster, task_group, id) WHERE task_group <> '';
+CREATE INDEX ecs_tasks_stopped ON ecs_tasks(stopped_at) WHERE stopped_at <> 0;
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
