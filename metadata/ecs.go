@@ -47,6 +47,9 @@ type TaskDefinition struct {
 	RegisteredAt   time.Time
 	DeregisteredAt time.Time // zero while ACTIVE
 	Document       []byte
+	// Tags are the revision's tags, the one thing about it that changes
+	// after it is registered.
+	Tags map[string]string
 }
 
 // TaskDefinitionQuery selects task definitions, ordered by family and
@@ -66,8 +69,8 @@ type TaskDefinitionQuery struct {
 // TaskDefinitions records ECS task definitions: families of numbered
 // revisions, each ACTIVE until deregistered.
 type TaskDefinitions interface {
-	// RegisterTaskDefinition stores td (its Family, RegisteredAt and
-	// Document) as its family's next revision, one more than the highest
+	// RegisterTaskDefinition stores td (its Family, RegisteredAt,
+	// Document and Tags) as its family's next revision, one more than the highest
 	// ever registered, ACTIVE, and returns it with its revision.
 	RegisterTaskDefinition(ctx context.Context, td TaskDefinition) (TaskDefinition, error)
 	// TaskDefinition returns revision of family, or with revision 0 the
@@ -80,6 +83,9 @@ type TaskDefinitions interface {
 	// at (a revision already INACTIVE keeps its first time) and returns
 	// it. ErrTaskDefinitionUnknown if there is no such revision.
 	DeregisterTaskDefinition(ctx context.Context, family string, revision int, at time.Time) (TaskDefinition, error)
+	// SetTaskDefinitionTags replaces the tags of revision of family.
+	// ErrTaskDefinitionUnknown if there is no such revision.
+	SetTaskDefinitionTags(ctx context.Context, family string, revision int, tags map[string]string) error
 }
 
 // Task is an ECS task. Document is the launcher's JSON of it (its

@@ -3,6 +3,7 @@ package metadatatest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -97,6 +98,22 @@ func testTaskDefinitions(t *testing.T, s metadata.Store) {
 	if td := register("web", `{}`); td.Revision != 4 {
 		t.Fatalf("revision after a deregistered one = %d; want 4", td.Revision)
 	}
+	tagged, err := s.RegisterTaskDefinition(ctx, metadata.TaskDefinition{Family: "tagged", RegisteredAt: t0, Document: []byte(`{}`), Tags: map[string]string{"team": "a"}})
+	if err != nil || !maps.Equal(tagged.Tags, map[string]string{"team": "a"}) {
+		t.Fatalf("RegisterTaskDefinition with tags = %+v, %v", tagged, err)
+	}
+	if err := s.SetTaskDefinitionTags(ctx, "tagged", 1, map[string]string{"team": "b", "env": "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TaskDefinition(ctx, "tagged", 1); err != nil || !maps.Equal(got.Tags, map[string]string{"team": "b", "env": "dev"}) {
+		t.Fatalf("tags after SetTaskDefinitionTags = %+v, %v", got, err)
+	}
+	if got, err := s.TaskDefinition(ctx, "web", 1); err != nil || len(got.Tags) != 0 {
+		t.Fatalf("tags of an untagged revision = %+v, %v", got.Tags, err)
+	}
+	if err := s.SetTaskDefinitionTags(ctx, "tagged", 2, nil); !errors.Is(err, metadata.ErrTaskDefinitionUnknown) {
+		t.Fatalf("SetTaskDefinitionTags(missing): %v", err)
+	}
 
 	list := func(q metadata.TaskDefinitionQuery) []string {
 		t.Helper()
@@ -110,11 +127,11 @@ func testTaskDefinitions(t *testing.T, s metadata.Store) {
 		}
 		return out
 	}
-	assertStrings(t, "all", list(metadata.TaskDefinitionQuery{}), []string{"api:1", "web:1", "web:2", "web:3", "web:4"})
-	assertStrings(t, "ACTIVE", list(metadata.TaskDefinitionQuery{Status: "ACTIVE"}), []string{"api:1", "web:1", "web:2", "web:4"})
+	assertStrings(t, "all", list(metadata.TaskDefinitionQuery{}), []string{"api:1", "tagged:1", "web:1", "web:2", "web:3", "web:4"})
+	assertStrings(t, "ACTIVE", list(metadata.TaskDefinitionQuery{Status: "ACTIVE"}), []string{"api:1", "tagged:1", "web:1", "web:2", "web:4"})
 	assertStrings(t, "web DESC", list(metadata.TaskDefinitionQuery{Family: "web", Descending: true}), []string{"web:4", "web:3", "web:2", "web:1"})
 	assertStrings(t, "page after web:1", list(metadata.TaskDefinitionQuery{AfterFamily: "web", AfterRevision: 1, Limit: 2}), []string{"web:2", "web:3"})
-	assertStrings(t, "DESC page after web:2", list(metadata.TaskDefinitionQuery{Descending: true, AfterFamily: "web", AfterRevision: 2}), []string{"web:1", "api:1"})
+	assertStrings(t, "DESC page after web:2", list(metadata.TaskDefinitionQuery{Descending: true, AfterFamily: "web", AfterRevision: 2}), []string{"web:1", "tagged:1", "api:1"})
 	assertStrings(t, "INACTIVE", list(metadata.TaskDefinitionQuery{Status: "INACTIVE"}), []string{"web:3"})
 }
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -46,24 +47,41 @@ func scanCluster(row interface{ Scan(...any) error }) (metadata.Cluster, error) 
 	return c, err
 }
 
-const taskDefinitionColumns = `family, revision, status, registered_at, deregistered_at, document`
+const taskDefinitionColumns = `family, revision, status, registered_at, deregistered_at, document, tags`
 
 func scanTaskDefinition(row interface{ Scan(...any) error }) (metadata.TaskDefinition, error) {
 	var td metadata.TaskDefinition
 	var registered, deregistered int64
-	err := row.Scan(&td.Family, &td.Revision, &td.Status, &registered, &deregistered, &td.Document)
+	var tags string
+	err := row.Scan(&td.Family, &td.Revision, &td.Status, &registered, &deregistered, &td.Document, &tags)
+	if err != nil {
+		return td, err
+	}
 	td.RegisteredAt, td.DeregisteredAt = time.Unix(0, registered), unixOrZero(deregistered)
-	return td, err
+	return td, json.Unmarshal([]byte(tags), &td.Tags)
+}
+
+// tagsJSON is tags as the tags column keeps them.
+func tagsJSON(tags map[string]string) (string, error) {
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	b, err := json.Marshal(tags)
+	return string(b), err
 }
 
 // RegisterTaskDefinition implements metadata.TaskDefinitions.
 func (s *Store) RegisterTaskDefinition(ctx context.Context, td metadata.TaskDefinition) (metadata.TaskDefinition, error) {
 	var out metadata.TaskDefinition
-	err := s.tx(ctx, func(tx *tx) error {
+	tags, err := tagsJSON(td.Tags)
+	if err != nil {
+		return out, err
+	}
+	err = s.tx(ctx, func(tx *tx) error {
 		var err error
-		out, err = scanTaskDefinition(tx.QueryRowContext(ctx, `INSERT INTO ecs_task_definitions(family, revision, status, registered_at, document)
-			VALUES (?1, (SELECT COALESCE(MAX(revision), 0) + 1 FROM ecs_task_definitions WHERE family = ?1), 'ACTIVE', ?2, ?3)
-			RETURNING `+taskDefinitionColumns, td.Family, td.RegisteredAt.UnixNano(), orEmpty(td.Document)))
+		out, err = scanTaskDefinition(tx.QueryRowContext(ctx, `INSERT INTO ecs_task_definitions(family, revision, status, registered_at, document, tags)
+			VALUES (?1, (SELECT COALESCE(MAX(revision), 0) + 1 FROM ecs_task_definitions WHERE family = ?1), 'ACTIVE', ?2, ?3, ?4)
+			RETURNING `+taskDefinitionColumns, td.Family, td.RegisteredAt.UnixNano(), orEmpty(td.Document), tags))
 		return err
 	})
 	return out, err
@@ -131,6 +149,16 @@ func (s *Store) DeregisterTaskDefinition(ctx context.Context, family string, rev
 		return err
 	})
 	return out, err
+}
+
+// SetTaskDefinitionTags implements metadata.TaskDefinitions.
+func (s *Store) SetTaskDefinitionTags(ctx context.Context, family string, revision int, tags map[string]string) error {
+	text, err := tagsJSON(tags)
+	if err != nil {
+		return err
+	}
+	return s.deleteOne(ctx, `UPDATE ecs_task_definitions SET tags = ? WHERE family = ? AND revision = ?`,
+		metadata.ErrTaskDefinitionUnknown, text, family, revision)
 }
 
 const taskColumns = `id, cluster, family, revision, task_group, started_by, last_status, desired_status, created_at, stopped_at, document`

@@ -260,6 +260,7 @@ CREATE TABLE ecs_task_definitions (
 	registered_at   INTEGER NOT NULL,
 	deregistered_at INTEGER NOT NULL DEFAULT 0,
 	document        BLOB NOT NULL,
+	tags            TEXT NOT NULL DEFAULT '{}', -- JSON object
 	PRIMARY KEY (family, revision)
 ) WITHOUT ROWID;
 CREATE INDEX ecs_task_definitions_status ON ecs_task_definitions(status, family, revision);
