@@ -118,8 +118,9 @@ type TaskQuery struct {
 	Cluster, Family, Group, StartedBy string
 	DesiredStatus, LastStatus         string
 	// StoppedSince leaves out tasks that stopped before it; zero keeps
-	// them all.
+	// them all. Live leaves out every stopped task.
 	StoppedSince time.Time
+	Live         bool
 	// After is the id the previous page ended with.
 	After string
 	// Limit bounds the page; 0 or less for no bound.

@@ -216,6 +216,7 @@ func testTasks(t *testing.T, s metadata.Store) {
 	assertStrings(t, "desired RUNNING", ids(metadata.TaskQuery{DesiredStatus: "RUNNING"}), []string{"a1"})
 	assertStrings(t, "last STOPPED", ids(metadata.TaskQuery{LastStatus: "STOPPED"}), []string{"a2", "b1", "c1"})
 	assertStrings(t, "stopped since", ids(metadata.TaskQuery{StoppedSince: t0.Add(time.Hour)}), []string{"a1", "a2", "c1"})
+	assertStrings(t, "live", ids(metadata.TaskQuery{Live: true}), []string{"a1"})
 	assertStrings(t, "page", ids(metadata.TaskQuery{After: "a1", Limit: 2}), []string{"a2", "b1"})
 
 	n, err := s.DeleteStoppedTasks(ctx, t0.Add(time.Hour+time.Second))

@@ -204,6 +204,9 @@ func (s *Store) Tasks(ctx context.Context, q metadata.TaskQuery) ([]metadata.Tas
 			where, args = append(where, f.column+" = ?"), append(args, f.value)
 		}
 	}
+	if q.Live {
+		where = append(where, "stopped_at = 0")
+	}
 	if !q.StoppedSince.IsZero() {
 		where, args = append(where, "(stopped_at = 0 OR stopped_at >= ?)"), append(args, q.StoppedSince.UnixNano())
 	}

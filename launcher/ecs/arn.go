@@ -1,0 +1,101 @@
+package ecs
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// arns builds and reads the ARNs of ECS resources in one account and
+// region: clusters, task definitions, tasks and their containers.
+type arns struct {
+	account, region string
+}
+
+func (a arns) prefix() string { return "arn:aws:ecs:" + a.region + ":" + a.account + ":" }
+
+func (a arns) cluster(name string) string { return a.prefix() + "cluster/" + name }
+
+func (a arns) taskDefinition(family string, revision int) string {
+	return a.prefix() + "task-definition/" + family + ":" + strconv.Itoa(revision)
+}
+
+func (a arns) task(cluster, id string) string { return a.prefix() + "task/" + cluster + "/" + id }
+
+func (a arns) container(cluster, task, id string) string {
+	return a.prefix() + "container/" + cluster + "/" + task + "/" + id
+}
+
+// resource splits an ECS ARN of this account and region into its
+// resource type and the rest ("cluster", "default"); ok is false for
+// anything else.
+func (a arns) resource(arn string) (kind, rest string, ok bool) {
+	after, found := strings.CutPrefix(arn, a.prefix())
+	if !found {
+		return "", "", false
+	}
+	return strings.Cut(after, "/")
+}
+
+// clusterName reads a cluster given by name or ARN, as every ECS call
+// takes it; "" is the default cluster.
+func (a arns) clusterName(s string) (string, bool) {
+	if s == "" {
+		return defaultCluster, true
+	}
+	if !strings.HasPrefix(s, "arn:") {
+		return s, clusterNamePattern.MatchString(s)
+	}
+	kind, name, ok := a.resource(s)
+	return name, ok && kind == "cluster" && clusterNamePattern.MatchString(name)
+}
+
+// taskDefinitionRef reads a task definition given as family, family:revision
+// or ARN; revision is 0 when not given (the latest ACTIVE one).
+func (a arns) taskDefinitionRef(s string) (family string, revision int, ok bool) {
+	if strings.HasPrefix(s, "arn:") {
+		kind, rest, ok := a.resource(s)
+		if !ok || kind != "task-definition" {
+			return "", 0, false
+		}
+		s = rest
+	}
+	family, rev, hasRev := strings.Cut(s, ":")
+	if !familyPattern.MatchString(family) {
+		return "", 0, false
+	}
+	if !hasRev {
+		return family, 0, true
+	}
+	n, err := strconv.Atoi(rev)
+	if err != nil || n < 1 {
+		return "", 0, false
+	}
+	return family, n, true
+}
+
+// taskRef reads a task given by id or ARN (of either format: with or
+// without the cluster name).
+func (a arns) taskRef(s string) (cluster, id string, ok bool) {
+	if !strings.HasPrefix(s, "arn:") {
+		return "", s, taskIDPattern.MatchString(s)
+	}
+	kind, rest, ok := a.resource(s)
+	if !ok || kind != "task" {
+		return "", "", false
+	}
+	cluster, id, found := strings.Cut(rest, "/")
+	if !found {
+		cluster, id = "", rest
+	}
+	return cluster, id, taskIDPattern.MatchString(id)
+}
+
+var (
+	// clusterNamePattern: up to 255 letters, numbers, underscores and hyphens.
+	clusterNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	// familyPattern: the same, for task definition families.
+	familyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	// taskIDPattern: the 32 hex digits berth gives tasks (ECS's own are the same).
+	taskIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)

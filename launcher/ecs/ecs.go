@@ -1,0 +1,206 @@
+// Package ecs serves the Amazon ECS API (AWS JSON 1.1, target prefix
+// AmazonEC2ContainerServiceV20141113, SigV4 signing name ecs) and runs
+// its tasks on the local container engine, so that the aws CLI and the
+// AWS SDKs run what they pushed to berth's registry with
+// --endpoint-url.
+//
+// Operations live one family per file: clusters.go, taskdefs.go (task
+// definitions; their validation in taskdef.go), tasks.go (RunTask,
+// StopTask, DescribeTasks, ListTasks) and tags.go. Each authorizes its
+// ecs:<Operation> action on the resource's ARN through [Access] before
+// it reads or writes anything, and answers with ECS's error names
+// (errors.go).
+//
+// Tasks are run by the [Runner] (runner.go), which a service scheduler
+// drives directly: each task has one supervisor goroutine
+// (supervise.go) that launches its containers (spec.go) in the task's
+// network mode (in awsvpc, the containers join a sidecar that holds the
+// namespace, publishes the ports on 127.0.0.1 and serves the task
+// metadata endpoint, taskmeta.go), follows their exits and health from
+// the engine's events (loop.go) and writes every change through to the
+// metadata index; awslogs output goes to the log store (logs.go). After
+// a restart the runner reattaches to what still runs.
+package ecs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/metadata"
+)
+
+// TargetPrefix is the X-Amz-Target prefix of every ECS operation.
+const TargetPrefix = "AmazonEC2ContainerServiceV20141113"
+
+// SigningName is ECS's SigV4 service name.
+const SigningName = "ecs"
+
+// defaultCluster is the cluster calls without one use; it always exists.
+const defaultCluster = "default"
+
+// Access is what the API needs from the access-control layer.
+type Access interface {
+	// Authorize returns an error in AWS form (AccessDeniedException)
+	// unless the caller in ctx may perform action ("ecs:RunTask") on the
+	// resource ARN ("*" for actions on no resource).
+	Authorize(ctx context.Context, action, resource string) error
+	// Caller is who the caller in ctx is, as tasks record who launched
+	// them.
+	Caller(ctx context.Context) Caller
+}
+
+// Store is what the API reads and writes of the metadata index; tasks
+// are written by the Runner only.
+type Store interface {
+	metadata.Clusters
+	metadata.TaskDefinitions
+	Task(ctx context.Context, id string) (metadata.Task, error)
+	Tasks(ctx context.Context, q metadata.TaskQuery) ([]metadata.Task, error)
+	// Settings keep the pagination key.
+	metadata.Settings
+}
+
+// Config configures the API.
+type Config struct {
+	// AccountID and Region are those of the ARNs.
+	AccountID, Region string
+	// TokenSecret keys the pagination tokens (at least 32 bytes); empty: a
+	// random key kept in the index.
+	TokenSecret []byte
+	// Authenticate verifies each request's signature (auth.Authority's
+	// AuthenticateAWS("ecs")).
+	Authenticate awsjson.Authenticator
+	// Access authorizes each operation.
+	Access Access
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// API is the ECS API as an http.Handler for "POST /".
+type API struct {
+	svc    *awsjson.Service
+	store  Store
+	runner *Runner
+	access Access
+	tokens *awsjson.TokenCodec
+	arns   arns
+	cfg    Config
+
+	// clusterMu serialises read-modify-write changes of clusters (tags,
+	// deletion), which the index replaces whole.
+	clusterMu sync.Mutex
+}
+
+// New returns the API over the index, running tasks with runner, and
+// makes sure the default cluster exists.
+func New(ctx context.Context, store Store, runner *Runner, cfg Config) (*API, error) {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	secret := cfg.TokenSecret
+	if len(secret) == 0 {
+		var err error
+		if secret, err = tokenSecret(ctx, store); err != nil {
+			return nil, err
+		}
+	}
+	tokens, err := awsjson.NewTokenCodec(secret)
+	if err != nil {
+		return nil, err
+	}
+	a := &API{store: store, runner: runner, access: cfg.Access, tokens: tokens,
+		arns: arns{account: cfg.AccountID, region: cfg.Region}, cfg: cfg}
+	if err := a.ensureDefaultCluster(ctx); err != nil {
+		return nil, err
+	}
+	a.svc = awsjson.NewService(TargetPrefix, awsjson.WithAuthenticate(cfg.Authenticate), awsjson.WithLogger(cfg.Log))
+	awsjson.Handle(a.svc, "CreateCluster", a.createCluster)
+	awsjson.Handle(a.svc, "DescribeClusters", a.describeClusters)
+	awsjson.Handle(a.svc, "ListClusters", a.listClusters)
+	awsjson.Handle(a.svc, "DeleteCluster", a.deleteCluster)
+	awsjson.Handle(a.svc, "RegisterTaskDefinition", a.registerTaskDefinition)
+	awsjson.Handle(a.svc, "DescribeTaskDefinition", a.describeTaskDefinition)
+	awsjson.Handle(a.svc, "ListTaskDefinitions", a.listTaskDefinitions)
+	awsjson.Handle(a.svc, "DeregisterTaskDefinition", a.deregisterTaskDefinition)
+	awsjson.Handle(a.svc, "RunTask", a.runTask)
+	awsjson.Handle(a.svc, "StopTask", a.stopTask)
+	awsjson.Handle(a.svc, "DescribeTasks", a.describeTasks)
+	awsjson.Handle(a.svc, "ListTasks", a.listTasks)
+	awsjson.Handle(a.svc, "TagResource", a.tagResource)
+	awsjson.Handle(a.svc, "UntagResource", a.untagResource)
+	awsjson.Handle(a.svc, "ListTagsForResource", a.listTagsForResource)
+	return a, nil
+}
+
+// settingTokenSecret keeps the pagination token key in the index.
+const settingTokenSecret = "ecs.paginationTokenKey"
+
+// tokenSecret returns the pagination token key from the index, creating
+// it on first use.
+func tokenSecret(ctx context.Context, store metadata.Settings) ([]byte, error) {
+	text, err := store.Setting(ctx, settingTokenSecret)
+	if err != nil {
+		return nil, err
+	}
+	if text == "" {
+		key := make([]byte, 32)
+		rand.Read(key)
+		text = base64.StdEncoding.EncodeToString(key)
+		if err := store.PutSetting(ctx, settingTokenSecret, text); err != nil {
+			return nil, err
+		}
+	}
+	return base64.StdEncoding.DecodeString(text)
+}
+
+// Matches reports whether r is an ECS API call.
+func (a *API) Matches(r *http.Request) bool { return a.svc.Matches(r) }
+
+// ServeHTTP serves one ECS API call.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.svc.ServeHTTP(w, r) }
+
+// maxResults reads a maxResults member: def when absent, else 1 to limit.
+func maxResults(n *int, limit, def int) (int, error) {
+	if n == nil {
+		return def, nil
+	}
+	if *n < 1 || *n > limit {
+		return 0, invalidParameter("maxResults must be between 1 and %d.", limit)
+	}
+	return *n, nil
+}
+
+// serverError wraps a failure of the index or the engine for the log;
+// the client sees a ServerException.
+func serverError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae awsjson.APIError
+	if errors.As(err, &ae) {
+		return err
+	}
+	return &opError{op: op, err: err}
+}
+
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return e.op + ": " + e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
