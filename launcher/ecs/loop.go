@@ -226,6 +226,8 @@ func (t *taskRun) reattach(ctx context.Context) {
 			}
 			t.capture(ctx, i)
 		case cs.Started:
+			// What it wrote after berth stopped is still to be stored.
+			t.capture(ctx, i)
 			exited = append(exited, i)
 		}
 	}
