@@ -57,3 +57,12 @@ func ReadOnly() *Policy {
 		{Effect: EffectAllow, Action: readOnlyActions(), Resource: []string{"*"}},
 	}}
 }
+
+// ECSFullAccess returns AmazonECS_FullAccess as far as berth acts on it:
+// every ECS action (the AWS policy also grants the EC2, load balancing
+// and IAM actions ECS needs there, which berth has no use for).
+func ECSFullAccess() *Policy {
+	return &Policy{Version: Version2012, Statements: []Statement{
+		{Effect: EffectAllow, Action: []string{"ecs:*"}, Resource: []string{"*"}},
+	}}
+}

@@ -191,6 +191,10 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	launch, err := openLauncher(ctx, cfg, store, authority, log)
+	if err != nil {
+		return fmt.Errorf("launcher: %w", err)
+	}
 
 	// Routes: each component registers its own. The AWS APIs register on
 	// the front door, which picks one by X-Amz-Target or path and checks
@@ -198,6 +202,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	mux := http.NewServeMux()
 	front := awsjson.NewFront(mux, authority.AuthenticateAWS, log)
 	api.Register(front)
+	launch.Register(front)
 	reg.Register(mux)
 	authority.Register(mux) // the Docker token endpoint
 	metrics.Register(mux)
@@ -213,6 +218,9 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	}
 	if cfg.Lifecycle.Interval > 0 {
 		loops = append(loops, untilDone(func(ctx context.Context) { runner.Schedule(ctx, cfg.Lifecycle.Interval) }))
+	}
+	if launch.runner != nil {
+		loops = append(loops, launch.runner.Run)
 	}
 	if cfg.GC.Interval > 0 {
 		loops = append(loops, untilDone(func(ctx context.Context) { collector.Schedule(ctx, cfg.GC.Interval) }))

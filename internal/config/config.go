@@ -41,6 +41,7 @@ type Config struct {
 	GC        GC        `yaml:"gc"`
 	Scanning  Scanning  `yaml:"scanning"`
 	UI        UI        `yaml:"ui"`
+	Launcher  Launcher  `yaml:"launcher"`
 }
 
 // UI configures the web UI at /ui/.
@@ -51,6 +52,21 @@ type UI struct {
 	// over HTTPS through a proxy that terminates TLS (they always are
 	// when berth serves TLS itself).
 	SecureCookies bool `yaml:"secureCookies"`
+}
+
+// Launcher configures the launcher: ECS tasks on a local Docker Engine.
+type Launcher struct {
+	// Enabled serves the ECS API and runs its tasks. berth still starts
+	// when the engine cannot be reached; ECS calls that need it say so.
+	Enabled bool `yaml:"enabled"`
+	// DockerHost is the engine's address ("unix:///var/run/docker.sock",
+	// "tcp://127.0.0.1:2375"); empty: DOCKER_HOST, else the default
+	// socket.
+	DockerHost string `yaml:"dockerHost"`
+	// StateDir holds running tasks' metadata files, which the engine
+	// mounts into their sidecars (so it must see the same path); default
+	// <dataDir>/launcher.
+	StateDir string `yaml:"stateDir"`
 }
 
 // Scanning configures vulnerability scanning.
@@ -223,6 +239,7 @@ func Defaults() Config {
 		GC:        GC{Interval: time.Hour, Grace: time.Hour, UploadTimeout: 24 * time.Hour},
 		Scanning:  Scanning{Workers: 1, ReloadInterval: time.Minute},
 		UI:        UI{SessionLifetime: 12 * time.Hour},
+		Launcher:  Launcher{Enabled: true},
 	}
 }
 
@@ -381,6 +398,7 @@ func (c *Config) Validate() error {
 		{&c.Auth.SigningKeysDir, "signing-keys"},
 		{&c.Auth.AdminCredentialsFile, "admin-credentials"},
 		{&c.Scanning.OSVDir, "osv"},
+		{&c.Launcher.StateDir, "launcher"},
 	} {
 		if *p.path == "" {
 			*p.path = filepath.Join(c.DataDir, p.name)

@@ -52,6 +52,7 @@ func TestDefaults(t *testing.T) {
 		GC:        config.GC{Interval: time.Hour, Grace: time.Hour, UploadTimeout: 24 * time.Hour},
 		Scanning:  config.Scanning{Workers: 1, ReloadInterval: time.Minute},
 		UI:        config.UI{SessionLifetime: 12 * time.Hour},
+		Launcher:  config.Launcher{Enabled: true},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load with no file and no environment = %+v; want %+v", *cfg, want)
@@ -108,6 +109,10 @@ scanning:
 ui:
   sessionLifetime: 2h
   secureCookies: true
+launcher:
+  enabled: false
+  dockerHost: tcp://127.0.0.1:2375
+  stateDir: /run/berth
 `)
 	want := config.Config{
 		Listen:          "127.0.0.1:6000",
@@ -127,6 +132,7 @@ ui:
 		GC:        config.GC{Interval: 10 * time.Minute, Grace: 30 * time.Minute, UploadTimeout: 2 * time.Hour},
 		Scanning:  config.Scanning{OSVDir: "/var/lib/osv", Workers: 2, ReloadInterval: 5 * time.Minute},
 		UI:        config.UI{SessionLifetime: 2 * time.Hour, SecureCookies: true},
+		Launcher:  config.Launcher{DockerHost: "tcp://127.0.0.1:2375", StateDir: "/run/berth"},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load = %+v; want %+v", *cfg, want)
@@ -278,6 +284,9 @@ var envValues = map[string]string{
 	"BERTH_GC_UPLOAD_TIMEOUT":            "8m",
 	"BERTH_SCANNING_OSV_DIR":             "/env/osv",
 	"BERTH_SCANNING_WORKERS":             "3",
+	"BERTH_LAUNCHER_ENABLED":             "false",
+	"BERTH_LAUNCHER_DOCKER_HOST":         "tcp://127.0.0.1:2375",
+	"BERTH_LAUNCHER_STATE_DIR":           "/env/launcher",
 	"BERTH_SCANNING_RELOAD_INTERVAL":     "9m",
 	"BERTH_UI_SESSION_LIFETIME":          "10m",
 	"BERTH_UI_SECURE_COOKIES":            "true",
