@@ -25,14 +25,21 @@ type awsCLI struct {
 // test fails unless the CLI exits 0.
 func (c awsCLI) json(args ...string) map[string]any {
 	c.t.Helper()
+	return c.serviceJSON("ecr", args...)
+}
+
+// serviceJSON runs `aws SERVICE ARGS --output json` and decodes what it
+// prints; the test fails unless the CLI exits 0.
+func (c awsCLI) serviceJSON(service string, args ...string) map[string]any {
+	c.t.Helper()
 	out := runWith(c.t, time.Minute, func(cmd *exec.Cmd) { cmd.Env = awsEnv(c.key) }, c.bin,
-		append(append([]string{"ecr"}, args...), "--endpoint-url", c.endpoint, "--output", "json")...)
+		append(append([]string{service}, args...), "--endpoint-url", c.endpoint, "--output", "json")...)
 	var v map[string]any
 	if strings.TrimSpace(out) == "" {
 		return v
 	}
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
-		c.t.Fatalf("aws ecr %s printed no JSON: %v\n%s", strings.Join(args, " "), err, out)
+		c.t.Fatalf("aws %s %s printed no JSON: %v\n%s", service, strings.Join(args, " "), err, out)
 	}
 	return v
 }
@@ -41,12 +48,19 @@ func (c awsCLI) json(args ...string) map[string]any {
 // error) naming errorType.
 func (c awsCLI) refused(errorType string, args ...string) {
 	c.t.Helper()
-	cmd := exec.Command(c.bin, append(append([]string{"ecr"}, args...), "--endpoint-url", c.endpoint)...)
+	c.serviceRefused("ecr", errorType, args...)
+}
+
+// serviceRefused runs `aws SERVICE ARGS` and checks that the CLI exits
+// 254 (a service error) naming errorType.
+func (c awsCLI) serviceRefused(service, errorType string, args ...string) {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, append(append([]string{service}, args...), "--endpoint-url", c.endpoint)...)
 	cmd.Env = awsEnv(c.key)
 	out, err := cmd.CombinedOutput()
 	exit, _ := err.(*exec.ExitError)
 	if exit == nil || exit.ExitCode() != 254 || !strings.Contains(string(out), "("+errorType+")") {
-		c.t.Errorf("aws ecr %s: %v\n%s\nwant exit 254 with %s", strings.Join(args, " "), err, out, errorType)
+		c.t.Errorf("aws %s %s: %v\n%s\nwant exit 254 with %s", service, strings.Join(args, " "), err, out, errorType)
 	}
 }
 

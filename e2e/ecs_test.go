@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// taskContext writes a docker build context holding a static Go program
+// for ECS tasks, FROM scratch: it prints a line and exits 3, or with the
+// argument "sleep" waits for SIGTERM and exits 0.
+func taskContext(t *testing.T) string {
+	t.Helper()
+	src := t.TempDir()
+	write(t, filepath.Join(src, "go.mod"), "module task\n\ngo 1.22\n")
+	write(t, filepath.Join(src, "main.go"), `package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "sleep" {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGTERM)
+		fmt.Println("sleeping")
+		<-c
+		return
+	}
+	fmt.Println("hello from an ECS task in", os.Getenv("AWS_REGION"), "on", os.Getenv("AWS_EXECUTION_ENV"))
+	os.Exit(3)
+}
+`)
+	buildDir := t.TempDir()
+	runWith(t, 2*time.Minute, func(c *exec.Cmd) {
+		c.Dir = src
+		c.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH, "GOFLAGS=", "GOWORK=off")
+	}, "go", "build", "-trimpath", "-o", filepath.Join(buildDir, "task"), ".")
+	write(t, filepath.Join(buildDir, "Dockerfile"), "FROM scratch\nCOPY task /task\nENTRYPOINT [\"/task\"]\nLABEL berth.managed=true berth.service=e2e\n")
+	return buildDir
+}
+
+// sidecarImages lists the engine's berth sidecar images.
+func sidecarImages(t *testing.T) []string {
+	t.Helper()
+	return strings.Fields(run(t, dockerTimeout, "docker", "images", "--quiet", "--no-trunc", "berth/sidecar"))
+}
+
+// TestECSWithAWSCLI is the ECS flow with the real AWS CLI v2 against
+// berth with access control: an image pushed to berth runs as a Fargate
+// task (pulled with the caller's credentials) that exits 3, and as a
+// long-running task that stop-task stops; every refusal is ECS's.
+func TestECSWithAWSCLI(t *testing.T) {
+	requireDocker(t)
+	bin := requireAWSCLI(t)
+	sidecarsBefore := sidecarImages(t)
+	srv := startBerth(t)
+	admin := srv.adminKey(t)
+	login(t, srv.Addr, admin)
+	aws := awsCLI{t, bin, "http://" + srv.Addr, admin}
+	ecs := func(args ...string) map[string]any { t.Helper(); return aws.serviceJSON("ecs", args...) }
+	const account = "000000000000"
+
+	image := srv.Addr + "/team/task:1"
+	_, port, _ := strings.Cut(srv.Addr, ":")
+	pulled := "127.0.0.1:" + port + "/team/task:1" // the name the engine pulls
+	var tasks []string
+	t.Cleanup(func() {
+		// Whatever the test leaves behind, by label and by name.
+		for _, id := range tasks {
+			out, _ := execute(dockerTimeout, nil, "docker", "ps", "--all", "--quiet", "--filter", "label=berth.task="+id)
+			for _, c := range strings.Fields(out) {
+				execute(dockerTimeout, nil, "docker", "rm", "--force", c)
+			}
+		}
+		removeImage(t, image)
+		removeImage(t, pulled)
+		for _, id := range sidecarImages(t) {
+			if !slices.Contains(sidecarsBefore, id) {
+				removeImage(t, id)
+			}
+		}
+	})
+	run(t, dockerTimeout, "docker", "build", "-t", image, taskContext(t))
+	run(t, dockerTimeout, "docker", "push", image)
+
+	containers := fmt.Sprintf(`[{"name":"app","image":%q,"essential":true,"logConfiguration":{"logDriver":"awslogs","options":{"awslogs-group":"/ecs/e2e","awslogs-region":"us-east-1","awslogs-stream-prefix":"e2e"}}}]`, image)
+	registered := ecs("register-task-definition", "--family", "e2e", "--network-mode", "awsvpc", "--requires-compatibilities", "FARGATE",
+		"--cpu", "256", "--memory", "0.5GB", "--container-definitions", containers)
+	expectField(t, registered, "arn:aws:ecs:us-east-1:"+account+":task-definition/e2e:1", "taskDefinition", "taskDefinitionArn")
+	expectField(t, registered, "512", "taskDefinition", "memory")
+	expectField(t, registered, "ACTIVE", "taskDefinition", "status")
+	expectField(t, ecs("describe-task-definition", "--task-definition", "e2e:1"), "256", "taskDefinition", "cpu")
+	expectField(t, ecs("list-task-definitions", "--family-prefix", "e2e"), "arn:aws:ecs:us-east-1:"+account+":task-definition/e2e:1", "taskDefinitionArns", 0)
+	aws.serviceRefused("ecs", "ClientException", "register-task-definition", "--family", "bad", "--network-mode", "awsvpc",
+		"--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "4096", "--container-definitions", containers)
+
+	// A task that exits 3.
+	started := ecs("run-task", "--task-definition", "e2e", "--launch-type", "FARGATE", "--started-by", "e2e")
+	arn := fmt.Sprint(field(t, started, "tasks", 0, "taskArn"))
+	tasks = append(tasks, arn[strings.LastIndex(arn, "/")+1:])
+	expectField(t, started, "PROVISIONING", "tasks", 0, "lastStatus")
+	expectField(t, started, "RUNNING", "tasks", 0, "desiredStatus")
+	if !strings.HasPrefix(arn, "arn:aws:ecs:us-east-1:"+account+":task/default/") {
+		t.Fatalf("taskArn %s", arn)
+	}
+	done := waitForTask(t, ecs, arn, "STOPPED")
+	expectField(t, done, 3, "tasks", 0, "containers", 0, "exitCode")
+	expectField(t, done, "EssentialContainerExited", "tasks", 0, "stopCode")
+	expectField(t, done, "Essential container in task exited", "tasks", 0, "stoppedReason")
+	expectField(t, done, "FARGATE", "tasks", 0, "launchType")
+
+	// A task that runs until it is stopped, with an override.
+	started = ecs("run-task", "--task-definition", "e2e:1", "--launch-type", "FARGATE",
+		"--overrides", `{"containerOverrides":[{"name":"app","command":["sleep"]}]}`)
+	sleeper := fmt.Sprint(field(t, started, "tasks", 0, "taskArn"))
+	tasks = append(tasks, sleeper[strings.LastIndex(sleeper, "/")+1:])
+	waitForTask(t, ecs, sleeper, "RUNNING")
+	if listed := ecs("list-tasks"); fmt.Sprint(field(t, listed, "taskArns")) != "["+sleeper+"]" {
+		t.Errorf("list-tasks = %v; want only the running task", field(t, listed, "taskArns"))
+	}
+	stopping := ecs("stop-task", "--task", sleeper, "--reason", "e2e is done")
+	expectField(t, stopping, "STOPPED", "task", "desiredStatus")
+	stopped := waitForTask(t, ecs, sleeper, "STOPPED")
+	expectField(t, stopped, "UserInitiated", "tasks", 0, "stopCode")
+	expectField(t, stopped, "e2e is done", "tasks", 0, "stoppedReason")
+	expectField(t, stopped, 0, "tasks", 0, "containers", 0, "exitCode")
+	if listed := field(t, ecs("list-tasks", "--desired-status", "STOPPED"), "taskArns").([]any); len(listed) != 2 {
+		t.Errorf("list-tasks --desired-status STOPPED = %v", listed)
+	}
+	missing := ecs("describe-tasks", "--tasks", "0123456789abcdef0123456789abcdef")
+	expectField(t, missing, "MISSING", "failures", 0, "reason")
+
+	aws.serviceRefused("ecs", "ClusterNotFoundException", "run-task", "--task-definition", "e2e", "--cluster", "nope")
+	aws.serviceRefused("ecs", "InvalidParameterException", "run-task", "--task-definition", "e2e", "--count", "11")
+	aws.serviceRefused("ecs", "InvalidParameterException", "run-task", "--task-definition", "missing")
+}
+
+// waitForTask polls describe-tasks until the task's lastStatus is status,
+// bounded so a broken test cannot hang.
+func waitForTask(t *testing.T, ecs func(...string) map[string]any, arn, status string) map[string]any {
+	t.Helper()
+	var last map[string]any
+	waitFor(t, 2*time.Minute, "task "+arn+" "+status, func() bool {
+		last = ecs("describe-tasks", "--tasks", arn)
+		got := fmt.Sprint(field(t, last, "tasks", 0, "lastStatus"))
+		if got == "STOPPED" && status != "STOPPED" {
+			t.Fatalf("task stopped: %v", last)
+		}
+		return got == status
+	})
+	return last
+}
