@@ -268,7 +268,7 @@ func (w *memoryWriter) Close() error { return nil }
 // env is one test's launcher: a Runner (running its event loop until the
 // test ends) over its own index, on the machine's engine.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	rt     *docker.Runtime
 	reg    *registryServer
 	store  *sqlite.Store
@@ -281,7 +281,7 @@ type env struct {
 }
 
 // newEnv starts a runner for t; logs, if not nil, is its log store.
-func newEnv(t *testing.T, logs *memoryLogs) *env {
+func newEnv(t testing.TB, logs *memoryLogs) *env {
 	t.Helper()
 	rt := needEngine(t)
 	reg, err := testRegistry()

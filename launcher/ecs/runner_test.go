@@ -160,7 +160,10 @@ func TestMetadataEndpoint(t *testing.T) {
 	logs := newMemoryLogs()
 	e := newEnv(t, logs)
 	td := e.definition(ecs.TaskDefinition{NetworkMode: "awsvpc", ContainerDefinitions: []ecs.ContainerDefinition{
-		{Name: "reader", Command: []string{"get", "$ECS_CONTAINER_METADATA_URI_V4/task"}, LogConfiguration: awslogs("/test/metadata")},
+		{Name: "reader", Command: []string{"get", "$ECS_CONTAINER_METADATA_URI_V4/task"}, LogConfiguration: awslogs("/test/metadata"),
+			// After self has read its own, so that the reader's end,
+			// which stops the task, does not cut self short.
+			DependsOn: []ecs.ContainerDependency{{ContainerName: "self", Condition: "COMPLETE"}}},
 		{Name: "self", Essential: ptr(false), Command: []string{"get", "$ECS_CONTAINER_METADATA_URI_V4"}, LogConfiguration: awslogs("/test/metadata"),
 			Environment: []ecs.KeyValuePair{{Name: "AWS_REGION", Value: "eu-west-1"}}},
 	}})

@@ -129,56 +129,65 @@ func (t *taskRun) launch(ctx context.Context) error {
 
 	r, def := t.r, &t.rec.Definition
 	// The sidecar and the pulls both wait on the engine, and neither
-	// needs the other: do them at once. The sidecar's goroutine gets all
-	// it needs up front and leaves the record to this one.
-	type sidecarResult struct {
-		id    string
-		ports []launcher.PortBinding
-		err   error
-	}
-	sidecarDone := make(chan sidecarResult, 1)
+	// needs the other: do them at once. The task's containers can be
+	// created as soon as the sidecar exists, while it starts; they start
+	// once it serves. The sidecar's goroutine gets all it needs up front
+	// and leaves the record to this one.
+	created := make(chan sidecarCreated, 1)
+	ready := make(chan sidecarReady, 1)
 	if def.NetworkMode == networkAwsvpc {
 		dir := r.taskDir(t.id())
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return &startFailure{"ResourceInitializationError: unable to create the task's metadata directory: " + err.Error()}
 		}
 		t.publishMetadataIn(dir)
-		spec := t.sidecarSpec(dir)
-		go func() {
-			var res sidecarResult
-			res.id, res.ports, res.err = t.startSidecar(lctx, spec)
-			sidecarDone <- res
-		}()
+		go t.startSidecar(lctx, t.sidecarSpec(dir), created, ready)
 	} else {
-		sidecarDone <- sidecarResult{}
+		created <- sidecarCreated{}
+		ready <- sidecarReady{}
+	}
+	sidecarFailed := func(err error) error {
+		if lctx.Err() == nil {
+			r.log.Warn("ecs: task sidecar did not start", "task", t.id(), "err", err)
+		}
+		return interrupted(&startFailure{"ResourceInitializationError: unable to start the task's network namespace: " + err.Error()})
 	}
 	t.rec.Task.PullStartedAt = awsjson.NewTime(r.cfg.Now())
 	images, pullErr := t.pull(lctx)
 	t.rec.Task.PullStoppedAt = awsjson.NewTime(r.cfg.Now())
-	sc := <-sidecarDone
+	sc := <-created
 	t.rec.Sidecar = sc.id // removed when the task stops, even if it failed
 	if pullErr != nil {
+		if sc.err == nil {
+			<-ready
+		}
 		return interrupted(pullErr)
 	}
 	if sc.err != nil {
-		if lctx.Err() == nil {
-			r.log.Warn("ecs: task sidecar did not start", "task", t.id(), "err", sc.err)
-		}
-		return interrupted(&startFailure{"ResourceInitializationError: unable to start the task's network namespace: " + sc.err.Error()})
+		return sidecarFailed(sc.err)
 	}
-	t.sidecarBindings(sc.ports)
 	t.rec.Task.LastStatus = StatusPending
 	t.save(ctx)
+	var createErr error
 	for i := range def.ContainerDefinitions {
 		id, err := r.engine.Create(lctx, t.containerSpec(i, images[i]))
 		if err != nil {
 			reason := "CannotCreateContainerError: " + err.Error()
 			t.rec.Task.Containers[i].Reason = reason
-			return interrupted(&startFailure{reason})
+			createErr = &startFailure{reason}
+			break
 		}
 		t.rec.Containers[i].ID = id
 		t.rec.Task.Containers[i].RuntimeID = id
 	}
+	sr := <-ready
+	if createErr != nil {
+		return interrupted(createErr)
+	}
+	if sr.err != nil {
+		return sidecarFailed(sr.err)
+	}
+	t.sidecarBindings(sr.ports)
 	return nil
 }
 
@@ -623,31 +632,48 @@ func (t *taskRun) sidecarSpec(dir string) launcher.Spec {
 	return spec
 }
 
-// startSidecar starts the sidecar of spec (its image filled in), waits
-// until it serves and returns its id and the ports it published. It
-// runs beside the pulls and touches no state of the task.
-func (t *taskRun) startSidecar(ctx context.Context, spec launcher.Spec) (string, []launcher.PortBinding, error) {
+// sidecarCreated and sidecarReady are what startSidecar reports: the
+// sidecar exists (the task's containers can be created to join it), then
+// it serves (they can start).
+type sidecarCreated struct {
+	id  string
+	err error
+}
+
+type sidecarReady struct {
+	ports []launcher.PortBinding
+	err   error
+}
+
+// startSidecar creates the sidecar of spec (its image filled in), says
+// so on created, starts it, waits until it serves and sends the ports it
+// published on ready (nothing when creating failed). It runs beside the
+// pulls and touches no state of the task.
+func (t *taskRun) startSidecar(ctx context.Context, spec launcher.Spec, created chan<- sidecarCreated, ready chan<- sidecarReady) {
 	r := t.r
 	image, err := r.sidecar.Ensure(ctx)
 	if err != nil {
-		return "", nil, err
+		created <- sidecarCreated{err: err}
+		return
 	}
 	spec.Image = image
 	id, err := r.engine.Create(ctx, spec)
+	created <- sidecarCreated{id: id, err: err}
 	if err != nil {
-		return "", nil, err
+		return
 	}
-	if err := r.engine.Start(ctx, id); err != nil {
-		return id, nil, err
+	var res sidecarReady
+	defer func() { ready <- res }()
+	if res.err = r.engine.Start(ctx, id); res.err != nil {
+		return
 	}
-	if err := sidecar.WaitReady(ctx, r.engine, id); err != nil {
-		return id, nil, err
+	if res.err = sidecar.WaitReady(ctx, r.engine, id); res.err != nil {
+		return
 	}
-	if len(spec.Ports) == 0 {
-		return id, nil, nil
+	if len(spec.Ports) > 0 {
+		st, err := r.engine.Inspect(ctx, id)
+		res.ports, res.err = st.Ports, err
 	}
-	st, err := r.engine.Inspect(ctx, id)
-	return id, st.Ports, err
 }
 
 // sidecarBindings records the ports the sidecar published as the
