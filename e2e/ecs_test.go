@@ -140,6 +140,19 @@ func TestECSWithAWSCLI(t *testing.T) {
 	missing := ecs("describe-tasks", "--tasks", "0123456789abcdef0123456789abcdef")
 	expectField(t, missing, "MISSING", "failures", 0, "reason")
 
+	// A user who may run tasks but not pull the image: the launch pulls
+	// with that user's credentials, so the task fails to start.
+	out := run(t, time.Minute, berthBin, "user", "create", "operator", "--policy", "ecs-full-access", "--with-key", "--data-dir", srv.DataDir)
+	operator := awsCLI{t, bin, "http://" + srv.Addr, parseKey(t, out)}
+	started = operator.serviceJSON("ecs", "run-task", "--task-definition", "e2e", "--launch-type", "FARGATE")
+	denied := fmt.Sprint(field(t, started, "tasks", 0, "taskArn"))
+	tasks = append(tasks, denied[strings.LastIndex(denied, "/")+1:])
+	refused := waitForTask(t, ecs, denied, "STOPPED")
+	expectField(t, refused, "TaskFailedToStart", "tasks", 0, "stopCode")
+	if reason := fmt.Sprint(field(t, refused, "tasks", 0, "stoppedReason")); !strings.HasPrefix(reason, "CannotPullContainerError: ") {
+		t.Errorf("stoppedReason of a launch without pull rights = %q", reason)
+	}
+
 	aws.serviceRefused("ecs", "ClusterNotFoundException", "run-task", "--task-definition", "e2e", "--cluster", "nope")
 	aws.serviceRefused("ecs", "InvalidParameterException", "run-task", "--task-definition", "e2e", "--count", "11")
 	aws.serviceRefused("ecs", "InvalidParameterException", "run-task", "--task-definition", "missing")

@@ -48,9 +48,14 @@ func TestExitCodes(t *testing.T) {
 			e := newEnv(t, nil)
 			td := e.definition(ecs.TaskDefinition{ContainerDefinitions: []ecs.ContainerDefinition{
 				{Name: "app", Command: []string{"exit", fmt.Sprint(code)}}}})
-			task := e.run(td, ecs.RunInput{StartedBy: "test", Group: "batch"})
+			task := e.run(td, ecs.RunInput{StartedBy: "test", Group: "batch", ClientToken: "token"})
 			if task.LastStatus != ecs.StatusProvisioning || task.DesiredStatus != ecs.StatusRunning || task.StartedBy != "test" || task.Group != "batch" {
 				t.Errorf("RunTasks answered %+v", task)
+			}
+			// The same client token gets the same task, not another.
+			again, err := e.runner.RunTasks(t.Context(), ecs.RunInput{Cluster: "default", Definition: td, Count: 1, ClientToken: "token"})
+			if err != nil || len(again) != 1 || again[0].TaskArn != task.TaskArn {
+				t.Errorf("RunTasks with the same client token = %+v, %v", again, err)
 			}
 			stopped := e.stopped(task.ID())
 			if got := exitCode(stopped, "app"); got != code {
@@ -119,6 +124,19 @@ func TestFargateLimits(t *testing.T) {
 	}
 	if got := strings.TrimSpace(string(out)); got != "250000000 536870912" {
 		t.Errorf("docker inspect = %q; want 250000000 536870912", got)
+	}
+	// The environment a Fargate container has.
+	out, err = exec.Command("docker", "inspect", "-f", "{{json .Config.Env}}", container(task, "app").RuntimeID).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	json.Unmarshal(out, &env)
+	for _, want := range []string{"AWS_EXECUTION_ENV=AWS_ECS_FARGATE", "AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1",
+		"ECS_CONTAINER_METADATA_URI_V4=http://127.0.0.1:51678/v4/" + task.ID()[:12] + "-0"} {
+		if !slices.Contains(env, want) {
+			t.Errorf("environment %q lacks %s", env, want)
+		}
 	}
 	stopped, err := e.runner.StopTask(t.Context(), "default", task.ID(), ecs.StopUserInitiated, "done")
 	if err != nil || stopped.DesiredStatus != ecs.StatusStopped {
