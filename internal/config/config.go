@@ -67,6 +67,9 @@ type Launcher struct {
 	// mounts into their sidecars (so it must see the same path); default
 	// <dataDir>/launcher.
 	StateDir string `yaml:"stateDir"`
+	// SidecarPool is how many task sidecars are kept started for awsvpc
+	// tasks without port mappings, once one has run; 0 keeps none.
+	SidecarPool int `yaml:"sidecarPool"`
 }
 
 // Scanning configures vulnerability scanning.
@@ -239,7 +242,7 @@ func Defaults() Config {
 		GC:        GC{Interval: time.Hour, Grace: time.Hour, UploadTimeout: 24 * time.Hour},
 		Scanning:  Scanning{Workers: 1, ReloadInterval: time.Minute},
 		UI:        UI{SessionLifetime: 12 * time.Hour},
-		Launcher:  Launcher{Enabled: true},
+		Launcher:  Launcher{Enabled: true, SidecarPool: 2},
 	}
 }
 
@@ -386,6 +389,9 @@ func (c *Config) Validate() error {
 	}
 	if c.UI.SessionLifetime <= 0 {
 		errs = append(errs, errors.New("ui.sessionLifetime: must be positive"))
+	}
+	if c.Launcher.SidecarPool < 0 || c.Launcher.SidecarPool > 64 {
+		errs = append(errs, errors.New("launcher.sidecarPool: must be between 0 and 64"))
 	}
 	if c.Storage.Filesystem.Root == "" {
 		c.Storage.Filesystem.Root = filepath.Join(c.DataDir, "blobs")

@@ -52,7 +52,7 @@ func TestDefaults(t *testing.T) {
 		GC:        config.GC{Interval: time.Hour, Grace: time.Hour, UploadTimeout: 24 * time.Hour},
 		Scanning:  config.Scanning{Workers: 1, ReloadInterval: time.Minute},
 		UI:        config.UI{SessionLifetime: 12 * time.Hour},
-		Launcher:  config.Launcher{Enabled: true},
+		Launcher:  config.Launcher{Enabled: true, SidecarPool: 2},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load with no file and no environment = %+v; want %+v", *cfg, want)
@@ -113,6 +113,7 @@ launcher:
   enabled: false
   dockerHost: tcp://127.0.0.1:2375
   stateDir: /run/berth
+  sidecarPool: 0
 `)
 	want := config.Config{
 		Listen:          "127.0.0.1:6000",
@@ -132,7 +133,7 @@ launcher:
 		GC:        config.GC{Interval: 10 * time.Minute, Grace: 30 * time.Minute, UploadTimeout: 2 * time.Hour},
 		Scanning:  config.Scanning{OSVDir: "/var/lib/osv", Workers: 2, ReloadInterval: 5 * time.Minute},
 		UI:        config.UI{SessionLifetime: 2 * time.Hour, SecureCookies: true},
-		Launcher:  config.Launcher{DockerHost: "tcp://127.0.0.1:2375", StateDir: "/run/berth"},
+		Launcher:  config.Launcher{DockerHost: "tcp://127.0.0.1:2375", StateDir: "/run/berth", SidecarPool: 0},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load = %+v; want %+v", *cfg, want)
@@ -287,6 +288,7 @@ var envValues = map[string]string{
 	"BERTH_LAUNCHER_ENABLED":             "false",
 	"BERTH_LAUNCHER_DOCKER_HOST":         "tcp://127.0.0.1:2375",
 	"BERTH_LAUNCHER_STATE_DIR":           "/env/launcher",
+	"BERTH_LAUNCHER_SIDECAR_POOL":        "5",
 	"BERTH_SCANNING_RELOAD_INTERVAL":     "9m",
 	"BERTH_UI_SESSION_LIFETIME":          "10m",
 	"BERTH_UI_SECURE_COOKIES":            "true",

@@ -14,12 +14,13 @@ import (
 
 // BenchmarkRunTaskToRunning measures, in the same run and interleaved,
 // how long a task of a cached small image takes from RunTask to RUNNING
-// (awsvpc, with its sidecar; bridge, without one) against starting the
-// same image with the engine's API (create and start, what `docker run
-// -d` asks the engine) and with `docker run -d` itself. It reports the
-// medians in milliseconds; the time per op is all four together.
+// (awsvpc on a pooled sidecar; awsvpc with a port mapping, which starts
+// its own; bridge, without one) against starting the same image with the
+// engine's API (create and start, what `docker run -d` asks the engine)
+// and with `docker run -d` itself. It reports the medians in
+// milliseconds; the time per op is all five together.
 func BenchmarkRunTaskToRunning(b *testing.B) {
-	e := newEnv(b, nil)
+	e := newEnv(b, nil, func(c *ecs.RunnerConfig) { c.SidecarPool = 1 })
 	rt, reg := e.rt, e.reg
 	if _, err := theSidecar(); err != nil {
 		b.Fatal(err)
@@ -30,13 +31,31 @@ func BenchmarkRunTaskToRunning(b *testing.B) {
 		b.Fatal(err)
 	}
 	defs := map[string]ecs.TaskDefinition{}
-	for _, mode := range []string{"awsvpc", "bridge"} {
-		td, err := e.api.RegisterTaskDefinition(ctx, ecs.TaskDefinition{Family: "bench-" + mode, NetworkMode: mode,
-			ContainerDefinitions: []ecs.ContainerDefinition{{Name: "app", Image: reg.image, Command: []string{"sleep"}, Memory: ptr(64)}}}, nil)
+	for _, name := range []string{"awsvpc", "awsvpc-ports", "bridge"} {
+		mode, ports, _ := strings.Cut(name, "-")
+		td := ecs.TaskDefinition{Family: "bench-" + name, NetworkMode: mode,
+			ContainerDefinitions: []ecs.ContainerDefinition{{Name: "app", Image: reg.image, Command: []string{"sleep"}, Memory: ptr(64)}}}
+		if ports != "" {
+			td.ContainerDefinitions[0].PortMappings = []ecs.PortMapping{{ContainerPort: 8080}}
+		}
+		registered, err := e.api.RegisterTaskDefinition(ctx, td, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defs[mode] = td
+		defs[name] = registered
+	}
+	// idlePooled waits until the pool holds a started sidecar again.
+	idlePooled := func() {
+		for {
+			list, err := rt.List(ctx, map[string]string{launcher.LabelTask: "sidecar-pool"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(list) == 1 {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	times := map[string][]time.Duration{}
 	measure := func(name string, fn func() (cleanup func())) {
@@ -72,15 +91,19 @@ func BenchmarkRunTaskToRunning(b *testing.B) {
 				}
 				for t := range changes {
 					if t.ID() == id && t.LastStatus == ecs.StatusStopped {
-						return
+						break
 					}
 				}
+				idlePooled()
 			}
 		}
 	}
 	owner := launcher.Owner{Service: "test", Task: "bench"}
+	// The first awsvpc task without ports fills the pool.
+	runTask("awsvpc")()()
 	for b.Loop() {
 		measure("awsvpc", runTask("awsvpc"))
+		measure("awsvpc-ports", runTask("awsvpc-ports"))
 		measure("bridge", runTask("bridge"))
 		measure("engine-api", func() func() {
 			id, err := rt.Create(ctx, launcher.Spec{Image: image, Cmd: []string{"sleep"}, Owner: owner, Limits: launcher.Limits{Memory: 64 << 20}})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/berth-dev/berth/launcher"
@@ -34,6 +36,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.engineUp.Store(false)
 		r.cancel()
 		r.wg.Wait()
+		if r.pool != nil {
+			r.pool.drain()
+		}
 	}()
 	go r.purge(ctx)
 	since := r.created
@@ -54,6 +59,9 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 			recovered = true
 			close(r.recovered)
+			if r.pool != nil {
+				r.pool.start(ctx)
+			}
 		}
 		r.engineUp.Store(true)
 		last, err := r.events(ctx, since)
@@ -108,7 +116,11 @@ func (r *Runner) events(ctx context.Context, since time.Time) (time.Time, error)
 			last = ev.Time
 		}
 		r.mu.Lock()
-		t := r.live[ev.Labels[launcher.LabelTask]]
+		task := ev.Labels[launcher.LabelTask]
+		if task == poolTask {
+			task = r.sidecars[ev.ID]
+		}
+		t := r.live[task]
 		r.mu.Unlock()
 		if t != nil {
 			t.inbox.put(message{event: &ev})
@@ -139,6 +151,9 @@ func (r *Runner) recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The sidecars the recorded tasks took from the pool, and the
+	// directories they serve.
+	taken, dirs := map[string]string{}, map[string]bool{}
 	r.mu.Lock()
 	for _, mt := range records {
 		if r.live[mt.ID] != nil {
@@ -149,7 +164,12 @@ func (r *Runner) recover(ctx context.Context) error {
 			r.log.Error("ecs: a task's record does not read; it is left as it is", "task", mt.ID, "err", err)
 			continue
 		}
-		t := &taskRun{r: r, rec: rec, inbox: newQueue[message](), found: byTask[mt.ID]}
+		if rec.Sidecar != "" {
+			taken[rec.Sidecar] = mt.ID
+			dirs[filepath.Base(rec.MetadataDir)] = true
+		}
+		t := newTaskRun(r, rec)
+		t.found = byTask[mt.ID]
 		r.startLocked(t, true)
 		r.log.Info("ecs: reattaching to a task", "task", mt.ID, "status", rec.Task.LastStatus, "containers", len(t.found))
 	}
@@ -157,7 +177,31 @@ func (r *Runner) recover(ctx context.Context) error {
 	for id := range r.live {
 		live[id] = true
 	}
+	// Pooled sidecars a task took are that task's; those left idle when
+	// berth stopped are removed with their directories (the pool starts
+	// new ones).
+	var idle []string
+	for _, c := range byTask[poolTask] {
+		if task, ok := taken[c.ID]; ok {
+			r.sidecars[c.ID] = task
+		} else if c.Owner().Container == r.poolOwner().Container {
+			idle = append(idle, c.ID)
+		}
+	}
+	delete(byTask, poolTask)
 	r.mu.Unlock()
+	for _, id := range idle {
+		if err := r.engine.Remove(ctx, id); err != nil && !errors.Is(err, launcher.ErrNotFound) {
+			r.log.Warn("ecs: removing an idle pooled sidecar", "container", id, "err", err)
+		}
+	}
+	pool := filepath.Join(r.cfg.StateDir, "pool")
+	entries, _ := os.ReadDir(pool)
+	for _, e := range entries {
+		if !dirs[e.Name()] {
+			os.RemoveAll(filepath.Join(pool, e.Name()))
+		}
+	}
 	for id, cs := range byTask {
 		if live[id] {
 			continue
@@ -173,7 +217,7 @@ func (r *Runner) recover(ctx context.Context) error {
 				r.log.Warn("ecs: removing a stopped task's container", "task", id, "container", c.ID, "err", err)
 			}
 		}
-		r.removeDir(id)
+		r.removeDir(id, r.taskDir(id))
 	}
 	return nil
 }
@@ -182,6 +226,9 @@ func (r *Runner) recover(ctx context.Context) error {
 // container is looked at as the engine has it now.
 func (t *taskRun) reattach(ctx context.Context) {
 	r := t.r
+	if t.rec.MetadataDir == "" && t.rec.Definition.NetworkMode == networkAwsvpc {
+		t.rec.MetadataDir = r.taskDir(t.id())
+	}
 	for _, c := range t.found {
 		o := c.Owner()
 		if o.Role == launcher.RoleSidecar {

@@ -276,12 +276,14 @@ type env struct {
 	api    *ecs.API
 	logs   *memoryLogs
 	dir    string
+	opts   []func(*ecs.RunnerConfig)
 	stop   context.CancelFunc
 	done   chan struct{}
 }
 
-// newEnv starts a runner for t; logs, if not nil, is its log store.
-func newEnv(t testing.TB, logs *memoryLogs) *env {
+// newEnv starts a runner for t; logs, if not nil, is its log store, and
+// opts change its configuration.
+func newEnv(t testing.TB, logs *memoryLogs, opts ...func(*ecs.RunnerConfig)) *env {
 	t.Helper()
 	rt := needEngine(t)
 	reg, err := testRegistry()
@@ -294,7 +296,7 @@ func newEnv(t testing.TB, logs *memoryLogs) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	e := &env{t: t, rt: rt, reg: reg, store: store, logs: logs, dir: dir}
+	e := &env{t: t, rt: rt, reg: reg, store: store, logs: logs, dir: dir, opts: opts}
 	e.start()
 	return e
 }
@@ -309,6 +311,9 @@ func (e *env) start() {
 	}
 	if e.logs != nil {
 		cfg.Logs = e.logs
+	}
+	for _, o := range e.opts {
+		o(&cfg)
 	}
 	e.runner = ecs.NewRunner(e.rt, e.store, anonymous{}, sidecarImage{theSidecar}, cfg)
 	api, err := ecs.New(e.t.Context(), e.store, e.runner, ecs.Config{AccountID: "000000000000", Region: "us-east-1", Access: openAccess{}, Log: quietLog()})

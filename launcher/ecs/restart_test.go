@@ -3,6 +3,7 @@ package ecs_test
 import (
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,5 +71,57 @@ func TestRestart(t *testing.T) {
 	}
 	if got := logs.lines(group, stream(keep)); !slices.Equal(got, []string{"sleeping", "terminated"}) {
 		t.Errorf("reattached task's output = %q", got)
+	}
+}
+
+// TestSidecarPool: once an awsvpc task without port mappings has run,
+// the next ones take a sidecar the pool started beforehand; its metadata
+// endpoint is theirs. Idle pooled sidecars are removed when berth stops.
+// Not parallel: another runner's start would find this one's pool.
+func TestSidecarPool(t *testing.T) {
+	logs := newMemoryLogs()
+	e := newEnv(t, logs, func(c *ecs.RunnerConfig) { c.SidecarPool = 1 })
+	pooled := func() []string {
+		t.Helper()
+		list, err := e.rt.List(t.Context(), map[string]string{"berth.task": "sidecar-pool"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range list {
+			ids = append(ids, c.ID)
+		}
+		return ids
+	}
+	td := e.definition(ecs.TaskDefinition{NetworkMode: "awsvpc", ContainerDefinitions: []ecs.ContainerDefinition{
+		{Name: "reader", Command: []string{"get", "$ECS_CONTAINER_METADATA_URI_V4/task"}, LogConfiguration: awslogs("/test/pool")}}})
+	first := e.stopped(e.run(td, ecs.RunInput{}).ID())
+	if exitCode(first, "reader") != 0 {
+		t.Fatalf("first task: exit %d", exitCode(first, "reader"))
+	}
+	// The first filled the pool.
+	deadline := time.Now().Add(time.Minute)
+	for len(pooled()) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("pooled sidecars %v; want 1", pooled())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	idle := pooled()[0]
+	second := e.run(td, ecs.RunInput{})
+	stopped := e.stopped(second.ID())
+	if exitCode(stopped, "reader") != 0 {
+		t.Fatalf("task on a pooled sidecar: exit %d, %s", exitCode(stopped, "reader"), stopped.StoppedReason)
+	}
+	lines := logs.lines("/test/pool", "test/reader/"+second.ID())
+	if len(lines) != 1 || !strings.Contains(lines[0], `"TaskARN":"`+second.TaskArn+`"`) {
+		t.Errorf("metadata read through a pooled sidecar: %q", lines)
+	}
+	if slices.Contains(pooled(), idle) {
+		t.Errorf("the pooled sidecar %s was not taken (or not removed with its task)", idle)
+	}
+	e.halt()
+	if left := pooled(); len(left) != 0 {
+		t.Errorf("pooled sidecars left after berth stopped: %v", left)
 	}
 }

@@ -66,6 +66,10 @@ type RunnerConfig struct {
 	StoppedRetention time.Duration
 	// Logs receives the output of awslogs containers; nil drops it.
 	Logs LogSink
+	// SidecarPool is how many started sidecars are kept ready for awsvpc
+	// tasks without port mappings, which then start as fast as bridge
+	// tasks; 0 keeps none.
+	SidecarPool int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -97,11 +101,14 @@ type Runner struct {
 
 	tagMu sync.Mutex // serialises tag changes of stopped tasks
 
-	mu     sync.Mutex
-	live   map[string]*taskRun // tasks not yet STOPPED, by id
-	tokens map[string]clientToken
-	subs   map[*subscriber]struct{}
-	wg     sync.WaitGroup // the supervisors
+	pool *sidecarPool // nil without one
+
+	mu       sync.Mutex
+	live     map[string]*taskRun // tasks not yet STOPPED, by id
+	sidecars map[string]string   // the task of each pooled sidecar taken, by container id
+	tokens   map[string]clientToken
+	subs     map[*subscriber]struct{}
+	wg       sync.WaitGroup // the supervisors
 }
 
 // clientToken remembers which tasks a RunTask clientToken started.
@@ -125,12 +132,16 @@ func NewRunner(engine Engine, store TaskStore, creds Credentials, sidecar Sideca
 		cfg.Log = slog.Default()
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Runner{
+	r := &Runner{
 		engine: engine, store: store, creds: creds, sidecar: sidecar, cfg: cfg,
 		arns: arns{account: cfg.AccountID, region: cfg.Region}, log: cfg.Log,
 		base: base, cancel: cancel, created: cfg.Now(), recovered: make(chan struct{}),
-		live: map[string]*taskRun{}, tokens: map[string]clientToken{}, subs: map[*subscriber]struct{}{},
+		live: map[string]*taskRun{}, sidecars: map[string]string{}, tokens: map[string]clientToken{}, subs: map[*subscriber]struct{}{},
 	}
+	if cfg.SidecarPool > 0 {
+		r.pool = &sidecarPool{r: r, size: cfg.SidecarPool}
+	}
+	return r
 }
 
 // RunInput says what tasks RunTasks starts.
@@ -187,7 +198,7 @@ func (r *Runner) RunTasks(ctx context.Context, in RunInput) ([]Task, error) {
 		if err := r.put(ctx, &rec); err != nil {
 			return nil, fmt.Errorf("run task: %w", err)
 		}
-		runs = append(runs, &taskRun{r: r, rec: rec, inbox: newQueue[message]()})
+		runs = append(runs, newTaskRun(r, rec))
 	}
 	tasks := make([]Task, len(runs))
 	r.mu.Lock()
@@ -396,7 +407,7 @@ func (r *Runner) StopTask(ctx context.Context, cluster, id string, code StopCode
 	r.mu.Lock()
 	t := r.live[id]
 	r.mu.Unlock()
-	if t == nil || t.rec.Cluster != cluster {
+	if t == nil || t.cluster != cluster {
 		task, err := r.Task(ctx, id)
 		if err != nil || task.ClusterArn != r.arns.cluster(cluster) {
 			if err == nil || errors.Is(err, metadata.ErrTaskUnknown) {
@@ -552,6 +563,7 @@ func (r *Runner) forget(t *taskRun) {
 	r.mu.Lock()
 	if r.live[t.id()] == t {
 		delete(r.live, t.id())
+		delete(r.sidecars, t.rec.Sidecar)
 	}
 	r.mu.Unlock()
 }
@@ -624,8 +636,8 @@ func newUUID() string {
 }
 
 // removeDir deletes a task's metadata directory.
-func (r *Runner) removeDir(id string) {
-	if err := os.RemoveAll(r.taskDir(id)); err != nil {
+func (r *Runner) removeDir(id, dir string) {
+	if err := os.RemoveAll(dir); err != nil {
 		r.log.Warn("ecs: removing a task's metadata directory", "task", id, "err", err)
 	}
 }

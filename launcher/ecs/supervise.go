@@ -42,10 +42,12 @@ type tagRequest struct {
 
 // taskRun supervises one task.
 type taskRun struct {
-	r     *Runner
-	rec   taskRecord // the supervisor's own; others get copies
-	inbox *queue[message]
-	done  chan struct{} // closed when the supervisor returns
+	r *Runner
+	// taskID and cluster never change; other goroutines read them.
+	taskID, cluster string
+	rec             taskRecord // the supervisor's own; others get copies
+	inbox           *queue[message]
+	done            chan struct{} // closed when the supervisor returns
 
 	// launchMu guards the cancel of a launch in progress, which StopTask
 	// calls so that a long pull does not delay the stop.
@@ -61,7 +63,11 @@ type taskRun struct {
 	found []launcher.Container
 }
 
-func (t *taskRun) id() string { return t.rec.Task.ID() }
+func newTaskRun(r *Runner, rec taskRecord) *taskRun {
+	return &taskRun{r: r, taskID: rec.Task.ID(), cluster: rec.Cluster, rec: rec, inbox: newQueue[message]()}
+}
+
+func (t *taskRun) id() string { return t.taskID }
 
 // interruptLaunch cancels the launch in progress, if any.
 func (t *taskRun) interruptLaunch() {
@@ -136,12 +142,19 @@ func (t *taskRun) launch(ctx context.Context) error {
 	created := make(chan sidecarCreated, 1)
 	ready := make(chan sidecarReady, 1)
 	if def.NetworkMode == networkAwsvpc {
-		dir := r.taskDir(t.id())
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return &startFailure{"ResourceInitializationError: unable to create the task's metadata directory: " + err.Error()}
+		if s, ok := t.takePooled(); ok {
+			t.rec.MetadataDir = s.dir
+			t.publishMetadataIn(s.dir)
+			created <- sidecarCreated{id: s.id}
+			ready <- sidecarReady{}
+		} else {
+			t.rec.MetadataDir = r.taskDir(t.id())
+			if err := os.MkdirAll(t.rec.MetadataDir, 0o755); err != nil {
+				return &startFailure{"ResourceInitializationError: unable to create the task's metadata directory: " + err.Error()}
+			}
+			t.publishMetadataIn(t.rec.MetadataDir)
+			go t.startSidecar(lctx, t.sidecarSpec(t.rec.MetadataDir), created, ready)
 		}
-		t.publishMetadataIn(dir)
-		go t.startSidecar(lctx, t.sidecarSpec(dir), created, ready)
 	} else {
 		created <- sidecarCreated{}
 		ready <- sidecarReady{}
@@ -596,7 +609,9 @@ func (t *taskRun) finish(ctx context.Context) {
 	}
 	if t.rec.Sidecar != "" {
 		remove(t.rec.Sidecar)
-		r.removeDir(t.id())
+	}
+	if t.rec.MetadataDir != "" {
+		r.removeDir(t.id(), t.rec.MetadataDir)
 	}
 	task.LastStatus, task.StoppedAt = StatusStopped, awsjson.NewTime(r.cfg.Now())
 	t.save(ctx)
@@ -613,6 +628,27 @@ func (t *taskRun) save(ctx context.Context) {
 		t.publishMetadata()
 	}
 	t.r.notify(t.rec.Task)
+}
+
+// takePooled takes a started sidecar from the pool for a task that maps
+// no port, and tells the event loop whose it is now.
+func (t *taskRun) takePooled() (pooledSidecar, bool) {
+	r := t.r
+	if r.pool == nil {
+		return pooledSidecar{}, false
+	}
+	for _, c := range t.rec.Definition.ContainerDefinitions {
+		if len(c.PortMappings) > 0 {
+			return pooledSidecar{}, false
+		}
+	}
+	s, ok := r.pool.take()
+	if ok {
+		r.mu.Lock()
+		r.sidecars[s.id] = t.id()
+		r.mu.Unlock()
+	}
+	return s, ok
 }
 
 // sidecarSpec is the task's namespace holder, which publishes the

@@ -171,8 +171,10 @@ type taskRecord struct {
 	Caller Caller `json:"caller"`
 	// ClientToken is RunTask's idempotency token.
 	ClientToken string `json:"clientToken,omitempty"`
-	// Sidecar is the engine id of the task's namespace holder (awsvpc).
-	Sidecar string `json:"sidecar,omitempty"`
+	// Sidecar is the engine id of the task's namespace holder (awsvpc),
+	// and MetadataDir the directory of the metadata files it serves.
+	Sidecar     string `json:"sidecar,omitempty"`
+	MetadataDir string `json:"metadataDir,omitempty"`
 	// Containers is the runner's state of each container, in the order
 	// of Task.Containers and Definition.ContainerDefinitions.
 	Containers []containerState `json:"containers"`

@@ -125,7 +125,7 @@ func (t *taskRun) containerMetadata(i int) containerMetadata {
 }
 
 // publishMetadata rewrites the task's metadata files.
-func (t *taskRun) publishMetadata() { t.publishMetadataIn(t.r.taskDir(t.id())) }
+func (t *taskRun) publishMetadata() { t.publishMetadataIn(t.rec.MetadataDir) }
 
 func (t *taskRun) publishMetadataIn(dir string) {
 	fail := func(err error) {
