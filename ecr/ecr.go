@@ -15,7 +15,6 @@ package ecr
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -136,7 +135,7 @@ func New(ctx context.Context, store Store, reg *registry.Registry, cfg Config) (
 	secret := cfg.TokenSecret
 	if len(secret) == 0 {
 		var err error
-		if secret, err = tokenSecret(ctx, store); err != nil {
+		if secret, err = awsjson.StoredTokenSecret(ctx, store, settingTokenSecret); err != nil {
 			return nil, err
 		}
 	}
@@ -198,24 +197,6 @@ func New(ctx context.Context, store Store, reg *registry.Registry, cfg Config) (
 
 // settingTokenSecret keeps the pagination token key in the index.
 const settingTokenSecret = "ecr.paginationTokenKey"
-
-// tokenSecret returns the pagination token key from the index, creating
-// it on first use.
-func tokenSecret(ctx context.Context, store metadata.Settings) ([]byte, error) {
-	text, err := store.Setting(ctx, settingTokenSecret)
-	if err != nil {
-		return nil, err
-	}
-	if text == "" {
-		key := make([]byte, 32)
-		rand.Read(key)
-		text = base64.StdEncoding.EncodeToString(key)
-		if err := store.PutSetting(ctx, settingTokenSecret, text); err != nil {
-			return nil, err
-		}
-	}
-	return base64.StdEncoding.DecodeString(text)
-}
 
 // Register puts the API on the AWS front door.
 func (a *API) Register(front *awsjson.Front) { front.JSON(a.svc) }

@@ -1,7 +1,9 @@
 package awsjson
 
 import (
+	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -115,4 +117,29 @@ func (c *TokenCodec) mac(binding any, payload []byte) ([]byte, error) {
 	h.Write(b)
 	h.Write(payload)
 	return h.Sum(nil), nil
+}
+
+// Settings is where a service keeps its token secret (metadata.Settings).
+type Settings interface {
+	Setting(ctx context.Context, key string) (string, error)
+	PutSetting(ctx context.Context, key, value string) error
+}
+
+// StoredTokenSecret returns the token secret kept in settings under key,
+// creating a random one on first use, so that a service's tokens survive
+// restarts and work on every replica that shares the settings.
+func StoredTokenSecret(ctx context.Context, settings Settings, key string) ([]byte, error) {
+	text, err := settings.Setting(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if text == "" {
+		secret := make([]byte, MinTokenSecret)
+		rand.Read(secret)
+		text = base64.StdEncoding.EncodeToString(secret)
+		if err := settings.PutSetting(ctx, key, text); err != nil {
+			return nil, err
+		}
+	}
+	return base64.StdEncoding.DecodeString(text)
 }

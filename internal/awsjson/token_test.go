@@ -1,6 +1,7 @@
 package awsjson
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"regexp"
@@ -114,4 +115,46 @@ func FuzzTokenDecode(f *testing.F) {
 			t.Fatalf("Decode accepted a token it did not issue: %q", token)
 		}
 	})
+}
+
+// mapSettings are Settings in memory.
+type mapSettings map[string]string
+
+func (m mapSettings) Setting(_ context.Context, key string) (string, error) { return m[key], nil }
+func (m mapSettings) PutSetting(_ context.Context, key, value string) error {
+	m[key] = value
+	return nil
+}
+
+// A stored secret is made once and read back: a token made before a
+// restart is still good after it.
+func TestStoredTokenSecret(t *testing.T) {
+	settings := mapSettings{}
+	codec := func(key string) *TokenCodec {
+		t.Helper()
+		secret, err := StoredTokenSecret(t.Context(), settings, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := NewTokenCodec(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	tok, err := codec("svc.key").Encode("op", "cursor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cursor string
+	if err := codec("svc.key").Decode(tok, "op", &cursor); err != nil || cursor != "cursor" {
+		t.Fatalf("Decode after a restart = %q, %v", cursor, err)
+	}
+	if err := codec("other.key").Decode(tok, "op", &cursor); err == nil {
+		t.Error("another key's codec accepted the token")
+	}
+	settings["bad.key"] = "not base64!"
+	if _, err := StoredTokenSecret(t.Context(), settings, "bad.key"); err == nil {
+		t.Error("a secret that does not decode was used")
+	}
 }

@@ -24,8 +24,6 @@ package ecs
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -114,7 +112,7 @@ func New(ctx context.Context, store Store, runner *Runner, cfg Config) (*API, er
 	secret := cfg.TokenSecret
 	if len(secret) == 0 {
 		var err error
-		if secret, err = tokenSecret(ctx, store); err != nil {
+		if secret, err = awsjson.StoredTokenSecret(ctx, store, settingTokenSecret); err != nil {
 			return nil, err
 		}
 	}
@@ -148,24 +146,6 @@ func New(ctx context.Context, store Store, runner *Runner, cfg Config) (*API, er
 
 // settingTokenSecret keeps the pagination token key in the index.
 const settingTokenSecret = "ecs.paginationTokenKey"
-
-// tokenSecret returns the pagination token key from the index, creating
-// it on first use.
-func tokenSecret(ctx context.Context, store metadata.Settings) ([]byte, error) {
-	text, err := store.Setting(ctx, settingTokenSecret)
-	if err != nil {
-		return nil, err
-	}
-	if text == "" {
-		key := make([]byte, 32)
-		rand.Read(key)
-		text = base64.StdEncoding.EncodeToString(key)
-		if err := store.PutSetting(ctx, settingTokenSecret, text); err != nil {
-			return nil, err
-		}
-	}
-	return base64.StdEncoding.DecodeString(text)
-}
 
 // Matches reports whether r is an ECS API call.
 func (a *API) Matches(r *http.Request) bool { return a.svc.Matches(r) }
