@@ -16,67 +16,31 @@ import (
 
 	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/launcher/docker"
+	"github.com/berth-dev/berth/launcher/docker/dockertest"
 	"github.com/berth-dev/berth/launcher/imagetar"
 	"github.com/berth-dev/berth/launcher/sidecar"
 )
 
-// The images this test binary loads, removed when it ends.
-var (
-	loadedMu sync.Mutex
-	loaded   []string
-	buildDir string
-)
+// buildDir holds the test program's build, removed when the binary ends.
+var buildDir string
 
 func TestMain(m *testing.M) {
 	// In the sidecar image, this binary is the sidecar.
 	sidecar.RunIfRequested()
 	code := m.Run()
-	if rt, err := docker.New(); err == nil {
-		for _, ref := range loaded {
-			if err := rt.RemoveImage(context.Background(), ref); err != nil && !errors.Is(err, launcher.ErrImageNotFound) {
-				fmt.Fprintln(os.Stderr, "remove test image:", err)
-			}
-		}
-		rt.Close()
-	}
+	dockertest.Cleanup()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
 	os.Exit(code)
 }
 
-func remember(id string) {
-	loadedMu.Lock()
-	defer loadedMu.Unlock()
-	loaded = append(loaded, id)
-}
+// engine is the machine's Docker Engine, reached once.
+func engine() (*docker.Runtime, error) { return dockertest.Engine() }
 
-// engine is the machine's Docker Engine; without one the test skips, or
-// fails when CI is set.
-var engine = sync.OnceValues(func() (*docker.Runtime, error) {
-	rt, err := docker.New()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rt.Ping(ctx); err != nil {
-		return nil, err
-	}
-	return rt, nil
-})
-
-func newEngine(t *testing.T) *docker.Runtime {
-	t.Helper()
-	rt, err := engine()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Docker Engine unreachable (CI is set): %v", err)
-		}
-		t.Skipf("Docker Engine unreachable: %v", err)
-	}
-	return rt
-}
+// newEngine returns the engine; without one the test skips, or fails
+// when CI is set.
+func newEngine(t *testing.T) *docker.Runtime { return dockertest.Require(t) }
 
 // testImage is testprog (testdata/testprog), static, in a FROM scratch
 // image, built and loaded once per test binary.
@@ -119,7 +83,7 @@ var testImage = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	remember(ref)
+	dockertest.Remember(ref)
 	return ref, nil
 })
 
@@ -133,23 +97,7 @@ func image(t *testing.T) string {
 }
 
 // sidecarImage is the sidecar image of this test binary, loaded once.
-var sidecarImage = sync.OnceValues(func() (string, error) {
-	rt, err := engine()
-	if err != nil {
-		return "", err
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	start := time.Now()
-	ref, err := sidecar.NewImage(rt, exe).Ensure(context.Background())
-	if err == nil {
-		remember(ref)
-		fmt.Fprintf(os.Stderr, "sidecar image %s built and loaded in %v\n", ref, time.Since(start).Round(time.Millisecond))
-	}
-	return ref, err
-})
+var sidecarImage = dockertest.SidecarImage
 
 // owner labels a test's containers so they can be told apart and listed.
 func owner(t *testing.T, container string) launcher.Owner {

@@ -36,7 +36,7 @@ func apiServer(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner := ecs.NewRunner(rt, store, anonymous{}, sidecarImage{theSidecar}, ecs.RunnerConfig{
+	runner := ecs.NewRunner(rt, store, anonymous{}, sidecarImage{}, ecs.RunnerConfig{
 		AccountID: "000000000000", Region: "us-east-1", Images: launcher.Images{Registry: "127.0.0.1:5000"},
 		StateDir: t.TempDir(), Log: quietLog()})
 	api, err := ecs.New(t.Context(), store, runner, ecs.Config{AccountID: "000000000000", Region: "us-east-1", Access: openAccess{}, Log: quietLog()})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/launcher"
+	"github.com/berth-dev/berth/launcher/docker/dockertest"
 	"github.com/berth-dev/berth/launcher/ecs"
 )
 
@@ -22,7 +23,7 @@ import (
 func BenchmarkRunTaskToRunning(b *testing.B) {
 	e := newEnv(b, nil, func(c *ecs.RunnerConfig) { c.SidecarPool = 1 })
 	rt, reg := e.rt, e.reg
-	if _, err := theSidecar(); err != nil {
+	if _, err := dockertest.SidecarImage(); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()

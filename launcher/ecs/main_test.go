@@ -27,6 +27,7 @@ import (
 
 	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/launcher/docker"
+	"github.com/berth-dev/berth/launcher/docker/dockertest"
 	"github.com/berth-dev/berth/launcher/ecs"
 	"github.com/berth-dev/berth/launcher/sidecar"
 	"github.com/berth-dev/berth/metadata/sqlite"
@@ -34,63 +35,20 @@ import (
 	"github.com/berth-dev/berth/storage/filesystem"
 )
 
-// The engine's images this test binary made (pulled test images, the
-// sidecar image), removed by id when it ends.
-var (
-	madeMu sync.Mutex
-	made   []string
-)
-
-func remember(ref string) {
-	madeMu.Lock()
-	defer madeMu.Unlock()
-	made = append(made, ref)
-}
-
 func TestMain(m *testing.M) {
 	// In the sidecar image, this binary is the sidecar.
 	sidecar.RunIfRequested()
 	code := m.Run()
-	if rt, err := engine(); err == nil {
-		for _, ref := range made {
-			if err := rt.RemoveImage(context.Background(), ref); err != nil && !errors.Is(err, launcher.ErrImageNotFound) {
-				fmt.Fprintln(os.Stderr, "remove test image:", err)
-			}
-		}
-	}
+	dockertest.Cleanup()
 	if reg, err := testRegistry(); err == nil {
 		reg.close()
 	}
 	os.Exit(code)
 }
 
-// engine is the machine's Docker Engine, once per test binary.
-var engine = sync.OnceValues(func() (*docker.Runtime, error) {
-	rt, err := docker.New(docker.WithLogger(quietLog()))
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rt.Ping(ctx); err != nil {
-		return nil, err
-	}
-	return rt, nil
-})
-
 // needEngine returns the engine; without one the test skips, or fails
 // when CI is set.
-func needEngine(t testing.TB) *docker.Runtime {
-	t.Helper()
-	rt, err := engine()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Docker Engine unreachable (CI is set): %v", err)
-		}
-		t.Skipf("Docker Engine unreachable: %v", err)
-	}
-	return rt
-}
+func needEngine(t testing.TB) *docker.Runtime { return dockertest.Require(t) }
 
 func quietLog() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -147,7 +105,7 @@ var testRegistry = sync.OnceValues(func() (*registryServer, error) {
 		return nil, err
 	}
 	r.image = "localhost:" + strings.Split(r.host, ":")[1] + "/test/prog:1"
-	remember(r.host + "/test/prog:1")
+	dockertest.Remember(r.host + "/test/prog:1")
 	return r, nil
 })
 
@@ -184,25 +142,9 @@ func programImage(bin string) (v1.Image, error) {
 }
 
 // sidecarImage is the sidecar image of this test binary.
-type sidecarImage struct{ once func() (string, error) }
+type sidecarImage struct{}
 
-func (s sidecarImage) Ensure(context.Context) (string, error) { return s.once() }
-
-var theSidecar = sync.OnceValues(func() (string, error) {
-	rt, err := engine()
-	if err != nil {
-		return "", err
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	ref, err := sidecar.NewImage(rt, exe).Ensure(context.Background())
-	if err == nil {
-		remember(ref)
-	}
-	return ref, err
-})
+func (sidecarImage) Ensure(context.Context) (string, error) { return dockertest.SidecarImage() }
 
 // openAccess allows everything, to a caller with no name.
 type openAccess struct{}
@@ -315,7 +257,7 @@ func (e *env) start() {
 	for _, o := range e.opts {
 		o(&cfg)
 	}
-	e.runner = ecs.NewRunner(e.rt, e.store, anonymous{}, sidecarImage{theSidecar}, cfg)
+	e.runner = ecs.NewRunner(e.rt, e.store, anonymous{}, sidecarImage{}, cfg)
 	api, err := ecs.New(e.t.Context(), e.store, e.runner, ecs.Config{AccountID: "000000000000", Region: "us-east-1", Access: openAccess{}, Log: quietLog()})
 	if err != nil {
 		e.t.Fatal(err)

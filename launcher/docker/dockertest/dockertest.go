@@ -1,0 +1,101 @@
+// Package dockertest gives the launcher's tests the machine's Docker
+// Engine: reached once per test binary, a test without one skipped (or
+// failed when CI is set), and the images the tests load or pull removed
+// by id when the binary ends.
+package dockertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/launcher"
+	"github.com/berth-dev/berth/launcher/docker"
+	"github.com/berth-dev/berth/launcher/sidecar"
+)
+
+var engine = sync.OnceValues(func() (*docker.Runtime, error) {
+	rt, err := docker.New(docker.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Ping(ctx); err != nil {
+		return nil, err
+	}
+	return rt, nil
+})
+
+// Engine returns the machine's engine, or why there is none.
+func Engine() (*docker.Runtime, error) { return engine() }
+
+// Require returns the engine for t; without one t skips, or fails when
+// the CI variable is set.
+func Require(t testing.TB) *docker.Runtime {
+	t.Helper()
+	rt, err := engine()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Docker Engine unreachable (CI is set): %v", err)
+		}
+		t.Skipf("Docker Engine unreachable: %v", err)
+	}
+	return rt
+}
+
+var (
+	madeMu sync.Mutex
+	made   []string
+)
+
+// Remember notes an image (a name or id) that Cleanup removes.
+func Remember(ref string) {
+	madeMu.Lock()
+	defer madeMu.Unlock()
+	made = append(made, ref)
+}
+
+// Cleanup removes the images Remember noted; TestMain calls it after the
+// tests ran.
+func Cleanup() {
+	rt, err := engine()
+	if err != nil {
+		return
+	}
+	madeMu.Lock()
+	defer madeMu.Unlock()
+	for _, ref := range made {
+		if err := rt.RemoveImage(context.Background(), ref); err != nil && !errors.Is(err, launcher.ErrImageNotFound) {
+			fmt.Fprintln(os.Stderr, "remove test image:", err)
+		}
+	}
+	made = nil
+}
+
+// SidecarImage is the task sidecar image of this test binary, loaded
+// once and removed by Cleanup. The binary's TestMain must call
+// sidecar.RunIfRequested first, since in the image it is the sidecar.
+var SidecarImage = sync.OnceValues(func() (string, error) {
+	rt, err := engine()
+	if err != nil {
+		return "", err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	start := time.Now()
+	ref, err := sidecar.NewImage(rt, exe).Ensure(context.Background())
+	if err == nil {
+		Remember(ref)
+		fmt.Fprintf(os.Stderr, "sidecar image %s built and loaded in %v\n", ref, time.Since(start).Round(time.Millisecond))
+	}
+	return ref, err
+})
