@@ -20,28 +20,23 @@ type cluster struct {
 	PendingTasksCount                 int               `json:"pendingTasksCount"`
 	ActiveServicesCount               int               `json:"activeServicesCount"`
 	Statistics                        []json.RawMessage `json:"statistics"`
-	Tags                              []Tag             `json:"tags,omitempty"`
-	Settings                          []clusterSetting  `json:"settings,omitempty"`
-	CapacityProviders                 []string          `json:"capacityProviders"`
-	DefaultCapacityProviderStrategy   []json.RawMessage `json:"defaultCapacityProviderStrategy"`
-	Configuration                     json.RawMessage   `json:"configuration,omitempty"`
-	ServiceConnectDefaults            json.RawMessage   `json:"serviceConnectDefaults,omitempty"`
+	clusterConfig
+}
+
+// clusterConfig is what CreateCluster sets and the index keeps of a
+// cluster beside its name, status and creation time.
+type clusterConfig struct {
+	Tags                            []Tag             `json:"tags,omitempty"`
+	Settings                        []clusterSetting  `json:"settings,omitempty"`
+	CapacityProviders               []string          `json:"capacityProviders"`
+	DefaultCapacityProviderStrategy []json.RawMessage `json:"defaultCapacityProviderStrategy"`
+	Configuration                   json.RawMessage   `json:"configuration,omitempty"`
+	ServiceConnectDefaults          json.RawMessage   `json:"serviceConnectDefaults,omitempty"`
 }
 
 type clusterSetting struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
-}
-
-// clusterDocument is what the index keeps of a cluster beside its name,
-// status and creation time.
-type clusterDocument struct {
-	Tags                            []Tag             `json:"tags,omitempty"`
-	Settings                        []clusterSetting  `json:"settings,omitempty"`
-	CapacityProviders               []string          `json:"capacityProviders,omitempty"`
-	DefaultCapacityProviderStrategy []json.RawMessage `json:"defaultCapacityProviderStrategy,omitempty"`
-	Configuration                   json.RawMessage   `json:"configuration,omitempty"`
-	ServiceConnectDefaults          json.RawMessage   `json:"serviceConnectDefaults,omitempty"`
 }
 
 // Cluster states.
@@ -54,12 +49,12 @@ const (
 func (a *API) ensureDefaultCluster(ctx context.Context) error {
 	_, err := a.store.Cluster(ctx, defaultCluster)
 	if errors.Is(err, metadata.ErrClusterUnknown) {
-		return a.putCluster(ctx, defaultCluster, clusterActive, clusterDocument{})
+		return a.putCluster(ctx, defaultCluster, clusterActive, clusterConfig{})
 	}
 	return err
 }
 
-func (a *API) putCluster(ctx context.Context, name, status string, doc clusterDocument) error {
+func (a *API) putCluster(ctx context.Context, name, status string, doc clusterConfig) error {
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return err
@@ -87,18 +82,12 @@ func (a *API) activeCluster(ctx context.Context, s string) (string, error) {
 // wireCluster is c as ECS answers with it; the counts are read from the
 // tasks and the tags included only when asked for.
 func (a *API) wireCluster(ctx context.Context, c metadata.Cluster, withTags bool) (cluster, error) {
-	var doc clusterDocument
-	if err := json.Unmarshal(c.Document, &doc); err != nil {
+	out := cluster{ClusterArn: a.arns.cluster(c.Name), ClusterName: c.Name, Status: c.Status, Statistics: []json.RawMessage{}}
+	if err := json.Unmarshal(c.Document, &out.clusterConfig); err != nil {
 		return cluster{}, err
 	}
-	out := cluster{
-		ClusterArn: a.arns.cluster(c.Name), ClusterName: c.Name, Status: c.Status,
-		Statistics: []json.RawMessage{}, Settings: doc.Settings, CapacityProviders: doc.CapacityProviders,
-		DefaultCapacityProviderStrategy: doc.DefaultCapacityProviderStrategy,
-		Configuration:                   doc.Configuration, ServiceConnectDefaults: doc.ServiceConnectDefaults,
-	}
-	if withTags {
-		out.Tags = doc.Tags
+	if !withTags {
+		out.Tags = nil
 	}
 	if out.CapacityProviders == nil {
 		out.CapacityProviders = []string{}
@@ -128,13 +117,8 @@ func (a *API) wireCluster(ctx context.Context, c metadata.Cluster, withTags bool
 }
 
 type createClusterInput struct {
-	ClusterName                     string            `json:"clusterName"`
-	Tags                            []Tag             `json:"tags"`
-	Settings                        []clusterSetting  `json:"settings"`
-	CapacityProviders               []string          `json:"capacityProviders"`
-	DefaultCapacityProviderStrategy []json.RawMessage `json:"defaultCapacityProviderStrategy"`
-	Configuration                   json.RawMessage   `json:"configuration"`
-	ServiceConnectDefaults          json.RawMessage   `json:"serviceConnectDefaults"`
+	ClusterName string `json:"clusterName"`
+	clusterConfig
 }
 
 type clusterOutput struct {
@@ -170,9 +154,7 @@ func (a *API) createCluster(ctx context.Context, in *createClusterInput) (*clust
 	if err != nil && !errors.Is(err, metadata.ErrClusterUnknown) {
 		return nil, serverError("CreateCluster", err)
 	}
-	doc := clusterDocument{Tags: in.Tags, Settings: in.Settings, CapacityProviders: in.CapacityProviders,
-		DefaultCapacityProviderStrategy: in.DefaultCapacityProviderStrategy, Configuration: in.Configuration,
-		ServiceConnectDefaults: in.ServiceConnectDefaults}
+	doc := in.clusterConfig
 	if err := a.putCluster(ctx, name, clusterActive, doc); err != nil {
 		return nil, serverError("CreateCluster", err)
 	}

@@ -440,6 +440,22 @@ func (t *taskRun) event(ctx context.Context, ev launcher.Event) {
 		t.exited(ctx, i)
 	case launcher.EventHealth:
 		t.health(ctx, i, ev.Health)
+	case launcher.EventOOM:
+		t.oom(ctx, i)
+	}
+}
+
+// oomReason is the container reason ECS gives an OOM kill.
+const oomReason = "OutOfMemoryError: Container killed due to memory usage"
+
+// oom records the kernel's OOM kill of container i, which the engine may
+// report after the exit (then the exit did not say so).
+func (t *taskRun) oom(ctx context.Context, i int) {
+	cs, c := &t.rec.Containers[i], &t.rec.Task.Containers[i]
+	cs.OOM = true
+	if cs.Exited && c.ExitCode != nil && *c.ExitCode == 137 && c.Reason == "" {
+		c.Reason = oomReason
+		t.save(ctx)
 	}
 }
 
@@ -468,8 +484,8 @@ func (t *taskRun) exited(ctx context.Context, i int) {
 		c.Reason = "The container's end could not be read: " + err.Error()
 	default:
 		c.ExitCode = ptr(exit.Code)
-		if exit.OOMKilled {
-			c.Reason = "OutOfMemoryError: Container killed due to memory usage"
+		if exit.OOMKilled || (cs.OOM && exit.Code == 137) {
+			c.Reason = oomReason
 		} else if exit.Error != "" {
 			c.Reason = exit.Error
 		}

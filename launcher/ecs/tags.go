@@ -72,7 +72,7 @@ func (a *API) resourceTags(ctx context.Context, arn string) ([]Tag, error) {
 		if err != nil {
 			return nil, serverError("tags", err)
 		}
-		var doc clusterDocument
+		var doc clusterConfig
 		if err := json.Unmarshal(c.Document, &doc); err != nil {
 			return nil, serverError("tags", err)
 		}
@@ -126,7 +126,7 @@ func (a *API) changeTags(ctx context.Context, action, arn string, tags []Tag, re
 		if err != nil {
 			return serverError("tags", err)
 		}
-		var doc clusterDocument
+		var doc clusterConfig
 		if err := json.Unmarshal(c.Document, &doc); err != nil {
 			return serverError("tags", err)
 		}

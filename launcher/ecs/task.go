@@ -194,6 +194,8 @@ type containerState struct {
 	Started bool `json:"started,omitempty"`
 	Exited  bool `json:"exited,omitempty"`
 	Healthy bool `json:"healthy,omitempty"`
+	// OOM is set once the engine reported an OOM kill in it.
+	OOM bool `json:"oom,omitempty"`
 }
 
 // Caller is who launched a task: the user and the access key that signed

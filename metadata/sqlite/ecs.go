@@ -31,12 +31,8 @@ func (s *Store) Cluster(ctx context.Context, name string) (metadata.Cluster, err
 
 // Clusters implements metadata.Clusters.
 func (s *Store) Clusters(ctx context.Context, status, after string, n int) ([]metadata.Cluster, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name, status, created_at, document FROM ecs_clusters
+	return queryAll(ctx, s.read, scanCluster, `SELECT name, status, created_at, document FROM ecs_clusters
 		WHERE name > ? AND (? = '' OR status = ?) ORDER BY name LIMIT ?`, after, status, status, n)
-	if err != nil {
-		return nil, err
-	}
-	return collect(rows, scanCluster)
 }
 
 func scanCluster(row interface{ Scan(...any) error }) (metadata.Cluster, error) {
@@ -128,11 +124,7 @@ func (s *Store) TaskDefinitions(ctx context.Context, q metadata.TaskDefinitionQu
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	query += ` ORDER BY family ` + order + `, revision ` + order + ` LIMIT ?`
-	rows, err := s.read.QueryContext(ctx, query, append(args, limit(q.Limit))...)
-	if err != nil {
-		return nil, err
-	}
-	return collect(rows, scanTaskDefinition)
+	return queryAll(ctx, s.read, scanTaskDefinition, query, append(args, limit(q.Limit))...)
 }
 
 // DeregisterTaskDefinition implements metadata.TaskDefinitions.
@@ -210,12 +202,8 @@ func (s *Store) Tasks(ctx context.Context, q metadata.TaskQuery) ([]metadata.Tas
 	if !q.StoppedSince.IsZero() {
 		where, args = append(where, "(stopped_at = 0 OR stopped_at >= ?)"), append(args, q.StoppedSince.UnixNano())
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+taskColumns+` FROM ecs_tasks WHERE `+
+	return queryAll(ctx, s.read, scanTask, `SELECT `+taskColumns+` FROM ecs_tasks WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, append(args, limit(q.Limit))...)
-	if err != nil {
-		return nil, err
-	}
-	return collect(rows, scanTask)
 }
 
 // DeleteStoppedTasks implements metadata.Tasks.
@@ -226,20 +214,6 @@ func (s *Store) DeleteStoppedTasks(ctx context.Context, before time.Time) (int, 
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
-}
-
-// collect reads every row with scan.
-func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // limit is a LIMIT for n, where n <= 0 means none.
