@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/auth/secret"
+	"github.com/berth-dev/berth/internal/awserr"
 )
 
 // signedBy returns the context an ECS call signed with k has once
@@ -65,9 +65,9 @@ func TestRegistryToken(t *testing.T) {
 	}
 }
 
-// TestAuthorizeResource: ECS actions are decided by identity policies on
-// the resource's ARN.
-func TestAuthorizeResource(t *testing.T) {
+// TestAuthorizeECSActions: ECS actions are decided by identity policies
+// on the resource's ARN; AmazonECS_FullAccess grants them all.
+func TestAuthorizeECSActions(t *testing.T) {
 	f := newFixture(t)
 	ecsUser := f.user("ops", "ecs-full-access")
 	ecrUser := f.user("dev", "full-access")
@@ -88,13 +88,13 @@ func TestAuthorizeResource(t *testing.T) {
 		{scoped, "ecs:RunTask", db, false},
 		{scoped, "ecs:StopTask", web, false},
 	} {
-		err := f.auth.AuthorizeResource(f.signedBy(tc.k), tc.action, tc.arn)
-		var ae *auth.AWSError
+		err := f.auth.AuthorizeAction(f.signedBy(tc.k), tc.action, tc.arn)
+		var ae *awserr.Error
 		if tc.allowed && err != nil || !tc.allowed && (!errors.As(err, &ae) || ae.Type != "AccessDeniedException" || !strings.Contains(ae.Message, tc.arn)) {
 			t.Errorf("%s %s on %s: %v; want allowed %v", tc.k.ID, tc.action, tc.arn, err, tc.allowed)
 		}
 	}
-	if err := f.auth.AuthorizeResource(t.Context(), "ecs:ListClusters", "*"); err == nil {
+	if err := f.auth.AuthorizeAction(t.Context(), "ecs:ListClusters", "*"); err == nil {
 		t.Error("an anonymous caller was allowed")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/launcher/docker"
 	"github.com/berth-dev/berth/launcher/ecs"
@@ -43,7 +44,9 @@ func apiServer(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api)
+	mux := http.NewServeMux()
+	api.Register(awsjson.NewFront(mux, nil, quietLog()))
+	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -135,7 +135,7 @@ func (a *API) createCluster(ctx context.Context, in *createClusterInput) (*clust
 	if !clusterNamePattern.MatchString(name) {
 		return nil, invalidParameter("Cluster name can only contain alphanumeric characters, hyphens and underscores; up to 255 characters are allowed.")
 	}
-	if err := a.access.Authorize(ctx, "ecs:CreateCluster", a.arns.cluster(name)); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecs:CreateCluster", a.arns.cluster(name)); err != nil {
 		return nil, err
 	}
 	if err := checkTags(in.Tags); err != nil {
@@ -204,7 +204,7 @@ func (a *API) describeClusters(ctx context.Context, in *describeClustersInput) (
 			out.Failures = append(out.Failures, failure{Arn: s, Reason: "MISSING"})
 			continue
 		}
-		if err := a.access.Authorize(ctx, "ecs:DescribeClusters", arn); err != nil {
+		if err := a.access.AuthorizeAction(ctx, "ecs:DescribeClusters", arn); err != nil {
 			return nil, err
 		}
 		c, err := a.store.Cluster(ctx, name)
@@ -236,7 +236,7 @@ type listClustersOutput struct {
 
 // listClusters lists the ACTIVE clusters by name.
 func (a *API) listClusters(ctx context.Context, in *listClustersInput) (*listClustersOutput, error) {
-	if err := a.access.Authorize(ctx, "ecs:ListClusters", "*"); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecs:ListClusters", "*"); err != nil {
 		return nil, err
 	}
 	n, err := maxResults(in.MaxResults, 100, 100)
@@ -282,7 +282,7 @@ func (a *API) deleteCluster(ctx context.Context, in *deleteClusterInput) (*clust
 	if !ok {
 		return nil, clusterNotFound()
 	}
-	if err := a.access.Authorize(ctx, "ecs:DeleteCluster", a.arns.cluster(name)); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecs:DeleteCluster", a.arns.cluster(name)); err != nil {
 		return nil, err
 	}
 	a.clusterMu.Lock()

@@ -26,10 +26,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/internal/awserr"
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/metadata"
 )
@@ -45,10 +45,10 @@ const defaultCluster = "default"
 
 // Access is what the API needs from the access-control layer.
 type Access interface {
-	// Authorize returns an error in AWS form (AccessDeniedException)
+	// AuthorizeAction returns an error in AWS form (AccessDeniedException)
 	// unless the caller in ctx may perform action ("ecs:RunTask") on the
-	// resource ARN ("*" for actions on no resource).
-	Authorize(ctx context.Context, action, resource string) error
+	// resource resourceARN names ("*" for actions on no resource).
+	AuthorizeAction(ctx context.Context, action, resourceARN string) error
 	// Caller is who the caller in ctx is, as tasks record who launched
 	// them.
 	Caller(ctx context.Context) Caller
@@ -72,9 +72,6 @@ type Config struct {
 	// TokenSecret keys the pagination tokens (at least 32 bytes); empty: a
 	// random key kept in the index.
 	TokenSecret []byte
-	// Authenticate verifies each request's signature (auth.Authority's
-	// AuthenticateAWS("ecs")).
-	Authenticate awsjson.Authenticator
 	// Access authorizes each operation.
 	Access Access
 	// Now is the clock; default time.Now.
@@ -82,7 +79,7 @@ type Config struct {
 	Log *slog.Logger
 }
 
-// API is the ECS API as an http.Handler for "POST /".
+// API is the ECS API; register it on the AWS front door.
 type API struct {
 	svc    *awsjson.Service
 	store  Store
@@ -125,7 +122,7 @@ func New(ctx context.Context, store Store, runner *Runner, cfg Config) (*API, er
 	if err := a.ensureDefaultCluster(ctx); err != nil {
 		return nil, err
 	}
-	a.svc = awsjson.NewService(TargetPrefix, awsjson.WithAuthenticate(cfg.Authenticate), awsjson.WithLogger(cfg.Log))
+	a.svc = awsjson.NewService(TargetPrefix, SigningName, awsjson.WithLogger(cfg.Log))
 	awsjson.Handle(a.svc, "CreateCluster", a.createCluster)
 	awsjson.Handle(a.svc, "DescribeClusters", a.describeClusters)
 	awsjson.Handle(a.svc, "ListClusters", a.listClusters)
@@ -147,11 +144,10 @@ func New(ctx context.Context, store Store, runner *Runner, cfg Config) (*API, er
 // settingTokenSecret keeps the pagination token key in the index.
 const settingTokenSecret = "ecs.paginationTokenKey"
 
-// Matches reports whether r is an ECS API call.
-func (a *API) Matches(r *http.Request) bool { return a.svc.Matches(r) }
-
-// ServeHTTP serves one ECS API call.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.svc.ServeHTTP(w, r) }
+// Register puts the API on the AWS front door, which serves it to
+// requests whose X-Amz-Target starts with [TargetPrefix], signed for
+// [SigningName].
+func (a *API) Register(front *awsjson.Front) { front.JSON(a.svc) }
 
 // maxResults reads a maxResults member: def when absent, else 1 to limit.
 func maxResults(n *int, limit, def int) (int, error) {
@@ -170,7 +166,7 @@ func serverError(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae awsjson.APIError
+	var ae *awserr.Error
 	if errors.As(err, &ae) {
 		return err
 	}

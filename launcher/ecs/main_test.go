@@ -149,8 +149,8 @@ func (sidecarImage) Ensure(context.Context) (string, error) { return dockertest.
 // openAccess allows everything, to a caller with no name.
 type openAccess struct{}
 
-func (openAccess) Authorize(context.Context, string, string) error { return nil }
-func (openAccess) Caller(context.Context) ecs.Caller               { return ecs.Caller{} }
+func (openAccess) AuthorizeAction(context.Context, string, string) error { return nil }
+func (openAccess) Caller(context.Context) ecs.Caller                     { return ecs.Caller{} }
 
 // anonymous pulls without credentials, from the open test registry.
 type anonymous struct{}

@@ -595,6 +595,7 @@ const captureWait = 10 * time.Second
 // captured) to STOPPED.
 func (t *taskRun) finish(ctx context.Context) {
 	r, task := t.r, &t.rec.Task
+	t.awaitLateOOM(ctx)
 	now := awsjson.NewTime(r.cfg.Now())
 	if !t.stopping {
 		t.stopping = true
@@ -631,6 +632,55 @@ func (t *taskRun) finish(ctx context.Context) {
 	}
 	task.LastStatus, task.StoppedAt = StatusStopped, awsjson.NewTime(r.cfg.Now())
 	t.save(ctx)
+}
+
+// lateOOM bounds how long a task whose container was killed (137) within
+// a memory limit waits for the engine's OOM notice, which can come
+// seconds after the exit on a busy machine.
+const lateOOM = 5 * time.Second
+
+// awaitLateOOM waits, before the task's containers are removed, for the
+// OOM notice of a container that ended with 137 within its memory limit
+// without one, then asks the engine once more. A task stopped by request
+// does not wait: its 137 is the SIGKILL after the stop timeout.
+func (t *taskRun) awaitLateOOM(ctx context.Context) {
+	switch StopCode(t.rec.Task.StopCode) {
+	case StopUserInitiated, StopServiceSchedulerInitiated:
+		return
+	}
+	awaiting := func() []int {
+		var out []int
+		for i, cs := range t.rec.Containers {
+			c := t.rec.Task.Containers[i]
+			if cs.Exited && !cs.OOM && c.ExitCode != nil && *c.ExitCode == 137 && c.Reason == "" && t.limits(i).Memory > 0 {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	if len(awaiting()) == 0 {
+		return
+	}
+	deadline := time.NewTimer(lateOOM)
+	defer deadline.Stop()
+	for len(awaiting()) > 0 {
+		select {
+		case <-t.inbox.ready:
+			for _, m := range t.inbox.take() {
+				t.handle(ctx, m)
+			}
+			continue
+		case <-deadline.C:
+		case <-ctx.Done():
+			return
+		}
+		break
+	}
+	for _, i := range awaiting() {
+		if st, err := t.r.engine.Inspect(ctx, t.rec.Containers[i].ID); err == nil && st.Exit.OOMKilled {
+			t.oom(ctx, i)
+		}
+	}
 }
 
 // save writes the task through to the index, republishes its metadata

@@ -44,7 +44,7 @@ func (a *API) untagResource(ctx context.Context, in *untagResourceInput) (*struc
 }
 
 func (a *API) listTagsForResource(ctx context.Context, in *listTagsForResourceInput) (*listTagsForResourceOutput, error) {
-	if err := a.access.Authorize(ctx, "ecs:ListTagsForResource", in.ResourceArn); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecs:ListTagsForResource", in.ResourceArn); err != nil {
 		return nil, err
 	}
 	tags, err := a.resourceTags(ctx, in.ResourceArn)
@@ -106,7 +106,7 @@ func (a *API) resourceTags(ctx context.Context, arn string) ([]Tag, error) {
 // changeTags adds tags to, or removes the keys remove from, a cluster,
 // task definition or task.
 func (a *API) changeTags(ctx context.Context, action, arn string, tags []Tag, remove []string) error {
-	if err := a.access.Authorize(ctx, action, arn); err != nil {
+	if err := a.access.AuthorizeAction(ctx, action, arn); err != nil {
 		return err
 	}
 	have, err := a.resourceTags(ctx, arn)

@@ -25,7 +25,7 @@ type taskDefinitionOutput struct {
 // registerTaskDefinition validates a task definition as ECS does and
 // stores it as its family's next revision.
 func (a *API) registerTaskDefinition(ctx context.Context, in *registerTaskDefinitionInput) (*taskDefinitionOutput, error) {
-	if err := a.access.Authorize(ctx, "ecs:RegisterTaskDefinition", "*"); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecs:RegisterTaskDefinition", "*"); err != nil {
 		return nil, err
 	}
 	td, err := a.RegisterTaskDefinition(ctx, in.TaskDefinition, in.Tags)
@@ -124,7 +124,7 @@ type describeTaskDefinitionInput struct {
 }
 
 func (a *API) describeTaskDefinition(ctx context.Context, in *describeTaskDefinitionInput) (*taskDefinitionOutput, error) {
-	if err := a.access.Authorize(ctx, "ecs:DescribeTaskDefinition", "*"); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecs:DescribeTaskDefinition", "*"); err != nil {
 		return nil, err
 	}
 	if in.TaskDefinition == "" {
@@ -170,7 +170,7 @@ type taskDefinitionCursor struct {
 // listTaskDefinitions lists revisions by family and revision; familyPrefix
 // is, despite its name, a whole family, as on ECS.
 func (a *API) listTaskDefinitions(ctx context.Context, in *listTaskDefinitionsInput) (*listTaskDefinitionsOutput, error) {
-	if err := a.access.Authorize(ctx, "ecs:ListTaskDefinitions", "*"); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecs:ListTaskDefinitions", "*"); err != nil {
 		return nil, err
 	}
 	n, err := maxResults(in.MaxResults, 100, 100)
@@ -226,7 +226,7 @@ type deregisterTaskDefinitionInput struct {
 // deregisterTaskDefinition makes one revision INACTIVE: it stays
 // describable, and tasks already running keep running.
 func (a *API) deregisterTaskDefinition(ctx context.Context, in *deregisterTaskDefinitionInput) (*taskDefinitionOutput, error) {
-	if err := a.access.Authorize(ctx, "ecs:DeregisterTaskDefinition", "*"); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecs:DeregisterTaskDefinition", "*"); err != nil {
 		return nil, err
 	}
 	family, revision, ok := a.arns.taskDefinitionRef(in.TaskDefinition)

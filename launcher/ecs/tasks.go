@@ -81,7 +81,7 @@ func (a *API) runTask(ctx context.Context, in *runTaskInput) (*tasksOutput, erro
 	if !ok {
 		return nil, invalidParameter("TaskDefinition not found.")
 	}
-	if err := a.access.Authorize(ctx, "ecs:RunTask", a.arns.taskDefinition(stored.Family, stored.Revision)); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecs:RunTask", a.arns.taskDefinition(stored.Family, stored.Revision)); err != nil {
 		return nil, err
 	}
 	if stored.Status != "ACTIVE" {
@@ -130,7 +130,7 @@ func (a *API) stopTask(ctx context.Context, in *stopTaskInput) (*taskOutput, err
 	if !ok || (taskCluster != "" && taskCluster != cluster) {
 		return nil, invalidParameter("The referenced task was not found.")
 	}
-	if err := a.access.Authorize(ctx, "ecs:StopTask", a.arns.task(cluster, id)); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecs:StopTask", a.arns.task(cluster, id)); err != nil {
 		return nil, err
 	}
 	reason := in.Reason
@@ -173,7 +173,7 @@ func (a *API) describeTasks(ctx context.Context, in *describeTasksInput) (*tasks
 			continue
 		}
 		arn := a.arns.task(cluster, id)
-		if err := a.access.Authorize(ctx, "ecs:DescribeTasks", arn); err != nil {
+		if err := a.access.AuthorizeAction(ctx, "ecs:DescribeTasks", arn); err != nil {
 			return nil, err
 		}
 		t, err := a.runner.Task(ctx, id)
@@ -218,7 +218,7 @@ func (a *API) listTasks(ctx context.Context, in *listTasksInput) (*listTasksOutp
 	if err != nil {
 		return nil, err
 	}
-	if err := a.access.Authorize(ctx, "ecs:ListTasks", a.arns.cluster(cluster)); err != nil {
+	if err := a.access.AuthorizeAction(ctx, "ecs:ListTasks", a.arns.cluster(cluster)); err != nil {
 		return nil, err
 	}
 	n, err := maxResults(in.MaxResults, 100, 100)
