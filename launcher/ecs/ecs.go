@@ -16,8 +16,9 @@
 // (supervise.go) that launches its containers (spec.go) in the task's
 // network mode (in awsvpc, the containers join a sidecar that holds the
 // namespace, publishes the ports on 127.0.0.1 and serves the task
-// metadata endpoint, taskmeta.go), follows their exits and health from
-// the engine's events (loop.go) and writes every change through to the
+// metadata endpoint, taskmeta.go; tasks without port mappings take one
+// started beforehand, pool.go), follows their exits and health from the
+// engine's events (loop.go) and writes every change through to the
 // metadata index; awslogs output goes to the log store (logs.go). After
 // a restart the runner reattaches to what still runs.
 package ecs

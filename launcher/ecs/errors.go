@@ -52,9 +52,3 @@ func engineUnavailable(cause error) error {
 	return awserr.New(awserr.ServerException, http.StatusInternalServerError,
 		"The container engine is unavailable: berth cannot reach the Docker Engine (check DOCKER_HOST and that the engine runs).").WithCause(cause)
 }
-
-// validation is AWS's ValidationException for one bad member, which the
-// ECS front end returns for a request that breaks the model's constraints.
-func validation(member, value, constraint string) error {
-	return awserr.Errorf(awserr.ValidationException, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint)
-}

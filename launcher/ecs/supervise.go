@@ -246,6 +246,11 @@ func (t *taskRun) pull(ctx context.Context) ([]string, error) {
 // false if ctx ended first.
 func (t *taskRun) follow(ctx context.Context) bool {
 	for {
+		// What came in first: a stop asked during the launch must not
+		// see the task's containers started.
+		for _, m := range t.inbox.take() {
+			t.handle(ctx, m)
+		}
 		t.progress(ctx)
 		if t.stopping && !t.anyRunning() {
 			return true
@@ -254,9 +259,6 @@ func (t *taskRun) follow(ctx context.Context) bool {
 		case <-ctx.Done():
 			return false
 		case <-t.inbox.ready:
-		}
-		for _, m := range t.inbox.take() {
-			t.handle(ctx, m)
 		}
 	}
 }
