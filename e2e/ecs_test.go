@@ -75,6 +75,8 @@ func TestECSWithAWSCLI(t *testing.T) {
 	pulled := "127.0.0.1:" + port + "/team/task:1" // the name the engine pulls
 	var tasks []string
 	t.Cleanup(func() {
+		// berth first: stopping, it removes the sidecars it keeps ready.
+		srv.Stop(t)
 		// Whatever the test leaves behind, by label and by name.
 		for _, id := range tasks {
 			out, _ := execute(dockerTimeout, nil, "docker", "ps", "--all", "--quiet", "--filter", "label=berth.task="+id)
