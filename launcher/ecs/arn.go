@@ -4,37 +4,45 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/arn"
 )
 
 // arns builds and reads the ARNs of ECS resources in one account and
-// region: clusters, task definitions, tasks and their containers.
-type arns struct {
-	account, region string
+// region (with package arn): clusters, task definitions, tasks and their
+// containers.
+type arns struct{ scope arn.Scope }
+
+func newARNs(account, region string) arns {
+	return arns{arn.Scope{Region: region, AccountID: account}}
 }
 
-func (a arns) prefix() string { return "arn:aws:ecs:" + a.region + ":" + a.account + ":" }
-
-func (a arns) cluster(name string) string { return a.prefix() + "cluster/" + name }
+func (a arns) cluster(name string) string { return a.scope.Cluster(name).String() }
 
 func (a arns) taskDefinition(family string, revision int) string {
-	return a.prefix() + "task-definition/" + family + ":" + strconv.Itoa(revision)
+	return a.scope.TaskDefinition(family, revision).String()
 }
 
-func (a arns) task(cluster, id string) string { return a.prefix() + "task/" + cluster + "/" + id }
+func (a arns) task(cluster, id string) string { return a.scope.Task(cluster, id).String() }
 
+// container is a task's container: container/<cluster>/<task>/<id>,
+// which package arn does not build, since nothing is authorized on it.
 func (a arns) container(cluster, task, id string) string {
-	return a.prefix() + "container/" + cluster + "/" + task + "/" + id
+	c := a.scope.Cluster(cluster)
+	c.Resource = "container/" + cluster + "/" + task + "/" + id
+	return c.String()
 }
 
 // resource splits an ECS ARN of this account and region into its
 // resource type and the rest ("cluster", "default"); ok is false for
 // anything else.
-func (a arns) resource(arn string) (kind, rest string, ok bool) {
-	after, found := strings.CutPrefix(arn, a.prefix())
-	if !found {
+func (a arns) resource(s string) (kind, rest string, ok bool) {
+	parsed, err := arn.Parse(s)
+	if err != nil || parsed.Service != arn.ECS || parsed.Region != a.scope.Region || parsed.AccountID != a.scope.AccountID ||
+		!strings.ContainsRune(parsed.Resource, '/') {
 		return "", "", false
 	}
-	return strings.Cut(after, "/")
+	return parsed.Type(), parsed.ID(), true
 }
 
 // clusterName reads a cluster given by name or ARN, as every ECS call

@@ -119,7 +119,7 @@ func New(ctx context.Context, store Store, runner *Runner, cfg Config) (*API, er
 		return nil, err
 	}
 	a := &API{store: store, runner: runner, access: cfg.Access, tokens: tokens,
-		arns: arns{account: cfg.AccountID, region: cfg.Region}, cfg: cfg}
+		arns: newARNs(cfg.AccountID, cfg.Region), cfg: cfg}
 	if err := a.ensureDefaultCluster(ctx); err != nil {
 		return nil, err
 	}

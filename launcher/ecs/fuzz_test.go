@@ -68,7 +68,7 @@ func FuzzSizes(f *testing.F) {
 // reads as one that builds back to an ARN of this account, or not at
 // all.
 func FuzzReferences(f *testing.F) {
-	a := arns{account: "000000000000", region: "us-east-1"}
+	a := newARNs("000000000000", "us-east-1")
 	for _, s := range []string{"default", "web:3", "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1",
 		"arn:aws:ecs:us-east-1:000000000000:task/default/0123456789abcdef0123456789abcdef",
 		"arn:aws:ecs:us-east-1:000000000000:cluster/dev", "0123456789abcdef0123456789abcdef", "arn:aws:ecs:eu-west-1:1:cluster/x", "../x"} {

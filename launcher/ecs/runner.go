@@ -134,7 +134,7 @@ func NewRunner(engine Engine, store TaskStore, creds Credentials, sidecar Sideca
 	base, cancel := context.WithCancel(context.Background())
 	r := &Runner{
 		engine: engine, store: store, creds: creds, sidecar: sidecar, cfg: cfg,
-		arns: arns{account: cfg.AccountID, region: cfg.Region}, log: cfg.Log,
+		arns: newARNs(cfg.AccountID, cfg.Region), log: cfg.Log,
 		base: base, cancel: cancel, created: cfg.Now(), recovered: make(chan struct{}),
 		live: map[string]*taskRun{}, sidecars: map[string]string{}, tokens: map[string]clientToken{}, subs: map[*subscriber]struct{}{},
 	}
