@@ -7,7 +7,7 @@
 //	ecs     cluster/<name>, task-definition/<family>:<revision>,
 //	        task/<cluster>/<id>, service/<cluster>/<name>,
 //	        container-instance/<cluster>/<id>
-//	logs    log-group:<name>
+//	logs    log-group:<name>, log-group:<name>:log-stream:<name>
 //	lambda  function:<name>[:<qualifier>]
 //	batch   compute-environment/<name>, job-queue/<name>,
 //	        job-definition/<name>:<revision>, job/<id>

@@ -25,6 +25,8 @@ func TestBuildAndParse(t *testing.T) {
 		{arn: s.ECSService("default", "web"), text: "arn:aws:ecs:eu-west-1:123456789012:service/default/web", service: ECS, typ: "service", id: "default/web", cluster: "default"},
 		{arn: s.ContainerInstance("default", "i-1"), text: "arn:aws:ecs:eu-west-1:123456789012:container-instance/default/i-1", service: ECS, typ: "container-instance", id: "default/i-1", cluster: "default"},
 		{arn: s.LogGroup("/aws/lambda/hello"), text: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/hello", service: Logs, typ: "log-group", id: "/aws/lambda/hello"},
+		{arn: s.LogStream("/ecs/web", "ecs/app/1"), text: "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/web:log-stream:ecs/app/1", service: Logs, typ: "log-group", id: "/ecs/web:log-stream:ecs/app/1"},
+		{arn: s.LogStream("", ""), text: "arn:aws:logs:eu-west-1:123456789012:log-group::log-stream:", service: Logs, typ: "log-group", id: ":log-stream:"},
 		{arn: s.Function("hello", ""), text: "arn:aws:lambda:eu-west-1:123456789012:function:hello", service: Lambda, typ: "function", id: "hello", function: [2]string{"hello", ""}},
 		{arn: s.Function("hello", "prod"), text: "arn:aws:lambda:eu-west-1:123456789012:function:hello:prod", service: Lambda, typ: "function", id: "hello:prod", function: [2]string{"hello", "prod"}},
 		{arn: s.ComputeEnvironment("local"), text: "arn:aws:batch:eu-west-1:123456789012:compute-environment/local", service: Batch, typ: "compute-environment", id: "local"},

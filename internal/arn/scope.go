@@ -54,6 +54,16 @@ func (s Scope) ContainerInstance(cluster, id string) ARN {
 // ":*".)
 func (s Scope) LogGroup(name string) ARN { return s.arn(Logs, s.Region, "log-group:"+name) }
 
+// LogStream is a CloudWatch Logs log stream:
+// log-group:<group>:log-stream:<stream>. CloudWatch Logs authorizes a
+// group's operations on its stream ARN with an empty stream name, and
+// operations on every group with an empty group too
+// ("log-group::log-stream:"), so policies on "log-group:<group>:*" cover
+// both.
+func (s Scope) LogStream(group, stream string) ARN {
+	return s.arn(Logs, s.Region, "log-group:"+group+":log-stream:"+stream)
+}
+
 // Function is a Lambda function, qualified by a version or alias unless
 // qualifier is "": function:<name>[:<qualifier>].
 func (s Scope) Function(name, qualifier string) ARN {
