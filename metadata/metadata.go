@@ -3,14 +3,14 @@
 // tags, which blobs each repository holds, upload sessions and pull times,
 // scans, lifecycle policy previews, and the identities that may use them:
 // users, their policies and their access keys, and the web UI's sessions;
-// and the launcher's state: ECS clusters, task definitions and tasks.
-// Listing, tag lists, the catalog, lifecycle and GC read the index and
-// never walk the blob store.
+// and the launcher's state: ECS clusters, task definitions and tasks, and
+// log groups, streams and events. Listing, tag lists, the catalog,
+// lifecycle and GC read the index and never walk the blob store.
 //
 // The index is declared in families of small interfaces, one file each
 // (blobs.go, manifests.go, repositories.go, images.go, scans.go,
 // previews.go, settings.go, identities.go, sessions.go, browsing.go,
-// statistics.go, ecs.go); Store is their union, which a backend
+// statistics.go, ecs.go, logs.go); Store is their union, which a backend
 // implements: the embedded SQLite backend (metadata/sqlite) and, for
 // several replicas, PostgreSQL. Consumers never take Store: each
 // declares the few methods it uses, in its own package. A new kind of
@@ -77,6 +77,7 @@ type Store interface {
 	Clusters
 	TaskDefinitions
 	Tasks
+	Logs
 	// Ping reports whether the index is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the index.

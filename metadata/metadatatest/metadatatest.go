@@ -86,6 +86,12 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"TaskDefinitions", testTaskDefinitions},
 		{"TaskDefinitionRevisionsConcurrent", testTaskDefinitionRevisionsConcurrent},
 		{"Tasks", testTasks},
+		{"LogGroups", testLogGroups},
+		{"LogStreams", testLogStreams},
+		{"LogEvents", testLogEvents},
+		{"FilterLogEvents", testFilterLogEvents},
+		{"LogStreamCap", testLogStreamCap},
+		{"ExpireLogEvents", testExpireLogEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,6 +112,9 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 	})
 	t.Run("ECSSurvivesReopen", func(t *testing.T) {
 		testECSSurvivesReopen(t, newDatabase(t))
+	})
+	t.Run("LogsSurviveReopen", func(t *testing.T) {
+		testLogsSurviveReopen(t, newDatabase(t))
 	})
 }
 

@@ -280,6 +280,49 @@ CREATE TABLE ecs_tasks (
 CREATE INDEX ecs_tasks_cluster ON ecs_tasks(cluster, desired_status, id);
 CREATE INDEX ecs_tasks_group ON ecs_tasks(cluster, task_group, id) WHERE task_group <> '';
 CREATE INDEX ecs_tasks_stopped ON ecs_tasks(stopped_at) WHERE stopped_at <> 0;
+`, `
+-- The launcher's logs. Times are epoch milliseconds. Identifiers are
+-- never reused (AUTOINCREMENT): events of a deleted group or stream stay
+-- behind until ExpireLogEvents deletes them in batches, and must not
+-- reappear in a new group or stream of the same name.
+CREATE TABLE log_groups (
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
+	name           TEXT NOT NULL UNIQUE,
+	created_at     INTEGER NOT NULL,
+	retention_days INTEGER NOT NULL DEFAULT 0,
+	kms_key_id     TEXT NOT NULL DEFAULT '',
+	class          TEXT NOT NULL DEFAULT '',
+	tags           TEXT NOT NULL DEFAULT '{}' -- JSON object
+);
+CREATE TABLE log_streams (
+	id               INTEGER PRIMARY KEY AUTOINCREMENT,
+	group_id         INTEGER NOT NULL REFERENCES log_groups(id) ON DELETE CASCADE,
+	name             TEXT NOT NULL,
+	created_at       INTEGER NOT NULL,
+	first_event_at   INTEGER NOT NULL DEFAULT -1, -- -1: no event yet
+	last_event_at    INTEGER NOT NULL DEFAULT -1,
+	last_ingested_at INTEGER NOT NULL DEFAULT 0,
+	next_seq         INTEGER NOT NULL DEFAULT 1,
+	stored_bytes     INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (group_id, name)
+);
+CREATE INDEX log_streams_last_event ON log_streams(group_id, last_event_at, name);
+-- Events are clustered by group and time with their messages inline, so
+-- FilterLogEvents reads a group's time range as one sequential scan; a
+-- stream's reads, trims and deletions go through log_events_stream.
+CREATE TABLE log_events (
+	group_id    INTEGER NOT NULL,
+	ts          INTEGER NOT NULL,
+	stream_id   INTEGER NOT NULL,
+	seq         INTEGER NOT NULL,
+	ingested_at INTEGER NOT NULL,
+	message     TEXT NOT NULL,
+	PRIMARY KEY (group_id, ts, stream_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX log_events_stream ON log_events(stream_id, ts, seq);
+-- Streams deleted (with their group or alone) whose events are still to
+-- be deleted.
+CREATE TABLE log_stream_deletions (stream_id INTEGER PRIMARY KEY);
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
