@@ -42,6 +42,17 @@ type Config struct {
 	Scanning  Scanning  `yaml:"scanning"`
 	UI        UI        `yaml:"ui"`
 	Launcher  Launcher  `yaml:"launcher"`
+	Logs      Logs      `yaml:"logs"`
+}
+
+// Logs bounds the launcher's log store (the CloudWatch Logs API).
+type Logs struct {
+	// MaxStreamBytes caps each log stream; over it, its oldest events are
+	// dropped. 0 is no cap.
+	MaxStreamBytes int64 `yaml:"maxStreamBytes"`
+	// SweepInterval is how often events past their group's retention are
+	// deleted.
+	SweepInterval time.Duration `yaml:"sweepInterval"`
 }
 
 // UI configures the web UI at /ui/.
@@ -243,6 +254,7 @@ func Defaults() Config {
 		Scanning:  Scanning{Workers: 1, ReloadInterval: time.Minute},
 		UI:        UI{SessionLifetime: 12 * time.Hour},
 		Launcher:  Launcher{Enabled: true, SidecarPool: 2},
+		Logs:      Logs{MaxStreamBytes: 64 << 20, SweepInterval: time.Minute},
 	}
 }
 
@@ -392,6 +404,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Launcher.SidecarPool < 0 || c.Launcher.SidecarPool > 64 {
 		errs = append(errs, errors.New("launcher.sidecarPool: must be between 0 and 64"))
+	}
+	if c.Logs.MaxStreamBytes < 0 || c.Logs.SweepInterval <= 0 {
+		errs = append(errs, errors.New("logs.maxStreamBytes: must not be negative; logs.sweepInterval: must be positive"))
 	}
 	if c.Storage.Filesystem.Root == "" {
 		c.Storage.Filesystem.Root = filepath.Join(c.DataDir, "blobs")

@@ -53,6 +53,7 @@ func TestDefaults(t *testing.T) {
 		Scanning:  config.Scanning{Workers: 1, ReloadInterval: time.Minute},
 		UI:        config.UI{SessionLifetime: 12 * time.Hour},
 		Launcher:  config.Launcher{Enabled: true, SidecarPool: 2},
+		Logs:      config.Logs{MaxStreamBytes: 64 << 20, SweepInterval: time.Minute},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load with no file and no environment = %+v; want %+v", *cfg, want)
@@ -114,6 +115,9 @@ launcher:
   dockerHost: tcp://127.0.0.1:2375
   stateDir: /run/berth
   sidecarPool: 0
+logs:
+  maxStreamBytes: 1048576
+  sweepInterval: 30s
 `)
 	want := config.Config{
 		Listen:          "127.0.0.1:6000",
@@ -134,6 +138,7 @@ launcher:
 		Scanning:  config.Scanning{OSVDir: "/var/lib/osv", Workers: 2, ReloadInterval: 5 * time.Minute},
 		UI:        config.UI{SessionLifetime: 2 * time.Hour, SecureCookies: true},
 		Launcher:  config.Launcher{DockerHost: "tcp://127.0.0.1:2375", StateDir: "/run/berth", SidecarPool: 0},
+		Logs:      config.Logs{MaxStreamBytes: 1 << 20, SweepInterval: 30 * time.Second},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load = %+v; want %+v", *cfg, want)
@@ -292,6 +297,8 @@ var envValues = map[string]string{
 	"BERTH_SCANNING_RELOAD_INTERVAL":     "9m",
 	"BERTH_UI_SESSION_LIFETIME":          "10m",
 	"BERTH_UI_SECURE_COOKIES":            "true",
+	"BERTH_LOGS_MAX_STREAM_BYTES":        "1048576",
+	"BERTH_LOGS_SWEEP_INTERVAL":          "10m",
 }
 
 // `auth: none` is short for auth.mode: none, and other auth keys keep
