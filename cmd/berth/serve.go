@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/internal/observe"
+	"github.com/berth-dev/berth/launcher/logs"
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
@@ -195,6 +196,16 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("launcher: %w", err)
 	}
+	logStore := newLogStore(cfg, store, log)
+	logsAPI, err := logs.New(ctx, logStore, logs.Config{
+		AccountID: cfg.AWS.AccountID,
+		Region:    cfg.AWS.Region,
+		Access:    authority,
+		Log:       log,
+	})
+	if err != nil {
+		return err
+	}
 
 	// Routes: each component registers its own. The AWS APIs register on
 	// the front door, which picks one by X-Amz-Target or path and checks
@@ -203,6 +214,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	front := awsjson.NewFront(mux, authority.AuthenticateAWS, log)
 	api.Register(front)
 	launch.Register(front)
+	logsAPI.Register(front)
 	reg.Register(mux)
 	authority.Register(mux) // the Docker token endpoint
 	metrics.Register(mux)
@@ -212,6 +224,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	// Background work, each loop until the server's context ends.
 	loops := []func(context.Context) error{
 		previews.Run,
+		logStore.Run,
 		untilDone(func(ctx context.Context) { scan.Run(ctx, cfg.Scanning.Workers) }),
 		untilDone(func(ctx context.Context) { scan.Watch(ctx, cfg.Scanning.ReloadInterval) }),
 		untilDone(func(ctx context.Context) { webUI.Run(ctx, 15*time.Minute) }),
@@ -278,6 +291,17 @@ func registryConfig(cfg *config.Config, authority *auth.Authority, scan *scanner
 		c.Authorizer = authority
 	}
 	return c
+}
+
+// newLogStore is the launcher's log store over the index, bounded as
+// configured (logs.maxStreamBytes 0 is no cap; the store's 0 is its
+// default).
+func newLogStore(cfg *config.Config, index logs.Index, log *slog.Logger) *logs.Store {
+	maxStreamBytes := cfg.Logs.MaxStreamBytes
+	if maxStreamBytes == 0 {
+		maxStreamBytes = -1
+	}
+	return logs.NewStore(index, logs.StoreConfig{MaxStreamBytes: maxStreamBytes, SweepInterval: cfg.Logs.SweepInterval, Log: log})
 }
 
 // untilDone adapts a loop that returns when its context ends.
