@@ -24,10 +24,14 @@ var managed = []struct {
 	{"arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser", "push-pull", policy.PowerUser()},
 	{"arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly", "read-only", policy.ReadOnly()},
 	{"arn:aws:iam::aws:policy/AmazonECS_FullAccess", "ecs-full-access", policy.ECSFullAccess()},
+	{"arn:aws:iam::aws:policy/CloudWatchLogsFullAccess", "logs-full-access", policy.LogsFullAccess()},
+	{"arn:aws:iam::aws:policy/CloudWatchLogsReadOnlyAccess", "logs-read-only", policy.LogsReadOnlyAccess()},
+	{"arn:aws:iam::aws:policy/AdministratorAccess", "admin", policy.AdministratorAccess()},
 }
 
 // ManagedPolicy returns the ready-made policy that name (an ARN or a short
-// name: full-access, push-pull, read-only, ecs-full-access) names. The policy is shared:
+// name: full-access, push-pull, read-only, ecs-full-access,
+// logs-full-access, logs-read-only, admin) names. The policy is shared:
 // do not modify it.
 func ManagedPolicy(name string) (*policy.Policy, bool) {
 	for _, m := range managed {
@@ -101,7 +105,8 @@ func CreateAccessKey(ctx context.Context, ids metadata.Identities, sealer *secre
 const AdminUser = "admin"
 
 // Bootstrap gives a registry with no users an administrator: the user
-// "admin" with full access to ECR and ECS and an access key, written to credentialsFile
+// "admin" with AdministratorAccess (every action of every service berth
+// serves) and an access key, written to credentialsFile
 // (readable by the owner only) in the AWS shared-credentials format. It
 // returns the new key, or ok false when users already exist, so the key
 // is shown only on the first start.
@@ -110,7 +115,7 @@ func Bootstrap(ctx context.Context, ids metadata.Identities, sealer *secret.Seal
 	if err != nil || len(users) > 0 {
 		return secret.AccessKey{}, false, err
 	}
-	if err := CreateUser(ctx, ids, AdminUser, []string{"full-access", "ecs-full-access"}); err != nil {
+	if err := CreateUser(ctx, ids, AdminUser, []string{"admin"}); err != nil {
 		if errors.Is(err, metadata.ErrUserExists) { // another process won the race
 			return secret.AccessKey{}, false, nil
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/internal/awserr"
 )
@@ -96,5 +97,45 @@ func TestAuthorizeECSActions(t *testing.T) {
 	}
 	if err := f.auth.AuthorizeAction(t.Context(), "ecs:ListClusters", "*"); err == nil {
 		t.Error("an anonymous caller was allowed")
+	}
+}
+
+// TestManagedPoliciesAcrossServices: the first start's administrator may
+// act in every service berth serves; the CloudWatch Logs policies grant
+// what AWS's do and nothing of ECR or ECS.
+func TestManagedPoliciesAcrossServices(t *testing.T) {
+	f := newFixture(t)
+	k, created, err := auth.Bootstrap(t.Context(), f.store, f.sealer, t.TempDir()+"/admin-credentials")
+	if err != nil || !created {
+		t.Fatalf("Bootstrap = %v, %v", created, err)
+	}
+	reader := f.user("reader", "logs-read-only")
+	writer := f.user("writer", "logs-full-access")
+	const group = "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/web:log-stream:"
+	const repo = "arn:aws:ecr:us-east-1:123456789012:repository/team/app"
+	const task = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"
+	for _, tc := range []struct {
+		k       secret.AccessKey
+		action  string
+		arn     string
+		allowed bool
+	}{
+		{k, "ecr:DeleteRepository", repo, true},
+		{k, "ecs:RunTask", task, true},
+		{k, "logs:FilterLogEvents", group, true},
+		{k, "lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:f", true},
+		{reader, "logs:FilterLogEvents", group, true},
+		{reader, "logs:GetLogEvents", group, true},
+		{reader, "logs:DescribeLogGroups", "*", true},
+		{reader, "logs:DeleteLogGroup", group, false},
+		{reader, "logs:PutLogEvents", group, false},
+		{writer, "logs:DeleteLogGroup", group, true},
+		{writer, "ecr:DescribeRepositories", repo, false},
+		{writer, "ecs:RunTask", task, false},
+	} {
+		err := f.auth.AuthorizeAction(f.signedBy(tc.k), tc.action, tc.arn)
+		if tc.allowed != (err == nil) {
+			t.Errorf("%s %s on %s: %v; want allowed %v", tc.k.ID, tc.action, tc.arn, err, tc.allowed)
+		}
 	}
 }

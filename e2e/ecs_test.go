@@ -95,7 +95,7 @@ func TestECSWithAWSCLI(t *testing.T) {
 	run(t, dockerTimeout, "docker", "build", "-t", image, taskContext(t))
 	run(t, dockerTimeout, "docker", "push", image)
 
-	containers := fmt.Sprintf(`[{"name":"app","image":%q,"essential":true,"logConfiguration":{"logDriver":"awslogs","options":{"awslogs-group":"/ecs/e2e","awslogs-region":"us-east-1","awslogs-stream-prefix":"e2e"}}}]`, image)
+	containers := fmt.Sprintf(`[{"name":"app","image":%q,"essential":true,"logConfiguration":{"logDriver":"awslogs","options":{"awslogs-group":"/ecs/e2e","awslogs-region":"us-east-1","awslogs-stream-prefix":"e2e","awslogs-create-group":"true"}}}]`, image)
 	registered := ecs("register-task-definition", "--family", "e2e", "--network-mode", "awsvpc", "--requires-compatibilities", "FARGATE",
 		"--cpu", "256", "--memory", "0.5GB", "--container-definitions", containers)
 	expectField(t, registered, "arn:aws:ecs:us-east-1:"+account+":task-definition/e2e:1", "taskDefinition", "taskDefinitionArn")
@@ -120,6 +120,13 @@ func TestECSWithAWSCLI(t *testing.T) {
 	expectField(t, done, "EssentialContainerExited", "tasks", 0, "stopCode")
 	expectField(t, done, "Essential container in task exited", "tasks", 0, "stoppedReason")
 	expectField(t, done, "FARGATE", "tasks", 0, "launchType")
+	// Its output is in its awslogs stream, <prefix>/<container>/<task id>.
+	events := aws.serviceJSON("logs", "get-log-events", "--log-group-name", "/ecs/e2e", "--log-stream-name", "e2e/app/"+tasks[0], "--start-from-head")
+	expectField(t, events, "hello from an ECS task in us-east-1 on AWS_ECS_FARGATE", "events", 0, "message")
+
+	// `aws logs tail --follow` shows a running task's output as it comes.
+	tail := tailFollow(t, aws, "/ecs/e2e")
+	tail.waitFor("hello from an ECS task")
 
 	// A task that runs until it is stopped, with an override.
 	started = ecs("run-task", "--task-definition", "e2e:1", "--launch-type", "FARGATE",
@@ -127,6 +134,7 @@ func TestECSWithAWSCLI(t *testing.T) {
 	sleeper := fmt.Sprint(field(t, started, "tasks", 0, "taskArn"))
 	tasks = append(tasks, sleeper[strings.LastIndex(sleeper, "/")+1:])
 	waitForTask(t, ecs, sleeper, "RUNNING")
+	tail.waitFor("e2e/app/" + tasks[1] + " sleeping")
 	if listed := ecs("list-tasks"); fmt.Sprint(field(t, listed, "taskArns")) != "["+sleeper+"]" {
 		t.Errorf("list-tasks = %v; want only the running task", field(t, listed, "taskArns"))
 	}

@@ -139,57 +139,73 @@ func TestAWSLogsCLI(t *testing.T) {
 }
 
 // followLogs runs `aws logs tail --follow` and appends lines while it
-// runs: each must be printed. The CLI polls every five seconds; the test
-// stops it once the lines are out, or fails after a minute.
+// runs: each must be printed.
 func followLogs(t *testing.T, logs logsCLI, group, stream string) {
 	t.Helper()
-	tail := exec.Command(logs.bin, "logs", "tail", group, "--follow", "--since", "1h", "--endpoint-url", logs.endpoint)
-	tail.Env = awsEnv(logs.key)
-	var out syncBuffer
-	tail.Stdout, tail.Stderr = &out, &out
+	tail := tailFollow(t, logs.awsCLI, group)
+	// What is there already, then lines appended while it follows.
+	tail.waitFor("GET /health 200", "ERROR deadlock")
+	logs.putEvents(group, stream, time.Now(), "live line 1", "live line 2")
+	tail.waitFor("live line 1", "live line 2")
+	logs.putEvents(group, "ecs/db/task-2", time.Now(), "live line 3")
+	tail.waitFor(stream+" live line 2", "ecs/db/task-2 live line 3")
+	if n := strings.Count(tail.out.String(), "live line 1"); n != 1 {
+		t.Errorf("tail printed live line 1 %d times; want once:\n%s", n, tail.out.String())
+	}
+}
+
+// follower is a running `aws logs tail --follow`.
+type follower struct {
+	t      *testing.T
+	out    syncBuffer
+	exited chan error
+}
+
+// tailFollow starts `aws logs tail GROUP --follow` signed by c's key; the
+// test's cleanup stops it. The CLI polls every five seconds.
+func tailFollow(t *testing.T, c awsCLI, group string) *follower {
+	t.Helper()
+	tail := exec.Command(c.bin, "logs", "tail", group, "--follow", "--since", "1h", "--endpoint-url", c.endpoint)
+	tail.Env = awsEnv(c.key)
+	f := &follower{t: t, exited: make(chan error, 1)}
+	tail.Stdout, tail.Stderr = &f.out, &f.out
 	if err := tail.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- tail.Wait() }()
-	defer func() {
+	go func() { f.exited <- tail.Wait() }()
+	t.Cleanup(func() {
 		select {
-		case <-exited:
+		case <-f.exited:
 		default:
 			tail.Process.Kill()
-			<-exited
+			<-f.exited
 		}
-	}()
-	waitFor := func(want ...string) {
-		t.Helper()
-		deadline := time.After(time.Minute)
-		for {
-			printed := out.String()
-			missing := 0
-			for _, w := range want {
-				if !strings.Contains(printed, w) {
-					missing++
-				}
-			}
-			if missing == 0 {
-				return
-			}
-			select {
-			case err := <-exited:
-				t.Fatalf("aws logs tail --follow exited (%v) before printing %q:\n%s", err, want, printed)
-			case <-deadline:
-				t.Fatalf("aws logs tail --follow did not print %q within a minute:\n%s", want, printed)
-			case <-time.After(200 * time.Millisecond):
+	})
+	return f
+}
+
+// waitFor returns once the tail has printed every one of want, and fails
+// the test if it exits first or has not within a minute.
+func (f *follower) waitFor(want ...string) {
+	f.t.Helper()
+	deadline := time.After(time.Minute)
+	for {
+		printed := f.out.String()
+		missing := 0
+		for _, w := range want {
+			if !strings.Contains(printed, w) {
+				missing++
 			}
 		}
-	}
-	// What is there already, then lines appended while it follows.
-	waitFor("GET /health 200", "ERROR deadlock")
-	logs.putEvents(group, stream, time.Now(), "live line 1", "live line 2")
-	waitFor("live line 1", "live line 2")
-	logs.putEvents(group, "ecs/db/task-2", time.Now(), "live line 3")
-	waitFor(stream+" live line 2", "ecs/db/task-2 live line 3")
-	if n := strings.Count(out.String(), "live line 1"); n != 1 {
-		t.Errorf("tail printed live line 1 %d times; want once:\n%s", n, out.String())
+		if missing == 0 {
+			return
+		}
+		select {
+		case err := <-f.exited:
+			f.t.Fatalf("aws logs tail --follow exited (%v) before printing %q:\n%s", err, want, printed)
+		case <-deadline:
+			f.t.Fatalf("aws logs tail --follow did not print %q within a minute:\n%s", want, printed)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }

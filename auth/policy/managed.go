@@ -66,3 +66,30 @@ func ECSFullAccess() *Policy {
 		{Effect: EffectAllow, Action: []string{"ecs:*"}, Resource: []string{"*"}},
 	}}
 }
+
+// AdministratorAccess returns AWS's AdministratorAccess: every action on
+// every resource, of every service berth serves.
+func AdministratorAccess() *Policy {
+	return &Policy{Version: Version2012, Statements: []Statement{
+		{Effect: EffectAllow, Action: []string{"*"}, Resource: []string{"*"}},
+	}}
+}
+
+// LogsFullAccess returns CloudWatchLogsFullAccess as far as berth acts on
+// it: every CloudWatch Logs action.
+func LogsFullAccess() *Policy {
+	return &Policy{Version: Version2012, Statements: []Statement{
+		{Effect: EffectAllow, Action: []string{"logs:*"}, Resource: []string{"*"}},
+	}}
+}
+
+// LogsReadOnlyAccess returns CloudWatchLogsReadOnlyAccess: read groups,
+// streams and events, search and tail them.
+func LogsReadOnlyAccess() *Policy {
+	return &Policy{Version: Version2012, Statements: []Statement{
+		{Effect: EffectAllow, Action: []string{
+			"logs:Describe*", "logs:Get*", "logs:List*", "logs:StartQuery", "logs:StopQuery",
+			"logs:TestMetricFilter", "logs:FilterLogEvents", "logs:StartLiveTail", "logs:StopLiveTail",
+		}, Resource: []string{"*"}},
+	}}
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"time"
 
 	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/internal/awsjson"
@@ -13,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/launcher/docker"
 	"github.com/berth-dev/berth/launcher/ecs"
+	"github.com/berth-dev/berth/launcher/logs"
 	"github.com/berth-dev/berth/launcher/sidecar"
 	"github.com/berth-dev/berth/metadata"
 )
@@ -42,7 +44,7 @@ func (l ecsLauncher) Register(front *awsjson.Front) {
 // Engine the configuration names, pulling from this berth's registry on
 // 127.0.0.1 at the port it listens on. It does not need the engine to
 // answer: until it does, ECS calls that need it say so.
-func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, authority *auth.Authority, log *slog.Logger) (ecsLauncher, error) {
+func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, authority *auth.Authority, logStore *logs.Store, log *slog.Logger) (ecsLauncher, error) {
 	if !cfg.Launcher.Enabled {
 		return ecsLauncher{}, nil
 	}
@@ -71,6 +73,7 @@ func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, 
 		Images:      launcher.Images{Registry: "127.0.0.1:" + port, Aliases: []string{cfg.Registry.Host}, Account: cfg.AWS.AccountID},
 		StateDir:    cfg.Launcher.StateDir,
 		SidecarPool: cfg.Launcher.SidecarPool,
+		Logs:        ecsLogs{logStore},
 		Log:         log,
 	})
 	api, err := ecs.New(ctx, store, runner, ecs.Config{
@@ -104,6 +107,21 @@ func (l launchAccess) RegistryAuth(ctx context.Context, c ecs.Caller) (launcher.
 		return launcher.RegistryAuth{}, err
 	}
 	return launcher.RegistryAuth{Username: "AWS", Password: tok}, nil
+}
+
+// ecsLogs is the log store as ECS's sink for awslogs containers.
+type ecsLogs struct{ s *logs.Store }
+
+func (l ecsLogs) OpenStream(ctx context.Context, group, stream string, createGroup bool) (ecs.LogWriter, time.Time, error) {
+	last, err := l.s.LastEventTime(ctx, group, stream)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	w, err := l.s.Open(ctx, logs.Destination{Group: group, Stream: stream, CreateGroup: createGroup})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return w, last, nil
 }
 
 var _ launcherStore = (metadata.Store)(nil)

@@ -192,11 +192,11 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	launch, err := openLauncher(ctx, cfg, store, authority, log)
+	logStore := newLogStore(cfg, store, log)
+	launch, err := openLauncher(ctx, cfg, store, authority, logStore, log)
 	if err != nil {
 		return fmt.Errorf("launcher: %w", err)
 	}
-	logStore := newLogStore(cfg, store, log)
 	logsAPI, err := logs.New(ctx, logStore, logs.Config{
 		AccountID: cfg.AWS.AccountID,
 		Region:    cfg.AWS.Region,

@@ -308,3 +308,45 @@ func TestStreamCap(t *testing.T) {
 	}
 	assertStrings(t, "kept", eventMessages(readAll(t, f, "g", "s")), []string{"0090", "0091", "0092", "0093", "0094", "0095", "0096", "0097", "0098", "0099"})
 }
+
+// A reader that reattaches to a container resumes after the newest event
+// its stream holds; a stream or group not made yet holds none.
+func TestLastEventTime(t *testing.T) {
+	f := newAPI(t, logs.StoreConfig{})
+	last := func(group, stream string) time.Time {
+		t.Helper()
+		at, err := f.store.LastEventTime(t.Context(), group, stream)
+		if err != nil {
+			t.Fatalf("LastEventTime(%s, %s): %v", group, stream, err)
+		}
+		return at
+	}
+	if at := last("/ecs/none", "s"); !at.IsZero() {
+		t.Errorf("LastEventTime of a missing group = %v; want zero", at)
+	}
+	dest := logs.Destination{Group: "/ecs/app", Stream: "ecs/web/1", CreateGroup: true}
+	w, err := f.store.Open(t.Context(), dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at := last(dest.Group, dest.Stream); !at.IsZero() {
+		t.Errorf("LastEventTime of an empty stream = %v; want zero", at)
+	}
+	newest := time.UnixMilli(1714557602000)
+	w.Write(newest.Add(-time.Second), "older")
+	w.Write(newest, "newest")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A longer stream name that shares the prefix is another stream.
+	other := logs.Destination{Group: dest.Group, Stream: dest.Stream + "0"}
+	if err := f.store.Capture(t.Context(), other, strings.NewReader("2030-01-01T00:00:00Z later\n"), logs.DockerTimestamps); err != nil {
+		t.Fatal(err)
+	}
+	if at := last(dest.Group, dest.Stream); !at.Equal(newest) {
+		t.Errorf("LastEventTime = %v; want %v", at, newest)
+	}
+	if at := last(dest.Group, "ecs/web"); !at.IsZero() {
+		t.Errorf("LastEventTime of a stream that does not exist = %v; want zero", at)
+	}
+}

@@ -124,6 +124,20 @@ func (s *Store) CreateStream(ctx context.Context, group, name string) error {
 	return s.index.CreateLogStream(ctx, metadata.LogStream{Group: group, Name: name, CreatedAt: time.UnixMilli(s.now())})
 }
 
+// LastEventTime returns the timestamp of the newest event stream holds,
+// zero when it holds none or does not exist: a reader that reattaches to a
+// container after a restart resumes after it, so no line is stored twice.
+func (s *Store) LastEventTime(ctx context.Context, group, stream string) (time.Time, error) {
+	streams, err := s.index.LogStreams(ctx, metadata.LogStreamQuery{Group: group, Prefix: stream, Limit: 1})
+	if errors.Is(err, metadata.ErrLogGroupUnknown) {
+		return time.Time{}, nil
+	}
+	if err != nil || len(streams) == 0 || streams[0].Name != stream || streams[0].LastIngestionTime == 0 {
+		return time.Time{}, err
+	}
+	return time.UnixMilli(streams[0].LastEventTime), nil
+}
+
 // Append stores events at the end of a stream, ingested now, and trims
 // the stream to its cap. It returns metadata.ErrLogGroupUnknown or
 // metadata.ErrLogStreamUnknown if either does not exist.
