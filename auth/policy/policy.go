@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -145,7 +146,9 @@ func ParseRepositoryPolicy(text string) (*Policy, error) {
 }
 
 // Parse decodes and validates policy text. Every error it returns is a
-// *ValidationError naming the offending element.
+// *ValidationError naming the offending element. Of several problems it
+// names the same one every time: the members of each JSON object are
+// decoded in the order of their names.
 func Parse(text string, opts Options) (*Policy, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, invalid("", "policy text is empty")
@@ -167,7 +170,8 @@ func Parse(text string, opts Options) (*Policy, error) {
 		return nil, invalid("", "policy is not a JSON object")
 	}
 	p := &Policy{}
-	for k, raw := range top {
+	for _, k := range slices.Sorted(maps.Keys(top)) {
+		raw := top[k]
 		var err error
 		switch k {
 		case "Version":
@@ -258,7 +262,8 @@ func decodeStatement(raw json.RawMessage, path string, st *Statement) error {
 	if json.Unmarshal(raw, &fields) != nil || fields == nil {
 		return invalid(path, "must be an object")
 	}
-	for k, v := range fields {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		v := fields[k]
 		fp := path + "." + k
 		var err error
 		switch k {
@@ -306,7 +311,8 @@ func decodePrincipal(raw json.RawMessage, path string) (*Principal, error) {
 		return nil, invalid(path, `must be "*" or an object such as {"AWS": "..."}`)
 	}
 	p := &Principal{}
-	for k, v := range m {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
 		var err error
 		switch k {
 		case "AWS":
@@ -329,7 +335,8 @@ func decodeConditions(raw json.RawMessage, path string) ([]Condition, error) {
 		return nil, invalid(path, "must be an object of condition operators")
 	}
 	var out []Condition
-	for op, body := range ops {
+	for _, op := range slices.Sorted(maps.Keys(ops)) {
+		body := ops[op]
 		opPath := path + "." + op
 		var keys map[string]json.RawMessage
 		if json.Unmarshal(body, &keys) != nil || keys == nil {
@@ -338,16 +345,15 @@ func decodeConditions(raw json.RawMessage, path string) ([]Condition, error) {
 		if len(keys) == 0 {
 			return nil, invalid(opPath, "must name at least one condition key")
 		}
-		for key, vals := range keys {
-			values, err := decodeConditionValues(vals, opPath+"."+key)
+		for _, key := range slices.Sorted(maps.Keys(keys)) {
+			values, err := decodeConditionValues(keys[key], opPath+"."+key)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, Condition{Operator: op, Key: key, Values: values})
 		}
 	}
-	sortConditions(out)
-	return out, nil
+	return out, nil // in operator, then key order, as the loops go
 }
 
 // decodeConditionValues accepts a scalar (string, number, boolean) or a
@@ -392,15 +398,6 @@ func decodeConditionValues(raw json.RawMessage, path string) ([]string, error) {
 		return nil, invalid(path, "must be a string, number, boolean or an array of them")
 	}
 	return []string{s}, nil
-}
-
-func sortConditions(cs []Condition) {
-	sort.Slice(cs, func(i, j int) bool {
-		if cs[i].Operator != cs[j].Operator {
-			return cs[i].Operator < cs[j].Operator
-		}
-		return cs[i].Key < cs[j].Key
-	})
 }
 
 // Validate checks p against the policy grammar for a policy attached as

@@ -183,6 +183,27 @@ func TestParseInvalid(t *testing.T) {
 	}
 }
 
+// A document with several problems gets the same error every time: the
+// members of each object are checked in the order of their names, not in
+// the order a map happens to iterate in.
+func TestParseInvalidIsDeterministic(t *testing.T) {
+	const allow = `"Principal":"*","Effect":"Allow","Action":"ecr:*"`
+	tests := []struct{ text, want string }{
+		{`{"Version":2012,"Statement":"x","Id":7}`, "Id: must be a string"},
+		{`{"Statement":[{"Sid":1,"Principal":"x","Effect":7,"Action":[]}]}`, "Statement[0].Action: must not be an empty array"},
+		{`{"Statement":[{"Principal":{"Service":[2],"AWS":[1],"Federated":"x"},"Effect":"Allow","Action":"ecr:*"}]}`, "Statement[0].Principal.AWS[0]: must be a string"},
+		{`{"Statement":[{` + allow + `,"Condition":{"StringEquals":{"k":[]},"Null":[],"Bool":"x"}}]}`, "Statement[0].Condition.Bool: must be an object of condition keys"},
+		{`{"Statement":[{` + allow + `,"Condition":{"StringEquals":{"k":[],"b":{},"a":[null]}}}]}`, "Statement[0].Condition.StringEquals.a[0]: must be a string, number or boolean"},
+	}
+	for _, tt := range tests {
+		for range 100 {
+			if _, err := Parse(tt.text, Options{Kind: Resource}); err == nil || err.Error() != tt.want {
+				t.Fatalf("Parse(%s) = %v; want %q every time", tt.text, err, tt.want)
+			}
+		}
+	}
+}
+
 func TestParseRepositoryPolicyLimit(t *testing.T) {
 	pad := strings.Repeat(" ", RepositoryPolicyMaxLength-len(anonymousPull))
 	if _, err := ParseRepositoryPolicy(anonymousPull + pad); err != nil {
