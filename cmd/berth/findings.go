@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -38,12 +37,7 @@ finding is at least that severe, for CI pipelines.`,
   berth findings localhost:5000/app:1 -o json | jq '.imageScanFindings.findingSeverityCounts'`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: rf.completeImages(false),
-		PreRunE: func(*cobra.Command, []string) error {
-			if failOn != "" && !slices.Contains(severities, strings.ToUpper(failOn)) {
-				return fmt.Errorf("--fail-on %q: one of %s", failOn, strings.Join(severities, ", "))
-			}
-			return nil
-		},
+		PreRunE:           func(*cobra.Command, []string) error { return checkFailOn(failOn) },
 		RunE: rf.run(func(r *remote, args []string) error {
 			img, err := client.ParseImage(args[0])
 			if err != nil {
@@ -72,10 +66,9 @@ finding is at least that severe, for CI pipelines.`,
 			if failOn == "" || resp.ImageScanFindings == nil {
 				return nil
 			}
-			threshold := slices.Index(severities, strings.ToUpper(failOn))
 			n := 0
 			for severity, count := range resp.ImageScanFindings.FindingSeverityCounts {
-				if slices.Index(severities, severity) >= threshold {
+				if atLeast(severity, failOn) {
 					n += int(count)
 				}
 			}
@@ -89,7 +82,7 @@ finding is at least that severe, for CI pipelines.`,
 	cmd.Flags().BoolVar(&scan, "scan", false, "start a scan of the image first")
 	cmd.Flags().BoolVar(&wait, "wait", true, "wait for a pending or running scan to finish")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for a scan")
-	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit non-zero if a finding is at least this severe ("+strings.Join(severities[2:], ", ")+")")
+	cmd.Flags().StringVar(&failOn, "fail-on", "", failOnUsage())
 	return cmd
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/output"
+	"github.com/berth-dev/berth/scanner/vulndb"
 )
 
 func imageCommand() *cobra.Command {
@@ -380,11 +381,11 @@ func scanCell(d types.ImageDetail) output.Cell {
 // and the worst severity found.
 func severityText(counts map[string]int32) (text, worst string) {
 	var parts []string
-	for i := len(severities) - 1; i >= 0; i-- {
-		if n := counts[severities[i]]; n > 0 {
-			parts = append(parts, strconv.Itoa(int(n))+" "+severities[i])
+	for _, sev := range slices.Backward(vulndb.Severities()) {
+		if n := counts[sev]; n > 0 {
+			parts = append(parts, strconv.Itoa(int(n))+" "+sev)
 			if worst == "" {
-				worst = severities[i]
+				worst = sev
 			}
 		}
 	}

@@ -19,8 +19,25 @@ import (
 	"github.com/berth-dev/berth/storage"
 )
 
-// severities, least severe first.
-var severities = []string{"UNDEFINED", "INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+// checkFailOn refuses a --fail-on value that is not a severity's name
+// (in any case); "" is no threshold.
+func checkFailOn(failOn string) error {
+	if severities := vulndb.Severities(); failOn != "" && !slices.Contains(severities, strings.ToUpper(failOn)) {
+		return fmt.Errorf("--fail-on %q: one of %s", failOn, strings.Join(severities, ", "))
+	}
+	return nil
+}
+
+// failOnUsage is the help of a --fail-on flag.
+func failOnUsage() string {
+	return "exit non-zero if a finding is at least this severe (" + strings.Join(vulndb.Severities()[2:], ", ") + ")"
+}
+
+// atLeast reports whether severity is at least as severe as failOn, a
+// severity's name in any case.
+func atLeast(severity, failOn string) bool {
+	return vulndb.SeverityRank(severity) >= vulndb.SeverityRank(strings.ToUpper(failOn))
+}
 
 func scanCommand() *cobra.Command {
 	var cf configFlags
@@ -36,13 +53,8 @@ findings. With --fail-on SEVERITY the command exits non-zero when a
 finding is at least that severe, for CI pipelines.`,
 		Example: `  berth scan localhost:5000/app:1
   berth scan app:1 --fail-on HIGH --json`,
-		Args: cobra.ExactArgs(1),
-		PreRunE: func(*cobra.Command, []string) error {
-			if failOn != "" && !slices.Contains(severities, strings.ToUpper(failOn)) {
-				return fmt.Errorf("--fail-on %q: one of %s", failOn, strings.Join(severities, ", "))
-			}
-			return nil
-		},
+		Args:    cobra.ExactArgs(1),
+		PreRunE: func(*cobra.Command, []string) error { return checkFailOn(failOn) },
 		RunE: cf.withStores(func(cmd *cobra.Command, args []string, cfg *config.Config, store commandStore, blobs storage.Driver) error {
 			repo, ref := parseImage(args[0])
 			m, err := store.Manifest(cmd.Context(), repo, ref)
@@ -76,10 +88,9 @@ finding is at least that severe, for CI pipelines.`,
 				printFindings(cmd, repo, m.Digest, sc.Status, sc.Description, findings)
 			}
 			if failOn != "" {
-				threshold := slices.Index(severities, strings.ToUpper(failOn))
 				n := 0
 				for _, f := range findings {
-					if slices.Index(severities, f.Severity) >= threshold {
+					if atLeast(f.Severity, failOn) {
 						n++
 					}
 				}
@@ -92,7 +103,7 @@ finding is at least that severe, for CI pipelines.`,
 	}
 	cf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit non-zero if a finding is at least this severe ("+strings.Join(severities[2:], ", ")+")")
+	cmd.Flags().StringVar(&failOn, "fail-on", "", failOnUsage())
 	return cmd
 }
 
@@ -131,9 +142,9 @@ func printFindings(cmd *cobra.Command, repo string, dgst digest.Digest, status, 
 	w.Flush()
 	counts := scanner.SeverityCounts(findings)
 	var parts []string
-	for i := len(severities) - 1; i >= 0; i-- {
-		if n := counts[severities[i]]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, severities[i]))
+	for _, sev := range slices.Backward(vulndb.Severities()) {
+		if n := counts[sev]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, sev))
 		}
 	}
 	fmt.Fprintf(out, "%d findings: %s\n", len(findings), strings.Join(parts, ", "))

@@ -76,3 +76,34 @@ func TestVulnDBImportAppliesAtOnce(t *testing.T) {
 		t.Errorf("the scan recorded vulnerability data generation %d, %v; want 1, the import's", sc.VulnDBGeneration, err)
 	}
 }
+
+// berth scan prints the findings and their counts, most severe first, and
+// with --fail-on fails when a finding is at least that severe.
+func TestScanCommand(t *testing.T) {
+	dataDir := t.TempDir()
+	blobs, err := filesystem.New(filepath.Join(dataDir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scannertest.PutDebianImage(t, openTestIndex(t, dataDir), blobs, "debianish", "v1")
+	src := t.TempDir()
+	scannertest.WriteOSVRecord(t, src, "DEBIAN-CVE-2024-0001")
+	runCommand(t, dataDir, "vulndb", "import", src)
+
+	out := runCommand(t, dataDir, "scan", "localhost:5000/debianish:v1")
+	if !strings.Contains(out, "HIGH") || !strings.Contains(out, "libssl3") || !strings.HasSuffix(out, "1 findings: 1 HIGH\n") {
+		t.Errorf("berth scan printed:\n%s", out)
+	}
+	if _, _, err := runBerth(t, dataDir, "scan", "debianish:v1", "--fail-on", "high"); err == nil || err.Error() != "1 findings at or above HIGH" {
+		t.Errorf("berth scan --fail-on high: %v; want 1 finding at or above HIGH", err)
+	}
+	for _, below := range []string{"CRITICAL", "critical"} {
+		if _, _, err := runBerth(t, dataDir, "scan", "debianish:v1", "--fail-on", below); err != nil {
+			t.Errorf("berth scan --fail-on %s: %v; want success", below, err)
+		}
+	}
+	if _, _, err := runBerth(t, dataDir, "scan", "debianish:v1", "--fail-on", "SEVERE"); err == nil ||
+		!strings.Contains(err.Error(), "one of UNDEFINED, INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL") {
+		t.Errorf("berth scan --fail-on SEVERE: %v; want the list of severities", err)
+	}
+}

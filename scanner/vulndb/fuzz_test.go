@@ -36,7 +36,7 @@ func FuzzLoadRecord(f *testing.F) {
 			}
 		}
 		for _, f := range db.Match(pkgs) {
-			if severityRank(f.Severity) == 0 && f.Severity != SeverityUndefined {
+			if SeverityRank(f.Severity) == 0 && f.Severity != SeverityUndefined {
 				t.Errorf("finding %s has severity %q", f.Name, f.Severity)
 			}
 		}

@@ -24,7 +24,7 @@ func (db *DB) Match(pkgs []Package) []Finding {
 	type findingKey struct{ name, pkg, version string }
 	seen := make(map[findingKey]int)
 	var out []Finding
-	var ranks []int // severityRank of out[i], to merge without re-deriving it
+	var ranks []int // SeverityRank of out[i], to merge without re-deriving it
 	for _, p := range pkgs {
 		key := newPkgKey(p.Ecosystem, p.Name)
 		entries := db.index[key]
@@ -42,12 +42,12 @@ func (db *DB) Match(pkgs []Package) []Finding {
 			if !dup {
 				seen[k] = len(out)
 				out = append(out, f)
-				ranks = append(ranks, severityRank(f.Severity))
+				ranks = append(ranks, SeverityRank(f.Severity))
 				continue
 			}
 			// Keep the worse record's text; break ties by OSV id so the
 			// result does not depend on load order.
-			r := severityRank(f.Severity)
+			r := SeverityRank(f.Severity)
 			if r > ranks[i] || (r == ranks[i] && f.OSVID < out[i].OSVID) {
 				f.Attributes = mergeCVSS(f.Attributes, out[i].Attributes)
 				out[i], ranks[i] = f, r
@@ -58,7 +58,7 @@ func (db *DB) Match(pkgs []Package) []Finding {
 	}
 	slices.SortFunc(out, func(a, b Finding) int {
 		return cmp.Or(
-			cmp.Compare(severityRank(b.Severity), severityRank(a.Severity)),
+			cmp.Compare(SeverityRank(b.Severity), SeverityRank(a.Severity)),
 			strings.Compare(a.Name, b.Name),
 			strings.Compare(a.Attributes[0].Value, b.Attributes[0].Value), // package_name
 			strings.Compare(a.Attributes[1].Value, b.Attributes[1].Value), // package_version

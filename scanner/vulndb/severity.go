@@ -1,6 +1,7 @@
 package vulndb
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,9 +46,17 @@ type rating struct {
 	cvss     cvssSet
 }
 
-// severityRank orders severities for sorting and for keeping the worst of
-// two records: higher is worse.
-func severityRank(s string) int {
+// severities are the severity names, least severe first: each one's index
+// is its rank.
+var severities = [...]string{SeverityUndefined, SeverityInformational, SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}
+
+// Severities returns the severity names, least severe first.
+func Severities() []string { return slices.Clone(severities[:]) }
+
+// SeverityRank orders severities, for sorting and for keeping the worst of
+// two records: higher is worse; 0 for SeverityUndefined and for a name
+// that is no severity.
+func SeverityRank(s string) int {
 	switch s {
 	case SeverityCritical:
 		return 5

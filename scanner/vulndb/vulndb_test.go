@@ -350,3 +350,19 @@ func TestSeverityCounts(t *testing.T) {
 		t.Errorf("SeverityCounts(nil) = %v, want empty", got)
 	}
 }
+
+// Severities and SeverityRank agree: the list is in rank order, and a
+// name that is no severity ranks with UNDEFINED.
+func TestSeverityOrder(t *testing.T) {
+	for i, s := range Severities() {
+		if r := SeverityRank(s); r != i {
+			t.Errorf("SeverityRank(%s) = %d; want its place in Severities, %d", s, r, i)
+		}
+	}
+	if got := Severities(); got[0] != SeverityUndefined || got[len(got)-1] != SeverityCritical {
+		t.Errorf("Severities() = %v; want UNDEFINED first and CRITICAL last", got)
+	}
+	if r := SeverityRank("SEVERE"); r != 0 {
+		t.Errorf("SeverityRank(SEVERE) = %d; want 0", r)
+	}
+}
