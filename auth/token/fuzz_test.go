@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/berth-dev/berth/internal/clocktest"
 )
 
 // FuzzVerify checks that Verify never panics, never accepts a string it
@@ -16,7 +18,7 @@ import (
 // authentic expired token in the corpus.
 func FuzzVerify(f *testing.F) {
 	ks := newKeySet(f)
-	c := &clock{t: t0}
+	c := clocktest.New(t0)
 	iss := newIssuer(f, ks, c)
 	expired, _ := issue(f, iss, time.Hour, []Access{{Type: "repository", Name: "team/app", Actions: []string{"pull"}}})
 	otherAud, err := New(ks, "other", WithClock(c.Now))

@@ -12,21 +12,13 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/berth-dev/berth/internal/clocktest"
 )
 
 const testAudience = "registry.example.test"
 
 var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-
-// clock is a settable time source for WithClock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time)         { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 func newKeySet(t testing.TB) *KeySet {
 	t.Helper()
@@ -37,7 +29,7 @@ func newKeySet(t testing.TB) *KeySet {
 	return ks
 }
 
-func newIssuer(t testing.TB, ks *KeySet, c *clock) *Issuer {
+func newIssuer(t testing.TB, ks *KeySet, c *clocktest.Clock) *Issuer {
 	t.Helper()
 	iss, err := New(ks, testAudience, WithClock(c.Now))
 	if err != nil {
@@ -82,7 +74,7 @@ func validWire(now time.Time) wireClaims {
 }
 
 func TestIssueVerifyRoundTrip(t *testing.T) {
-	c := &clock{t: t0.Add(500 * time.Millisecond)}
+	c := clocktest.New(t0.Add(500 * time.Millisecond))
 	iss := newIssuer(t, newKeySet(t), c)
 	access := []Access{{Type: "repository", Name: "team/app", Actions: []string{"pull", "push"}}}
 	tok, issued := issue(t, iss, 0, access)
@@ -116,7 +108,7 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 }
 
 func TestIssueRejects(t *testing.T) {
-	iss := newIssuer(t, newKeySet(t), &clock{t: t0})
+	iss := newIssuer(t, newKeySet(t), clocktest.New(t0))
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name    string
@@ -145,7 +137,7 @@ func TestIssueRejects(t *testing.T) {
 }
 
 func TestVerifyTimes(t *testing.T) {
-	c := &clock{t: t0}
+	c := clocktest.New(t0)
 	iss := newIssuer(t, newKeySet(t), c)
 	tok, _ := issue(t, iss, time.Hour, nil)
 	ctx := context.Background()
@@ -175,7 +167,7 @@ func TestVerifyTimes(t *testing.T) {
 }
 
 func TestVerifyRejects(t *testing.T) {
-	c := &clock{t: t0}
+	c := clocktest.New(t0)
 	ks := newKeySet(t)
 	iss := newIssuer(t, ks, c)
 	tok, _ := issue(t, iss, time.Hour, nil)
@@ -255,7 +247,7 @@ func TestVerifyRejects(t *testing.T) {
 var tokenCharset = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 func TestTokenCharsetAndECRForm(t *testing.T) {
-	iss := newIssuer(t, newKeySet(t), &clock{t: t0})
+	iss := newIssuer(t, newKeySet(t), clocktest.New(t0))
 	for _, subject := range []string{"alice", "arn:aws:iam::123456789012:user/a:b", "ü:\x00\"{}"} {
 		for range 20 {
 			tok, _, err := iss.Issue(context.Background(), subject, "AKIA:X", time.Hour,
@@ -290,7 +282,7 @@ func TestTokenCharsetAndECRForm(t *testing.T) {
 
 func TestConcurrentIssueVerifyRotate(t *testing.T) {
 	ks := newKeySet(t)
-	iss := newIssuer(t, ks, &clock{t: time.Now()})
+	iss := newIssuer(t, ks, clocktest.New(time.Now()))
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for range 8 {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/berth-dev/berth/internal/clocktest"
 )
 
 func TestKeySetPersists(t *testing.T) {
@@ -21,7 +23,7 @@ func TestKeySetPersists(t *testing.T) {
 	if n := len(ks.IDs()); n != 1 {
 		t.Fatalf("new KeySet has %d keys, want 1", n)
 	}
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	oldTok, _ := issue(t, newIssuer(t, ks, c), time.Hour, nil)
 	if _, err := ks.Rotate(); err != nil {
 		t.Fatal(err)
@@ -83,7 +85,7 @@ func TestKeySetPersists(t *testing.T) {
 
 func TestRotateAndPrune(t *testing.T) {
 	ks := newKeySet(t)
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	iss := newIssuer(t, ks, c)
 	ctx := context.Background()
 	oldTok, _ := issue(t, iss, time.Hour, nil)
