@@ -67,8 +67,10 @@ type Manifests interface {
 	// names in repo. ErrManifestUnknown if there is none.
 	Manifest(ctx context.Context, repo, reference string) (Manifest, error)
 	// PutManifest stores m in its repository, creating the repository, and
-	// points tags at it, in one transaction. *MissingReferencesError if a
-	// blob or child manifest of m is not in the repository.
+	// points tags at it, in one transaction. m.PushedAt, when not zero, is
+	// recorded as its push time, the store's clock otherwise; a manifest
+	// already in the repository keeps its own. *MissingReferencesError if
+	// a blob or child manifest of m is not in the repository.
 	PutManifest(ctx context.Context, m Manifest, tags []string) error
 	// DeleteManifest removes manifest dgst and every tag pointing at it.
 	// ErrManifestUnknown if it is not in repo.

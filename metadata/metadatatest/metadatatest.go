@@ -50,6 +50,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"UnlinkBlob", testUnlinkBlob},
 		{"PutManifest", testPutManifest},
 		{"PutManifestAgain", testPutManifestAgain},
+		{"PutManifestPushedAt", testPutManifestPushedAt},
 		{"MissingReferences", testMissingReferences},
 		{"TagsRetarget", testTagsRetarget},
 		{"DeleteManifest", testDeleteManifest},
@@ -239,6 +240,23 @@ func testPutManifestAgain(t *testing.T, s metadata.Store) {
 	assertStrings(t, "Tags", allTags(t, s, "app"), []string{"v1", "v2"})
 	if got, err := s.Manifest(t.Context(), "app", "v1"); err != nil || got.Digest != m.Digest {
 		t.Errorf("Manifest(v1) = %s, %v; want %s", got.Digest, err, m.Digest)
+	}
+}
+
+// A push time the caller gives is the one recorded; a manifest pushed
+// again keeps its first.
+func testPutManifestPushedAt(t *testing.T, s metadata.Store) {
+	mustPutBlob(t, s, "app", blob("config"))
+	m := manifest("app", "image", blob("config").Digest)
+	m.PushedAt = time.Date(2021, 3, 4, 5, 6, 7, 8, time.UTC)
+	mustPutManifest(t, s, m, "v1")
+	again := m
+	again.PushedAt = m.PushedAt.Add(time.Hour)
+	mustPutManifest(t, s, again, "v2")
+	for _, ref := range []string{"v1", "v2"} {
+		if got, err := s.Manifest(t.Context(), "app", ref); err != nil || !got.PushedAt.Equal(m.PushedAt) {
+			t.Errorf("Manifest(%s).PushedAt = %v, %v; want %v", ref, got.PushedAt, err, m.PushedAt)
+		}
 	}
 }
 

@@ -27,12 +27,12 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest) (
 		if err != nil {
 			return err
 		}
-		id, err := repositoryID(ctx, tx, repo)
+		id, err := s.repositoryID(ctx, tx, repo)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO repository_blobs(repository_id, digest, created_at) VALUES (?, ?, ?)
-			ON CONFLICT DO NOTHING`, id, dgst.String(), now())
+			ON CONFLICT DO NOTHING`, id, dgst.String(), s.now())
 		return err
 	})
 	return b, err
@@ -105,7 +105,7 @@ func (s *Store) SweepGarbage(ctx context.Context, markedBefore time.Time, n int)
 		if err != nil {
 			return err
 		}
-		t := now()
+		t := s.now()
 		for _, b := range swept {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO blob_deletions(location, queued_at) VALUES (?, ?) ON CONFLICT DO NOTHING`, b.Location, t); err != nil {
 				return err

@@ -18,7 +18,7 @@ func (s *Store) CreateUser(ctx context.Context, u metadata.User) error {
 	}
 	res, err := s.write.ExecContext(ctx,
 		`INSERT INTO users(name, arn, policies, created_at) VALUES (?, ?, ?, ?)
-		 ON CONFLICT(name) DO NOTHING`, u.Name, u.ARN, policies, orNow(u.CreatedAt))
+		 ON CONFLICT(name) DO NOTHING`, u.Name, u.ARN, policies, s.orNow(u.CreatedAt))
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (s *Store) CreateAccessKey(ctx context.Context, k metadata.AccessKey) error
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO access_keys(id, user_name, sealed_secret, status, created_at, last_used_at)
 			 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
-			k.ID, k.User, k.SealedSecret, string(k.Status), orNow(k.CreatedAt), unixNano(k.LastUsedAt))
+			k.ID, k.User, k.SealedSecret, string(k.Status), s.orNow(k.CreatedAt), unixNano(k.LastUsedAt))
 		if err != nil {
 			return err
 		}
@@ -223,9 +223,9 @@ func encodePolicies(policies []string) (string, error) {
 }
 
 // orNow is t in Unix nanoseconds, or now if t is zero.
-func orNow(t time.Time) int64 {
+func (s *Store) orNow(t time.Time) int64 {
 	if t.IsZero() {
-		return now()
+		return s.now()
 	}
 	return t.UnixNano()
 }

@@ -102,7 +102,7 @@ func (s *Store) CreateRepository(ctx context.Context, r metadata.Repository) err
 	if err != nil {
 		return err
 	}
-	created := now()
+	created := s.now()
 	if !r.CreatedAt.IsZero() {
 		created = r.CreatedAt.UnixNano()
 	}

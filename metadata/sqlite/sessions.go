@@ -21,7 +21,7 @@ func (s *Store) CreateSession(ctx context.Context, sn metadata.Session) error {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO sessions(id, user_name, access_key_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT(id) DO NOTHING`, sn.ID, sn.User, sn.AccessKeyID, orNow(sn.CreatedAt), sn.ExpiresAt.UnixNano())
+			ON CONFLICT(id) DO NOTHING`, sn.ID, sn.User, sn.AccessKeyID, s.orNow(sn.CreatedAt), sn.ExpiresAt.UnixNano())
 		if err != nil {
 			return err
 		}

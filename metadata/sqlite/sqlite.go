@@ -24,7 +24,17 @@ import (
 type Store struct {
 	write *db // one connection: all writes
 	read  *db // a pool: all reads
+	clock func() time.Time
 }
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock makes the store read the times it records (when a repository,
+// blob or manifest was created or pushed, when an upload was last written)
+// from now instead of time.Now. Lifecycle rules and garbage collection
+// compare those times with their own clock, so tests give both the same.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = now } }
 
 var _ metadata.Store = (*Store)(nil)
 
@@ -327,7 +337,7 @@ CREATE TABLE log_stream_deletions (stream_id INTEGER PRIMARY KEY);
 
 // Open opens (creating if needed) the database file at path and brings its
 // schema up to date.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	dsn := func(mode string) string {
 		q := url.Values{}
 		q.Add("_pragma", "journal_mode(WAL)")
@@ -345,7 +355,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
 	write := &db{DB: w}
-	s := &Store{write: write}
+	s := &Store{write: write, clock: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
@@ -410,15 +423,16 @@ func (s *Store) tx(ctx context.Context, fn func(*tx) error) error {
 	return nil
 }
 
-func now() int64 { return time.Now().UnixNano() }
+// now is the store's clock in Unix nanoseconds, as times are stored.
+func (s *Store) now() int64 { return s.clock().UnixNano() }
 
 // repositoryID returns the id of repository name, creating it.
-func repositoryID(ctx context.Context, tx *tx, name string) (int64, error) {
+func (s *Store) repositoryID(ctx context.Context, tx *tx, name string) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx,
 		`INSERT INTO repositories(name, created_at) VALUES (?, ?)
 		 ON CONFLICT(name) DO UPDATE SET name = excluded.name
-		 RETURNING id`, name, now()).Scan(&id)
+		 RETURNING id`, name, s.now()).Scan(&id)
 	return id, err
 }
 
@@ -455,11 +469,11 @@ func (s *Store) AnyBlob(ctx context.Context, dgst digest.Digest) (metadata.Blob,
 func (s *Store) PutBlob(ctx context.Context, repo string, b metadata.Blob) (metadata.Blob, error) {
 	recorded := metadata.Blob{Digest: b.Digest}
 	err := s.tx(ctx, func(tx *tx) error {
-		id, err := repositoryID(ctx, tx, repo)
+		id, err := s.repositoryID(ctx, tx, repo)
 		if err != nil {
 			return err
 		}
-		t := now()
+		t := s.now()
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO blobs(digest, size, location, created_at) VALUES (?, ?, ?, ?)
 			 ON CONFLICT(digest) DO UPDATE SET marked_at = 0`, b.Digest.String(), b.Size, b.Location, t); err != nil {
@@ -519,7 +533,7 @@ func (s *Store) PutManifest(ctx context.Context, m metadata.Manifest, tags []str
 		annotations = string(b)
 	}
 	return s.tx(ctx, func(tx *tx) error {
-		id, err := repositoryID(ctx, tx, m.Repository)
+		id, err := s.repositoryID(ctx, tx, m.Repository)
 		if err != nil {
 			return err
 		}
@@ -546,12 +560,12 @@ func (s *Store) PutManifest(ctx context.Context, m metadata.Manifest, tags []str
 		if len(missing) > 0 {
 			return &metadata.MissingReferencesError{Digests: missing}
 		}
-		t := now()
+		t := s.now()
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO manifests(repository_id, digest, media_type, artifact_type, size, content, subject, annotations, pushed_at)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			id, m.Digest.String(), m.MediaType, m.ArtifactType, len(m.Content), m.Content,
-			m.Subject.String(), annotations, t)
+			m.Subject.String(), annotations, s.orNow(m.PushedAt))
 		if err != nil {
 			return err
 		}
@@ -709,7 +723,7 @@ func (s *Store) Upload(ctx context.Context, id string) (metadata.Upload, error) 
 func (s *Store) UpdateUpload(ctx context.Context, u metadata.Upload, fromSize int64) error {
 	res, err := s.write.ExecContext(ctx,
 		`UPDATE uploads SET size = ?, algorithm = ?, hash_state = ?, storage_state = ?, updated_at = ? WHERE id = ? AND size = ?`,
-		u.Size, string(u.Algorithm), u.HashState, u.StorageState, now(), u.ID, fromSize)
+		u.Size, string(u.Algorithm), u.HashState, u.StorageState, s.now(), u.ID, fromSize)
 	if err != nil {
 		return err
 	}

@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/clocktest"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/metadatatest"
 	"github.com/berth-dev/berth/metadata/sqlite"
@@ -112,6 +114,77 @@ func TestOpenFailsCleanly(t *testing.T) {
 		if s, err := sqlite.Open(t.Context(), path); err == nil {
 			s.Close()
 			t.Errorf("Open(%s) succeeded", path)
+		}
+	}
+}
+
+// The times the store records come from its clock: what lifecycle rules
+// and garbage collection then compare with theirs.
+func TestClock(t *testing.T) {
+	ctx := t.Context()
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "berth.db"), sqlite.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	created := clock.Now()
+	if err := s.CreateRepository(ctx, metadata.Repository{Name: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, metadata.User{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	layer := metadata.Blob{Digest: digest.FromString("layer"), Size: 5, Location: "l"}
+	if _, err := s.PutBlob(ctx, "app", layer); err != nil {
+		t.Fatal(err)
+	}
+	pushed := clock.Advance(time.Hour)
+	body := []byte(`{"schemaVersion":2}`)
+	m := metadata.Manifest{Repository: "app", Digest: digest.FromBytes(body), Content: body,
+		MediaType: "application/vnd.oci.image.manifest.v1+json", References: []metadata.Reference{{Digest: layer.Digest}}}
+	if err := s.PutManifest(ctx, m, []string{"v1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUpload(ctx, metadata.Upload{ID: "u", Repository: "app", Algorithm: digest.SHA256, StartedAt: created, UpdatedAt: created}); err != nil {
+		t.Fatal(err)
+	}
+	written := clock.Advance(time.Hour)
+	if err := s.UpdateUpload(ctx, metadata.Upload{ID: "u", Repository: "app", Size: 3, Algorithm: digest.SHA256}, 0); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour) // the wall clock has moved on; nothing is stamped with it
+
+	if r, err := s.Repository(ctx, "app"); err != nil || !r.CreatedAt.Equal(created) {
+		t.Errorf("repository created at %v, %v; want %v", r.CreatedAt, err, created)
+	}
+	if u, err := s.User(ctx, "alice"); err != nil || !u.CreatedAt.Equal(created) {
+		t.Errorf("user created at %v, %v; want %v", u.CreatedAt, err, created)
+	}
+	if got, err := s.Manifest(ctx, "app", "v1"); err != nil || !got.PushedAt.Equal(pushed) {
+		t.Errorf("manifest pushed at %v, %v; want %v", got.PushedAt, err, pushed)
+	}
+	if u, err := s.Upload(ctx, "u"); err != nil || !u.UpdatedAt.Equal(written) {
+		t.Errorf("upload written at %v, %v; want %v", u.UpdatedAt, err, written)
+	}
+	if stale, err := s.StaleUploads(ctx, written, 10); err != nil || len(stale) != 0 {
+		t.Errorf("StaleUploads(before %v) = %v, %v; want none", written, stale, err)
+	}
+	if stale, err := s.StaleUploads(ctx, written.Add(time.Nanosecond), 10); err != nil || len(stale) != 1 {
+		t.Errorf("StaleUploads(before %v) = %v, %v; want the upload", written.Add(time.Nanosecond), stale, err)
+	}
+	// The blob is garbage once its manifest goes; created at created, it is
+	// old enough for a cutoff after that instant only.
+	if err := s.DeleteManifest(ctx, "app", m.Digest); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cutoff time.Time
+		want   int
+	}{{created, 0}, {created.Add(time.Nanosecond), 1}} {
+		if g, err := s.GarbageBlobs(ctx, tc.cutoff, "", 10); err != nil || len(g) != tc.want {
+			t.Errorf("GarbageBlobs(created before %v) = %v, %v; want %d", tc.cutoff, g, err, tc.want)
 		}
 	}
 }
