@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -28,7 +27,7 @@ func (reg *Registry) InitiateUpload(ctx context.Context, repo string) (metadata.
 	if err := reg.pushable(ctx, repo); err != nil {
 		return metadata.Upload{}, err
 	}
-	now := time.Now()
+	now := reg.config.Now()
 	u := metadata.Upload{ID: newUploadID(), Repository: repo, Algorithm: digest.Canonical, StartedAt: now, UpdatedAt: now}
 	return u, reg.store.CreateUpload(ctx, u)
 }

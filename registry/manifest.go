@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -53,7 +52,7 @@ func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt rout
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	reg.pulls.Record(metadata.Pull{Repository: rt.name, Digest: m.Digest, At: time.Now()})
+	reg.pulls.Record(metadata.Pull{Repository: rt.name, Digest: m.Digest, At: reg.config.Now()})
 	_, err = w.Write(m.Content)
 	return err
 }

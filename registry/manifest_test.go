@@ -3,10 +3,15 @@ package registry_test
 import (
 	"bytes"
 	"net/http"
+	"path"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/internal/clocktest"
+	"github.com/berth-dev/berth/registry"
 )
 
 // expectManifest checks that reference in repo serves body with
@@ -204,24 +209,38 @@ func TestDeleteManifest(t *testing.T) {
 	})
 }
 
-// GET records a pull time, written to the index in batches; HEAD does not
-// count as a pull.
+// GET records a pull time, the registry's clock's, written to the index
+// in batches; HEAD does not count as a pull.
 func TestPullTimes(t *testing.T) {
-	tr := newTestRegistry(t)
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	tr := newTestRegistryWith(t, registry.Config{CreateOnPush: true, Now: clock.Now})
 	tr.pushFixture(t)
 	headOnly := manifest{SchemaVersion: 2, MediaType: ociManifest, Config: &imageConfig}
 	tr.pushManifest(t, "library/app", "head-only", ociManifest, headOnly.bytes())
+	at := clock.Advance(time.Hour)
 	expect(t, "GET", tr.do(t, "GET", "/v2/library/app/manifests/v1", nil, nil), http.StatusOK, "")
 	expect(t, "HEAD", tr.do(t, "HEAD", "/v2/library/app/manifests/head-only", nil, nil), http.StatusOK, "")
 
 	tr.restart(t) // closing the registry flushes pending pull times
 
 	pulled, err := tr.store.Manifest(t.Context(), "library/app", "v1")
-	if err != nil || pulled.LastPulledAt.IsZero() {
-		t.Errorf("LastPulledAt after GET = %v, %v; want a time", pulled.LastPulledAt, err)
+	if err != nil || !pulled.LastPulledAt.Equal(at) {
+		t.Errorf("LastPulledAt after GET = %v, %v; want %v", pulled.LastPulledAt, err, at)
 	}
 	headed, err := tr.store.Manifest(t.Context(), "library/app", "head-only")
 	if err != nil || !headed.LastPulledAt.IsZero() {
 		t.Errorf("LastPulledAt after HEAD only = %v, %v; want none", headed.LastPulledAt, err)
+	}
+}
+
+// An upload session is stamped by the registry's clock, which the garbage
+// collector's purge of abandoned sessions compares with its own.
+func TestUploadTimes(t *testing.T) {
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	tr := newTestRegistryWith(t, registry.Config{CreateOnPush: true, Now: clock.Now})
+	loc := tr.startUpload(t, "library/app")
+	u, err := tr.store.Upload(t.Context(), path.Base(loc))
+	if err != nil || !u.StartedAt.Equal(clock.Now()) || !u.UpdatedAt.Equal(clock.Now()) {
+		t.Errorf("upload session %+v, %v; want started and updated at %v", u, err, clock.Now())
 	}
 }

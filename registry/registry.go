@@ -63,6 +63,10 @@ type Config struct {
 	// the ECR API's PutImage), after it is stored; it must return quickly
 	// (the scanner queues a scan on push).
 	Pushed func(ctx context.Context, m metadata.Manifest)
+	// Now is the clock that stamps upload sessions and pull times; nil
+	// means time.Now. Garbage collection purges sessions and lifecycle
+	// rules age images by these stamps, so tests give all three one clock.
+	Now func() time.Time
 }
 
 // New returns a Registry over store and blobs. Close it to flush pull
@@ -73,6 +77,9 @@ func New(store Store, blobs storage.Driver, log *slog.Logger, cfg Config) *Regis
 	}
 	if cfg.CatalogPageSize <= 0 {
 		cfg.CatalogPageSize = 1000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if log == nil {
 		log = slog.Default()

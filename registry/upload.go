@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -40,12 +39,13 @@ func (reg *Registry) startUpload(w http.ResponseWriter, r *http.Request, rt rout
 			return err
 		}
 	}
+	now := reg.config.Now()
 	u := metadata.Upload{
 		ID:         newUploadID(),
 		Repository: rt.name,
 		Algorithm:  digest.Canonical,
-		StartedAt:  time.Now(),
-		UpdatedAt:  time.Now(),
+		StartedAt:  now,
+		UpdatedAt:  now,
 	}
 	if d := q.Get("digest"); d != "" {
 		dgst, err := parseDigest(d)
