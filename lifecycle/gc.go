@@ -63,11 +63,12 @@ type Report struct {
 
 // NewCollector returns a Collector with a grace period of an hour and an
 // upload timeout of a day.
-func NewCollector(store CollectorStore, blobs storage.Driver, log *slog.Logger) *Collector {
+func NewCollector(store CollectorStore, blobs storage.Driver, log *slog.Logger, opts ...Option) *Collector {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Collector{store: store, blobs: blobs, log: log, now: time.Now, Grace: time.Hour, UploadTimeout: 24 * time.Hour, Pace: 0.3}
+	return &Collector{store: store, blobs: blobs, log: log, now: newOptions(opts).now,
+		Grace: time.Hour, UploadTimeout: 24 * time.Hour, Pace: 0.3}
 }
 
 // rest sleeps after a batch that took worked, to keep to the pace.

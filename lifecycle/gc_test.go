@@ -18,6 +18,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/clocktest"
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
@@ -27,7 +28,8 @@ import (
 )
 
 // gcRig is a registry over a real SQLite index and filesystem blob store,
-// served over HTTP, with a Collector on the same stores.
+// served over HTTP, with a Collector on the same stores, all reading the
+// time from one clock.
 type gcRig struct {
 	root  string
 	store metadata.Store
@@ -36,10 +38,10 @@ type gcRig struct {
 	gc    *lifecycle.Collector
 }
 
-func newGCRig(t *testing.T, grace time.Duration) *gcRig {
+func newGCRig(t *testing.T, grace time.Duration, now func() time.Time) *gcRig {
 	t.Helper()
 	dir := t.TempDir()
-	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "berth.db"))
+	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "berth.db"), sqlite.WithClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +50,11 @@ func newGCRig(t *testing.T, grace time.Duration) *gcRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := registry.New(store, blobs, nil, registry.Config{CreateOnPush: true})
+	reg := registry.New(store, blobs, nil, registry.Config{CreateOnPush: true, Now: now})
 	t.Cleanup(func() { reg.Close(context.Background()) })
 	srv := httptest.NewServer(reg)
 	t.Cleanup(srv.Close)
-	gc := lifecycle.NewCollector(store, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	gc := lifecycle.NewCollector(store, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)), lifecycle.WithClock(now))
 	gc.Grace, gc.UploadTimeout = grace, grace
 	return &gcRig{root: filepath.Join(dir, "store"), store: store, blobs: blobs, srv: srv, gc: gc}
 }
@@ -170,16 +172,23 @@ func (g *gcRig) pull(repo, tag string, im image) error {
 // layers), retag, delete and pull. No request fails; at the end every
 // image that should exist pulls byte for byte, and once the grace period
 // has passed the blob store holds exactly the referenced blobs.
+//
+// The clients and the collector are real goroutines over a real index and
+// blob store; only time is the test's. The collector moves the clock on
+// after each pass, by half the grace period at most and never past the
+// grace period after the start of a client's operation still under way:
+// the protocol's one assumption (no client pauses longer than the grace
+// period between seeing a blob and the manifest PUT that references it)
+// holds by construction, however slowly the machine runs a goroutine.
 func TestGCUnderLoad(t *testing.T) {
 	const (
-		clients  = 6
-		duration = 8 * time.Second
-		// The grace period must outlast the longest pause between a
-		// client's HEAD of a layer and its manifest PUT; on a loaded
-		// 2-core machine a goroutine can stall for a second.
-		grace = 2500 * time.Millisecond
+		clients = 6
+		ops     = 600 // per client
+		grace   = time.Hour
 	)
-	g := newGCRig(t, grace)
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	g := newGCRig(t, grace, clock.Now)
+	running := &operations{clock: clock, started: map[int]time.Time{}}
 	// A pool of layers the clients share, so that blobs are referenced
 	// from many repositories and become garbage only when all go.
 	var layers [][]byte
@@ -200,6 +209,7 @@ func TestGCUnderLoad(t *testing.T) {
 			}
 			passes++
 			freedBlobs += rep.Blobs
+			running.advance(grace/2, grace)
 		}
 	}()
 
@@ -209,7 +219,7 @@ func TestGCUnderLoad(t *testing.T) {
 	}
 	results := make([][]expectation, clients)
 	var pushedImages sync.Map // manifest digest -> image, every image ever pushed
-	var ops [clients]map[string]int
+	var done [clients]map[string]int
 	var wg sync.WaitGroup
 	for c := range clients {
 		wg.Add(1)
@@ -217,9 +227,9 @@ func TestGCUnderLoad(t *testing.T) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(c), 7))
 			live := map[string]image{} // "repo:tag" -> image, this client's own repositories
-			ops[c] = map[string]int{}
-			deadline := time.Now().Add(duration)
-			for n := 0; time.Now().Before(deadline); n++ {
+			done[c] = map[string]int{}
+			for n := range ops {
+				running.begin(c)
 				repo := fmt.Sprintf("c%d/r%d", c, rng.IntN(3))
 				switch op := rng.IntN(10); {
 				case op < 4 || len(live) == 0: // push a new image
@@ -236,7 +246,7 @@ func TestGCUnderLoad(t *testing.T) {
 						return
 					}
 					live[repo+":"+tag] = im
-					ops[c]["push"]++
+					done[c]["push"]++
 				case op < 6: // retag an image
 					key := pick(rng, live)
 					im := live[key]
@@ -247,7 +257,7 @@ func TestGCUnderLoad(t *testing.T) {
 						return
 					}
 					live[r+":"+tag] = im
-					ops[c]["retag"]++
+					done[c]["retag"]++
 				case op < 8: // delete an image and every tag on it
 					key := pick(rng, live)
 					im := live[key]
@@ -262,7 +272,7 @@ func TestGCUnderLoad(t *testing.T) {
 							delete(live, k)
 						}
 					}
-					ops[c]["delete"]++
+					done[c]["delete"]++
 				default: // pull
 					key := pick(rng, live)
 					r, tag := splitRef(key)
@@ -270,8 +280,9 @@ func TestGCUnderLoad(t *testing.T) {
 						t.Errorf("client %d: %v", c, err)
 						return
 					}
-					ops[c]["pull"]++
+					done[c]["pull"]++
 				}
+				running.end(c)
 			}
 			for k, im := range live {
 				r, tag := splitRef(k)
@@ -318,16 +329,13 @@ func TestGCUnderLoad(t *testing.T) {
 			}
 		}
 	}
-	// After the grace period, passes free everything else.
-	time.Sleep(grace + 100*time.Millisecond)
-	for range 2 {
+	// After the grace period, passes free everything else: one marks what
+	// the run left, the next sweeps it.
+	for range 3 {
+		clock.Advance(grace + time.Second)
 		if _, err := g.gc.Run(t.Context(), false); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(grace + 100*time.Millisecond)
-	}
-	if _, err := g.gc.Run(t.Context(), false); err != nil {
-		t.Fatal(err)
 	}
 	var want int64
 	for _, size := range referenced {
@@ -343,10 +351,54 @@ func TestGCUnderLoad(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d clients for %s: ops %v; %d gc passes during the run freed %d blobs; %d images and %d blobs (%d bytes) remain",
-		clients, duration, ops, passes, freedBlobs, images, len(referenced), want)
+	t.Logf("%d clients, %d operations each: %v; %d gc passes during the run freed %d blobs and moved the clock %s; %d images and %d blobs (%d bytes) remain",
+		clients, ops, done, passes, freedBlobs, running.moved, images, len(referenced), want)
 	if freedBlobs == 0 {
 		t.Errorf("garbage collection freed nothing during the run; the test did not exercise it")
+	}
+}
+
+// operations are the clients' operations under way, by client, with the
+// time each started: the clock may not pass the grace period after the
+// earliest.
+type operations struct {
+	clock *clocktest.Clock
+	moved time.Duration // how far advance moved the clock in all
+
+	mu      sync.Mutex
+	started map[int]time.Time
+}
+
+// begin records that client c starts an operation now.
+func (o *operations) begin(c int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.started[c] = o.clock.Now()
+}
+
+// end records that client c's operation is over.
+func (o *operations) end(c int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.started, c)
+}
+
+// advance moves the clock on by step, but never to grace after the start
+// of an operation under way. Holding the lock that begin takes, it cannot
+// miss an operation that starts meanwhile.
+func (o *operations) advance(step, grace time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := o.clock.Now()
+	to := now.Add(step)
+	for _, at := range o.started {
+		if limit := at.Add(grace - time.Nanosecond); limit.Before(to) {
+			to = limit
+		}
+	}
+	if to.After(now) {
+		o.clock.Set(to)
+		o.moved += to.Sub(now)
 	}
 }
 
@@ -372,7 +424,8 @@ func splitRef(key string) (repo, tag string) {
 // it, so the manifest push that follows succeeds even when a sweep runs in
 // between; a blob nobody touches is swept and its bytes leave the store.
 func TestGCKeepsWhatARequestJustSaw(t *testing.T) {
-	g := newGCRig(t, time.Hour)
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	g := newGCRig(t, time.Hour, clock.Now)
 	ctx := t.Context()
 	im := newImage([]byte(`{"config":1}`), []byte("layer bytes"))
 	if err := g.push("app", "v1", im, ""); err != nil {
@@ -382,8 +435,8 @@ func TestGCKeepsWhatARequestJustSaw(t *testing.T) {
 	if status, _, _ := g.do("DELETE", "/v2/app/manifests/"+digest.FromBytes(im.manifest).String(), nil, ""); status != http.StatusAccepted {
 		t.Fatalf("delete: %d", status)
 	}
-	future := time.Now().Add(time.Minute)
-	if n, _, err := g.store.MarkGarbage(ctx, future, time.Now(), "", 100); err != nil || n != 2 {
+	future := clock.Now().Add(time.Minute)
+	if n, _, err := g.store.MarkGarbage(ctx, future, clock.Now(), "", 100); err != nil || n != 2 {
 		t.Fatalf("MarkGarbage = %d, %v", n, err)
 	}
 	// docker checks the layer (HEAD 200), skips uploading it...
@@ -407,15 +460,24 @@ func TestGCKeepsWhatARequestJustSaw(t *testing.T) {
 }
 
 // A dry run reports and changes nothing; a pass after the grace period
-// frees the bytes and says how many.
+// frees the bytes and says how many; before it, nothing is touched.
 func TestGCDryRunAndReport(t *testing.T) {
-	g := newGCRig(t, time.Millisecond)
+	const grace = time.Hour
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	g := newGCRig(t, grace, clock.Now)
 	im := newImage([]byte(`{"config":2}`), bytes.Repeat([]byte("x"), 10000))
 	if err := g.push("app", "v1", im, ""); err != nil {
 		t.Fatal(err)
 	}
 	g.do("DELETE", "/v2/app/manifests/"+digest.FromBytes(im.manifest).String(), nil, "")
-	time.Sleep(5 * time.Millisecond)
+	clock.Advance(grace - time.Second)
+	if dry, err := g.gc.Run(t.Context(), true); err != nil || dry.Blobs != 0 {
+		t.Fatalf("dry run within the grace period = %+v, %v; want nothing", dry, err)
+	}
+	if rep, err := g.gc.Run(t.Context(), false); err != nil || rep != (lifecycle.Report{}) {
+		t.Fatalf("pass within the grace period = %+v, %v; want nothing done", rep, err)
+	}
+	clock.Advance(2 * time.Second)
 	before := g.storedBytes(t)
 	dry, err := g.gc.Run(t.Context(), true)
 	if err != nil || dry.Blobs != 2 || dry.Bytes != int64(len(im.blobs[0])+len(im.blobs[1])) {
@@ -429,7 +491,11 @@ func TestGCDryRunAndReport(t *testing.T) {
 	if rep, err := g.gc.Run(t.Context(), false); err != nil || rep.Marked != 2 || rep.Blobs != 0 {
 		t.Fatalf("first pass = %+v, %v; want 2 marked", rep, err)
 	}
-	time.Sleep(5 * time.Millisecond)
+	clock.Advance(grace - time.Second)
+	if rep, err := g.gc.Run(t.Context(), false); err != nil || rep.Blobs != 0 {
+		t.Fatalf("pass within the marks' grace period = %+v, %v; want nothing freed", rep, err)
+	}
+	clock.Advance(2 * time.Second)
 	if rep, err := g.gc.Run(t.Context(), false); err != nil || rep.Blobs != 2 {
 		t.Fatalf("second pass = %+v, %v; want 2 freed", rep, err)
 	}

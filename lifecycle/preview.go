@@ -45,11 +45,11 @@ type Previewer struct {
 }
 
 // NewPreviewer returns a Previewer that evaluates with runner.
-func NewPreviewer(store PreviewStore, runner *Runner, log *slog.Logger) *Previewer {
+func NewPreviewer(store PreviewStore, runner *Runner, log *slog.Logger, opts ...Option) *Previewer {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Previewer{store: store, runner: runner, log: log, now: time.Now, wake: make(chan struct{}, 1),
+	return &Previewer{store: store, runner: runner, log: log, now: newOptions(opts).now, wake: make(chan struct{}, 1),
 		Lease: 30 * time.Second, Poll: 10 * time.Second}
 }
 

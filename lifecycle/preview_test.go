@@ -9,6 +9,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/clocktest"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -18,11 +19,11 @@ const keepNewest = `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","
 // Previewers under test read.
 type previewFixture struct {
 	store metadata.Store
-	now   time.Time
+	clock *clocktest.Clock
 }
 
 func newPreviewFixture(t *testing.T) *previewFixture {
-	f := &previewFixture{store: openStore(t), now: time.Unix(1_800_000_000, 0)}
+	f := &previewFixture{store: openStore(t), clock: clocktest.New(time.Unix(1_800_000_000, 0))}
 	for i := range 3 {
 		putImage(t, f.store, "app", fmt.Sprint("image ", i), "", fmt.Sprint("v", i))
 	}
@@ -35,9 +36,7 @@ func (f *previewFixture) previewer(images RunnerStore) *Previewer {
 	if images == nil {
 		images = f.store
 	}
-	p := NewPreviewer(f.store, NewRunner(images, nil), nil)
-	p.now = func() time.Time { return f.now }
-	return p
+	return NewPreviewer(f.store, NewRunner(images, nil), nil, WithClock(f.clock.Now))
 }
 
 func (f *previewFixture) preview(t *testing.T) metadata.LifecyclePreview {
@@ -57,7 +56,7 @@ func (f *previewFixture) assertComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := NewRunner(f.store, nil).Preview(t.Context(), "app", policy, f.now)
+	want, err := NewRunner(f.store, nil).Preview(t.Context(), "app", policy, f.clock.Now())
 	if err != nil || len(want) != 2 {
 		t.Fatalf("Runner.Preview = %v, %v; want 2 results", want, err)
 	}
@@ -96,7 +95,7 @@ func TestPreviewRunsAnywhere(t *testing.T) {
 		t.Fatalf("RunPending on another replica = %d, %v; want 1", n, err)
 	}
 	f.assertComplete(t)
-	if p := f.preview(t); p.ID != started.ID || !p.CompletedAt.Equal(f.now) || !p.ClaimedAt.IsZero() {
+	if p := f.preview(t); p.ID != started.ID || !p.CompletedAt.Equal(f.clock.Now()) || !p.ClaimedAt.IsZero() {
 		t.Errorf("finished preview %+v", p)
 	}
 	if n, err := f.previewer(nil).RunPending(t.Context()); n != 0 || err != nil {
@@ -113,18 +112,18 @@ func TestPreviewResumedAfterItsProcessDied(t *testing.T) {
 	if _, err := dead.Start(ctx, "app", keepNewest); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.store.ClaimPreview(ctx, f.now, f.now); err != nil { // the dead process's claim
+	if _, err := f.store.ClaimPreview(ctx, f.clock.Now(), f.clock.Now()); err != nil { // the dead process's claim
 		t.Fatal(err)
 	}
 	next := f.previewer(nil)
-	f.now = f.now.Add(next.Lease - time.Second)
+	f.clock.Advance(next.Lease - time.Second)
 	if n, err := next.RunPending(ctx); n != 0 || err != nil {
 		t.Fatalf("RunPending while the claim holds = %d, %v; want 0", n, err)
 	}
 	if p := f.preview(t); p.Status != metadata.PreviewInProgress {
 		t.Fatalf("preview %+v; want it still in progress", p)
 	}
-	f.now = f.now.Add(2 * time.Second)
+	f.clock.Advance(2 * time.Second)
 	if n, err := next.RunPending(ctx); n != 1 || err != nil {
 		t.Fatalf("RunPending after the claim lapsed = %d, %v; want 1", n, err)
 	}
@@ -216,10 +215,10 @@ func TestPreviewOfBadPolicyFails(t *testing.T) {
 // preview at the instant it runs.
 func TestPreviewAtAnInstant(t *testing.T) {
 	f := newPreviewFixture(t)
-	f.now = time.Now() // the fixture's images were pushed just now
+	f.clock.Set(time.Now()) // the fixture's images were pushed just now
 	const monthOld = `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"sinceImagePushed","countUnit":"days","countNumber":30},"action":{"type":"expire"}}]}`
 	p := f.previewer(nil)
-	at := f.now.AddDate(0, 0, 31)
+	at := f.clock.Now().AddDate(0, 0, 31)
 	started, err := p.StartAt(t.Context(), "app", monthOld, at)
 	if err != nil || !started.At.Equal(at) {
 		t.Fatalf("StartAt = %+v, %v", started, err)

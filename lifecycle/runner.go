@@ -42,11 +42,11 @@ type Runner struct {
 }
 
 // NewRunner returns a Runner over store.
-func NewRunner(store RunnerStore, log *slog.Logger) *Runner {
+func NewRunner(store RunnerStore, log *slog.Logger, opts ...Option) *Runner {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Runner{store: store, log: log, now: time.Now}
+	return &Runner{store: store, log: log, now: newOptions(opts).now}
 }
 
 // Images returns the images of repo as Evaluate sees them.

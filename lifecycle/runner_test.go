@@ -9,6 +9,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/clocktest"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
 )
@@ -30,9 +31,9 @@ func putImage(t *testing.T, store metadata.Store, repo, content string, subject 
 	return m.Digest
 }
 
-func openStore(t *testing.T) metadata.Store {
+func openStore(t *testing.T, opts ...sqlite.Option) metadata.Store {
 	t.Helper()
-	store, err := sqlite.Open(t.Context(), t.TempDir()+"/berth.db")
+	store, err := sqlite.Open(t.Context(), t.TempDir()+"/berth.db", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,11 +51,12 @@ const runnerPolicy = `{"rules":[
 // subject, and records when it ran.
 func TestRunnerAppliesWhatPreviewShows(t *testing.T) {
 	ctx := t.Context()
-	store := openStore(t)
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	store := openStore(t, sqlite.WithClock(clock.Now))
 	var v []digest.Digest
 	for i := range 4 {
 		v = append(v, putImage(t, store, "app", fmt.Sprint("v", i), "", fmt.Sprint("v", i)))
-		time.Sleep(2 * time.Millisecond) // distinct push times
+		clock.Advance(time.Second) // distinct push times
 	}
 	sig := putImage(t, store, "app", "signature of v0", v[0])
 	untagged := putImage(t, store, "app", "untagged", "")
@@ -70,9 +72,8 @@ func TestRunnerAppliesWhatPreviewShows(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := NewRunner(store, nil)
-	later := time.Now().Add(48 * time.Hour)
-	r.now = func() time.Time { return later }
+	later := clock.Advance(48 * time.Hour)
+	r := NewRunner(store, nil, WithClock(clock.Now))
 	preview, err := r.Preview(ctx, "app", nil, later)
 	if err != nil {
 		t.Fatal(err)

@@ -84,7 +84,7 @@ func (g *gcRig) plant(t *testing.T, rel, content string) string {
 // older than the grace period; a dry run only counts them; files that are
 // not laid out as the driver writes them are never touched.
 func TestGCWalkFindsOrphans(t *testing.T) {
-	g := newGCRig(t, 30*time.Minute)
+	g := newGCRig(t, 30*time.Minute, time.Now) // the walk compares the files' real times
 	im := newImage([]byte(`{"config":"walk"}`), bytes.Repeat([]byte("l"), 5000))
 	if err := g.push("app", "v1", im, ""); err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestGCWalkFindsOrphans(t *testing.T) {
 // the index alone tells what is in use; the planted orphans are gone.
 func TestGCWalkBesideRequests(t *testing.T) {
 	const clients, duration = 4, 4 * time.Second
-	g := newGCRig(t, time.Hour)
+	g := newGCRig(t, time.Hour, time.Now)
 	walker := lifecycle.NewCollector(g.store, g.blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	walker.Grace, walker.Pace = 0, 1
 	orphans := []string{
