@@ -294,7 +294,7 @@ func TestSigV4Attacks(t *testing.T) {
 	if code, body := send(time.Now(), "{}", "{}"); code != 200 {
 		t.Fatalf("a fresh signed request: %d %s", code, body)
 	}
-	if code, body := send(time.Now().Add(-16*time.Minute), "{}", "{}"); code != 400 || !strings.Contains(body, "InvalidSignatureException") {
+	if code, body := send(f.clock.Now().Add(-16*time.Minute), "{}", "{}"); code != 400 || !strings.Contains(body, "InvalidSignatureException") {
 		t.Errorf("replayed after 16 minutes: %d %s; want InvalidSignatureException", code, body)
 	}
 	if code, body := send(time.Now(), "{}", `{"registryIds":["000000000000"]}`); code != 400 || !strings.Contains(body, "InvalidSignatureException") {
@@ -332,14 +332,36 @@ func TestFailuresAreSlowed(t *testing.T) {
 		}
 	}
 	w := send("192.0.2.1", good)
-	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "TOOMANYREQUESTS") {
-		t.Errorf("after 3 failures: %d %q %s; want 429 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "60" || !strings.Contains(w.Body.String(), "TOOMANYREQUESTS") {
+		t.Errorf("after 3 failures: %d %q %s; want 429 with Retry-After 60", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 	if w := send("192.0.2.2", good); w.Code != http.StatusOK {
 		t.Errorf("another address: %d; want 200", w.Code)
 	}
 	if w := send("192.0.2.2", basic("wrong")); w.Code != http.StatusUnauthorized {
 		t.Errorf("another address, bad password: %d; want 401", w.Code)
+	}
+	f.clock.Advance(time.Minute - time.Second)
+	if w := send("192.0.2.1", good); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" {
+		t.Errorf("a second before the window ends: %d, Retry-After %q; want 429, 1", w.Code, w.Header().Get("Retry-After"))
+	}
+	f.clock.Advance(time.Second)
+	if w := send("192.0.2.1", good); w.Code != http.StatusOK {
+		t.Errorf("once the first failure is a window old: %d; want 200", w.Code)
+	}
+}
+
+// A token works until it expires, though its verified claims are cached,
+// and then gets docker's words for an expired token.
+func TestTokenExpiresWhileCached(t *testing.T) {
+	f := newFixture(t)
+	tok := f.token(f.user("admin", "full-access"))
+	f.expect(http.StatusOK, "GET", "/v2/", basic(tok), nil) // verified, and cached
+	f.clock.Advance(token.DefaultTTL + token.DefaultLeeway - time.Second)
+	f.expect(http.StatusOK, "GET", "/v2/", basic(tok), nil)
+	f.clock.Advance(time.Second)
+	if resp, body := f.do("GET", "/v2/", basic(tok), nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, auth.ExpiredMessage) {
+		t.Errorf("after its lifetime: %d %s; want 403 %q", resp.StatusCode, body, auth.ExpiredMessage)
 	}
 }
 

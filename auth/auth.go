@@ -91,6 +91,7 @@ type Authority struct {
 	cfg     Config
 	scope   arn.Scope
 	log     *slog.Logger
+	now     func() time.Time
 	limiter *limiter
 
 	// Caches of pure functions of their keys: parsed policy documents by
@@ -103,9 +104,18 @@ type Authority struct {
 // cacheLimit bounds each cache; a full cache is emptied and refilled.
 const cacheLimit = 4096
 
+// Option configures an Authority.
+type Option func(*Authority)
+
+// WithClock makes the Authority read the time from now instead of
+// time.Now: when it counts failed attempts against FailureWindow and
+// checks a SigV4 signing time's skew. Tokens are timed by the Issuer's
+// own clock (token.WithClock); tests give both the same one.
+func WithClock(now func() time.Time) Option { return func(a *Authority) { a.now = now } }
+
 // New returns an Authority. sealer opens access key secrets; tokens issues
 // and verifies registry tokens.
-func New(store Store, sealer *secret.Sealer, tokens *token.Issuer, cfg Config, log *slog.Logger) *Authority {
+func New(store Store, sealer *secret.Sealer, tokens *token.Issuer, cfg Config, log *slog.Logger, opts ...Option) *Authority {
 	if cfg.TokenPath == "" {
 		cfg.TokenPath = "/token"
 	}
@@ -121,13 +131,17 @@ func New(store Store, sealer *secret.Sealer, tokens *token.Issuer, cfg Config, l
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Authority{
-		store: store, sealer: sealer, tokens: tokens, cfg: cfg, log: log,
+	a := &Authority{
+		store: store, sealer: sealer, tokens: tokens, cfg: cfg, log: log, now: time.Now,
 		scope:    arn.Scope{Region: cfg.Region, AccountID: cfg.AccountID},
-		limiter:  newLimiter(cfg.FailureBurst, cfg.FailureWindow),
 		policies: map[string]*policy.Policy{},
 		verified: map[string]*token.Claims{},
 	}
+	for _, o := range opts {
+		o(a)
+	}
+	a.limiter = newLimiter(cfg.FailureBurst, cfg.FailureWindow, a.now)
+	return a
 }
 
 // Principal is an authenticated caller, or an anonymous one.
@@ -230,7 +244,7 @@ func (a *Authority) verifyToken(ctx context.Context, tok string) (*token.Claims,
 	c, ok := a.verified[tok]
 	a.mu.Unlock()
 	if ok {
-		if time.Now().Before(c.ExpiresAt.Add(token.DefaultLeeway)) {
+		if !a.tokens.Expired(c) {
 			return c, nil
 		}
 		a.mu.Lock()

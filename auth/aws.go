@@ -22,7 +22,7 @@ import (
 // signatures count against the caller's address like bad registry
 // credentials.
 func (a *Authority) AuthenticateAWS(service string) func(r *http.Request, body []byte) (context.Context, error) {
-	opts := sigv4.Options{Service: service}
+	opts := sigv4.Options{Service: service, Now: a.now}
 	return func(r *http.Request, body []byte) (context.Context, error) {
 		ctx := r.Context()
 		ip := sourceIP(r)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkecr "github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -26,6 +27,7 @@ import (
 	"github.com/berth-dev/berth/ecr"
 	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/internal/clocktest"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/registry"
 	"github.com/berth-dev/berth/storage/filesystem"
@@ -48,6 +50,10 @@ type fixture struct {
 	api    *ecr.API
 	srv    *httptest.Server
 	logs   *syncBuffer
+	// clock times tokens and failed attempts. It starts at the real time,
+	// which the AWS SDK signs requests with, and moves only when a test
+	// moves it.
+	clock *clocktest.Clock
 }
 
 func newFixture(t testing.TB, mutate ...func(*auth.Config)) *fixture {
@@ -70,7 +76,8 @@ func newFixture(t testing.TB, mutate ...func(*auth.Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issuer, err := token.New(keys, "berth-test")
+	clock := clocktest.New(time.Now())
+	issuer, err := token.New(keys, "berth-test", token.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +88,7 @@ func newFixture(t testing.TB, mutate ...func(*auth.Config)) *fixture {
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	a := auth.New(store, sealer, issuer, cfg, log)
+	a := auth.New(store, sealer, issuer, cfg, log, auth.WithClock(clock.Now))
 	reg := registry.New(store, blobs, log, registry.Config{Authorizer: a, CreateOnPush: true})
 	t.Cleanup(func() { reg.Close(context.Background()) })
 	api, err := ecr.New(t.Context(), store, reg, ecr.Config{AccountID: account, Region: region, Access: a, Log: log})
@@ -94,7 +101,7 @@ func newFixture(t testing.TB, mutate ...func(*auth.Config)) *fixture {
 	api.Register(awsjson.NewFront(mux, a.AuthenticateAWS, log))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, store: store, sealer: sealer, keys: keys, auth: a, api: api, srv: srv, logs: logs}
+	return &fixture{t: t, store: store, sealer: sealer, keys: keys, auth: a, api: api, srv: srv, logs: logs, clock: clock}
 }
 
 // user creates a user with policies and returns its new access key.

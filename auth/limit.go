@@ -20,8 +20,8 @@ type limiter struct {
 // maxTracked bounds the addresses a limiter remembers.
 const maxTracked = 1 << 16
 
-func newLimiter(burst int, window time.Duration) *limiter {
-	return &limiter{burst: burst, window: window, now: time.Now, failures: map[string][]time.Time{}}
+func newLimiter(burst int, window time.Duration, now func() time.Time) *limiter {
+	return &limiter{burst: burst, window: window, now: now, failures: map[string][]time.Time{}}
 }
 
 // blocked returns how long addr must wait before its credentials are

@@ -215,6 +215,14 @@ func (i *Issuer) Verify(ctx context.Context, token string) (*Claims, error) {
 	}, nil
 }
 
+// Expired reports whether claims that Verify returned earlier have since
+// expired, by the Issuer's clock and leeway: whether Verify would now
+// refuse their token with ErrExpired. A caller that caches verified
+// claims asks it on every use.
+func (i *Issuer) Expired(c *Claims) bool {
+	return !i.now().Before(c.ExpiresAt.Add(i.leeway))
+}
+
 func isTokenChar(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.'
 }

@@ -141,6 +141,10 @@ func TestVerifyTimes(t *testing.T) {
 	iss := newIssuer(t, newKeySet(t), c)
 	tok, _ := issue(t, iss, time.Hour, nil)
 	ctx := context.Background()
+	claims, err := iss.Verify(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	for _, tc := range []struct {
 		name string
@@ -162,6 +166,10 @@ func TestVerifyTimes(t *testing.T) {
 		}
 		if errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: error matches both ErrExpired and ErrInvalid", tc.name)
+		}
+		// Expired says of cached claims what Verify says of the token.
+		if got := iss.Expired(claims); got != errors.Is(err, ErrExpired) {
+			t.Errorf("%s: Expired = %v; Verify said %v", tc.name, got, err)
 		}
 	}
 }
