@@ -108,6 +108,10 @@ type Config struct {
 	// Scanner scans images for vulnerabilities.
 	Scanner Scanning
 	Log     *slog.Logger
+	// Now is the clock of the scan quota (one StartImageScan a day, by
+	// the scanner's times) and of storage class changes (which lifecycle
+	// rules age images by); nil means time.Now.
+	Now func() time.Time
 }
 
 // API is the ECR API. Register it on the AWS front door, which serves it
@@ -131,6 +135,9 @@ func New(ctx context.Context, store Store, reg *registry.Registry, cfg Config) (
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	secret := cfg.TokenSecret
 	if len(secret) == 0 {

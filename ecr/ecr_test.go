@@ -48,8 +48,14 @@ func (allowAll) CheckRepositoryPolicy(text string) error {
 // index and filesystem blob store, and returns an SDK client for it.
 func newAPI(t testing.TB) (*sdkecr.Client, metadata.Store, *httptest.Server) {
 	t.Helper()
+	return newAPIAt(t, time.Now)
+}
+
+// newAPIAt is newAPI with every part reading the time from now.
+func newAPIAt(t testing.TB, now func() time.Time) (*sdkecr.Client, metadata.Store, *httptest.Server) {
+	t.Helper()
 	dir := t.TempDir()
-	store, err := sqlite.Open(t.Context(), dir+"/berth.db")
+	store, err := sqlite.Open(t.Context(), dir+"/berth.db", sqlite.WithClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,9 +64,10 @@ func newAPI(t testing.TB) (*sdkecr.Client, metadata.Store, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := registry.New(store, blobs, nil, registry.Config{RegistryID: account})
+	reg := registry.New(store, blobs, nil, registry.Config{RegistryID: account, Now: now})
 	t.Cleanup(func() { reg.Close(context.Background()) })
-	api, err := ecr.New(t.Context(), store, reg, ecr.Config{AccountID: account, Region: "eu-west-1", Access: allowAll{}, Previews: runPreviews(t, store)})
+	api, err := ecr.New(t.Context(), store, reg, ecr.Config{AccountID: account, Region: "eu-west-1", Access: allowAll{},
+		Previews: runPreviews(t, store, now), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,9 +88,10 @@ func serve(t testing.TB, api *ecr.API, reg *registry.Registry) *httptest.Server 
 	return srv
 }
 
-// runPreviews runs a lifecycle previewer over store until the test ends.
-func runPreviews(t testing.TB, store *sqlite.Store) *lifecycle.Previewer {
-	previews := lifecycle.NewPreviewer(store, lifecycle.NewRunner(store, nil), nil)
+// runPreviews runs a lifecycle previewer over store, on clock now, until
+// the test ends.
+func runPreviews(t testing.TB, store *sqlite.Store, now func() time.Time) *lifecycle.Previewer {
+	previews := lifecycle.NewPreviewer(store, lifecycle.NewRunner(store, nil), nil, lifecycle.WithClock(now))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

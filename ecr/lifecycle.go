@@ -285,7 +285,7 @@ func (a *API) updateImageStorageClass(ctx context.Context, in *updateImageStorag
 		}
 	}
 	if m.StorageClass != class {
-		err := a.store.SetStorageClass(ctx, name, m.Digest, class, time.Now())
+		err := a.store.SetStorageClass(ctx, name, m.Digest, class, a.cfg.Now())
 		if errors.Is(err, metadata.ErrManifestUnknown) {
 			return nil, imageNotFound(*in.ImageID, name, a.cfg.AccountID)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
 	"github.com/berth-dev/berth/ecr"
+	"github.com/berth-dev/berth/internal/clocktest"
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata/sqlite"
 )
@@ -18,7 +19,8 @@ import (
 const keepTwo = `{"rules":[{"rulePriority":1,"description":"keep the two newest","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":2},"action":{"type":"expire"}}]}`
 
 func TestLifecyclePolicyAndPreview(t *testing.T) {
-	client, _, srv := newAPI(t)
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	client, _, srv := newAPIAt(t, clock.Now)
 	ctx := t.Context()
 	name := aws.String("app")
 	if _, err := client.CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: name}); err != nil {
@@ -27,7 +29,7 @@ func TestLifecyclePolicyAndPreview(t *testing.T) {
 	var pushed []pushed
 	for _, seed := range []string{"a", "b", "c", "d"} {
 		pushed = append(pushed, pushImage(t, srv.URL, "app", "t-"+seed, seed))
-		time.Sleep(2 * time.Millisecond)
+		clock.Advance(time.Second) // distinct push times
 	}
 
 	_, err := client.GetLifecyclePolicy(ctx, &sdkecr.GetLifecyclePolicyInput{RepositoryName: name})
@@ -96,13 +98,15 @@ func TestLifecyclePolicyAndPreview(t *testing.T) {
 }
 
 func TestUpdateImageStorageClass(t *testing.T) {
-	client, _, srv := newAPI(t)
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	client, _, srv := newAPIAt(t, clock.Now)
 	ctx := t.Context()
 	name := aws.String("app")
 	if _, err := client.CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: name}); err != nil {
 		t.Fatal(err)
 	}
 	img := pushImage(t, srv.URL, "app", "v1", "a")
+	archivedAt := clock.Advance(time.Hour)
 	out, err := client.UpdateImageStorageClass(ctx, &sdkecr.UpdateImageStorageClassInput{RepositoryName: name, ImageId: &types.ImageIdentifier{ImageTag: aws.String("v1")}, TargetStorageClass: types.TargetStorageClassArchive})
 	if err != nil || out.ImageStatus != types.ImageStatusArchived || aws.ToString(out.ImageId.ImageDigest) != img.digest.String() {
 		t.Fatalf("UpdateImageStorageClass(ARCHIVE) = %+v, %v", out, err)
@@ -110,7 +114,7 @@ func TestUpdateImageStorageClass(t *testing.T) {
 	send(t, "GET", srv.URL+"/v2/app/manifests/v1", "", nil, http.StatusForbidden)
 	active, _ := client.DescribeImages(ctx, &sdkecr.DescribeImagesInput{RepositoryName: name})
 	archived, _ := client.DescribeImages(ctx, &sdkecr.DescribeImagesInput{RepositoryName: name, Filter: &types.DescribeImagesFilter{ImageStatus: types.ImageStatusFilterArchived}})
-	if len(active.ImageDetails) != 0 || len(archived.ImageDetails) != 1 || archived.ImageDetails[0].ImageStatus != types.ImageStatusArchived || archived.ImageDetails[0].LastArchivedAt == nil {
+	if len(active.ImageDetails) != 0 || len(archived.ImageDetails) != 1 || archived.ImageDetails[0].ImageStatus != types.ImageStatusArchived || !aws.ToTime(archived.ImageDetails[0].LastArchivedAt).Equal(archivedAt) {
 		t.Errorf("DescribeImages after archiving: active %+v archived %+v", active.ImageDetails, archived.ImageDetails)
 	}
 	out, err = client.UpdateImageStorageClass(ctx, &sdkecr.UpdateImageStorageClassInput{RepositoryName: name, ImageId: &types.ImageIdentifier{ImageDigest: aws.String(img.digest.String())}, TargetStorageClass: types.TargetStorageClassStandard})
@@ -155,7 +159,7 @@ func TestLifecyclePreviewOnAnyReplica(t *testing.T) {
 	assertCode(t, err, "LifecyclePolicyPreviewInProgressException")
 
 	// The next process to run previews takes it up.
-	runPreviews(t, store.(*sqlite.Store))
+	runPreviews(t, store.(*sqlite.Store), time.Now)
 	waiter := sdkecr.NewLifecyclePolicyPreviewCompleteWaiter(client, func(o *sdkecr.LifecyclePolicyPreviewCompleteWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 50*time.Millisecond
 	})

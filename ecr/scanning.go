@@ -69,7 +69,7 @@ func (a *API) startImageScan(ctx context.Context, in *startImageScanInput) (*sta
 	if err != nil {
 		return nil, err
 	}
-	if prev, err := a.store.Scan(ctx, name, m.Digest); err == nil && time.Since(prev.StartedAt) < scanQuota {
+	if prev, err := a.store.Scan(ctx, name, m.Digest); err == nil && a.cfg.Now().Sub(prev.StartedAt) < scanQuota {
 		return nil, scanQuotaExceeded()
 	} else if err != nil && !errors.Is(err, metadata.ErrScanUnknown) {
 		return nil, a.storeError(err, name)

@@ -22,6 +22,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/ecr"
+	"github.com/berth-dev/berth/internal/clocktest"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/registry"
@@ -137,7 +138,8 @@ func (c *countingBlobs) Open(ctx context.Context, location string) (storage.File
 func TestScanOnPush(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "berth.db"))
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "berth.db"), sqlite.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,17 +151,17 @@ func TestScanOnPush(t *testing.T) {
 	blobs := &countingBlobs{Driver: fs, gate: make(chan struct{})}
 	osvDir := filepath.Join(dir, "osv")
 	osvFixture(t, osvDir)
-	scan, err := scanner.New(ctx, store, blobs, osvDir, nil)
+	scan, err := scanner.New(ctx, store, blobs, osvDir, nil, scanner.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := registry.New(store, blobs, nil, registry.Config{RegistryID: account, Pushed: func(ctx context.Context, m metadata.Manifest) {
+	reg := registry.New(store, blobs, nil, registry.Config{RegistryID: account, Now: clock.Now, Pushed: func(ctx context.Context, m metadata.Manifest) {
 		if err := scan.OnPush(ctx, m.Repository, m.Digest); err != nil {
 			t.Errorf("OnPush(%s, %s): %v", m.Repository, m.Digest, err)
 		}
 	}})
 	defer reg.Close(context.Background())
-	api, err := ecr.New(ctx, store, reg, ecr.Config{AccountID: account, Access: allowAll{}, Scanner: scan})
+	api, err := ecr.New(ctx, store, reg, ecr.Config{AccountID: account, Access: allowAll{}, Scanner: scan, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,8 +230,17 @@ func TestScanOnPush(t *testing.T) {
 		t.Errorf("DescribeImages scan fields = %+v %+v", d.ImageScanStatus, d.ImageScanFindingsSummary)
 	}
 	// One scan a day.
-	_, err = client.StartImageScan(ctx, &sdkecr.StartImageScanInput{RepositoryName: aws.String("app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("v1")}})
+	v1 := &sdkecr.StartImageScanInput{RepositoryName: aws.String("app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("v1")}}
+	_, err = client.StartImageScan(ctx, v1)
 	assertCode(t, err, "LimitExceededException")
+	clock.Advance(24*time.Hour - time.Second)
+	_, err = client.StartImageScan(ctx, v1)
+	assertCode(t, err, "LimitExceededException")
+	clock.Advance(time.Second)
+	if _, err := client.StartImageScan(ctx, v1); err != nil {
+		t.Errorf("StartImageScan a day after the last: %v", err)
+	}
+	waitStatus(t, func() string { return status(dgst) }, scanner.StatusComplete)
 
 	// A new database: zlib now fixed at an epoch-1 version above the
 	// installed one, and a second openssl CVE. Reload re-matches the stored
@@ -272,10 +283,10 @@ func TestScanOnPush(t *testing.T) {
 
 	// A scan left pending when the server stopped is run by the next one.
 	stop()
-	if err := store.PutScan(ctx, metadata.Scan{Repository: "app", Digest: scratch, Status: scanner.StatusPending, StartedAt: time.Now()}); err != nil {
+	if err := store.PutScan(ctx, metadata.Scan{Repository: "app", Digest: scratch, Status: scanner.StatusPending, StartedAt: clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	restarted, err := scanner.New(ctx, store, blobs, osvDir, nil)
+	restarted, err := scanner.New(ctx, store, blobs, osvDir, nil, scanner.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/berth-dev/berth/internal/awsjson"
 )
@@ -272,7 +271,7 @@ func (a *API) createPullThroughCacheRule(ctx context.Context, in *pullThroughCac
 	if slices.ContainsFunc(rules, func(r pullThroughCacheRule) bool { return r.EcrRepositoryPrefix == prefix }) {
 		return nil, pullThroughCacheRuleAlreadyExists(a.cfg.AccountID)
 	}
-	now := awsjson.NewTime(time.Now())
+	now := awsjson.NewTime(a.cfg.Now())
 	rule := pullThroughCacheRule{EcrRepositoryPrefix: prefix, UpstreamRegistryURL: *in.UpstreamRegistryURL, RegistryID: a.cfg.AccountID, CreatedAt: now, UpdatedAt: now}
 	if in.UpstreamRegistry != nil {
 		rule.UpstreamRegistry = *in.UpstreamRegistry

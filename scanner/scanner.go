@@ -142,14 +142,25 @@ type database struct {
 // until it is asked for again.
 const queueLength = 4096
 
+// Option configures a Scanner.
+type Option func(*Scanner)
+
+// WithClock makes the Scanner read the time it records for scans (when
+// one was asked for, started, completed) from now instead of time.Now.
+// ECR's StartImageScan allows one scan a day by those times.
+func WithClock(now func() time.Time) Option { return func(s *Scanner) { s.now = now } }
+
 // New returns a Scanner over the index, the blob store and the OSV
 // database in dir (see vulndb.Load; a missing dir is an empty database).
-func New(ctx context.Context, store Store, blobs storage.Driver, dir string, log *slog.Logger) (*Scanner, error) {
+func New(ctx context.Context, store Store, blobs storage.Driver, dir string, log *slog.Logger, opts ...Option) (*Scanner, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	s := &Scanner{store: store, blobs: blobs, dir: dir, log: log, now: time.Now,
 		loaded: make(chan struct{}, 1), queue: make(chan job, queueLength), running: map[job]bool{}}
+	for _, o := range opts {
+		o(s)
+	}
 	s.rematched.Store(-1)
 	gen, err := store.VulnDBGeneration(ctx)
 	if err != nil {
