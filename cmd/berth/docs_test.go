@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
@@ -20,7 +21,7 @@ var referenceDir = filepath.Join("..", "..", "docs", "cli")
 // writeReference writes the markdown reference of every command into dir,
 // one page per command, as cobra's generator makes it.
 func writeReference(dir string) error {
-	root := rootCommand()
+	root := rootCommand(time.Now)
 	root.DisableAutoGenTag = true // no date: the pages change only with the commands
 	root.InitDefaultCompletionCmd()
 	return doc.GenMarkdownTree(root, dir)
@@ -70,7 +71,7 @@ func TestCLIReference(t *testing.T) {
 // TestEveryCommandHelps: each command berth defines has an example, and
 // each that opens the data directory says so.
 func TestEveryCommandHelps(t *testing.T) {
-	root := rootCommand()
+	root := rootCommand(time.Now)
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		if c.Hidden || c.Name() == "help" {

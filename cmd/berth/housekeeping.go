@@ -46,15 +46,15 @@ func (f *configFlags) withStores(run func(cmd *cobra.Command, args []string, cfg
 }
 
 // withHousekeepers is withStores with the lifecycle runner and the
-// garbage collector over the stores.
-func (f *configFlags) withHousekeepers(run func(cmd *cobra.Command, args []string, runner *lifecycle.Runner, gc *lifecycle.Collector) error) func(*cobra.Command, []string) error {
+// garbage collector over the stores, on clock now.
+func (f *configFlags) withHousekeepers(now func() time.Time, run func(cmd *cobra.Command, args []string, runner *lifecycle.Runner, gc *lifecycle.Collector) error) func(*cobra.Command, []string) error {
 	return f.withStores(func(cmd *cobra.Command, args []string, cfg *config.Config, store commandStore, blobs storage.Driver) error {
-		runner, gc := housekeepers(cfg, store, blobs, newLogger(config.Log{Level: "warn", Format: "text"}), nil)
+		runner, gc := housekeepers(cfg, store, blobs, newLogger(config.Log{Level: "warn", Format: "text"}), nil, lifecycle.WithClock(now))
 		return run(cmd, args, runner, gc)
 	})
 }
 
-func gcCommand() *cobra.Command {
+func gcCommand(now func() time.Time) *cobra.Command {
 	var cf configFlags
 	var dryRun, walk bool
 	var grace time.Duration
@@ -82,7 +82,7 @@ between batches so that a running berth serve is not starved; with
   berth gc
   berth gc --walk --dry-run`,
 		Args: cobra.NoArgs,
-		RunE: cf.withHousekeepers(func(cmd *cobra.Command, _ []string, _ *lifecycle.Runner, gc *lifecycle.Collector) error {
+		RunE: cf.withHousekeepers(now, func(cmd *cobra.Command, _ []string, _ *lifecycle.Runner, gc *lifecycle.Collector) error {
 			if cmd.Flags().Changed("grace") {
 				gc.Grace = grace
 			}
@@ -125,7 +125,7 @@ func bytesText(n int64) string {
 	return fmt.Sprintf("%s (%d bytes)", sizeText(n), n)
 }
 
-func lifecycleCommand() *cobra.Command {
+func lifecycleCommand(now func() time.Time) *cobra.Command {
 	var cf configFlags
 	cmd := &cobra.Command{Use: "lifecycle", Short: "Apply or preview repositories' lifecycle policies",
 		Example: `  berth lifecycle run
@@ -138,7 +138,7 @@ func lifecycleCommand() *cobra.Command {
 		Example: `  berth lifecycle run
   berth lifecycle run app`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: cf.withHousekeepers(func(cmd *cobra.Command, args []string, runner *lifecycle.Runner, _ *lifecycle.Collector) error {
+		RunE: cf.withHousekeepers(now, func(cmd *cobra.Command, args []string, runner *lifecycle.Runner, _ *lifecycle.Collector) error {
 			results := map[string][]lifecycle.Result{}
 			var err error
 			if len(args) == 1 {
@@ -164,8 +164,8 @@ images as they are now, at the instant --at: an RFC 3339 time
 		Example: `  berth lifecycle preview app --at 30d
   berth lifecycle preview app --policy next.json --json`,
 		Args: cobra.ExactArgs(1),
-		RunE: cf.withHousekeepers(func(cmd *cobra.Command, args []string, runner *lifecycle.Runner, _ *lifecycle.Collector) error {
-			when, err := parseWhen(at, time.Now())
+		RunE: cf.withHousekeepers(now, func(cmd *cobra.Command, args []string, runner *lifecycle.Runner, _ *lifecycle.Collector) error {
+			when, err := parseWhen(at, now())
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/clocktest"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
@@ -21,16 +22,16 @@ import (
 )
 
 // seedImages writes n one-layer images tagged v0..v(n-1) into repo of the
-// data directory's index and blob store, and returns their digests, oldest
-// first.
-func seedImages(t *testing.T, dataDir, repo string, n int) []digest.Digest {
+// data directory's index and blob store, a second apart on clock, and
+// returns their digests, oldest first.
+func seedImages(t *testing.T, clock *clocktest.Clock, dataDir, repo string, n int) []digest.Digest {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.DataDir = dataDir
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	store, err := sqlite.Open(t.Context(), cfg.Metadata.SQLite.Path)
+	store, err := sqlite.Open(t.Context(), cfg.Metadata.SQLite.Path, sqlite.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,14 +62,21 @@ func seedImages(t *testing.T, dataDir, repo string, n int) []digest.Digest {
 			t.Fatal(err)
 		}
 		out = append(out, m.Digest)
-		time.Sleep(2 * time.Millisecond)
+		clock.Advance(time.Second) // distinct push times
 	}
 	return out
 }
 
 func runCommand(t *testing.T, dataDir string, args ...string) string {
 	t.Helper()
-	out, errOut, err := runBerth(t, dataDir, args...)
+	return runCommandAt(t, time.Now, dataDir, args...)
+}
+
+// runCommandAt runs a berth command line that must succeed, with the
+// commands reading the time from now, and returns what it printed.
+func runCommandAt(t *testing.T, now func() time.Time, dataDir string, args ...string) string {
+	t.Helper()
+	out, errOut, err := runBerthAt(t, now, dataDir, args...)
 	if err != nil {
 		t.Fatalf("berth %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
 	}
@@ -79,7 +87,14 @@ func runCommand(t *testing.T, dataDir string, args ...string) string {
 // JSON; run does exactly that; gc then frees the expired images' bytes.
 func TestLifecycleAndGCCommands(t *testing.T) {
 	dataDir := t.TempDir()
-	digests := seedImages(t, dataDir, "app", 3)
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	// Every command of this test reads the fake clock.
+	runCommand := func(t *testing.T, dataDir string, args ...string) string {
+		t.Helper()
+		return runCommandAt(t, clock.Now, dataDir, args...)
+	}
+	seeded := clock.Now() // images pushed a second apart from here
+	digests := seedImages(t, clock, dataDir, "app", 3)
 	policy := filepath.Join(t.TempDir(), "policy.json")
 	text := `{"rules":[{"rulePriority":1,"description":"one release","selection":{"tagStatus":"tagged","tagPrefixList":["v"],"countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}`
 	if err := os.WriteFile(policy, []byte(text), 0o600); err != nil {
@@ -87,6 +102,9 @@ func TestLifecycleAndGCCommands(t *testing.T) {
 	}
 
 	out := runCommand(t, dataDir, "lifecycle", "preview", "app", "--policy", policy, "--at", "30d")
+	if at := clock.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339); !strings.HasPrefix(out, "at "+at+":\n") {
+		t.Errorf("preview --at 30d is not 30 days from the clock's %s:\n%s", clock.Now(), out)
+	}
 	for _, d := range digests[:2] {
 		if !strings.Contains(out, d.String()) {
 			t.Errorf("preview lacks %s:\n%s", d, out)
@@ -123,13 +141,13 @@ func TestLifecycleAndGCCommands(t *testing.T) {
 			fmt.Sprint(r["action"]) != "map[type:EXPIRE]" || r["appliedRulePriority"] != 1.0 || r["storageClass"] != "STANDARD" {
 			t.Errorf("previewResults[%d] = %v", i, r)
 		}
-		if pushed, err := time.Parse(time.RFC3339, fmt.Sprint(r["imagePushedAt"])); err != nil || time.Since(pushed) > time.Hour {
+		if pushed, err := time.Parse(time.RFC3339, fmt.Sprint(r["imagePushedAt"])); err != nil || !pushed.Equal(seeded.Add(time.Duration(i)*time.Second)) {
 			t.Errorf("previewResults[%d].imagePushedAt = %v (%v); want the push time in ISO 8601", i, r["imagePushedAt"], err)
 		}
 	}
 
 	// Without a policy of its own, the repository is not touched by run.
-	if _, _, err := runBerth(t, dataDir, "lifecycle", "run", "app"); err == nil {
+	if _, _, err := runBerthAt(t, clock.Now, dataDir, "lifecycle", "run", "app"); err == nil {
 		t.Errorf("lifecycle run of a repository without a policy succeeded")
 	}
 	setPolicy(t, dataDir, "app", text)
@@ -143,7 +161,7 @@ func TestLifecycleAndGCCommands(t *testing.T) {
 		t.Errorf("gc --dry-run: %s", out)
 	}
 	runCommand(t, dataDir, "gc", "--grace", "1ns") // marks
-	time.Sleep(time.Millisecond)
+	clock.Advance(time.Millisecond)
 	if out := runCommand(t, dataDir, "gc", "--grace", "1ns"); !strings.Contains(out, "freed 2 blobs") {
 		t.Errorf("gc: %s", out)
 	}
@@ -197,7 +215,7 @@ func TestParseWhen(t *testing.T) {
 // --dry-run reports them, a walk deletes them, and the images stay whole.
 func TestGCWalkCommand(t *testing.T) {
 	dataDir := t.TempDir()
-	seedImages(t, dataDir, "app", 2)
+	seedImages(t, clocktest.New(time.Now()), dataDir, "app", 2)
 	orphan := filepath.Join(dataDir, "blobs", "blobs", "cr", "crashed")
 	if err := os.MkdirAll(filepath.Dir(orphan), 0o750); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/internal/config"
@@ -35,7 +36,13 @@ func newDataDir(t *testing.T) string {
 // runBerth runs a berth command line in-process against dataDir.
 func runBerth(t *testing.T, dataDir string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	root := rootCommand()
+	return runBerthAt(t, time.Now, dataDir, args...)
+}
+
+// runBerthAt is runBerth with the commands reading the time from now.
+func runBerthAt(t *testing.T, now func() time.Time, dataDir string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	root := rootCommand(now)
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)

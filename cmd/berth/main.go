@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +26,7 @@ func main() {
 	if isCredentialHelper(os.Args[0]) {
 		os.Exit(credentialHelperMain(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	if err := rootCommand().Execute(); err != nil {
+	if err := rootCommand(time.Now).Execute(); err != nil {
 		if !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "berth:", err)
 		}
@@ -33,8 +34,9 @@ func main() {
 	}
 }
 
-// rootCommand is berth with all its commands.
-func rootCommand() *cobra.Command {
+// rootCommand is berth with all its commands. Those that decide by time
+// (gc's grace period, lifecycle rules) read it from now.
+func rootCommand(now func() time.Time) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "berth",
 		Short: "A self-hosted registry and local cloud that behaves like Amazon ECR",
@@ -61,7 +63,7 @@ on the server's own machine.`,
 	root.AddGroup(commandGroups()...)
 	root.AddCommand(remoteCommands(loginCommand(), repoCommand(), imageCommand(), policyCommand(), findingsCommand())...)
 	root.AddCommand(localCommands(serveCommand(), userCommand(), keyCommand(), signingKeyCommand(),
-		lifecycleCommand(), gcCommand(), scanCommand(), vulndbCommand())...)
+		lifecycleCommand(now), gcCommand(now), scanCommand(), vulndbCommand())...)
 	root.AddCommand(credentialHelperCommand(), versionCommand(), sidecarCommand())
 	return root
 }

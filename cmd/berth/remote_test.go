@@ -125,7 +125,7 @@ func (r result) line() string {
 // berth runs the berth command in-process with args and stdin.
 func berth(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	root := rootCommand()
+	root := rootCommand(time.Now)
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)

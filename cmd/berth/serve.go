@@ -109,9 +109,9 @@ type housekeepingStore interface {
 // housekeepers returns the lifecycle runner and the garbage collector,
 // counting what they do in metrics (nil: not counted) and what collection
 // frees in the index's daily statistics.
-func housekeepers(cfg *config.Config, store housekeepingStore, blobs storage.Driver, log *slog.Logger, metrics *observe.Metrics) (*lifecycle.Runner, *lifecycle.Collector) {
-	runner := lifecycle.NewRunner(store, log)
-	collector := lifecycle.NewCollector(store, blobs, log)
+func housekeepers(cfg *config.Config, store housekeepingStore, blobs storage.Driver, log *slog.Logger, metrics *observe.Metrics, opts ...lifecycle.Option) (*lifecycle.Runner, *lifecycle.Collector) {
+	runner := lifecycle.NewRunner(store, log, opts...)
+	collector := lifecycle.NewCollector(store, blobs, log, opts...)
 	collector.Grace, collector.UploadTimeout = cfg.GC.Grace, cfg.GC.UploadTimeout
 	collector.Freed = func(r lifecycle.Report) {
 		if metrics != nil {

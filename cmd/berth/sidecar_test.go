@@ -3,12 +3,13 @@ package main
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 // TestSidecarCommand: the sidecar image runs `berth sidecar <flags>`; the
 // command is there, hidden, and hands its flags to the sidecar program.
 func TestSidecarCommand(t *testing.T) {
-	root := rootCommand()
+	root := rootCommand(time.Now)
 	cmd, _, err := root.Find([]string{"sidecar"})
 	if err != nil || cmd.Name() != "sidecar" || !cmd.Hidden {
 		t.Fatalf("sidecar command: %v %+v", err, cmd)
