@@ -15,7 +15,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distribution/distribution/v3/manifest/manifestlist"
+	"github.com/distribution/distribution/v3/manifest/schema2"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/internal/ocierr"
 	"github.com/berth-dev/berth/metadata"
@@ -169,21 +172,21 @@ func FuzzNames(f *testing.F) {
 func FuzzParseManifest(f *testing.F) {
 	cfg := `{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"` + seedDigest.String() + `","size":7}`
 	layer := `{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"` + seedSHA512Digest.String() + `","size":0}`
-	child := `{"mediaType":"` + MediaTypeOCIManifest + `","digest":"` + seedDigest.String() + `","size":2,"platform":{"os":"linux"}}`
+	child := `{"mediaType":"` + ocispec.MediaTypeImageManifest + `","digest":"` + seedDigest.String() + `","size":2,"platform":{"os":"linux"}}`
 	seeds := []struct{ contentType, body string }{
-		{MediaTypeOCIManifest, `{"schemaVersion":2,"mediaType":"` + MediaTypeOCIManifest + `","config":` + cfg + `,"layers":[` + layer + `]}`},
+		{ocispec.MediaTypeImageManifest, `{"schemaVersion":2,"mediaType":"` + ocispec.MediaTypeImageManifest + `","config":` + cfg + `,"layers":[` + layer + `]}`},
 		{"", `{"schemaVersion":2,"config":` + cfg + `,"layers":[]}`},
-		{MediaTypeDockerManifest, `{"schemaVersion":2,"mediaType":"` + MediaTypeDockerManifest + `","config":` + cfg + `,"layers":[` + layer + `,` + layer + `]}`},
-		{MediaTypeOCIIndex, `{"schemaVersion":2,"mediaType":"` + MediaTypeOCIIndex + `","manifests":[` + child + `]}`},
-		{MediaTypeDockerList, `{"schemaVersion":2,"mediaType":"` + MediaTypeDockerList + `","manifests":[` + child + `]}`},
+		{schema2.MediaTypeManifest, `{"schemaVersion":2,"mediaType":"` + schema2.MediaTypeManifest + `","config":` + cfg + `,"layers":[` + layer + `,` + layer + `]}`},
+		{ocispec.MediaTypeImageIndex, `{"schemaVersion":2,"mediaType":"` + ocispec.MediaTypeImageIndex + `","manifests":[` + child + `]}`},
+		{manifestlist.MediaTypeManifestList, `{"schemaVersion":2,"mediaType":"` + manifestlist.MediaTypeManifestList + `","manifests":[` + child + `]}`},
 		{"", `{"schemaVersion":2,"manifests":[]}`},
-		{MediaTypeOCIManifest, `{"schemaVersion":2,"artifactType":"application/vnd.example","config":` + cfg + `,"subject":` + child + `,"annotations":{"a":"b"}}`},
-		{MediaTypeOCIManifest, `{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"` + digest.FromString("{}").String() + `","size":2,"data":"e30="}}`},
-		{MediaTypeOCIManifest, `{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"` + seedDigest.String() + `","size":2,"data":"e30="}}`},
-		{MediaTypeOCIManifest, `{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"sha256:x","size":-1}}`},
-		{MediaTypeOCIManifest, `{"schemaVersion":2,"layers":[{"mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar","digest":"` + seedDigest.String() + `","size":1}],"config":` + cfg + `}`},
+		{ocispec.MediaTypeImageManifest, `{"schemaVersion":2,"artifactType":"application/vnd.example","config":` + cfg + `,"subject":` + child + `,"annotations":{"a":"b"}}`},
+		{ocispec.MediaTypeImageManifest, `{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"` + digest.FromString("{}").String() + `","size":2,"data":"e30="}}`},
+		{ocispec.MediaTypeImageManifest, `{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"` + seedDigest.String() + `","size":2,"data":"e30="}}`},
+		{ocispec.MediaTypeImageManifest, `{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"sha256:x","size":-1}}`},
+		{ocispec.MediaTypeImageManifest, `{"schemaVersion":2,"layers":[{"mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar","digest":"` + seedDigest.String() + `","size":1}],"config":` + cfg + `}`},
 		{"application/vnd.docker.distribution.manifest.v1+prettyjws", `{"schemaVersion":1}`},
-		{MediaTypeDockerManifest, `{"schemaVersion":2,"mediaType":"` + MediaTypeOCIManifest + `"}`},
+		{schema2.MediaTypeManifest, `{"schemaVersion":2,"mediaType":"` + ocispec.MediaTypeImageManifest + `"}`},
 		{"text/plain", `{"schemaVersion":2}`},
 		{"", `{"schemaVersion":2,"manifests":null,"config":null}`},
 		{"", `{"schemaVersion":"2"}`},
@@ -195,7 +198,7 @@ func FuzzParseManifest(f *testing.F) {
 		f.Add(s.contentType, []byte(s.body))
 	}
 	supported := map[string]bool{
-		MediaTypeOCIManifest: true, MediaTypeOCIIndex: true, MediaTypeDockerManifest: true, MediaTypeDockerList: true,
+		ocispec.MediaTypeImageManifest: true, ocispec.MediaTypeImageIndex: true, schema2.MediaTypeManifest: true, manifestlist.MediaTypeManifestList: true,
 	}
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		pm, err := parseManifest(contentType, body)
@@ -217,7 +220,7 @@ func FuzzParseManifest(f *testing.F) {
 		if pm.Subject != "" && pm.Subject.Validate() != nil {
 			t.Errorf("accepted subject %q", pm.Subject)
 		}
-		index := pm.MediaType == MediaTypeOCIIndex || pm.MediaType == MediaTypeDockerList
+		index := pm.MediaType == ocispec.MediaTypeImageIndex || pm.MediaType == manifestlist.MediaTypeManifestList
 		if !index && len(pm.References) == 0 {
 			t.Errorf("accepted an image manifest without a config")
 		}
@@ -359,7 +362,7 @@ func fuzzRegistry(f *testing.F) *Registry {
 		}
 	}
 	push("POST", "/v2/library/app/blobs/uploads/?digest="+fuzzConfigDigest.String(), "", fuzzConfig)
-	push("PUT", "/v2/library/app/manifests/v1", MediaTypeOCIManifest, fuzzManifest)
+	push("PUT", "/v2/library/app/manifests/v1", ocispec.MediaTypeImageManifest, fuzzManifest)
 	return reg
 }
 
@@ -383,7 +386,7 @@ func ensureFuzzUpload(t *testing.T, reg *Registry) {
 var (
 	fuzzConfig         = []byte(`{"architecture":"amd64","os":"linux"}`)
 	fuzzConfigDigest   = digest.FromBytes(fuzzConfig)
-	fuzzManifest       = []byte(`{"schemaVersion":2,"mediaType":"` + MediaTypeOCIManifest + `","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"` + fuzzConfigDigest.String() + `","size":` + fmt.Sprint(len(fuzzConfig)) + `}}`)
+	fuzzManifest       = []byte(`{"schemaVersion":2,"mediaType":"` + ocispec.MediaTypeImageManifest + `","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"` + fuzzConfigDigest.String() + `","size":` + fmt.Sprint(len(fuzzConfig)) + `}}`)
 	fuzzManifestDigest = digest.FromBytes(fuzzManifest)
 )
 
@@ -401,9 +404,9 @@ func FuzzHandler(f *testing.F) {
 		{"GET", "/v2/library/app/tags/list", "n=-1", "", nil},
 		{"GET", "/v2/library/app/manifests/v1", "", "If-None-Match: \"" + fuzzManifestDigest.String() + "\"", nil},
 		{"HEAD", "/v2/library/app/manifests/" + fuzzManifestDigest.String(), "", "", nil},
-		{"PUT", "/v2/library/app/manifests/v2", "tag=a&tag=b", "Content-Type: " + MediaTypeOCIManifest, fuzzManifest},
-		{"PUT", "/v2/library/app/manifests/" + fuzzManifestDigest.String(), "", "Content-Type: " + MediaTypeDockerManifest, fuzzManifest},
-		{"PUT", "/v2/library/app/manifests/v3", "", "Content-Type: " + MediaTypeOCIIndex, []byte(`{"schemaVersion":2,"manifests":[{"mediaType":"a/b","digest":"` + fuzzManifestDigest.String() + `","size":1}]}`)},
+		{"PUT", "/v2/library/app/manifests/v2", "tag=a&tag=b", "Content-Type: " + ocispec.MediaTypeImageManifest, fuzzManifest},
+		{"PUT", "/v2/library/app/manifests/" + fuzzManifestDigest.String(), "", "Content-Type: " + schema2.MediaTypeManifest, fuzzManifest},
+		{"PUT", "/v2/library/app/manifests/v3", "", "Content-Type: " + ocispec.MediaTypeImageIndex, []byte(`{"schemaVersion":2,"manifests":[{"mediaType":"a/b","digest":"` + fuzzManifestDigest.String() + `","size":1}]}`)},
 		{"DELETE", "/v2/library/app/manifests/v1", "", "", nil},
 		{"GET", blob, "", "Range: bytes=0-3", nil},
 		{"GET", blob, "", "Range: bytes=100-", nil},

@@ -6,17 +6,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/distribution/distribution/v3/manifest/manifestlist"
+	"github.com/distribution/distribution/v3/manifest/schema2"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/metadata"
-)
-
-// Manifest media types berth stores.
-const (
-	MediaTypeOCIManifest    = "application/vnd.oci.image.manifest.v1+json"
-	MediaTypeOCIIndex       = "application/vnd.oci.image.index.v1+json"
-	MediaTypeDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
-	MediaTypeDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
 )
 
 // parsedManifest is what the index needs to know of a manifest.
@@ -28,24 +23,29 @@ type parsedManifest struct {
 	References   []metadata.Reference
 }
 
-type descriptorJSON struct {
-	MediaType    string            `json:"mediaType"`
-	Digest       string            `json:"digest"`
-	Size         *int64            `json:"size"`
-	Data         []byte            `json:"data,omitempty"`
-	ArtifactType string            `json:"artifactType,omitempty"`
-	Annotations  map[string]string `json:"annotations,omitempty"`
-}
-
+// manifestJSON is a pushed image manifest or index. It is one struct for
+// both because which one a body is may be known only from its shape
+// (image-spec has a type for each, ocispec.Manifest and ocispec.Index);
+// its descriptors are image-spec's. A pointer or a nil slice tells a
+// member that is missing from one that is empty or zero, which the spec's
+// types cannot: a missing schemaVersion or config is an error, and so is
+// config or manifests present in the wrong kind of document.
 type manifestJSON struct {
 	SchemaVersion *int              `json:"schemaVersion"`
 	MediaType     string            `json:"mediaType"`
 	ArtifactType  string            `json:"artifactType"`
-	Config        *descriptorJSON   `json:"config"`
-	Layers        []descriptorJSON  `json:"layers"`
-	Manifests     []descriptorJSON  `json:"manifests"`
-	Subject       *descriptorJSON   `json:"subject"`
+	Config        *descriptor       `json:"config"`
+	Layers        []descriptor      `json:"layers"`
+	Manifests     []descriptor      `json:"manifests"`
+	Subject       *descriptor       `json:"subject"`
 	Annotations   map[string]string `json:"annotations"`
+}
+
+// descriptor is image-spec's Descriptor with its size a pointer, so that
+// a descriptor without one is refused rather than taken for an empty blob.
+type descriptor struct {
+	ocispec.Descriptor
+	Size *int64 `json:"size"` // hides Descriptor.Size, which stays 0
 }
 
 // parseManifest validates a manifest pushed with Content-Type contentType
@@ -71,10 +71,10 @@ func parseManifest(contentType string, body []byte) (*parsedManifest, error) {
 		if err := m.Subject.validate("subject"); err != nil {
 			return nil, err
 		}
-		pm.Subject = digest.Digest(m.Subject.Digest)
+		pm.Subject = m.Subject.Digest
 	}
 	switch mediaType {
-	case MediaTypeOCIManifest, MediaTypeDockerManifest:
+	case ocispec.MediaTypeImageManifest, schema2.MediaTypeManifest:
 		if m.Manifests != nil {
 			return nil, errors.New("an image manifest has no manifests field")
 		}
@@ -84,7 +84,7 @@ func parseManifest(contentType string, body []byte) (*parsedManifest, error) {
 		if err := m.Config.validate("config"); err != nil {
 			return nil, err
 		}
-		pm.References = append(pm.References, metadata.Reference{Digest: digest.Digest(m.Config.Digest), Kind: metadata.RefBlob})
+		pm.References = append(pm.References, metadata.Reference{Digest: m.Config.Digest, Kind: metadata.RefBlob})
 		if pm.ArtifactType == "" {
 			pm.ArtifactType = m.Config.MediaType
 		}
@@ -95,9 +95,9 @@ func parseManifest(contentType string, body []byte) (*parsedManifest, error) {
 			if nondistributable(l.MediaType) {
 				continue // its bytes live elsewhere; the registry never holds them
 			}
-			pm.References = append(pm.References, metadata.Reference{Digest: digest.Digest(l.Digest), Kind: metadata.RefBlob})
+			pm.References = append(pm.References, metadata.Reference{Digest: l.Digest, Kind: metadata.RefBlob})
 		}
-	case MediaTypeOCIIndex, MediaTypeDockerList:
+	case ocispec.MediaTypeImageIndex, manifestlist.MediaTypeManifestList:
 		if m.Config != nil || m.Layers != nil {
 			return nil, errors.New("an index has no config or layers")
 		}
@@ -105,7 +105,7 @@ func parseManifest(contentType string, body []byte) (*parsedManifest, error) {
 			if err := c.validate(fmt.Sprintf("manifests[%d]", i)); err != nil {
 				return nil, err
 			}
-			pm.References = append(pm.References, metadata.Reference{Digest: digest.Digest(c.Digest), Kind: metadata.RefManifest})
+			pm.References = append(pm.References, metadata.Reference{Digest: c.Digest, Kind: metadata.RefManifest})
 		}
 	}
 	return pm, nil
@@ -121,27 +121,27 @@ func manifestMediaType(contentType string, m *manifestJSON) (string, error) {
 		contentType = m.MediaType
 	}
 	switch contentType {
-	case MediaTypeOCIManifest, MediaTypeOCIIndex, MediaTypeDockerManifest, MediaTypeDockerList:
+	case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex, schema2.MediaTypeManifest, manifestlist.MediaTypeManifestList:
 		return contentType, nil
 	case "":
 		// Neither says: the OCI types are the only ones whose mediaType
 		// field is optional, so tell them apart by shape.
 		if m.Manifests != nil {
-			return MediaTypeOCIIndex, nil
+			return ocispec.MediaTypeImageIndex, nil
 		}
-		return MediaTypeOCIManifest, nil
+		return ocispec.MediaTypeImageManifest, nil
 	}
-	return "", fmt.Errorf("manifest media type %q is not supported; use one of %s", contentType,
-		strings.Join([]string{MediaTypeOCIManifest, MediaTypeOCIIndex, MediaTypeDockerManifest, MediaTypeDockerList}, ", "))
+	return "", fmt.Errorf("manifest media type %q is not supported; use one of %s", contentType, strings.Join([]string{
+		ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex, schema2.MediaTypeManifest, manifestlist.MediaTypeManifestList}, ", "))
 }
 
 // validate checks a descriptor; field names it in errors.
-func (d *descriptorJSON) validate(field string) error {
+func (d *descriptor) validate(field string) error {
 	if d.MediaType == "" || !strings.Contains(d.MediaType, "/") {
 		return fmt.Errorf("%s: invalid mediaType %q", field, d.MediaType)
 	}
-	dgst, err := digest.Parse(d.Digest)
-	if err != nil {
+	dgst := d.Digest
+	if err := dgst.Validate(); err != nil {
 		return fmt.Errorf("%s: invalid digest %q: %v", field, d.Digest, err)
 	}
 	if d.Size == nil || *d.Size < 0 {
@@ -161,6 +161,5 @@ func (d *descriptorJSON) validate(field string) error {
 // nondistributable reports whether a layer's bytes are not pushed to
 // registries (Windows base layers and the like).
 func nondistributable(mediaType string) bool {
-	return strings.Contains(mediaType, ".nondistributable.") ||
-		mediaType == "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+	return strings.Contains(mediaType, ".nondistributable.") || mediaType == schema2.MediaTypeForeignLayer
 }

@@ -2,6 +2,9 @@ package registry
 
 import (
 	"net/http"
+
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // referrers serves GET /v2/<name>/referrers/<digest>, optionally filtered
@@ -18,23 +21,17 @@ func (reg *Registry) referrers(w http.ResponseWriter, r *http.Request, rt route)
 	if err != nil {
 		return err
 	}
-	type descriptor struct {
-		MediaType    string            `json:"mediaType"`
-		Digest       string            `json:"digest"`
-		Size         int64             `json:"size"`
-		ArtifactType string            `json:"artifactType,omitempty"`
-		Annotations  map[string]string `json:"annotations,omitempty"`
+	index := ocispec.Index{
+		Versioned: specs.Versioned{SchemaVersion: 2},
+		MediaType: ocispec.MediaTypeImageIndex,
+		Manifests: make([]ocispec.Descriptor, len(descs)),
 	}
-	manifests := make([]descriptor, len(descs))
 	for i, d := range descs {
-		manifests[i] = descriptor{d.MediaType, d.Digest.String(), d.Size, d.ArtifactType, d.Annotations}
+		index.Manifests[i] = ocispec.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size,
+			ArtifactType: d.ArtifactType, Annotations: d.Annotations}
 	}
 	if artifactType != "" {
 		w.Header().Set("OCI-Filters-Applied", "artifactType")
 	}
-	return writeJSON(w, MediaTypeOCIIndex, struct {
-		SchemaVersion int          `json:"schemaVersion"`
-		MediaType     string       `json:"mediaType"`
-		Manifests     []descriptor `json:"manifests"`
-	}{2, MediaTypeOCIIndex, manifests})
+	return writeJSON(w, ocispec.MediaTypeImageIndex, index)
 }
