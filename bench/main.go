@@ -267,7 +267,10 @@ func run(ctx context.Context, cfg config) (err error) {
 		fmt.Println()
 	}
 	if cfg.out != "" {
-		doc := renderDoc(cfg, info, res, s3res)
+		doc, err := renderDoc(cfg, info, res, s3res)
+		if err != nil {
+			return fmt.Errorf("rendering the report: %w", err)
+		}
 		if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
 			return err
 		}

@@ -71,11 +71,20 @@ func TestRenderDoc(t *testing.T) {
 	s3Only := *s3
 	s3Only.commit = [2]commitResult{}
 	s3Only.bucket.bytes = 999
-	for name, doc := range map[string]string{
-		"full":    renderDoc(cfg, info, res, s3),
-		"aa":      renderDoc(aaCfg, aaInfo, res, nil),
-		"s3-only": renderDoc(s3Cfg, info, nil, &s3Only),
+	for name, args := range map[string]struct {
+		cfg  config
+		info machineInfo
+		fs   *results
+		s3   *s3Results
+	}{
+		"full":    {cfg, info, res, s3},
+		"aa":      {aaCfg, aaInfo, res, nil},
+		"s3-only": {s3Cfg, info, nil, &s3Only},
 	} {
+		doc, err := renderDoc(args.cfg, args.info, args.fs, args.s3)
+		if err != nil {
+			t.Fatalf("%s report: %v", name, err)
+		}
 		golden := filepath.Join("testdata", "report-"+name+".md")
 		if *update {
 			if err := os.MkdirAll("testdata", 0o755); err != nil {
