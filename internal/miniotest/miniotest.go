@@ -15,6 +15,9 @@
 // where scripts/test installs it. When it is missing a test is skipped, or
 // failed when the CI environment variable is set, since CI must run every
 // test.
+//
+// Launch starts a server for a program that is not a test (the benchmark
+// in bench/), from a minio program it names.
 package miniotest
 
 import (
@@ -99,6 +102,14 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("starting minio: %v\nminio output:\n%s", err, s.Output())
 	}
 	return s
+}
+
+// Launch starts a MinIO server from the program bin with its files under
+// dir, on loopback ports free at the time, and waits until it answers: a
+// Start for a caller that is not a test. The caller stops it (Stop or
+// Kill) and removes dir; the server also dies with the calling process.
+func Launch(bin, dir string) (*Server, error) {
+	return startServer(bin, dir)
 }
 
 // shared is the server that Shared hands out, started at most once per
@@ -237,11 +248,39 @@ func (s *Server) Restart(t testing.TB) {
 // root credentials.
 func (s *Server) Client(t testing.TB) *minio.Client {
 	t.Helper()
-	c, err := s.newClient()
+	c, err := s.NewClient()
 	if err != nil {
 		t.Fatalf("minio client for %s: %v", s.Endpoint, err)
 	}
 	return c
+}
+
+// Pid returns the process id of the running server, 0 while it is stopped,
+// for a caller that reads its use of the machine from /proc.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
+
+// Alive returns nil while the server runs, and otherwise an error saying
+// that it is stopped or how it exited.
+func (s *Server) Alive() error {
+	s.mu.Lock()
+	p := s.proc
+	s.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("minio on %s is stopped", s.Endpoint)
+	}
+	select {
+	case <-p.done:
+		return fmt.Errorf("minio on %s exited: %v", s.Endpoint, p.err)
+	default:
+		return nil
+	}
 }
 
 // NewBucket creates a bucket whose name no other test uses (it is made
@@ -274,7 +313,9 @@ func (s *Server) Output() string {
 	return s.out.String()
 }
 
-func (s *Server) newClient() (*minio.Client, error) {
+// NewClient returns a new minio-go client for the server, signed with the
+// root credentials: Client for a caller that is not a test.
+func (s *Server) NewClient() (*minio.Client, error) {
 	return minio.New(s.Endpoint, &minio.Options{
 		Creds:  credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
 		Region: region,
@@ -365,7 +406,7 @@ func (s *Server) waitReady(p *process) error {
 		Timeout:   2 * time.Second,
 		Transport: &http.Transport{DisableKeepAlives: true},
 	}
-	mc, err := s.newClient()
+	mc, err := s.NewClient()
 	if err != nil {
 		return err
 	}
