@@ -464,3 +464,15 @@ func (s *s3Results) view() *s3View {
 	}
 	return v
 }
+
+// unmetAll gathers the missed targets of both parts (either may be nil).
+func unmetAll(fs *results, s3 *s3Results) (missed, notes []string) {
+	if fs != nil {
+		missed, notes = fs.unmet()
+	}
+	if s3 != nil {
+		m, n := s3.unmet()
+		missed, notes = append(missed, m...), append(notes, n...)
+	}
+	return missed, notes
+}

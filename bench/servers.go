@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -68,8 +66,15 @@ func startBerth(ctx context.Context, label, bin, root string) (*server, error) {
 		if err != nil {
 			return nil, err
 		}
-		return spawn(ctx, label, root, "/healthz", addr, bin, "serve", "--no-auth", "--listen", addr, "--data-dir", data)
+		return spawnEnv(ctx, label, root, "/healthz", addr, berthEnv(), bin, "serve", "--no-auth", "--listen", addr, "--data-dir", data)
 	})
+}
+
+// berthEnv is the environment of a berth the bench starts, plus extra: a
+// push creates its repository, as it does on the reference registry (berth,
+// like ECR, refuses it by default).
+func berthEnv(extra ...string) []string {
+	return childEnv(append([]string{"BERTH_REGISTRY_CREATE_ON_PUSH=true"}, extra...)...)
 }
 
 // distributionConfig is the reference registry's configuration: filesystem
@@ -211,53 +216,15 @@ func (s *server) alive() error {
 	}
 }
 
-// peakRSS returns VmHWM (peak resident set size) in KiB from /proc.
+// stat names the server's process for /proc reads.
+func (s *server) stat() procStat { return procStat{label: s.label, pid: s.cmd.Process.Pid} }
+
+// peakRSS returns the server's VmHWM (peak resident set size) in KiB.
 func (s *server) peakRSS() (int64, error) {
 	if err := s.alive(); err != nil {
 		return 0, err
 	}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			fields := strings.Fields(rest)
-			if len(fields) == 0 {
-				break
-			}
-			return strconv.ParseInt(fields[0], 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("%s: no VmHWM in /proc/%d/status", s.label, s.cmd.Process.Pid)
-}
-
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat;
-// it is 100 on every Linux architecture Go supports.
-const clockTicks = 100
-
-// cpuSeconds returns the user+system CPU time the server has used so far.
-func (s *server) cpuSeconds() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces; fields after it start
-	// with the state, field 3, so utime (14) and stime (15) are 11 and 12.
-	line := string(b)
-	fields := strings.Fields(line[strings.LastIndexByte(line, ')')+1:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", s.cmd.Process.Pid)
-	}
-	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
-	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("bad /proc/%d/stat: %q", s.cmd.Process.Pid, line)
-	}
-	return float64(utime+stime) / clockTicks, nil
+	return s.stat().peakRSS()
 }
 
 // stop sends SIGTERM to the server's process group, then SIGKILL after 10 s.
@@ -295,4 +262,23 @@ func (s *server) logTail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// childEnv is the bench's environment without settings meant for another
+// berth, MinIO or S3 client, plus extra (whose keys replace the bench's).
+func childEnv(extra ...string) []string {
+	drop := map[string]bool{}
+	for _, kv := range extra {
+		k, _, _ := strings.Cut(kv, "=")
+		drop[k] = true
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if drop[k] || strings.HasPrefix(k, "BERTH_") || strings.HasPrefix(k, "MINIO_") || strings.HasPrefix(k, "AWS_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
 }
