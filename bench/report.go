@@ -103,6 +103,15 @@ func (m *metric) spread(i int) float64 {
 	return hi / lo
 }
 
+// joinf formats each of v with format and joins them with commas.
+func joinf(v []float64, format string) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprintf(format, x)
+	}
+	return strings.Join(s, ", ")
+}
+
 func median(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
@@ -199,19 +208,12 @@ func (r *results) ceilingTable(labels [2]string) string {
 
 // runsTable lists every run's value and ratio so the spread is visible.
 func (r *results) runsTable(labels [2]string) string {
-	join := func(v []float64, format string) string {
-		s := make([]string, len(v))
-		for i, x := range v {
-			s[i] = fmt.Sprintf(format, x)
-		}
-		return strings.Join(s, ", ")
-	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "| metric | %s | %s | ratio per run |\n|---|---|---|---|\n", labels[0], labels[1])
 	for _, m := range r.all() {
 		fmt.Fprintf(&b, "| %s (%s) | %s | %s | %s |\n", m.name, m.unit,
-			join(m.vals[slotBerth], m.format), join(m.vals[slotDist], m.format),
-			join(m.runRatios(slotBerth, slotDist), "%.2f×"))
+			joinf(m.vals[slotBerth], m.format), joinf(m.vals[slotDist], m.format),
+			joinf(m.runRatios(slotBerth, slotDist), "%.2f×"))
 	}
 	return b.String()
 }

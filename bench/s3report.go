@@ -202,28 +202,21 @@ func (r *s3Results) cpuTable() string {
 
 // runsTable lists every run's values.
 func (r *s3Results) runsTable() string {
-	join := func(v []float64, format string) string {
-		s := make([]string, len(v))
-		for i, x := range v {
-			s[i] = fmt.Sprintf(format, x)
-		}
-		return strings.Join(s, ", ")
-	}
 	var b strings.Builder
 	b.WriteString("| metric | values per run | ratio per run |\n|---|---|---|\n")
 	for i, l := range r.pushLabels {
 		ratio := ""
 		if i == s3Berth {
-			ratio = join(r.push.runRatios(s3Berth, s3Dist), "%.2f×") + " (berth ÷ Distribution)"
+			ratio = joinf(r.push.runRatios(s3Berth, s3Dist), "%.2f×") + " (berth ÷ Distribution)"
 		}
-		fmt.Fprintf(&b, "| %s (MiB/s), %s | %s | %s |\n", r.push.name, l, join(r.push.vals[i], r.push.format), ratio)
+		fmt.Fprintf(&b, "| %s (MiB/s), %s | %s | %s |\n", r.push.name, l, joinf(r.push.vals[i], r.push.format), ratio)
 	}
 	for i, l := range r.pullLabels {
 		ratio := ""
 		if i != pullDirect {
-			ratio = join(r.pull.runRatios(i, pullDirect), "%.2f×") + " (÷ straight from MinIO)"
+			ratio = joinf(r.pull.runRatios(i, pullDirect), "%.2f×") + " (÷ straight from MinIO)"
 		}
-		fmt.Fprintf(&b, "| %s (MiB/s), %s | %s | %s |\n", r.pull.name, l, join(r.pull.vals[i], r.pull.format), ratio)
+		fmt.Fprintf(&b, "| %s (MiB/s), %s | %s | %s |\n", r.pull.name, l, joinf(r.pull.vals[i], r.pull.format), ratio)
 	}
 	return b.String()
 }

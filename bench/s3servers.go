@@ -93,18 +93,12 @@ func startBerthS3(ctx context.Context, label, bin, root string, m *minioServer, 
 	})
 }
 
-// distributionS3Config is distributionConfig with the s3 driver instead of
-// the filesystem: MinIO over plain HTTP, path-style (Distribution uses it
-// whenever regionendpoint is set), the driver's default chunk size of
-// 10 MiB, and its defaults otherwise, which include redirecting blob GETs
-// to presigned URLs.
-const distributionS3Config = `version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  s3:
+// distributionS3Driver is the s3 driver's section of distributionConfig:
+// MinIO over plain HTTP, path-style (Distribution uses it whenever
+// regionendpoint is set), the driver's default chunk size of 10 MiB, and
+// its defaults otherwise, which include redirecting blob GETs to presigned
+// URLs.
+const distributionS3Driver = `  s3:
     accesskey: %s
     secretkey: %s
     region: ` + s3Region + `
@@ -114,16 +108,6 @@ storage:
     v4auth: true
     chunksize: 10485760
     rootdirectory: /
-  delete:
-    enabled: true
-  cache:
-    blobdescriptor: inmemory
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: %s
-  secret: berth-bench-not-a-secret
 `
 
 // startDistributionS3 runs Distribution with its blobs in bucket, which
@@ -131,7 +115,7 @@ http:
 func startDistributionS3(ctx context.Context, label, bin, root string, m *minioServer, bucket string) (*server, error) {
 	return startOnFreePort(ctx, func(addr string) (*server, error) {
 		cfg := filepath.Join(root, "config.yml")
-		text := fmt.Sprintf(distributionS3Config, m.AccessKey, m.SecretKey, m.Endpoint, bucket, addr)
+		text := distributionConfig(fmt.Sprintf(distributionS3Driver, m.AccessKey, m.SecretKey, m.Endpoint, bucket), addr)
 		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 			return nil, err
 		}

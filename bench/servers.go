@@ -77,19 +77,19 @@ func berthEnv(extra ...string) []string {
 	return childEnv(append([]string{"BERTH_REGISTRY_CREATE_ON_PUSH=true"}, extra...)...)
 }
 
-// distributionConfig is the reference registry's configuration: filesystem
-// storage in a temp dir, deletes enabled, loopback only, no auth, warn-level
-// logs, no access log, the stock in-memory blob descriptor cache (as in the
-// Debian package's default config) and no redis.
-const distributionConfig = `version: 0.1
+// distributionConfig is the reference registry's configuration around the
+// section of its storage driver: deletes enabled, loopback only, no auth,
+// warn-level logs, no access log, the stock in-memory blob descriptor cache
+// (as in the Debian package's default config), no redis and no upload
+// purging.
+func distributionConfig(driver, addr string) string {
+	return `version: 0.1
 log:
   level: warn
   accesslog:
     disabled: true
 storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
+` + driver + `  delete:
     enabled: true
   cache:
     blobdescriptor: inmemory
@@ -97,9 +97,10 @@ storage:
     uploadpurging:
       enabled: false
 http:
-  addr: %s
+  addr: ` + addr + `
   secret: berth-bench-not-a-secret
 `
+}
 
 // startDistribution runs `docker-registry serve CONFIG.yml`.
 func startDistribution(ctx context.Context, label, bin, root string) (*server, error) {
@@ -109,7 +110,8 @@ func startDistribution(ctx context.Context, label, bin, root string) (*server, e
 			return nil, err
 		}
 		cfg := filepath.Join(root, "config.yml")
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(distributionConfig, data, addr)), 0o644); err != nil {
+		driver := fmt.Sprintf("  filesystem:\n    rootdirectory: %s\n", data)
+		if err := os.WriteFile(cfg, []byte(distributionConfig(driver, addr)), 0o644); err != nil {
 			return nil, err
 		}
 		return spawn(ctx, label, root, "/v2/", addr, bin, "serve", cfg)
