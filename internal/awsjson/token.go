@@ -143,3 +143,16 @@ func StoredTokenSecret(ctx context.Context, settings Settings, key string) ([]by
 	}
 	return base64.StdEncoding.DecodeString(text)
 }
+
+// OpenTokenCodec returns the codec of a service's paging tokens: keyed by
+// secret when one is configured, else by the secret kept in settings under
+// key (see [StoredTokenSecret]).
+func OpenTokenCodec(ctx context.Context, settings Settings, key string, secret []byte) (*TokenCodec, error) {
+	if len(secret) == 0 {
+		var err error
+		if secret, err = StoredTokenSecret(ctx, settings, key); err != nil {
+			return nil, err
+		}
+	}
+	return NewTokenCodec(secret)
+}

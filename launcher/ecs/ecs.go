@@ -107,14 +107,7 @@ func New(ctx context.Context, store Store, runner *Runner, cfg Config) (*API, er
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	secret := cfg.TokenSecret
-	if len(secret) == 0 {
-		var err error
-		if secret, err = awsjson.StoredTokenSecret(ctx, store, settingTokenSecret); err != nil {
-			return nil, err
-		}
-	}
-	tokens, err := awsjson.NewTokenCodec(secret)
+	tokens, err := awsjson.OpenTokenCodec(ctx, store, settingTokenSecret, cfg.TokenSecret)
 	if err != nil {
 		return nil, err
 	}
