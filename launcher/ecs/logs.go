@@ -34,18 +34,43 @@ type LogWriter interface {
 // Logs' largest event).
 const maxEventBytes = 256 << 10
 
-// logStream is the stream of container i: <prefix>/<container>/<task id>
-// as ECS names it, or the engine's container id without a prefix.
+// logStream is the stream of container i.
 func (t *taskRun) logStream(i int) string {
-	c := t.rec.Definition.ContainerDefinitions[i]
+	return awslogsStream(t.rec.Definition.ContainerDefinitions[i], t.rec.Containers[i].ID, t.id())
+}
+
+// awslogsStream is the stream of container c of task taskID, which the
+// engine runs as runtimeID: <prefix>/<container>/<task id> as ECS names
+// it, or the engine's container id without a prefix.
+func awslogsStream(c ContainerDefinition, runtimeID, taskID string) string {
 	prefix := ""
 	if c.LogConfiguration != nil {
 		prefix = c.LogConfiguration.Options["awslogs-stream-prefix"]
 	}
 	if prefix == "" {
-		return t.rec.Containers[i].ID
+		return runtimeID
 	}
-	return prefix + "/" + c.Name + "/" + t.id()
+	return prefix + "/" + c.Name + "/" + taskID
+}
+
+// LogStream returns the log group and stream that container name of
+// task t writes its output to, when def (the task's definition) gives it
+// the awslogs driver; ok is false when it does not, or when the stream
+// has no name yet (no prefix, and the engine has not created the
+// container).
+func LogStream(def TaskDefinition, t Task, name string) (group, stream string, ok bool) {
+	c, found := def.container(name)
+	if !found || c.LogConfiguration == nil || c.LogConfiguration.LogDriver != "awslogs" {
+		return "", "", false
+	}
+	runtimeID := ""
+	for _, tc := range t.Containers {
+		if tc.Name == name {
+			runtimeID = tc.RuntimeID
+		}
+	}
+	stream = awslogsStream(*c, runtimeID, t.ID())
+	return c.LogConfiguration.Options["awslogs-group"], stream, stream != ""
 }
 
 // capture starts copying container i's output to the log store, when

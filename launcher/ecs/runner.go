@@ -245,6 +245,12 @@ type pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Available reports whether the container engine answers: nil, or the
+// error ECS calls that need the engine answer with while it does not (a
+// ServerException saying so). A page that shows tasks asks it to say
+// plainly that none can start or stop.
+func (r *Runner) Available(ctx context.Context) error { return r.available(ctx) }
+
 // available reports an unreachable engine as ECS calls answer it.
 func (r *Runner) available(ctx context.Context) error {
 	if r.engineUp.Load() {
