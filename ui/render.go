@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/awserr"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -80,7 +82,44 @@ var templateFuncs = template.FuncMap{
 		return many
 	},
 	"add": func(a, b int) int { return a + b },
+	// The launcher's pages.
+	"clusterURL": func(name string) string { return "/ui/clusters/" + url.PathEscape(name) },
+	"taskURL": func(cluster, id string) string {
+		return "/ui/clusters/" + url.PathEscape(cluster) + "/tasks/" + url.PathEscape(id)
+	},
+	"taskDefinitionURL": taskDefinitionURL,
+	"logGroupURL": func(group string) string { return "/ui/logs/group?" + url.Values{"name": {group}}.Encode() },
+	"logStreamURL": func(group, stream string) string {
+		return "/ui/logs/stream?" + url.Values{"group": {group}, "stream": {stream}}.Encode()
+	},
+	"statusclass": statusClass,
+	// unset reports whether an optional flag is set to false.
+	"unset": func(b *bool) bool { return b != nil && !*b },
+	"millis":      func(ms int64) time.Time { return time.UnixMilli(ms) },
+	"logtime":     logTime,
 }
+
+// taskDefinitionURL is the path of a task definition revision's page.
+func taskDefinitionURL(family string, revision int) string {
+	return "/ui/task-definitions/" + url.PathEscape(family) + "/" + strconv.Itoa(revision)
+}
+
+// statusClass is the class that colours an ECS status or health.
+func statusClass(status string) string {
+	switch status {
+	case "RUNNING", "HEALTHY", "ACTIVE":
+		return "st-ok"
+	case "STOPPED", "INACTIVE":
+		return "st-done"
+	case "UNHEALTHY":
+		return "st-bad"
+	}
+	return "st-busy"
+}
+
+// logTime formats a log event's time (epoch milliseconds) to the
+// millisecond, in UTC.
+func logTime(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05.000") }
 
 func loadViews() (*views, error) {
 	base, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(files, "templates/layout.html", "templates/parts.html")
@@ -127,11 +166,16 @@ type navItem struct {
 	Current    bool
 }
 
-// sections are the navigation's entries. The launcher's pages join them
-// as those parts land.
+// sections are the navigation's entries. The launcher's parts join them
+// as they land (ECS services will be pages of their clusters; Lambda
+// functions and Batch queues will be sections of their own); its pages
+// say so when the launcher is off.
 var sections = []navItem{
 	{Name: "Overview", Href: "/ui/"},
 	{Name: "Repositories", Href: "/ui/repositories"},
+	{Name: "Clusters", Href: "/ui/clusters"},
+	{Name: "Task definitions", Href: "/ui/task-definitions"},
+	{Name: "Logs", Href: "/ui/logs"},
 }
 
 func navigation(p string) []navItem {
@@ -195,11 +239,36 @@ func (u *UI) renderError(w http.ResponseWriter, rq *request, err error) {
 		pe = &pageError{http.StatusNotFound, "Not found", "There is no such repository."}
 	case errors.Is(err, metadata.ErrManifestUnknown):
 		pe = &pageError{http.StatusNotFound, "Not found", "There is no such image in this repository."}
+	case errors.Is(err, metadata.ErrClusterUnknown):
+		pe = &pageError{http.StatusNotFound, "Not found", "There is no such cluster."}
+	case errors.Is(err, metadata.ErrTaskUnknown):
+		pe = &pageError{http.StatusNotFound, "Not found", "There is no such task in this cluster (stopped tasks are kept for an hour)."}
+	case errors.Is(err, metadata.ErrLogGroupUnknown):
+		pe = &pageError{http.StatusNotFound, "Not found", "There is no such log group."}
+	case errors.Is(err, metadata.ErrLogStreamUnknown):
+		pe = &pageError{http.StatusNotFound, "Not found", "There is no such log stream in this group."}
+	case errors.As(err, new(*awserr.Error)):
+		if pe = awsPageError(err); pe.status >= http.StatusInternalServerError {
+			u.log.WarnContext(rq.Context(), "ui: the launcher refused", "path", rq.URL.Path, "err", err)
+		}
 	default:
 		u.log.ErrorContext(rq.Context(), "ui: serving a page", "path", rq.URL.Path, "err", err)
 		pe = &pageError{http.StatusInternalServerError, "Something went wrong", "berth could not serve this page; the server's log says why."}
 	}
 	u.render(w, rq, pe.status, "error", pe.title, pe)
+}
+
+// awsPageError shows an error the launcher's Go API returned in AWS's
+// terms: what it refuses with its message and status; a server fault
+// (the engine not answering is the only one with a message for people)
+// as unavailable, with its message.
+func awsPageError(err error) *pageError {
+	var ae *awserr.Error
+	errors.As(err, &ae)
+	if status := ae.HTTPStatus(); status < http.StatusInternalServerError {
+		return &pageError{status, "Cannot do that", ae.Message}
+	}
+	return &pageError{http.StatusServiceUnavailable, "Not available", ae.Message}
 }
 
 // Message returns the error's text, for the error page.

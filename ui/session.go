@@ -286,12 +286,18 @@ func (u *UI) setCookie(w http.ResponseWriter, r *http.Request, name, value strin
 }
 
 // may reports whether the person may perform an ECR action on repository
-// repo ("" for registry-wide actions); a failure to decide is a no,
-// logged.
+// repo ("" for registry-wide actions).
 func (rq *request) may(action, repo string) bool {
-	ok, err := rq.ui.cfg.Access.Allowed(rq.Context(), rq.principal, action, rq.ui.resource(repo))
+	return rq.allowed(action, rq.ui.resource(repo))
+}
+
+// allowed reports whether the person may perform action on the resource
+// resourceARN names ("" or "*" for none in particular), as the API that
+// owns the action decides it; a failure to decide is a no, logged.
+func (rq *request) allowed(action, resourceARN string) bool {
+	ok, err := rq.ui.cfg.Access.Allowed(rq.Context(), rq.principal, action, resourceARN)
 	if err != nil {
-		rq.ui.log.WarnContext(rq.Context(), "ui: cannot decide", "action", action, "repository", repo, "err", err)
+		rq.ui.log.WarnContext(rq.Context(), "ui: cannot decide", "action", action, "resource", resourceARN, "err", err)
 	}
 	return ok && err == nil
 }
@@ -307,7 +313,12 @@ func (u *UI) resource(repo string) string {
 
 // require is may as an error: a forbidden page in IAM's words.
 func (rq *request) require(action, repo string) error {
-	if rq.may(action, repo) {
+	return rq.requireOn(action, rq.ui.resource(repo))
+}
+
+// requireOn is allowed as an error: a forbidden page in IAM's words.
+func (rq *request) requireOn(action, resourceARN string) error {
+	if rq.allowed(action, resourceARN) {
 		return nil
 	}
 	who := rq.principal.ARN
@@ -315,5 +326,5 @@ func (rq *request) require(action, repo string) error {
 		who = "anonymous"
 	}
 	return &pageError{status: http.StatusForbidden, title: "Not allowed",
-		message: "User: " + who + " is not authorized to perform: " + action + " on resource: " + cmp.Or(rq.ui.resource(repo), "*")}
+		message: "User: " + who + " is not authorized to perform: " + action + " on resource: " + cmp.Or(resourceARN, "*")}
 }

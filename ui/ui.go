@@ -16,11 +16,23 @@
 // authorize the same ECR action on the same repository, and forms carry a
 // CSRF token. With auth mode none there is no sign-in.
 //
+// The launcher's pages show what has landed of it: ECS clusters, task
+// definitions (with a form that runs them) and tasks (with their
+// containers, and a stop button), read and driven through the ECS
+// runner's Go API and authorized with the same ecs: actions on the same
+// ARNs as the ECS API; and the log store's groups, streams and events,
+// authorized as the CloudWatch Logs API authorizes them. Task states and
+// log lines follow live through server-sent events (live.go), which the
+// little script reads; without it the pages read the same.
+//
 // One file per area: repositories.go (the list, create, delete),
 // repository.go (the images table, deleting images), settings.go (tag
 // mutability, scan on push, the repository policy), lifecycle.go (the
 // policy editor and previews), image.go (one image), overview.go and
-// chart.go (the overview), render.go (templates and errors).
+// chart.go (the overview), clusters.go (clusters and their tasks),
+// tasks.go (one task, stopping it), taskdefs.go (task definitions,
+// running them), logs.go (log groups, streams and events), live.go (the
+// live streams), render.go (templates and errors).
 package ui
 
 import (
@@ -36,6 +48,7 @@ import (
 
 	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/internal/arn"
+	"github.com/berth-dev/berth/launcher/ecs"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -77,6 +90,18 @@ type Store interface {
 	// LifecyclePreview and PreviewResults read lifecycle previews.
 	LifecyclePreview(ctx context.Context, repo string) (metadata.LifecyclePreview, error)
 	PreviewResults(ctx context.Context, repo, id string, f metadata.ImageFilter, after, n int) ([]metadata.PreviewResult, error)
+	// Cluster and Clusters read ECS clusters, TaskDefinitions lists task
+	// definition revisions.
+	Cluster(ctx context.Context, name string) (metadata.Cluster, error)
+	Clusters(ctx context.Context, status, after string, n int) ([]metadata.Cluster, error)
+	TaskDefinitions(ctx context.Context, q metadata.TaskDefinitionQuery) ([]metadata.TaskDefinition, error)
+	// LogGroup, LogGroups, LogStreams, ReadLogEvents and FilterLogEvents
+	// read the launcher's log store.
+	LogGroup(ctx context.Context, name string) (metadata.LogGroup, error)
+	LogGroups(ctx context.Context, q metadata.LogGroupQuery) ([]metadata.LogGroup, error)
+	LogStreams(ctx context.Context, q metadata.LogStreamQuery) ([]metadata.LogStream, error)
+	ReadLogEvents(ctx context.Context, q metadata.LogRead) ([]metadata.LogEvent, error)
+	FilterLogEvents(ctx context.Context, q metadata.LogFilter) ([]metadata.LogEvent, bool, error)
 }
 
 // Access is what the UI needs of access control; auth.Authority
@@ -117,6 +142,33 @@ type Blobs interface {
 	ReadBlob(ctx context.Context, repo string, dgst digest.Digest, limit int64) ([]byte, error)
 }
 
+// Tasks runs and reads ECS tasks; ecs.Runner implements it.
+type Tasks interface {
+	// Tasks returns the tasks f selects, stopped ones included until they
+	// are purged.
+	Tasks(ctx context.Context, f ecs.TaskFilter) ([]ecs.Task, error)
+	// Task returns task id; metadata.ErrTaskUnknown wrapped if none.
+	Task(ctx context.Context, id string) (ecs.Task, error)
+	// RunTasks starts tasks as RunTask does once authorized; ECS's errors
+	// for what it refuses.
+	RunTasks(ctx context.Context, in ecs.RunInput) ([]ecs.Task, error)
+	// StopTask stops a task as StopTask does once authorized.
+	StopTask(ctx context.Context, cluster, id string, code ecs.StopCode, reason string) (ecs.Task, error)
+	// Subscribe returns every change of every task until ctx ends.
+	Subscribe(ctx context.Context) <-chan ecs.Task
+	// Available is nil while the container engine answers, else the
+	// error saying it does not.
+	Available(ctx context.Context) error
+}
+
+// TaskDefinitions reads registered ECS task definitions; ecs.API
+// implements it.
+type TaskDefinitions interface {
+	// TaskDefinition returns the revision ref (family:revision) names;
+	// ECS's ClientException if there is none.
+	TaskDefinition(ctx context.Context, ref string) (ecs.TaskDefinition, error)
+}
+
 // Config configures the UI.
 type Config struct {
 	// Access authenticates and authorizes people.
@@ -125,6 +177,10 @@ type Config struct {
 	Previews Previews
 	// Blobs reads image configs for the layer history.
 	Blobs Blobs
+	// Tasks and TaskDefinitions are the launcher's ECS side; nil when the
+	// launcher is off, which its pages then say.
+	Tasks           Tasks
+	TaskDefinitions TaskDefinitions
 	// Scope is the region and account of the repositories' ARNs.
 	Scope arn.Scope
 	// RepositoryHost is the host (and port) in the docker pull commands
@@ -151,6 +207,11 @@ type UI struct {
 	views  *views
 	mux    *http.ServeMux
 	static http.Handler
+
+	// closing ends with Run, and with it every live stream, so that a
+	// server shutting down waits for none of them.
+	closing context.Context
+	close   context.CancelFunc
 }
 
 // Prefix is the path the UI is served under.
@@ -177,7 +238,11 @@ func New(store Store, cfg Config) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
+	if (cfg.Tasks == nil) != (cfg.TaskDefinitions == nil) {
+		return nil, errors.New("ui: Tasks and TaskDefinitions come together")
+	}
 	u := &UI{store: store, cfg: cfg, log: cfg.Log, now: cfg.Clock, views: v, static: staticHandler()}
+	u.closing, u.close = context.WithCancel(context.Background())
 	u.mux = u.routes()
 	return u, nil
 }
@@ -195,6 +260,7 @@ func (u *UI) routes() *http.ServeMux {
 	mux.Handle("GET /ui/repositories", u.page(u.repositories))
 	mux.Handle("POST /ui/repositories", u.page(u.createRepository))
 	mux.Handle("/ui/repositories/", u.page(u.repositoryRoute))
+	u.launcherRoutes(mux)
 	mux.Handle("/ui/", u.page(func(http.ResponseWriter, *request) error { return errNotFound }))
 	return mux
 }
@@ -268,10 +334,11 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // contentSecurityPolicy lets pages load only berth's own CSS, script and
-// icon and post only to berth: no inline script or style, nothing from
-// elsewhere.
+// icon, post only to berth, and the script connect only to berth (the
+// live streams of task states and log lines): no inline script or style,
+// nothing from elsewhere.
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
-	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // crossOrigin refuses state-changing requests a browser says came from
 // another site; the CSRF token is checked as well.
@@ -279,8 +346,10 @@ var crossOrigin = http.NewCrossOriginProtection()
 
 // Run keeps the UI's housekeeping until ctx ends: now and every interval
 // it records today's stored bytes for the overview and deletes expired
-// sessions. Every replica may run it; the figures are the same.
+// sessions. Every replica may run it; the figures are the same. When it
+// returns, the live streams end too.
 func (u *UI) Run(ctx context.Context, interval time.Duration) {
+	defer u.close()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

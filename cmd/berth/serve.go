@@ -179,7 +179,12 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	webUI, err := ui.New(store, ui.Config{
+	logStore := newLogStore(cfg, store, log)
+	launch, err := openLauncher(ctx, cfg, store, authority, logStore, log)
+	if err != nil {
+		return fmt.Errorf("launcher: %w", err)
+	}
+	uiConfig := ui.Config{
 		Access:         authority,
 		Previews:       previews,
 		Blobs:          reg,
@@ -188,14 +193,13 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		SessionTTL:     cfg.UI.SessionLifetime,
 		SecureCookies:  cfg.UI.SecureCookies,
 		Log:            log,
-	})
+	}
+	if launch.runner != nil { // else the launcher's pages say it is off
+		uiConfig.Tasks, uiConfig.TaskDefinitions = launch.runner, launch.api
+	}
+	webUI, err := ui.New(store, uiConfig)
 	if err != nil {
 		return err
-	}
-	logStore := newLogStore(cfg, store, log)
-	launch, err := openLauncher(ctx, cfg, store, authority, logStore, log)
-	if err != nil {
-		return fmt.Errorf("launcher: %w", err)
 	}
 	logsAPI, err := logs.New(ctx, logStore, logs.Config{
 		AccountID: cfg.AWS.AccountID,
