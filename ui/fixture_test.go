@@ -29,6 +29,7 @@ import (
 	"github.com/berth-dev/berth/auth/token"
 	"github.com/berth-dev/berth/ecr"
 	"github.com/berth-dev/berth/internal/arn"
+	"github.com/berth-dev/berth/launcher/ecs"
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
@@ -59,9 +60,12 @@ type fixture struct {
 	reg      *registry.Registry
 	previews *lifecycle.Previewer
 	scan     *scanner.Scanner
-	ui       *ui.UI
-	srv      *httptest.Server
-	logs     *bytes.Buffer
+	// runner and ecs are the launcher, when the options ask for it.
+	runner *ecs.Runner
+	ecs    *ecs.API
+	ui     *ui.UI
+	srv    *httptest.Server
+	logs   *bytes.Buffer
 	// offset moves the UI's clock.
 	offset atomic.Int64
 }
@@ -75,6 +79,9 @@ type options struct {
 	burst int
 	// secureCookies: behind a proxy that terminates TLS.
 	secureCookies bool
+	// launcher runs ECS tasks on the machine's Docker Engine (the test
+	// skips without one); deadEngine on an engine that never answers.
+	launcher, deadEngine bool
 }
 
 func newFixture(t testing.TB, opts options) *fixture {
@@ -116,22 +123,30 @@ func newFixture(t testing.TB, opts options) *fixture {
 	if f.scan, err = scanner.New(ctx, f.store, blobs, writeOSV(t, f.dir), log); err != nil {
 		t.Fatal(err)
 	}
-	f.ui, err = ui.New(f.store, ui.Config{
+	// The server is made first, so that the launcher knows the address
+	// its engine pulls from; it serves the registry beside the UI.
+	mux := http.NewServeMux()
+	f.srv = httptest.NewUnstartedServer(mux)
+	cfg := ui.Config{
 		Access: f.auth, Previews: f.previews, Blobs: f.reg, Scope: scope,
 		RepositoryHost: "registry.test:5000",
 		SecureCookies:  opts.secureCookies,
 		Clock:          func() time.Time { return time.Now().Add(time.Duration(f.offset.Load())) },
 		Log:            log,
-	})
-	if err != nil {
+	}
+	if opts.launcher || opts.deadEngine {
+		f.startLauncher(opts.deadEngine, log)
+		cfg.Tasks, cfg.TaskDefinitions = f.runner, f.ecs
+	}
+	if f.ui, err = ui.New(f.store, cfg); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
 	mux.Handle(ui.Prefix, f.ui)
+	f.reg.Register(mux)
 	if opts.tls {
-		f.srv = httptest.NewTLSServer(mux)
+		f.srv.StartTLS()
 	} else {
-		f.srv = httptest.NewServer(mux)
+		f.srv.Start()
 	}
 	t.Cleanup(f.srv.Close)
 	return f
@@ -233,11 +248,19 @@ func (f *fixture) manifest(repo, mediaType string, body []byte, tags ...string) 
 }
 
 // layer returns a tar of files and its gzip.
-func layer(t testing.TB, files map[string]string) (raw, gz []byte) {
+func layer(t testing.TB, files map[string]string) (raw, gz []byte) { return tarGz(t, 0o644, files) }
+
+// executable returns a tar of one executable file and its gzip.
+func executable(t testing.TB, name string, body []byte) (raw, gz []byte) {
+	return tarGz(t, 0o755, map[string]string{name: string(body)})
+}
+
+// tarGz returns a tar of files, each with mode, and its gzip.
+func tarGz(t testing.TB, mode int64, files map[string]string) (raw, gz []byte) {
 	var tb bytes.Buffer
 	tw := tar.NewWriter(&tb)
 	for name, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
 			t.Fatal(err)
 		}
 		tw.Write([]byte(body))

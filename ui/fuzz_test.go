@@ -71,3 +71,29 @@ func FuzzHistory(f *testing.F) {
 		}
 	})
 }
+
+// A log page's position comes from the browser (a link, or the live
+// stream's Last-Event-ID): anything it holds is a 400, never a panic,
+// and a position read back names the same place.
+func FuzzPosition(f *testing.F) {
+	f.Add("1772366400000.0.41")
+	f.Add("-1.0.0")
+	f.Add("9223372036854775807.9223372036854775807.9223372036854775807")
+	f.Add("")
+	f.Add("1.2")
+	f.Add("a.b.c")
+	f.Add("1..2")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := parsePosition(s)
+		if err != nil {
+			var pe *pageError
+			if !errors.As(err, &pe) || pe.status != http.StatusBadRequest {
+				t.Fatalf("parsePosition(%q): %v; want a 400 page", s, err)
+			}
+			return
+		}
+		if again, err := parsePosition(formatPosition(p)); err != nil || again != p {
+			t.Fatalf("parsePosition(%q) = %+v, which reads back as %+v, %v", s, p, again, err)
+		}
+	})
+}

@@ -84,7 +84,9 @@ func (u *UI) taskDefinitionARN(family string, revision int) string {
 	return u.cfg.Scope.TaskDefinition(family, revision).String()
 }
 
-func (u *UI) logARN(group, stream string) string { return u.cfg.Scope.LogStream(group, stream).String() }
+func (u *UI) logARN(group, stream string) string {
+	return u.cfg.Scope.LogStream(group, stream).String()
+}
 
 // definitionOf reads the family and revision of a task definition ARN.
 func definitionOf(taskDefinitionARN string) (family string, revision int) {

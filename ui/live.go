@@ -164,7 +164,7 @@ func (u *UI) followLog(w http.ResponseWriter, rq *request) error {
 	idle := time.Now()
 	for {
 		for _, e := range events {
-			data, _ := json.Marshal(liveEvent{Time: logTime(e.Time), ISO: time.UnixMilli(e.Time).UTC().Format(time.RFC3339Nano), Message: e.Message})
+			data, _ := json.Marshal(liveEvent{Time: logTime(e.Time), ISO: logISO(e.Time), Message: e.Message})
 			if err := s.send("", formatPosition(e.Position), data); err != nil {
 				return nil
 			}

@@ -51,18 +51,7 @@ func TestEveryPage(t *testing.T) {
 	} {
 		p := b.expect(http.StatusOK, tt.path)
 		contains(t, tt.path, p.Body, tt.want...)
-		if csp := p.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe") {
-			t.Errorf("%s: Content-Security-Policy %q", tt.path, csp)
-		}
-		if p.Header.Get("X-Frame-Options") != "DENY" || p.Header.Get("X-Content-Type-Options") != "nosniff" {
-			t.Errorf("%s: headers %v", tt.path, p.Header)
-		}
-		// No inline script or style anywhere: the policy would block it.
-		lacks(t, tt.path, p.Body, "<script>", " style=", "<style")
-		// Every form carries the token.
-		if forms, tokens := strings.Count(p.Body, `<form method="post"`), strings.Count(p.Body, `name="csrf"`); forms != tokens {
-			t.Errorf("%s: %d forms post but %d carry the token", tt.path, forms, tokens)
-		}
+		wellFormed(t, tt.path, p)
 	}
 	for _, path := range []string{"/ui/nothing", "/ui/repositories/team/none", "/ui/repositories/team/app/-/nothing",
 		"/ui/repositories/team/app/-/images/sha256:" + strings.Repeat("0", 64), "/ui/repositories/team/app/-/images/not-a-digest"} {
@@ -77,6 +66,24 @@ func TestEveryPage(t *testing.T) {
 	// A browser asks for the root of the UI with a trailing slash or not.
 	if p := b.get("/ui/repositories/team/app/"); p.Status != http.StatusOK {
 		t.Errorf("a repository with a trailing slash = %d", p.Status)
+	}
+}
+
+// wellFormed checks what every page must be: served under the
+// Content-Security-Policy and the other security headers, with no inline
+// script or style (the policy would block it), and every form carrying
+// the CSRF token.
+func wellFormed(t *testing.T, path string, p page) {
+	t.Helper()
+	if csp := p.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("%s: Content-Security-Policy %q", path, csp)
+	}
+	if p.Header.Get("X-Frame-Options") != "DENY" || p.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("%s: headers %v", path, p.Header)
+	}
+	lacks(t, path, p.Body, "<script>", " style=", "<style")
+	if forms, tokens := strings.Count(p.Body, `<form method="post"`), strings.Count(p.Body, `name="csrf"`); forms != tokens {
+		t.Errorf("%s: %d forms post but %d carry the token", path, forms, tokens)
 	}
 }
 

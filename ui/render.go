@@ -88,15 +88,15 @@ var templateFuncs = template.FuncMap{
 		return "/ui/clusters/" + url.PathEscape(cluster) + "/tasks/" + url.PathEscape(id)
 	},
 	"taskDefinitionURL": taskDefinitionURL,
-	"logGroupURL": func(group string) string { return "/ui/logs/group?" + url.Values{"name": {group}}.Encode() },
+	"logGroupURL":       func(group string) string { return "/ui/logs/group?" + url.Values{"name": {group}}.Encode() },
 	"logStreamURL": func(group, stream string) string {
 		return "/ui/logs/stream?" + url.Values{"group": {group}, "stream": {stream}}.Encode()
 	},
 	"statusclass": statusClass,
 	// unset reports whether an optional flag is set to false.
-	"unset": func(b *bool) bool { return b != nil && !*b },
-	"millis":      func(ms int64) time.Time { return time.UnixMilli(ms) },
-	"logtime":     logTime,
+	"unset":   func(b *bool) bool { return b != nil && !*b },
+	"logtime": logTime,
+	"logiso":  logISO,
 }
 
 // taskDefinitionURL is the path of a task definition revision's page.
@@ -120,6 +120,9 @@ func statusClass(status string) string {
 // logTime formats a log event's time (epoch milliseconds) to the
 // millisecond, in UTC.
 func logTime(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05.000") }
+
+// logISO is logTime as a datetime attribute has it.
+func logISO(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 
 func loadViews() (*views, error) {
 	base, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(files, "templates/layout.html", "templates/parts.html")
