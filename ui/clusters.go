@@ -2,6 +2,7 @@ package ui
 
 import (
 	"cmp"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/launcher/ecs"
+	"github.com/berth-dev/berth/metadata"
 )
 
 // clusterActive is the status of a cluster that has not been deleted
@@ -39,7 +41,7 @@ const clustersPerPage = 100
 
 // taskCounts counts a task as DescribeClusters does: running, or pending
 // (on its way to running).
-func taskCounts(t ecs.Task) (running, pending int) {
+func taskCounts(t metadata.Task) (running, pending int) {
 	switch t.LastStatus {
 	case ecs.StatusRunning:
 		return 1, 0
@@ -60,7 +62,7 @@ func (u *UI) clusters(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	live, err := u.cfg.Tasks.Tasks(rq.Context(), ecs.TaskFilter{Live: true})
+	live, err := u.store.Tasks(rq.Context(), metadata.TaskQuery{Live: true})
 	if err != nil {
 		return err
 	}
@@ -68,8 +70,8 @@ func (u *UI) clusters(w http.ResponseWriter, rq *request) error {
 	byCluster := map[string]counts{}
 	for _, t := range live {
 		r, p := taskCounts(t)
-		c := byCluster[t.ClusterArn]
-		byCluster[t.ClusterArn] = counts{c.running + r, c.pending + p}
+		c := byCluster[t.Cluster]
+		byCluster[t.Cluster] = counts{c.running + r, c.pending + p}
 	}
 	p := clustersPage{EngineDown: u.engineDown(rq)}
 	if len(page) > clustersPerPage {
@@ -82,7 +84,7 @@ func (u *UI) clusters(w http.ResponseWriter, rq *request) error {
 	for _, c := range page {
 		row := clusterRow{Name: c.Name, CreatedAt: c.CreatedAt, CanDescribe: rq.allowed("ecs:DescribeClusters", u.clusterARN(c.Name))}
 		if row.CanDescribe {
-			n := byCluster[u.clusterARN(c.Name)]
+			n := byCluster[c.Name]
 			row.Running, row.Pending = n.running, n.pending
 		}
 		p.Rows = append(p.Rows, row)
@@ -107,9 +109,9 @@ type taskRow struct {
 type clusterPage struct {
 	Name, ARN, Status string
 	CreatedAt         time.Time
-	// Running, Pending and Stopped count the cluster's tasks (stopped
-	// ones until they are purged, an hour after they stop).
-	Running, Pending, Stopped int
+	// Running and Pending count the cluster's tasks as DescribeClusters
+	// does.
+	Running, Pending int
 	// CanList: the person may list its tasks (ecs:ListTasks).
 	CanList bool
 	// Show selects the tasks by desired status: running, stopped or all.
@@ -163,28 +165,27 @@ func (u *UI) cluster(w http.ResponseWriter, rq *request) error {
 	for _, s := range taskShows {
 		p.Shows = append(p.Shows, column{Label: s.label, Href: "?show=" + s.key, Current: s.key == p.Show})
 	}
-	tasks, err := u.cfg.Tasks.Tasks(rq.Context(), ecs.TaskFilter{Cluster: name})
+	live, err := u.store.Tasks(rq.Context(), metadata.TaskQuery{Cluster: name, Live: true})
 	if err != nil {
 		return err
 	}
-	var shown []ecs.Task
-	for _, t := range tasks {
+	for _, t := range live {
 		r, pending := taskCounts(t)
 		p.Running, p.Pending = p.Running+r, p.Pending+pending
-		if t.LastStatus == ecs.StatusStopped {
-			p.Stopped++
-		}
-		if desired == "" || t.DesiredStatus == desired {
-			shown = append(shown, t)
-		}
 	}
 	if !p.CanList {
 		u.render(w, rq, http.StatusOK, "cluster", "Cluster "+name, p)
 		return nil
 	}
 	p.Changes = "/ui/clusters/" + url.PathEscape(name) + "/changes"
-	slices.SortFunc(shown, func(a, b ecs.Task) int {
-		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt.Time), strings.Compare(a.TaskArn, b.TaskArn))
+	// The index's columns select, order and count the tasks; only the
+	// page's are read whole.
+	shown, err := u.store.Tasks(rq.Context(), metadata.TaskQuery{Cluster: name, DesiredStatus: desired})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(shown, func(a, b metadata.Task) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	p.Total = len(shown)
 	p.Of = max(1, (p.Total+tasksPerPage-1)/tasksPerPage)
@@ -197,9 +198,19 @@ func (u *UI) cluster(w http.ResponseWriter, rq *request) error {
 	if p.Page < p.Of {
 		p.Next = link(p.Page + 1)
 	}
-	for _, t := range shown[(p.Page-1)*tasksPerPage : min(p.Page*tasksPerPage, p.Total)] {
-		row := taskRow{Task: t, ID: t.ID(), CanDescribe: rq.allowed("ecs:DescribeTasks", t.TaskArn)}
-		row.Family, row.Revision = definitionOf(t.TaskDefinitionArn)
+	for _, mt := range shown[(p.Page-1)*tasksPerPage : min(p.Page*tasksPerPage, p.Total)] {
+		row := taskRow{ID: mt.ID, CanDescribe: rq.allowed("ecs:DescribeTasks", u.taskARN(name, mt.ID))}
+		if row.CanDescribe {
+			t, err := u.cfg.Tasks.Task(rq.Context(), mt.ID)
+			if errors.Is(err, metadata.ErrTaskUnknown) {
+				continue // purged since
+			}
+			if err != nil {
+				return err
+			}
+			row.Task = t
+			row.Family, row.Revision = definitionOf(t.TaskDefinitionArn)
+		}
 		p.Tasks = append(p.Tasks, row)
 	}
 	u.render(w, rq, http.StatusOK, "cluster", "Cluster "+name, p)

@@ -95,6 +95,10 @@ type Store interface {
 	Cluster(ctx context.Context, name string) (metadata.Cluster, error)
 	Clusters(ctx context.Context, status, after string, n int) ([]metadata.Cluster, error)
 	TaskDefinitions(ctx context.Context, q metadata.TaskDefinitionQuery) ([]metadata.TaskDefinition, error)
+	// Tasks looks tasks up by the index's columns (cluster, statuses,
+	// creation), which order and count them without reading the
+	// runner's documents; a page's tasks are then read through Tasks.
+	Tasks(ctx context.Context, q metadata.TaskQuery) ([]metadata.Task, error)
 	// LogGroup, LogGroups, LogStreams, ReadLogEvents and FilterLogEvents
 	// read the launcher's log store.
 	LogGroup(ctx context.Context, name string) (metadata.LogGroup, error)
