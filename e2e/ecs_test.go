@@ -8,43 +8,81 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// taskContext writes a docker build context holding a static Go program
-// for ECS tasks, FROM scratch: it prints a line and exits 3, or with the
-// argument "sleep" waits for SIGTERM and exits 0.
-func taskContext(t *testing.T) string {
-	t.Helper()
-	src := t.TempDir()
-	write(t, filepath.Join(src, "go.mod"), "module task\n\ngo 1.22\n")
-	write(t, filepath.Join(src, "main.go"), `package main
+// taskProgram is the ECS tasks' program, static for a FROM scratch
+// image, built once per run beside berth's binary: it prints a line and
+// exits 3; with the argument "sleep" it waits for SIGTERM and exits 0;
+// with "tick" it also prints "tick N" twice a second until then.
+var taskProgram = sync.OnceValues(func() (string, error) {
+	src, err := os.MkdirTemp("", "berth-e2e-task-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(src)
+	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte("module task\n\ngo 1.22\n"), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(`package main
 
 import (
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "sleep" {
+	if len(os.Args) > 1 && (os.Args[1] == "sleep" || os.Args[1] == "tick") {
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM)
 		fmt.Println("sleeping")
-		<-c
-		return
+		tick := time.NewTicker(500 * time.Millisecond)
+		for n := 1; ; n++ {
+			select {
+			case <-c:
+				return
+			case <-tick.C:
+				if os.Args[1] == "tick" {
+					fmt.Println("tick", n)
+				}
+			}
+		}
 	}
 	fmt.Println("hello from an ECS task in", os.Getenv("AWS_REGION"), "on", os.Getenv("AWS_EXECUTION_ENV"))
 	os.Exit(3)
 }
-`)
-	buildDir := t.TempDir()
-	runWith(t, 2*time.Minute, func(c *exec.Cmd) {
+`), 0o644); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(filepath.Dir(berthBin), "task")
+	_, err = execute(2*time.Minute, func(c *exec.Cmd) {
 		c.Dir = src
 		c.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH, "GOFLAGS=", "GOWORK=off")
-	}, "go", "build", "-trimpath", "-o", filepath.Join(buildDir, "task"), ".")
+	}, "go", "build", "-trimpath", "-o", bin, ".")
+	return bin, err
+})
+
+// taskContext writes a docker build context holding the task program,
+// FROM scratch.
+func taskContext(t *testing.T) string {
+	t.Helper()
+	bin, err := taskProgram()
+	if err != nil {
+		t.Fatalf("building the task program: %v", err)
+	}
+	prog, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buildDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(buildDir, "task"), prog, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	write(t, filepath.Join(buildDir, "Dockerfile"), "FROM scratch\nCOPY task /task\nENTRYPOINT [\"/task\"]\nLABEL berth.managed=true berth.service=e2e\n")
 	return buildDir
 }
