@@ -87,6 +87,17 @@ func taskContext(t *testing.T) string {
 	return buildDir
 }
 
+// removeTaskContainers removes whatever containers of the tasks are left,
+// by their label.
+func removeTaskContainers(ids []string) {
+	for _, id := range ids {
+		out, _ := execute(dockerTimeout, nil, "docker", "ps", "--all", "--quiet", "--filter", "label=berth.task="+id)
+		for _, c := range strings.Fields(out) {
+			execute(dockerTimeout, nil, "docker", "rm", "--force", c)
+		}
+	}
+}
+
 // sidecarImages lists the engine's berth sidecar images.
 func sidecarImages(t *testing.T) []string {
 	t.Helper()
@@ -116,12 +127,7 @@ func TestECSWithAWSCLI(t *testing.T) {
 		// berth first: stopping, it removes the sidecars it keeps ready.
 		srv.Stop(t)
 		// Whatever the test leaves behind, by label and by name.
-		for _, id := range tasks {
-			out, _ := execute(dockerTimeout, nil, "docker", "ps", "--all", "--quiet", "--filter", "label=berth.task="+id)
-			for _, c := range strings.Fields(out) {
-				execute(dockerTimeout, nil, "docker", "rm", "--force", c)
-			}
-		}
+		removeTaskContainers(tasks)
 		removeImage(t, image)
 		removeImage(t, pulled)
 		for _, id := range sidecarImages(t) {

@@ -52,12 +52,7 @@ func TestLauncherInChromium(t *testing.T) {
 	var tasks []string
 	t.Cleanup(func() {
 		srv.Stop(t)
-		for _, id := range tasks {
-			out, _ := execute(dockerTimeout, nil, "docker", "ps", "--all", "--quiet", "--filter", "label=berth.task="+id)
-			for _, c := range strings.Fields(out) {
-				execute(dockerTimeout, nil, "docker", "rm", "--force", c)
-			}
-		}
+		removeTaskContainers(tasks)
 		removeImage(t, image)
 		removeImage(t, "127.0.0.1:"+port+"/e2e/ticker:1") // the name the engine pulled
 	})
