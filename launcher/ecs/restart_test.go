@@ -1,12 +1,16 @@
 package ecs_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/launcher/ecs"
 )
 
@@ -77,13 +81,17 @@ func TestRestart(t *testing.T) {
 // TestSidecarPool: once an awsvpc task without port mappings has run,
 // the next ones take a sidecar the pool started beforehand; its metadata
 // endpoint is theirs. Idle pooled sidecars are removed when berth stops.
-// Not parallel: another runner's start would find this one's pool.
+// Not parallel: another runner's start would find this one's pool. Other
+// berths on the same engine (another test binary, a developer's server)
+// keep pools of their own, labelled by their state directories, which
+// this test must not count.
 func TestSidecarPool(t *testing.T) {
 	logs := newMemoryLogs()
 	e := newEnv(t, logs, func(c *ecs.RunnerConfig) { c.SidecarPool = 1 })
+	sum := sha256.Sum256([]byte(filepath.Join(e.dir, "state")))
 	pooled := func() []string {
 		t.Helper()
-		list, err := e.rt.List(t.Context(), map[string]string{"berth.task": "sidecar-pool"})
+		list, err := e.rt.List(t.Context(), map[string]string{"berth.task": "sidecar-pool", launcher.LabelContainer: hex.EncodeToString(sum[:8])})
 		if err != nil {
 			t.Fatal(err)
 		}
