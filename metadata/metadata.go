@@ -3,19 +3,20 @@
 // tags, which blobs each repository holds, upload sessions and pull times,
 // scans, lifecycle policy previews, and the identities that may use them:
 // users, their policies and their access keys, and the web UI's sessions;
-// and the launcher's state: ECS clusters, task definitions and tasks, and
-// log groups, streams and events. Listing, tag lists, the catalog,
-// lifecycle and GC read the index and never walk the blob store.
+// and the launcher's state: ECS clusters, task definitions and tasks, log
+// groups, streams and events, and Lambda functions, their versions and
+// aliases. Listing, tag lists, the catalog, lifecycle and GC read the
+// index and never walk the blob store.
 //
 // The index is declared in families of small interfaces, one file each
 // (blobs.go, manifests.go, repositories.go, images.go, scans.go,
 // previews.go, settings.go, identities.go, sessions.go, browsing.go,
-// statistics.go, ecs.go, logs.go); Store is their union, which a backend
-// implements: the embedded SQLite backend (metadata/sqlite) and, for
-// several replicas, PostgreSQL. Consumers never take Store: each
-// declares the few methods it uses, in its own package. A new kind of
-// state gets its own family (and file) and a line in Store, never more
-// methods on an existing one.
+// statistics.go, ecs.go, logs.go, lambda.go); Store is their union,
+// which a backend implements: the embedded SQLite backend
+// (metadata/sqlite) and, for several replicas, PostgreSQL. Consumers never
+// take Store: each declares the few methods it uses, in its own package. A
+// new kind of state gets its own family (and file) and a line in Store,
+// never more methods on an existing one.
 package metadata
 
 import (
@@ -78,6 +79,9 @@ type Store interface {
 	TaskDefinitions
 	Tasks
 	Logs
+	Functions
+	FunctionVersions
+	FunctionAliases
 	// Ping reports whether the index is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the index.

@@ -93,6 +93,9 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"FilterLogEvents", testFilterLogEvents},
 		{"LogStreamCap", testLogStreamCap},
 		{"ExpireLogEvents", testExpireLogEvents},
+		{"Functions", testFunctions},
+		{"FunctionVersions", testFunctionVersions},
+		{"FunctionAliases", testFunctionAliases},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,6 +119,9 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 	})
 	t.Run("LogsSurviveReopen", func(t *testing.T) {
 		testLogsSurviveReopen(t, newDatabase(t))
+	})
+	t.Run("FunctionsSurviveReopen", func(t *testing.T) {
+		testFunctionsSurviveReopen(t, newDatabase(t))
 	})
 }
 

@@ -333,6 +333,32 @@ CREATE INDEX log_events_stream ON log_events(stream_id, ts, seq);
 -- Streams deleted (with their group or alone) whose events are still to
 -- be deleted.
 CREATE TABLE log_stream_deletions (stream_id INTEGER PRIMARY KEY);
+`, `
+-- The launcher's Lambda state: each function's JSON document (its
+-- $LATEST configuration, tags, concurrency, URL), its published versions
+-- and its aliases. last_version counts every version ever published, so
+-- a deleted version's number is not reused.
+CREATE TABLE lambda_functions (
+	name         TEXT PRIMARY KEY,
+	revision     INTEGER NOT NULL,
+	last_version INTEGER NOT NULL DEFAULT 0,
+	created_at   INTEGER NOT NULL,
+	document     BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE lambda_versions (
+	function   TEXT NOT NULL REFERENCES lambda_functions(name) ON DELETE CASCADE,
+	version    INTEGER NOT NULL,
+	created_at INTEGER NOT NULL,
+	document   BLOB NOT NULL,
+	PRIMARY KEY (function, version)
+) WITHOUT ROWID;
+CREATE TABLE lambda_aliases (
+	function TEXT NOT NULL REFERENCES lambda_functions(name) ON DELETE CASCADE,
+	name     TEXT NOT NULL,
+	version  TEXT NOT NULL,
+	document BLOB NOT NULL,
+	PRIMARY KEY (function, name)
+) WITHOUT ROWID;
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
