@@ -82,3 +82,13 @@ type ImageStore interface {
 	// container still uses it.
 	RemoveImage(ctx context.Context, ref string) error
 }
+
+// StatsSource is a [Runtime] that can tell how much memory a container
+// has used (Lambda's "Max Memory Used").
+type StatsSource interface {
+	// MemoryPeak returns the most memory in bytes the container has used
+	// since it started, as its cgroup counts it; an engine that keeps no
+	// peak (cgroup v2 before memory.peak) reports the current use.
+	// [ErrNotFound] when id is unknown.
+	MemoryPeak(ctx context.Context, id string) (uint64, error)
+}

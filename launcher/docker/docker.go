@@ -23,6 +23,9 @@ import (
 type Runtime struct {
 	c   *client.Client
 	log *slog.Logger
+	// cgroupRoot is where the engine's container cgroups can be read on
+	// this machine; "" when the engine is elsewhere.
+	cgroupRoot string
 }
 
 var (
@@ -64,7 +67,14 @@ func New(opts ...Option) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
-	return &Runtime{c: c, log: o.log}, nil
+	rt := &Runtime{c: c, log: o.log}
+	if strings.HasPrefix(c.DaemonHost(), "unix://") {
+		// An engine on a local socket runs its containers in this
+		// machine's cgroups (MemoryPeak reads them, and falls back on the
+		// engine when they are not there, as inside a container).
+		rt.cgroupRoot = "/sys/fs/cgroup"
+	}
+	return rt, nil
 }
 
 // Close releases the client's connections.
