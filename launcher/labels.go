@@ -20,6 +20,10 @@ const (
 	LabelContainer = "berth.container"
 	// LabelRole tells helper containers (RoleSidecar) from the user's.
 	LabelRole = "berth.role"
+	// LabelInstance names the berth (by its data) that made the
+	// container, so that berths sharing an engine leave one another's
+	// containers alone when they clean up after a restart.
+	LabelInstance = "berth.instance"
 )
 
 // Owning services and roles.
@@ -40,6 +44,7 @@ type Owner struct {
 	Job       string
 	Container string
 	Role      string
+	Instance  string
 }
 
 // Labels returns o as labels, berth.managed=true included; empty fields
@@ -48,7 +53,7 @@ func (o Owner) Labels() map[string]string {
 	l := map[string]string{LabelManaged: "true"}
 	for k, v := range map[string]string{
 		LabelService: o.Service, LabelTask: o.Task, LabelFunction: o.Function,
-		LabelJob: o.Job, LabelContainer: o.Container, LabelRole: o.Role,
+		LabelJob: o.Job, LabelContainer: o.Container, LabelRole: o.Role, LabelInstance: o.Instance,
 	} {
 		if v != "" {
 			l[k] = v
@@ -62,6 +67,7 @@ func OwnerOf(labels map[string]string) Owner {
 	return Owner{
 		Service: labels[LabelService], Task: labels[LabelTask], Function: labels[LabelFunction],
 		Job: labels[LabelJob], Container: labels[LabelContainer], Role: labels[LabelRole],
+		Instance: labels[LabelInstance],
 	}
 }
 

@@ -13,7 +13,9 @@
 // an error; "sleep" sleeps "ms" milliseconds, ignoring its deadline;
 // "exit" exits 3 mid-invoke; "env" returns the AWS_* and _HANDLER
 // variables; "alloc" touches "mb" MiB before it answers; "big" answers
-// "mb" MiB of JSON. Every invocation prints one line to stdout first.
+// "mb" MiB of JSON; "get" answers the body of a GET of "url" (a test's
+// server on 127.0.0.1, which can hold invocations until several are in
+// flight). Every invocation prints one line to stdout first.
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -72,6 +75,7 @@ type event struct {
 	Action string `json:"action"`
 	MS     int    `json:"ms"`
 	MB     int    `json:"mb"`
+	URL    string `json:"url"`
 }
 
 var kept [][]byte // what alloc touched, kept so the memory stays used
@@ -108,6 +112,14 @@ func echo(ctx context.Context, raw json.RawMessage) (any, error) {
 		return map[string]int{"allocated": len(b)}, nil
 	case "big":
 		return strings.Repeat("x", e.MB<<20), nil
+	case "get":
+		resp, err := http.Get(e.URL)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return string(body), err
 	}
 	return raw, nil
 }

@@ -1,0 +1,290 @@
+package lambda_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/berth-dev/berth/launcher"
+	"github.com/berth-dev/berth/launcher/docker"
+	"github.com/berth-dev/berth/launcher/lambda"
+	"github.com/berth-dev/berth/metadata/sqlite"
+	"github.com/berth-dev/berth/registry"
+	"github.com/berth-dev/berth/storage/filesystem"
+)
+
+// The test functions run from an image of internal/testfn, pushed once per
+// test binary to a berth registry that lives as long as the binary, and
+// pulled by the engine from there.
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixtureMade.Load() {
+		if f, err := fixture(); err == nil {
+			f.close()
+		}
+	}
+	os.Exit(code)
+}
+
+// engine is the machine's Docker Engine.
+var engine = sync.OnceValues(func() (*docker.Runtime, error) {
+	rt, err := docker.New()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Ping(ctx); err != nil {
+		return nil, err
+	}
+	return rt, nil
+})
+
+// newEngine returns the engine; without one the test skips, or fails when
+// CI is set.
+func newEngine(t testing.TB) *docker.Runtime {
+	t.Helper()
+	rt, err := engine()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Docker Engine unreachable (CI is set): %v", err)
+		}
+		t.Skipf("Docker Engine unreachable: %v", err)
+	}
+	return rt
+}
+
+// registryFixture is a berth registry on 127.0.0.1 holding the test
+// function's image.
+type registryFixture struct {
+	dir   string
+	store *sqlite.Store
+	srv   *httptest.Server
+	// Host is the registry's host:port; Repository the image's
+	// repository; Tag its tag and Digest its digest.
+	Host, Repository, Tag, Digest string
+}
+
+// Image is the image by digest, as the engine pulls it.
+func (f *registryFixture) Image() string { return f.Host + "/" + f.Repository + "@" + f.Digest }
+
+// TagRef is the image by tag.
+func (f *registryFixture) TagRef() string { return f.Host + "/" + f.Repository + ":" + f.Tag }
+
+func (f *registryFixture) close() {
+	if rt, err := engine(); err == nil {
+		// By its name, not its id: other test binaries may hold the same
+		// image under their own registry's name.
+		if err := rt.RemoveImage(context.Background(), f.Image()); err != nil && !errors.Is(err, launcher.ErrImageNotFound) {
+			fmt.Fprintln(os.Stderr, "remove test image:", err)
+		}
+	}
+	f.srv.Close()
+	f.store.Close()
+	os.RemoveAll(f.dir)
+}
+
+// fixture builds testfn, pushes its image to a new berth registry and has
+// the engine pull it, once per test binary.
+var fixture = sync.OnceValues(func() (*registryFixture, error) {
+	fixtureMade.Store(true)
+	rt, err := engine()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "lambda-test-")
+	if err != nil {
+		return nil, err
+	}
+	f := &registryFixture{dir: dir, Repository: "lambda/testfn"}
+	ctx := context.Background()
+	if f.store, err = sqlite.Open(ctx, filepath.Join(dir, "berth.db")); err != nil {
+		return nil, err
+	}
+	blobs, err := filesystem.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := registry.New(f.store, blobs, quiet, registry.Config{CreateOnPush: true})
+	f.srv = httptest.NewServer(reg)
+	f.Host = strings.TrimPrefix(f.srv.URL, "http://")
+
+	bin := filepath.Join(dir, "bootstrap")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, "./internal/testfn")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build testfn: %v\n%s", err, out)
+	}
+	img, err := functionImage(bin)
+	if err != nil {
+		return nil, err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return nil, err
+	}
+	f.Digest, f.Tag = d.String(), d.Hex[:12]
+	ref, err := name.ParseReference(f.TagRef())
+	if err != nil {
+		return nil, err
+	}
+	if err := remote.Write(ref, img); err != nil {
+		return nil, fmt.Errorf("push %s: %w", ref, err)
+	}
+	start := time.Now()
+	if err := rt.Pull(ctx, f.Image(), launcher.RegistryAuth{}); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "test function image %s pushed and pulled in %v\n", f.Image(), time.Since(start).Round(time.Millisecond))
+	return f, nil
+})
+
+// functionImage is a FROM scratch image of the static binary bin as
+// /bootstrap, its entrypoint, as a Lambda custom runtime's.
+func functionImage(bin string) (v1.Image, error) {
+	exe, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	if err := tw.WriteHeader(&tar.Header{Name: "bootstrap", Mode: 0o755, Size: int64(len(exe)), Typeflag: tar.TypeReg}); err != nil {
+		return nil, err
+	}
+	tw.Write(exe)
+	tw.Close()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer.Bytes())), nil })
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	cf.Config.Entrypoint = []string{"/bootstrap"}
+	cf.Config.Labels = launcher.Owner{Service: "test"}.Labels()
+	return mutate.ConfigFile(img, cf)
+}
+
+// fixtureMade says whether fixture ran, so that TestMain cleans up only
+// what it made.
+var fixtureMade atomic.Bool
+
+// testImage returns the fixture, failing the test if it could not be made.
+func testImage(t testing.TB) *registryFixture {
+	t.Helper()
+	newEngine(t)
+	f, err := fixture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// memorySink is a log sink that keeps every line, for the tests to read.
+type memorySink struct {
+	mu      sync.Mutex
+	streams map[string][]string // "group stream" → lines
+}
+
+func (s *memorySink) Open(_ context.Context, group, stream string) (lambda.LogStream, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.streams == nil {
+		s.streams = map[string][]string{}
+	}
+	key := group + " " + stream
+	if _, ok := s.streams[key]; !ok {
+		s.streams[key] = []string{}
+	}
+	return memoryStream{s, key}, nil
+}
+
+// lines returns every line of group, stream by stream in name order.
+func (s *memorySink) lines(group string) map[string][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]string{}
+	for k, v := range s.streams {
+		if g, stream, _ := strings.Cut(k, " "); g == group {
+			out[stream] = append([]string(nil), v...)
+		}
+	}
+	return out
+}
+
+type memoryStream struct {
+	s   *memorySink
+	key string
+}
+
+func (m memoryStream) Write(_ time.Time, line string) {
+	m.s.mu.Lock()
+	defer m.s.mu.Unlock()
+	m.s.streams[m.key] = append(m.s.streams[m.key], line)
+}
+
+func (m memoryStream) Close() error { return nil }
+
+// barrier is an HTTP server on 127.0.0.1 that answers no request until n
+// are waiting, or until it is opened: invocations that GET it are all in
+// flight at once.
+type barrier struct {
+	URL  string
+	mu   sync.Mutex
+	n    int
+	open chan struct{}
+	once sync.Once
+}
+
+func newBarrier(t *testing.T, n int) *barrier {
+	b := &barrier{n: n, open: make(chan struct{})}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.mu.Lock()
+		b.n--
+		if b.n <= 0 {
+			b.release()
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.open:
+			io.WriteString(w, "released")
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(b.release)
+	b.URL = srv.URL
+	return b
+}
+
+func (b *barrier) release() { b.once.Do(func() { close(b.open) }) }
