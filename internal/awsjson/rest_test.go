@@ -175,3 +175,26 @@ func TestRESTWiringBugsPanic(t *testing.T) {
 		}()
 	}
 }
+
+// A service may answer a body over its limit with its own error, as
+// Lambda answers 413 RequestTooLargeException.
+func TestRESTBodyTooLarge(t *testing.T) {
+	svc := NewRESTService("lambda", WithMaxBodyBytes(10),
+		WithBodyTooLarge(awserr.New("RequestTooLargeException", http.StatusRequestEntityTooLarge, "Request must be smaller than 10 bytes.")))
+	HandleRESTFunc(svc, "POST /2015-03-31/functions/{FunctionName}/invocations", "Invoke", func(w http.ResponseWriter, r *http.Request) error {
+		return nil
+	})
+	mux := http.NewServeMux()
+	NewFront(mux, nil, nil).REST(svc)
+	for _, chunked := range []bool{false, true} {
+		r := httptest.NewRequest("POST", "/2015-03-31/functions/fn/invocations", strings.NewReader(strings.Repeat("x", 11)))
+		if chunked {
+			r.ContentLength = -1
+		}
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		if w.Code != http.StatusRequestEntityTooLarge || w.Header().Get("X-Amzn-ErrorType") != "RequestTooLargeException" {
+			t.Errorf("chunked %v: %d %s %s", chunked, w.Code, w.Header().Get("X-Amzn-ErrorType"), w.Body)
+		}
+	}
+}

@@ -41,6 +41,7 @@ type settings struct {
 	log     *slog.Logger
 	fault   string    // the server fault's type name
 	body    errorBody // REST-JSON only: the error body
+	tooBig  *awserr.Error
 }
 
 func newSettings(signingName string, opts []Option) settings {
@@ -71,6 +72,11 @@ func WithLogger(l *slog.Logger) Option {
 		}
 	}
 }
+
+// WithBodyTooLarge sets the error a body over the limit gets; the default
+// is a 400 ValidationException. Lambda answers 413
+// RequestTooLargeException.
+func WithBodyTooLarge(e *awserr.Error) Option { return func(s *settings) { s.tooBig = e } }
 
 // WithServerFault sets the type name of the service's server fault, sent
 // for every error that has no AWS form. The default, ServerException, is
@@ -198,7 +204,10 @@ func (s *settings) admit(ctx context.Context, r *http.Request, authenticate Auth
 // body with a 400 ValidationException, not a bare 413, so SDKs surface it as
 // a typed API error rather than a transport failure.
 func (s *settings) readBody(r *http.Request) ([]byte, error) {
-	tooBig := awserr.Errorf(awserr.ValidationException, "Request body exceeds the maximum size of %d bytes.", s.maxBody)
+	tooBig := s.tooBig
+	if tooBig == nil {
+		tooBig = awserr.Errorf(awserr.ValidationException, "Request body exceeds the maximum size of %d bytes.", s.maxBody)
+	}
 	if r.ContentLength > s.maxBody {
 		return nil, tooBig
 	}
