@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/launcher"
 )
 
 // Task is an ECS task in its wire form (RunTask's and DescribeTasks'
@@ -198,10 +199,5 @@ type containerState struct {
 	OOM bool `json:"oom,omitempty"`
 }
 
-// Caller is who launched a task: the user and the access key that signed
-// the request (empty when access control is off).
-type Caller struct {
-	User        string `json:"user,omitempty"`
-	ARN         string `json:"arn,omitempty"`
-	AccessKeyID string `json:"accessKeyId,omitempty"`
-}
+// Caller is who launched a task; Lambda's functions record theirs alike.
+type Caller = launcher.Caller
