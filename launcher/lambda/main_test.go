@@ -83,6 +83,10 @@ type registryFixture struct {
 	dir   string
 	store *sqlite.Store
 	srv   *httptest.Server
+	img   v1.Image
+	// held is closed to let pulls of repositories under lambda/held/ go on.
+	held     chan struct{}
+	holdOnce sync.Once
 	// Host is the registry's host:port; Repository the image's
 	// repository; Tag its tag and Digest its digest.
 	Host, Repository, Tag, Digest string
@@ -94,7 +98,24 @@ func (f *registryFixture) Image() string { return f.Host + "/" + f.Repository + 
 // TagRef is the image by tag.
 func (f *registryFixture) TagRef() string { return f.Host + "/" + f.Repository + ":" + f.Tag }
 
+// push pushes the test image as repo:tag and returns its name.
+func (f *registryFixture) push(t testing.TB, repo, tag string) string {
+	t.Helper()
+	ref, err := name.ParseReference(f.Host + "/" + repo + ":" + tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, f.img); err != nil {
+		t.Fatal(err)
+	}
+	return ref.String()
+}
+
+// release lets pulls of lambda/held/... go on, for good.
+func (f *registryFixture) release() { f.holdOnce.Do(func() { close(f.held) }) }
+
 func (f *registryFixture) close() {
+	f.release()
 	if rt, err := engine(); err == nil {
 		// By its name, not its id: other test binaries may hold the same
 		// image under their own registry's name.
@@ -130,7 +151,19 @@ var fixture = sync.OnceValues(func() (*registryFixture, error) {
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := registry.New(f.store, blobs, quiet, registry.Config{CreateOnPush: true})
-	f.srv = httptest.NewServer(reg)
+	f.held = make(chan struct{})
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Pulls of lambda/held/... wait, so a test can see a function
+		// whose image is still being pulled (Pending).
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/lambda/held/") {
+			select {
+			case <-f.held:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		reg.ServeHTTP(w, r)
+	}))
 	f.Host = strings.TrimPrefix(f.srv.URL, "http://")
 
 	bin := filepath.Join(dir, "bootstrap")
@@ -143,6 +176,7 @@ var fixture = sync.OnceValues(func() (*registryFixture, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.img = img
 	d, err := img.Digest()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,512 @@
+package lambda_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdk "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/launcher"
+	"github.com/berth-dev/berth/launcher/lambda"
+)
+
+const (
+	account = "000000000000"
+	role    = "arn:aws:iam::000000000000:role/lambda-role"
+)
+
+// apiFixture is the Lambda API over the test registry's index, with a
+// runner on the real engine, and an SDK client of it.
+type apiFixture struct {
+	client *sdk.Client
+	api    *lambda.API
+	runner *lambda.Runner
+	reg    *registryFixture
+	url    string
+	logs   *memorySink
+}
+
+// allowAll lets every caller do everything and pulls anonymously.
+type allowAll struct{}
+
+func (allowAll) AuthorizeAction(context.Context, string, string) error { return nil }
+func (allowAll) Caller(context.Context) launcher.Caller                { return launcher.Caller{User: "tester"} }
+func (allowAll) RegistryAuth(context.Context, launcher.Caller) (launcher.RegistryAuth, error) {
+	return launcher.RegistryAuth{}, nil
+}
+
+func newAPI(t *testing.T, cfg lambda.RunnerConfig) *apiFixture {
+	t.Helper()
+	f := testImage(t)
+	logs := &memorySink{}
+	if cfg.Logs == nil {
+		cfg.Logs = logs
+	}
+	r := newRunner(t, cfg)
+	api := lambda.New(f.store, r, lambda.Config{
+		AccountID: account, Region: "us-east-1", Access: allowAll{},
+		Images: launcher.Images{Registry: f.Host, Account: account},
+	})
+	t.Cleanup(api.Close)
+	mux := http.NewServeMux()
+	api.Register(awsjson.NewFront(mux, nil, nil))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	client := sdk.New(sdk.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(srv.URL),
+		RetryMaxAttempts: 1, // a throttle is the answer under test, not something to retry
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}, nil
+		}),
+	})
+	return &apiFixture{client: client, api: api, runner: r, reg: f, url: srv.URL, logs: logs}
+}
+
+// functionName is a name for the test's function.
+func functionName(t *testing.T, suffix string) string {
+	return strings.NewReplacer("/", "-", "#", "-").Replace(t.Name()) + suffix
+}
+
+// create creates a function of the test image in mode and waits until it
+// is Active.
+func (a *apiFixture) create(t *testing.T, name string, mode ...string) *sdk.GetFunctionOutput {
+	t.Helper()
+	in := &sdk.CreateFunctionInput{
+		FunctionName: aws.String(name), Role: aws.String(role), PackageType: types.PackageTypeImage,
+		Code: &types.FunctionCode{ImageUri: aws.String(a.reg.TagRef())},
+	}
+	if len(mode) > 0 {
+		in.ImageConfig = &types.ImageConfig{Command: mode}
+	}
+	if _, err := a.client.CreateFunction(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+	return a.waitActive(t, name)
+}
+
+func (a *apiFixture) waitActive(t *testing.T, name string) *sdk.GetFunctionOutput {
+	t.Helper()
+	out, err := sdk.NewFunctionActiveV2Waiter(a.client, func(o *sdk.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	}).WaitForOutput(t.Context(), &sdk.GetFunctionInput{FunctionName: aws.String(name)}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// apiError asserts that err is the API error code with status.
+func apiError(t *testing.T, err error, code string, status int) *smithy.GenericAPIError {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != code {
+		t.Fatalf("error = %v; want %s", err, code)
+	}
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) && re.HTTPStatusCode() != status {
+		t.Errorf("%s: status %d; want %d", code, re.HTTPStatusCode(), status)
+	}
+	return &smithy.GenericAPIError{Code: ae.ErrorCode(), Message: ae.ErrorMessage()}
+}
+
+// A function is created Pending, becomes Active once its image is
+// pulled, shows its image pinned to the digest, changes with updates and
+// is gone when deleted.
+func TestAPIFunctionLifecycle(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, lambda.RunnerConfig{})
+	name := functionName(t, "")
+	ecrURI := account + ".dkr.ecr.us-east-1.amazonaws.com/" + a.reg.Repository + ":" + a.reg.Tag
+	created, err := a.client.CreateFunction(t.Context(), &sdk.CreateFunctionInput{
+		FunctionName: aws.String(name), Role: aws.String(role), PackageType: types.PackageTypeImage,
+		Code:        &types.FunctionCode{ImageUri: aws.String(ecrURI)},
+		Environment: &types.Environment{Variables: map[string]string{"GREETING": "hi"}},
+		Tags:        map[string]string{"team": "platform"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := "arn:aws:lambda:us-east-1:" + account + ":function:" + name
+	if created.State != types.StatePending || aws.ToString(created.FunctionArn) != arn || aws.ToInt32(created.MemorySize) != 128 ||
+		aws.ToInt32(created.Timeout) != 3 || created.PackageType != types.PackageTypeImage || aws.ToString(created.Version) != "$LATEST" ||
+		aws.ToString(created.CodeSha256) != strings.TrimPrefix(a.reg.Digest, "sha256:") || aws.ToString(created.RevisionId) == "" {
+		t.Errorf("created = %+v", created)
+	}
+	got := a.waitActive(t, name)
+	c := got.Configuration
+	if c.State != types.StateActive || c.LastUpdateStatus != types.LastUpdateStatusSuccessful || c.Environment.Variables["GREETING"] != "hi" ||
+		aws.ToString(c.LoggingConfig.LogGroup) != "/aws/lambda/"+name || c.Architectures[0] != types.ArchitectureX8664 ||
+		aws.ToInt32(c.EphemeralStorage.Size) != 512 {
+		t.Errorf("configuration = %+v", c)
+	}
+	wantResolved := account + ".dkr.ecr.us-east-1.amazonaws.com/" + a.reg.Repository + "@" + a.reg.Digest
+	if aws.ToString(got.Code.ImageUri) != ecrURI || aws.ToString(got.Code.ResolvedImageUri) != wantResolved || aws.ToString(got.Code.RepositoryType) != "ECR" {
+		t.Errorf("code = %+v; want %s pinned as %s", got.Code, ecrURI, wantResolved)
+	}
+	if got.Tags["team"] != "platform" {
+		t.Errorf("tags = %v", got.Tags)
+	}
+
+	// A configuration update is at once visible to the next invocation.
+	updated, err := a.client.UpdateFunctionConfiguration(t.Context(), &sdk.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String(name), MemorySize: aws.Int32(256), Timeout: aws.Int32(10),
+		Environment: &types.Environment{Variables: map[string]string{"GREETING": "hello"}},
+		ImageConfig: &types.ImageConfig{Command: []string{"echo"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToInt32(updated.MemorySize) != 256 || aws.ToString(updated.RevisionId) == aws.ToString(c.RevisionId) {
+		t.Errorf("updated = %+v", updated)
+	}
+	out, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`{"action":"env"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]string
+	json.Unmarshal(out.Payload, &env)
+	if env["GREETING"] != "hello" || env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] != "256" || env["_HANDLER"] != "echo" {
+		t.Errorf("environment after the update: %s", out.Payload)
+	}
+	// A stale RevisionId is refused.
+	_, err = a.client.UpdateFunctionConfiguration(t.Context(), &sdk.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String(name), Description: aws.String("x"), RevisionId: c.RevisionId})
+	apiError(t, err, "PreconditionFailedException", 412)
+
+	// New code: InProgress until the image is pulled, then Successful.
+	tag := a.reg.push(t, a.reg.Repository, "v2")
+	code, err := a.client.UpdateFunctionCode(t.Context(), &sdk.UpdateFunctionCodeInput{FunctionName: aws.String(name), ImageUri: aws.String(tag)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code.LastUpdateStatus != types.LastUpdateStatusInProgress {
+		t.Errorf("LastUpdateStatus after UpdateFunctionCode = %s; want InProgress", code.LastUpdateStatus)
+	}
+	if _, err := sdk.NewFunctionUpdatedV2Waiter(a.client, func(o *sdk.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	}).WaitForOutput(t.Context(), &sdk.GetFunctionInput{FunctionName: aws.String(name)}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+
+	list, err := a.client.ListFunctions(t.Context(), &sdk.ListFunctionsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, fn := range list.Functions {
+		found = found || aws.ToString(fn.FunctionName) == name
+	}
+	if !found {
+		t.Errorf("ListFunctions has no %s", name)
+	}
+
+	// Tags.
+	if _, err := a.client.TagResource(t.Context(), &sdk.TagResourceInput{Resource: aws.String(arn), Tags: map[string]string{"env": "dev"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.client.UntagResource(t.Context(), &sdk.UntagResourceInput{Resource: aws.String(arn), TagKeys: []string{"team"}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := a.client.ListTags(t.Context(), &sdk.ListTagsInput{Resource: aws.String(arn)})
+	if err != nil || len(tags.Tags) != 1 || tags.Tags["env"] != "dev" {
+		t.Errorf("ListTags = %v, %v", tags, err)
+	}
+
+	if _, err := a.client.DeleteFunction(t.Context(), &sdk.DeleteFunctionInput{FunctionName: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.client.GetFunction(t.Context(), &sdk.GetFunctionInput{FunctionName: aws.String(name)})
+	if e := apiError(t, err, "ResourceNotFoundException", 404); e.Message != "Function not found: "+arn {
+		t.Errorf("message = %q", e.Message)
+	}
+	waitNoContainers(t, name, 0)
+}
+
+// Invoke as Lambda answers it: the result, a function error as a 200 with
+// X-Amz-Function-Error, the log tail, DryRun and Event.
+func TestAPIInvoke(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, lambda.RunnerConfig{})
+	name := functionName(t, "")
+	a.create(t, name)
+	out, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`{"n":1}`)})
+	if err != nil || out.StatusCode != 200 || string(out.Payload) != `{"n":1}` || out.FunctionError != nil || aws.ToString(out.ExecutedVersion) != "$LATEST" {
+		t.Fatalf("invoke = %+v, %v", out, err)
+	}
+	out, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`{"action":"fail"}`), LogType: types.LogTypeTail})
+	if err != nil || out.StatusCode != 200 || aws.ToString(out.FunctionError) != "Unhandled" ||
+		string(out.Payload) != `{"errorMessage":"asked to fail","errorType":"errorString"}` {
+		t.Fatalf("failing invoke = %+v (%s), %v", out, out.Payload, err)
+	}
+	tail, err := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+	if err != nil || !strings.Contains(string(tail), "START RequestId: ") || !strings.Contains(string(tail), `action="fail"`) ||
+		!strings.Contains(string(tail), "END RequestId: ") || !strings.Contains(string(tail), "REPORT RequestId: ") {
+		t.Errorf("log tail = %q, %v", tail, err)
+	}
+	out, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), InvocationType: types.InvocationTypeDryRun})
+	if err != nil || out.StatusCode != 204 {
+		t.Errorf("dry run = %+v, %v", out, err)
+	}
+	b := newBarrier(t, 1)
+	out, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), InvocationType: types.InvocationTypeEvent,
+		Payload: []byte(`{"action":"get","url":"` + b.URL + `"}`)})
+	if err != nil || out.StatusCode != 202 {
+		t.Errorf("event = %+v, %v", out, err)
+	}
+	waitFor(t, "the event's invocation", func() bool { return b.waiting() == 0 })
+
+	// No payload is {}; one that is not JSON is refused.
+	if out, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name)}); err != nil || string(out.Payload) != `{}` {
+		t.Errorf("empty payload: %+v, %v", out, err)
+	}
+	_, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`not json`)})
+	apiError(t, err, "InvalidRequestContentException", 400)
+	_, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`"` + strings.Repeat("x", lambda.MaxPayload) + `"`)})
+	if e := apiError(t, err, "RequestTooLargeException", 413); e.Message != "Request must be smaller than 6291456 bytes for the InvokeFunction operation" {
+		t.Errorf("message = %q", e.Message)
+	}
+	_, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), InvocationType: types.InvocationTypeEvent,
+		Payload: []byte(`"` + strings.Repeat("x", lambda.MaxAsyncPayload) + `"`)})
+	apiError(t, err, "RequestTooLargeException", 413)
+	_, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String("nope")})
+	apiError(t, err, "ResourceNotFoundException", 404)
+	_, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Qualifier: aws.String("7")})
+	apiError(t, err, "ResourceNotFoundException", 404)
+}
+
+// A function whose image is still being pulled is Pending, and cannot be
+// invoked until it is Active.
+func TestAPIPending(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, lambda.RunnerConfig{})
+	name := functionName(t, "")
+	image := a.reg.push(t, "lambda/held/"+strings.ToLower(name), "1")
+	if _, err := a.client.CreateFunction(t.Context(), &sdk.CreateFunctionInput{
+		FunctionName: aws.String(name), Role: aws.String(role), PackageType: types.PackageTypeImage,
+		Code: &types.FunctionCode{ImageUri: aws.String(image)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name)})
+	if e := apiError(t, err, "ResourceConflictException", 409); !strings.HasSuffix(e.Message, "The function is currently in the following state: Pending") {
+		t.Errorf("message = %q", e.Message)
+	}
+	_, err = a.client.UpdateFunctionConfiguration(t.Context(), &sdk.UpdateFunctionConfigurationInput{FunctionName: aws.String(name), MemorySize: aws.Int32(256)})
+	apiError(t, err, "ResourceConflictException", 409)
+	_, err = a.client.PublishVersion(t.Context(), &sdk.PublishVersionInput{FunctionName: aws.String(name)})
+	apiError(t, err, "ResourceConflictException", 409)
+	a.reg.release()
+	a.waitActive(t, name)
+	if out, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`1`)}); err != nil || string(out.Payload) != `1` {
+		t.Errorf("invoke once Active = %+v, %v", out, err)
+	}
+}
+
+// Bad input gets Lambda's error, never a 500.
+func TestAPIBadInput(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, lambda.RunnerConfig{})
+	name := functionName(t, "")
+	a.create(t, name)
+	base := func() *sdk.CreateFunctionInput {
+		return &sdk.CreateFunctionInput{FunctionName: aws.String(name + "-new"), Role: aws.String(role), PackageType: types.PackageTypeImage,
+			Code: &types.FunctionCode{ImageUri: aws.String(a.reg.TagRef())}}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*sdk.CreateFunctionInput)
+		code   string
+		msg    string
+	}{
+		{"memory 100", func(in *sdk.CreateFunctionInput) { in.MemorySize = aws.Int32(100) }, "ValidationException",
+			"1 validation error detected: Value '100' at 'memorySize' failed to satisfy constraint: Member must have value greater than or equal to 128"},
+		{"memory 20000", func(in *sdk.CreateFunctionInput) { in.MemorySize = aws.Int32(20000) }, "ValidationException", ""},
+		{"timeout 0", func(in *sdk.CreateFunctionInput) { in.Timeout = aws.Int32(0) }, "ValidationException",
+			"1 validation error detected: Value '0' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1"},
+		{"timeout 901", func(in *sdk.CreateFunctionInput) { in.Timeout = aws.Int32(901) }, "ValidationException", ""},
+		{"storage 100", func(in *sdk.CreateFunctionInput) { in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(100)} }, "ValidationException", ""},
+		{"missing image", func(in *sdk.CreateFunctionInput) { in.Code.ImageUri = aws.String(a.reg.Host + "/lambda/missing:1") }, "InvalidParameterValueException",
+			"Source image " + a.reg.Host + "/lambda/missing:1 does not exist. Provide a valid source image."},
+		{"missing tag", func(in *sdk.CreateFunctionInput) {
+			in.Code.ImageUri = aws.String(a.reg.Host + "/" + a.reg.Repository + ":missing")
+		}, "InvalidParameterValueException", ""},
+		{"another registry", func(in *sdk.CreateFunctionInput) { in.Code.ImageUri = aws.String("docker.io/library/alpine:3") }, "InvalidParameterValueException", ""},
+		{"another account", func(in *sdk.CreateFunctionInput) {
+			in.Code.ImageUri = aws.String("111111111111.dkr.ecr.us-east-1.amazonaws.com/" + a.reg.Repository + ":" + a.reg.Tag)
+		}, "InvalidParameterValueException", ""},
+		{"zip", func(in *sdk.CreateFunctionInput) {
+			in.PackageType = types.PackageTypeZip
+			in.Code = &types.FunctionCode{ZipFile: []byte("PK")}
+		}, "InvalidParameterValueException", ""},
+		{"reserved variable", func(in *sdk.CreateFunctionInput) {
+			in.Environment = &types.Environment{Variables: map[string]string{"AWS_REGION": "x"}}
+		}, "InvalidParameterValueException", ""},
+		{"bad role", func(in *sdk.CreateFunctionInput) { in.Role = aws.String("admin") }, "ValidationException", ""},
+		{"bad name", func(in *sdk.CreateFunctionInput) { in.FunctionName = aws.String("has space") }, "ValidationException", ""},
+		{"exists", func(in *sdk.CreateFunctionInput) { in.FunctionName = aws.String(name) }, "ResourceConflictException", "Function already exist: " + name},
+		{"bad architecture", func(in *sdk.CreateFunctionInput) { in.Architectures = []types.Architecture{"sparc"} }, "ValidationException", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := base()
+			tc.change(in)
+			_, err := a.client.CreateFunction(t.Context(), in)
+			status := 400
+			if tc.code == "ResourceConflictException" {
+				status = 409
+			}
+			if e := apiError(t, err, tc.code, status); tc.msg != "" && e.Message != tc.msg {
+				t.Errorf("message = %q; want %q", e.Message, tc.msg)
+			}
+		})
+	}
+	_, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), InvocationType: "Sometimes"})
+	apiError(t, err, "ValidationException", 400)
+	_, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), ClientContext: aws.String("%%%")})
+	apiError(t, err, "InvalidParameterValueException", 400)
+	_, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String("arn:aws:lambda:eu-west-1:" + account + ":function:" + name)})
+	apiError(t, err, "ResourceNotFoundException", 404)
+	_, err = a.client.DeleteFunction(t.Context(), &sdk.DeleteFunctionInput{FunctionName: aws.String(name), Qualifier: aws.String("$LATEST")})
+	apiError(t, err, "InvalidParameterValueException", 400)
+}
+
+// Versions are frozen copies of $LATEST, numbered; aliases name them and
+// route invocations to them.
+func TestAPIVersionsAndAliases(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, lambda.RunnerConfig{})
+	name := functionName(t, "")
+	a.create(t, name)
+	v1, err := a.client.PublishVersion(t.Context(), &sdk.PublishVersionInput{FunctionName: aws.String(name), Description: aws.String("first")})
+	if err != nil || aws.ToString(v1.Version) != "1" || aws.ToString(v1.FunctionArn) != "arn:aws:lambda:us-east-1:"+account+":function:"+name+":1" ||
+		aws.ToString(v1.Description) != "first" || v1.State != types.StateActive {
+		t.Fatalf("PublishVersion = %+v, %v", v1, err)
+	}
+	again, err := a.client.PublishVersion(t.Context(), &sdk.PublishVersionInput{FunctionName: aws.String(name)})
+	if err != nil || aws.ToString(again.Version) != "1" {
+		t.Errorf("PublishVersion of an unchanged $LATEST = %v, %v; want version 1 again", aws.ToString(again.Version), err)
+	}
+	if _, err := a.client.UpdateFunctionConfiguration(t.Context(), &sdk.UpdateFunctionConfigurationInput{FunctionName: aws.String(name),
+		Environment: &types.Environment{Variables: map[string]string{"GREETING": "v2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := a.client.PublishVersion(t.Context(), &sdk.PublishVersionInput{FunctionName: aws.String(name)})
+	if err != nil || aws.ToString(v2.Version) != "2" {
+		t.Fatalf("PublishVersion after a change = %v, %v", aws.ToString(v2.Version), err)
+	}
+	versions, err := a.client.ListVersionsByFunction(t.Context(), &sdk.ListVersionsByFunctionInput{FunctionName: aws.String(name)})
+	if err != nil || len(versions.Versions) != 3 || aws.ToString(versions.Versions[0].Version) != "$LATEST" || aws.ToString(versions.Versions[2].Version) != "2" {
+		t.Errorf("ListVersionsByFunction = %+v, %v", versions, err)
+	}
+
+	alias, err := a.client.CreateAlias(t.Context(), &sdk.CreateAliasInput{FunctionName: aws.String(name), Name: aws.String("live"), FunctionVersion: aws.String("1")})
+	if err != nil || aws.ToString(alias.AliasArn) != "arn:aws:lambda:us-east-1:"+account+":function:"+name+":live" {
+		t.Fatalf("CreateAlias = %+v, %v", alias, err)
+	}
+	greeting := func(qualifier string) (string, string) {
+		t.Helper()
+		in := &sdk.InvokeInput{FunctionName: aws.String(name), Qualifier: aws.String(qualifier), Payload: []byte(`{"action":"env"}`)}
+		if fn, q, ok := strings.Cut(qualifier, ":"); ok { // the qualifier in the name
+			in.FunctionName, in.Qualifier = aws.String(fn+":"+q), nil
+		}
+		out, err := a.client.Invoke(t.Context(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env map[string]string
+		json.Unmarshal(out.Payload, &env)
+		return env["GREETING"] + "@" + env["AWS_LAMBDA_FUNCTION_VERSION"], aws.ToString(out.ExecutedVersion)
+	}
+	if got, executed := greeting("live"); got != "@1" || executed != "1" {
+		t.Errorf("live = %s (executed %s); want version 1 without GREETING", got, executed)
+	}
+	if got, executed := greeting("2"); got != "v2@2" || executed != "2" {
+		t.Errorf("version 2 = %s (executed %s)", got, executed)
+	}
+	if got, executed := greeting(name + ":live"); got != "@1" || executed != "1" {
+		t.Errorf("%s:live = %s (executed %s); want version 1", name, got, executed)
+	}
+	if _, err := a.client.UpdateAlias(t.Context(), &sdk.UpdateAliasInput{FunctionName: aws.String(name), Name: aws.String("live"), FunctionVersion: aws.String("2")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := greeting("live"); got != "v2@2" {
+		t.Errorf("live after the update = %s", got)
+	}
+	_, err = a.client.DeleteFunction(t.Context(), &sdk.DeleteFunctionInput{FunctionName: aws.String(name), Qualifier: aws.String("2")})
+	if e := apiError(t, err, "ResourceConflictException", 409); e.Message != "Unable to delete version because the following aliases reference it: [live]" {
+		t.Errorf("message = %q", e.Message)
+	}
+	_, err = a.client.CreateAlias(t.Context(), &sdk.CreateAliasInput{FunctionName: aws.String(name), Name: aws.String("live"), FunctionVersion: aws.String("1")})
+	apiError(t, err, "ResourceConflictException", 409)
+	_, err = a.client.CreateAlias(t.Context(), &sdk.CreateAliasInput{FunctionName: aws.String(name), Name: aws.String("bad"), FunctionVersion: aws.String("9")})
+	apiError(t, err, "ResourceNotFoundException", 404)
+	aliases, err := a.client.ListAliases(t.Context(), &sdk.ListAliasesInput{FunctionName: aws.String(name)})
+	if err != nil || len(aliases.Aliases) != 1 || aws.ToString(aliases.Aliases[0].FunctionVersion) != "2" {
+		t.Errorf("ListAliases = %+v, %v", aliases, err)
+	}
+	if _, err := a.client.DeleteAlias(t.Context(), &sdk.DeleteAliasInput{FunctionName: aws.String(name), Name: aws.String("live")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.client.GetAlias(t.Context(), &sdk.GetAliasInput{FunctionName: aws.String(name), Name: aws.String("live")})
+	apiError(t, err, "ResourceNotFoundException", 404)
+	if _, err := a.client.DeleteFunction(t.Context(), &sdk.DeleteFunctionInput{FunctionName: aws.String(name), Qualifier: aws.String("2")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.client.GetFunction(t.Context(), &sdk.GetFunctionInput{FunctionName: aws.String(name), Qualifier: aws.String("2")})
+	apiError(t, err, "ResourceNotFoundException", 404)
+}
+
+// Reserved concurrency caps a function's invocations in flight: beyond it
+// Lambda answers 429 TooManyRequestsException.
+func TestAPIReservedConcurrency(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, lambda.RunnerConfig{})
+	name := functionName(t, "")
+	a.create(t, name)
+	put, err := a.client.PutFunctionConcurrency(t.Context(), &sdk.PutFunctionConcurrencyInput{FunctionName: aws.String(name), ReservedConcurrentExecutions: aws.Int32(2)})
+	if err != nil || aws.ToInt32(put.ReservedConcurrentExecutions) != 2 {
+		t.Fatalf("PutFunctionConcurrency = %+v, %v", put, err)
+	}
+	got, err := a.client.GetFunctionConcurrency(t.Context(), &sdk.GetFunctionConcurrencyInput{FunctionName: aws.String(name)})
+	if err != nil || aws.ToInt32(got.ReservedConcurrentExecutions) != 2 {
+		t.Errorf("GetFunctionConcurrency = %+v, %v", got, err)
+	}
+	b := newBarrier(t, 3)
+	done := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := a.client.Invoke(context.Background(), &sdk.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`{"action":"get","url":"` + b.URL + `"}`)})
+			done <- err
+		}()
+	}
+	waitFor(t, "two invocations in flight", func() bool { return b.waiting() == 1 })
+	_, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`1`)})
+	if e := apiError(t, err, "TooManyRequestsException", 429); e.Message != "Rate Exceeded." {
+		t.Errorf("message = %q", e.Message)
+	}
+	b.release()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	_, err = a.client.PutFunctionConcurrency(t.Context(), &sdk.PutFunctionConcurrencyInput{FunctionName: aws.String(name), ReservedConcurrentExecutions: aws.Int32(950)})
+	apiError(t, err, "InvalidParameterValueException", 400)
+	if _, err := a.client.DeleteFunctionConcurrency(t.Context(), &sdk.DeleteFunctionConcurrencyInput{FunctionName: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.client.GetFunctionConcurrency(t.Context(), &sdk.GetFunctionConcurrencyInput{FunctionName: aws.String(name)}); err != nil || got.ReservedConcurrentExecutions != nil {
+		t.Errorf("GetFunctionConcurrency after delete = %+v, %v", got, err)
+	}
+}
