@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/berth-dev/berth/auth"
@@ -14,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/launcher/docker"
 	"github.com/berth-dev/berth/launcher/ecs"
+	"github.com/berth-dev/berth/launcher/lambda"
 	"github.com/berth-dev/berth/launcher/logs"
 	"github.com/berth-dev/berth/launcher/sidecar"
 	"github.com/berth-dev/berth/metadata"
@@ -23,34 +27,57 @@ import (
 type launcherStore interface {
 	ecs.Store
 	ecs.TaskStore
+	lambda.Store
 }
 
-// ecsLauncher is the launcher as serve wires it: the ECS API, and the
-// task runner whose Run is one of serve's loops (both nil when the
+// launchers is the launcher as serve wires it: the ECS and Lambda APIs,
+// and their runners, whose loops run beside the server (all nil when the
 // launcher is off).
-type ecsLauncher struct {
-	api    *ecs.API
-	runner *ecs.Runner
+type launchers struct {
+	api          *ecs.API
+	runner       *ecs.Runner
+	lambdaAPI    *lambda.API
+	lambdaRunner *lambda.Runner
 }
 
-// Register puts the ECS API on the AWS front door.
-func (l ecsLauncher) Register(front *awsjson.Front) {
+// Register puts the ECS and Lambda APIs on the AWS front door.
+func (l launchers) Register(front *awsjson.Front) {
 	if l.api != nil {
 		l.api.Register(front)
+		l.lambdaAPI.Register(front)
 	}
 }
 
-// openLauncher returns the ECS API and its task runner on the Docker
-// Engine the configuration names, pulling from this berth's registry on
-// 127.0.0.1 at the port it listens on. It does not need the engine to
-// answer: until it does, ECS calls that need it say so.
-func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, authority *auth.Authority, logStore *logs.Store, log *slog.Logger) (ecsLauncher, error) {
+// loops are the runners' background work.
+func (l launchers) loops() []func(context.Context) error {
+	if l.runner == nil {
+		return nil
+	}
+	return []func(context.Context) error{l.runner.Run, untilDone(l.lambdaRunner.Run)}
+}
+
+// close ends the Lambda API's pulls and removes the functions'
+// environments, whose Runtime API servers go with berth (ECS tasks keep
+// running).
+func (l launchers) close(ctx context.Context) error {
+	if l.lambdaAPI == nil {
+		return nil
+	}
+	l.lambdaAPI.Close()
+	return l.lambdaRunner.Close(ctx)
+}
+
+// openLauncher returns the ECS and Lambda APIs and their runners on the
+// Docker Engine the configuration names, pulling from this berth's
+// registry on 127.0.0.1 at the port it listens on. It does not need the
+// engine to answer: until it does, calls that need it say so.
+func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, authority *auth.Authority, logStore *logs.Store, log *slog.Logger) (launchers, error) {
 	if !cfg.Launcher.Enabled {
-		return ecsLauncher{}, nil
+		return launchers{}, nil
 	}
 	_, port, err := net.SplitHostPort(cfg.Listen)
 	if err != nil || port == "" || port == "0" {
-		return ecsLauncher{}, fmt.Errorf("the engine pulls from 127.0.0.1 at the port berth listens on: listen on a fixed port (listen %q)", cfg.Listen)
+		return launchers{}, fmt.Errorf("the engine pulls from 127.0.0.1 at the port berth listens on: listen on a fixed port (listen %q)", cfg.Listen)
 	}
 	opts := []docker.Option{docker.WithLogger(log)}
 	if cfg.Launcher.DockerHost != "" {
@@ -58,19 +85,20 @@ func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, 
 	}
 	engine, err := docker.New(opts...)
 	if err != nil {
-		return ecsLauncher{}, err
+		return launchers{}, err
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return ecsLauncher{}, fmt.Errorf("the sidecar image is made of berth's executable: %w", err)
+		return launchers{}, fmt.Errorf("the sidecar image is made of berth's executable: %w", err)
 	}
 	access := launchAccess{authority}
+	// The engine reaches the registry on loopback, where it allows plain
+	// HTTP.
+	images := launcher.Images{Registry: "127.0.0.1:" + port, Aliases: []string{cfg.Registry.Host}, Account: cfg.AWS.AccountID}
 	runner := ecs.NewRunner(engine, store, access, sidecar.NewImage(engine, exe), ecs.RunnerConfig{
-		AccountID: cfg.AWS.AccountID,
-		Region:    cfg.AWS.Region,
-		// The engine reaches the registry on loopback, where it allows
-		// plain HTTP.
-		Images:      launcher.Images{Registry: "127.0.0.1:" + port, Aliases: []string{cfg.Registry.Host}, Account: cfg.AWS.AccountID},
+		AccountID:   cfg.AWS.AccountID,
+		Region:      cfg.AWS.Region,
+		Images:      images,
 		StateDir:    cfg.Launcher.StateDir,
 		SidecarPool: cfg.Launcher.SidecarPool,
 		Logs:        ecsLogs{logStore},
@@ -83,9 +111,36 @@ func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, 
 		Log:       log,
 	})
 	if err != nil {
-		return ecsLauncher{}, err
+		return launchers{}, err
 	}
-	return ecsLauncher{api: api, runner: runner}, nil
+	l := cfg.Launcher.Lambda
+	lambdaRunner := lambda.NewRunner(engine, lambda.RunnerConfig{
+		Region:             cfg.AWS.Region,
+		Instance:           instance(cfg.DataDir),
+		AccountConcurrency: l.AccountConcurrency,
+		IdleTimeout:        l.IdleTimeout,
+		Logs:               lambdaLogs{logStore},
+		Log:                log,
+	})
+	lambdaAPI := lambda.New(store, lambdaRunner, lambda.Config{
+		AccountID:          cfg.AWS.AccountID,
+		Region:             cfg.AWS.Region,
+		Images:             images,
+		Access:             access,
+		AccountConcurrency: l.AccountConcurrency,
+		Log:                log,
+	})
+	return launchers{api: api, runner: runner, lambdaAPI: lambdaAPI, lambdaRunner: lambdaRunner}, nil
+}
+
+// instance names this berth on the engine by its data directory, so that
+// berths sharing an engine clean up only their own leftovers.
+func instance(dataDir string) string {
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
+	sum := sha256.Sum256([]byte(dataDir))
+	return hex.EncodeToString(sum[:6])
 }
 
 // launchAccess is the access control of ECS calls and the registry
@@ -96,17 +151,25 @@ func (l launchAccess) AuthorizeAction(ctx context.Context, action, resourceARN s
 	return l.a.AuthorizeAction(ctx, action, resourceARN)
 }
 
-func (l launchAccess) Caller(ctx context.Context) ecs.Caller {
+func (l launchAccess) Caller(ctx context.Context) launcher.Caller {
 	p := auth.PrincipalFrom(ctx)
-	return ecs.Caller{User: p.User, ARN: p.ARN, AccessKeyID: p.AccessKeyID}
+	return launcher.Caller{User: p.User, ARN: p.ARN, AccessKeyID: p.AccessKeyID}
 }
 
-func (l launchAccess) RegistryAuth(ctx context.Context, c ecs.Caller) (launcher.RegistryAuth, error) {
+func (l launchAccess) RegistryAuth(ctx context.Context, c launcher.Caller) (launcher.RegistryAuth, error) {
 	tok, err := l.a.RegistryToken(ctx, c.User, c.AccessKeyID)
 	if err != nil || tok == "" {
 		return launcher.RegistryAuth{}, err
 	}
 	return launcher.RegistryAuth{Username: "AWS", Password: tok}, nil
+}
+
+// lambdaLogs is the log store as Lambda's sink: /aws/lambda/<function>,
+// created on first use.
+type lambdaLogs struct{ s *logs.Store }
+
+func (l lambdaLogs) Open(ctx context.Context, group, stream string) (lambda.LogStream, error) {
+	return l.s.Open(ctx, logs.Destination{Group: group, Stream: stream, CreateGroup: true})
 }
 
 // ecsLogs is the log store as ECS's sink for awslogs containers.

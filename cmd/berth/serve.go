@@ -236,9 +236,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if cfg.Lifecycle.Interval > 0 {
 		loops = append(loops, untilDone(func(ctx context.Context) { runner.Schedule(ctx, cfg.Lifecycle.Interval) }))
 	}
-	if launch.runner != nil {
-		loops = append(loops, launch.runner.Run)
-	}
+	loops = append(loops, launch.loops()...)
 	if cfg.GC.Interval > 0 {
 		loops = append(loops, untilDone(func(ctx context.Context) { collector.Schedule(ctx, cfg.GC.Interval) }))
 	}
@@ -270,6 +268,9 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	err = g.Wait()
 	fctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	if cerr := launch.close(fctx); cerr != nil {
+		log.Warn("removing Lambda execution environments", "err", cerr)
+	}
 	if cerr := reg.Close(fctx); cerr != nil {
 		log.Warn("flushing pull times", "err", cerr)
 	}

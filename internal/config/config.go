@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -81,6 +82,37 @@ type Launcher struct {
 	// SidecarPool is how many task sidecars are kept started for awsvpc
 	// tasks without port mappings, once one has run; 0 keeps none.
 	SidecarPool int `yaml:"sidecarPool"`
+	// Lambda configures Lambda functions (served when the launcher is).
+	Lambda Lambda `yaml:"lambda"`
+}
+
+// Lambda configures Lambda functions: their execution environments,
+// asynchronous retries, function URLs and the prices their cost is
+// reckoned at.
+type Lambda struct {
+	// AccountConcurrency caps invocations in flight across every function,
+	// as an AWS account's concurrency limit does; over it, invocations get
+	// TooManyRequestsException.
+	AccountConcurrency int `yaml:"accountConcurrency"`
+	// IdleTimeout is how long an execution environment stays warm without
+	// an invocation.
+	IdleTimeout time.Duration `yaml:"idleTimeout"`
+	// RetryDelay is how long a failed asynchronous invocation waits for its
+	// first retry; the second waits twice as long (1m and 2m, as on AWS).
+	RetryDelay time.Duration `yaml:"retryDelay"`
+	// URLHost is the loopback address function URLs listen on, each on a
+	// port of its own.
+	URLHost string `yaml:"urlHost"`
+	// Prices are what functions would cost on AWS, in US dollars.
+	Prices LambdaPrices `yaml:"prices"`
+}
+
+// LambdaPrices are Lambda's prices: per million requests and per
+// GB-second by architecture (AWS's public price list, us-east-1).
+type LambdaPrices struct {
+	RequestsPerMillion float64 `yaml:"requestsPerMillion"`
+	GBSecondX86        float64 `yaml:"gbSecondX86"`
+	GBSecondARM        float64 `yaml:"gbSecondArm"`
 }
 
 // Scanning configures vulnerability scanning.
@@ -253,8 +285,11 @@ func Defaults() Config {
 		GC:        GC{Interval: time.Hour, Grace: time.Hour, UploadTimeout: 24 * time.Hour},
 		Scanning:  Scanning{Workers: 1, ReloadInterval: time.Minute},
 		UI:        UI{SessionLifetime: 12 * time.Hour},
-		Launcher:  Launcher{Enabled: true, SidecarPool: 2},
-		Logs:      Logs{MaxStreamBytes: 64 << 20, SweepInterval: time.Minute},
+		Launcher: Launcher{Enabled: true, SidecarPool: 2, Lambda: Lambda{
+			AccountConcurrency: 1000, IdleTimeout: 10 * time.Minute, RetryDelay: time.Minute, URLHost: "127.0.0.1",
+			Prices: LambdaPrices{RequestsPerMillion: 0.20, GBSecondX86: 0.0000166667, GBSecondARM: 0.0000133334},
+		}},
+		Logs: Logs{MaxStreamBytes: 64 << 20, SweepInterval: time.Minute},
 	}
 }
 
@@ -405,6 +440,15 @@ func (c *Config) Validate() error {
 	if c.Launcher.SidecarPool < 0 || c.Launcher.SidecarPool > 64 {
 		errs = append(errs, errors.New("launcher.sidecarPool: must be between 0 and 64"))
 	}
+	if l := c.Launcher.Lambda; l.AccountConcurrency < 1 || l.IdleTimeout <= 0 || l.RetryDelay <= 0 {
+		errs = append(errs, errors.New("launcher.lambda.accountConcurrency, idleTimeout and retryDelay: must be positive"))
+	}
+	if p := c.Launcher.Lambda.Prices; p.RequestsPerMillion < 0 || p.GBSecondX86 < 0 || p.GBSecondARM < 0 {
+		errs = append(errs, errors.New("launcher.lambda.prices: must not be negative"))
+	}
+	if ip := net.ParseIP(c.Launcher.Lambda.URLHost); ip == nil || !ip.IsLoopback() {
+		errs = append(errs, fmt.Errorf("launcher.lambda.urlHost %q: must be a loopback address (function URLs are for this machine)", c.Launcher.Lambda.URLHost))
+	}
 	if c.Logs.MaxStreamBytes < 0 || c.Logs.SweepInterval <= 0 {
 		errs = append(errs, errors.New("logs.maxStreamBytes: must not be negative; logs.sweepInterval: must be positive"))
 	}
@@ -503,6 +547,12 @@ func setField(f reflect.Value, s string) error {
 			return err
 		}
 		f.SetBool(b)
+	case f.Kind() == reflect.Float64:
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return err
+		}
+		f.SetFloat(x)
 	default:
 		return fmt.Errorf("unsupported type %s", f.Type())
 	}

@@ -52,8 +52,11 @@ func TestDefaults(t *testing.T) {
 		GC:        config.GC{Interval: time.Hour, Grace: time.Hour, UploadTimeout: 24 * time.Hour},
 		Scanning:  config.Scanning{Workers: 1, ReloadInterval: time.Minute},
 		UI:        config.UI{SessionLifetime: 12 * time.Hour},
-		Launcher:  config.Launcher{Enabled: true, SidecarPool: 2},
-		Logs:      config.Logs{MaxStreamBytes: 64 << 20, SweepInterval: time.Minute},
+		Launcher: config.Launcher{Enabled: true, SidecarPool: 2, Lambda: config.Lambda{
+			AccountConcurrency: 1000, IdleTimeout: 10 * time.Minute, RetryDelay: time.Minute, URLHost: "127.0.0.1",
+			Prices: config.LambdaPrices{RequestsPerMillion: 0.20, GBSecondX86: 0.0000166667, GBSecondARM: 0.0000133334},
+		}},
+		Logs: config.Logs{MaxStreamBytes: 64 << 20, SweepInterval: time.Minute},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load with no file and no environment = %+v; want %+v", *cfg, want)
@@ -115,6 +118,15 @@ launcher:
   dockerHost: tcp://127.0.0.1:2375
   stateDir: /run/berth
   sidecarPool: 0
+  lambda:
+    accountConcurrency: 20
+    idleTimeout: 30s
+    retryDelay: 1s
+    urlHost: 127.0.0.2
+    prices:
+      requestsPerMillion: 0.25
+      gbSecondX86: 0.00002
+      gbSecondArm: 0.00001
 logs:
   maxStreamBytes: 1048576
   sweepInterval: 30s
@@ -137,8 +149,11 @@ logs:
 		GC:        config.GC{Interval: 10 * time.Minute, Grace: 30 * time.Minute, UploadTimeout: 2 * time.Hour},
 		Scanning:  config.Scanning{OSVDir: "/var/lib/osv", Workers: 2, ReloadInterval: 5 * time.Minute},
 		UI:        config.UI{SessionLifetime: 2 * time.Hour, SecureCookies: true},
-		Launcher:  config.Launcher{DockerHost: "tcp://127.0.0.1:2375", StateDir: "/run/berth", SidecarPool: 0},
-		Logs:      config.Logs{MaxStreamBytes: 1 << 20, SweepInterval: 30 * time.Second},
+		Launcher: config.Launcher{DockerHost: "tcp://127.0.0.1:2375", StateDir: "/run/berth", SidecarPool: 0, Lambda: config.Lambda{
+			AccountConcurrency: 20, IdleTimeout: 30 * time.Second, RetryDelay: time.Second, URLHost: "127.0.0.2",
+			Prices: config.LambdaPrices{RequestsPerMillion: 0.25, GBSecondX86: 0.00002, GBSecondARM: 0.00001},
+		}},
+		Logs: config.Logs{MaxStreamBytes: 1 << 20, SweepInterval: 30 * time.Second},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load = %+v; want %+v", *cfg, want)
@@ -249,56 +264,63 @@ func TestEnvironmentErrors(t *testing.T) {
 // envValues gives every variable berth reads a value unlike its default.
 // When a field is added, EnvNames grows and this table must too.
 var envValues = map[string]string{
-	"BERTH_LISTEN":                       ":9999",
-	"BERTH_DATA_DIR":                     "/env/data",
-	"BERTH_SHUTDOWN_TIMEOUT":             "3s",
-	"BERTH_STORAGE_FILESYSTEM_ROOT":      "/env/blobs",
-	"BERTH_STORAGE_S3_ENDPOINT":          "127.0.0.1:9000",
-	"BERTH_STORAGE_S3_BUCKET":            "berth",
-	"BERTH_STORAGE_S3_REGION":            "eu-west-1",
-	"BERTH_STORAGE_S3_PREFIX":            "reg/",
-	"BERTH_STORAGE_S3_ACCESS_KEY":        "AKIAEXAMPLE",
-	"BERTH_STORAGE_S3_SECRET_KEY":        "secret",
-	"BERTH_STORAGE_S3_SECURE":            "true",
-	"BERTH_STORAGE_S3_REDIRECT":          "true",
-	"BERTH_STORAGE_S3_REDIRECT_EXPIRY":   "5m",
-	"BERTH_STORAGE_S3_CREATE_BUCKET":     "true",
-	"BERTH_STORAGE_S3_PART_SIZE":         "16777216",
-	"BERTH_METADATA_SQLITE_PATH":         "/env/berth.db",
-	"BERTH_TLS_CERT_FILE":                "/env/cert.pem",
-	"BERTH_TLS_KEY_FILE":                 "/env/key.pem",
-	"BERTH_LOG_LEVEL":                    "error",
-	"BERTH_LOG_FORMAT":                   "json",
-	"BERTH_REGISTRY_PULL_FLUSH_INTERVAL": "1s",
-	"BERTH_REGISTRY_CATALOG_PAGE_SIZE":   "7",
-	"BERTH_REGISTRY_CREATE_ON_PUSH":      "true",
-	"BERTH_REGISTRY_HOST":                "registry.example.com",
-	"BERTH_AUTH_MODE":                    "none",
-	"BERTH_AUTH_MASTER_KEY":              "AAAA",
-	"BERTH_AUTH_MASTER_KEY_FILE":         "/env/master.key",
-	"BERTH_AUTH_SIGNING_KEYS_DIR":        "/env/signing",
-	"BERTH_AUTH_ADMIN_CREDENTIALS_FILE":  "/env/admin",
-	"BERTH_AUTH_SERVICE":                 "env.example.com",
-	"BERTH_AUTH_CHALLENGE":               "bearer",
-	"BERTH_AUTH_FAILURE_BURST":           "4",
-	"BERTH_AUTH_FAILURE_WINDOW":          "5s",
-	"BERTH_AWS_ACCOUNT_ID":               "111122223333",
-	"BERTH_AWS_REGION":                   "ap-south-1",
-	"BERTH_LIFECYCLE_INTERVAL":           "5m",
-	"BERTH_GC_INTERVAL":                  "6m",
-	"BERTH_GC_GRACE":                     "7m",
-	"BERTH_GC_UPLOAD_TIMEOUT":            "8m",
-	"BERTH_SCANNING_OSV_DIR":             "/env/osv",
-	"BERTH_SCANNING_WORKERS":             "3",
-	"BERTH_LAUNCHER_ENABLED":             "false",
-	"BERTH_LAUNCHER_DOCKER_HOST":         "tcp://127.0.0.1:2375",
-	"BERTH_LAUNCHER_STATE_DIR":           "/env/launcher",
-	"BERTH_LAUNCHER_SIDECAR_POOL":        "5",
-	"BERTH_SCANNING_RELOAD_INTERVAL":     "9m",
-	"BERTH_UI_SESSION_LIFETIME":          "10m",
-	"BERTH_UI_SECURE_COOKIES":            "true",
-	"BERTH_LOGS_MAX_STREAM_BYTES":        "1048576",
-	"BERTH_LOGS_SWEEP_INTERVAL":          "10m",
+	"BERTH_LISTEN":                                      ":9999",
+	"BERTH_DATA_DIR":                                    "/env/data",
+	"BERTH_SHUTDOWN_TIMEOUT":                            "3s",
+	"BERTH_STORAGE_FILESYSTEM_ROOT":                     "/env/blobs",
+	"BERTH_STORAGE_S3_ENDPOINT":                         "127.0.0.1:9000",
+	"BERTH_STORAGE_S3_BUCKET":                           "berth",
+	"BERTH_STORAGE_S3_REGION":                           "eu-west-1",
+	"BERTH_STORAGE_S3_PREFIX":                           "reg/",
+	"BERTH_STORAGE_S3_ACCESS_KEY":                       "AKIAEXAMPLE",
+	"BERTH_STORAGE_S3_SECRET_KEY":                       "secret",
+	"BERTH_STORAGE_S3_SECURE":                           "true",
+	"BERTH_STORAGE_S3_REDIRECT":                         "true",
+	"BERTH_STORAGE_S3_REDIRECT_EXPIRY":                  "5m",
+	"BERTH_STORAGE_S3_CREATE_BUCKET":                    "true",
+	"BERTH_STORAGE_S3_PART_SIZE":                        "16777216",
+	"BERTH_METADATA_SQLITE_PATH":                        "/env/berth.db",
+	"BERTH_TLS_CERT_FILE":                               "/env/cert.pem",
+	"BERTH_TLS_KEY_FILE":                                "/env/key.pem",
+	"BERTH_LOG_LEVEL":                                   "error",
+	"BERTH_LOG_FORMAT":                                  "json",
+	"BERTH_REGISTRY_PULL_FLUSH_INTERVAL":                "1s",
+	"BERTH_REGISTRY_CATALOG_PAGE_SIZE":                  "7",
+	"BERTH_REGISTRY_CREATE_ON_PUSH":                     "true",
+	"BERTH_REGISTRY_HOST":                               "registry.example.com",
+	"BERTH_AUTH_MODE":                                   "none",
+	"BERTH_AUTH_MASTER_KEY":                             "AAAA",
+	"BERTH_AUTH_MASTER_KEY_FILE":                        "/env/master.key",
+	"BERTH_AUTH_SIGNING_KEYS_DIR":                       "/env/signing",
+	"BERTH_AUTH_ADMIN_CREDENTIALS_FILE":                 "/env/admin",
+	"BERTH_AUTH_SERVICE":                                "env.example.com",
+	"BERTH_AUTH_CHALLENGE":                              "bearer",
+	"BERTH_AUTH_FAILURE_BURST":                          "4",
+	"BERTH_AUTH_FAILURE_WINDOW":                         "5s",
+	"BERTH_AWS_ACCOUNT_ID":                              "111122223333",
+	"BERTH_AWS_REGION":                                  "ap-south-1",
+	"BERTH_LIFECYCLE_INTERVAL":                          "5m",
+	"BERTH_GC_INTERVAL":                                 "6m",
+	"BERTH_GC_GRACE":                                    "7m",
+	"BERTH_GC_UPLOAD_TIMEOUT":                           "8m",
+	"BERTH_SCANNING_OSV_DIR":                            "/env/osv",
+	"BERTH_SCANNING_WORKERS":                            "3",
+	"BERTH_LAUNCHER_ENABLED":                            "false",
+	"BERTH_LAUNCHER_DOCKER_HOST":                        "tcp://127.0.0.1:2375",
+	"BERTH_LAUNCHER_STATE_DIR":                          "/env/launcher",
+	"BERTH_LAUNCHER_SIDECAR_POOL":                       "5",
+	"BERTH_LAUNCHER_LAMBDA_ACCOUNT_CONCURRENCY":         "30",
+	"BERTH_LAUNCHER_LAMBDA_IDLE_TIMEOUT":                "2m",
+	"BERTH_LAUNCHER_LAMBDA_RETRY_DELAY":                 "3s",
+	"BERTH_LAUNCHER_LAMBDA_URL_HOST":                    "127.0.0.3",
+	"BERTH_LAUNCHER_LAMBDA_PRICES_REQUESTS_PER_MILLION": "0.3",
+	"BERTH_LAUNCHER_LAMBDA_PRICES_GB_SECOND_X86":        "0.00003",
+	"BERTH_LAUNCHER_LAMBDA_PRICES_GB_SECOND_ARM":        "0.00002",
+	"BERTH_SCANNING_RELOAD_INTERVAL":                    "9m",
+	"BERTH_UI_SESSION_LIFETIME":                         "10m",
+	"BERTH_UI_SECURE_COOKIES":                           "true",
+	"BERTH_LOGS_MAX_STREAM_BYTES":                       "1048576",
+	"BERTH_LOGS_SWEEP_INTERVAL":                         "10m",
 }
 
 // `auth: none` is short for auth.mode: none, and other auth keys keep
