@@ -333,6 +333,20 @@ func TestLambdaWithAWSCLI(t *testing.T) {
 		}
 	}
 
+	// Prometheus metrics per function.
+	resp, err := http.Get("http://" + srv.Addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`berth_lambda_invocations_total{function="wide"} 22`, `berth_lambda_throttles_total{function="wide"} 1`,
+		`berth_lambda_errors_total{function="broken"} 1`, `berth_lambda_duration_seconds_count{function="echo"}`, `berth_lambda_gb_seconds_total{function="echo"}`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
+
 	// Bad input gets Lambda's errors, never a 500.
 	lam.refused("ValidationException", "Value '100' at 'memorySize' failed to satisfy constraint: Member must have value greater than or equal to 128",
 		"create-function", "--function-name", "bad", "--package-type", "Image", "--code", "ImageUri="+image,

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/internal/config"
@@ -28,6 +30,7 @@ type launcherStore interface {
 	ecs.Store
 	ecs.TaskStore
 	lambda.Store
+	lambda.UsageStore
 }
 
 // launchers is the launcher as serve wires it: the ECS and Lambda APIs,
@@ -38,6 +41,7 @@ type launchers struct {
 	runner       *ecs.Runner
 	lambdaAPI    *lambda.API
 	lambdaRunner *lambda.Runner
+	meter        *lambda.Meter
 }
 
 // Register puts the ECS and Lambda APIs on the AWS front door.
@@ -53,7 +57,8 @@ func (l launchers) loops() []func(context.Context) error {
 	if l.runner == nil {
 		return nil
 	}
-	return []func(context.Context) error{l.runner.Run, untilDone(l.lambdaRunner.Run)}
+	return []func(context.Context) error{l.runner.Run, untilDone(l.lambdaRunner.Run),
+		untilDone(func(ctx context.Context) { l.meter.Run(ctx, 10*time.Second) })}
 }
 
 // close ends the Lambda API's pulls and removes the functions'
@@ -71,7 +76,7 @@ func (l launchers) close(ctx context.Context) error {
 // Docker Engine the configuration names, pulling from this berth's
 // registry on 127.0.0.1 at the port it listens on. It does not need the
 // engine to answer: until it does, calls that need it say so.
-func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, authority *auth.Authority, logStore *logs.Store, log *slog.Logger) (launchers, error) {
+func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, authority *auth.Authority, logStore *logs.Store, metrics prometheus.Registerer, log *slog.Logger) (launchers, error) {
 	if !cfg.Launcher.Enabled {
 		return launchers{}, nil
 	}
@@ -114,23 +119,35 @@ func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, 
 		return launchers{}, err
 	}
 	l := cfg.Launcher.Lambda
+	meter := lambda.NewMeter(store, log)
+	var lambdaMetrics *lambda.Metrics
 	lambdaRunner := lambda.NewRunner(engine, lambda.RunnerConfig{
 		Region:             cfg.AWS.Region,
 		Instance:           instance(cfg.DataDir),
 		AccountConcurrency: l.AccountConcurrency,
 		IdleTimeout:        l.IdleTimeout,
 		Logs:               lambdaLogs{logStore},
-		Log:                log,
+		Observe: func(o lambda.Observation) {
+			lambdaMetrics.Observe(o)
+			meter.Observe(o)
+		},
+		Log: log,
 	})
+	if lambdaMetrics, err = lambda.NewMetrics(metrics, lambdaRunner.InFlight); err != nil {
+		return launchers{}, err
+	}
 	lambdaAPI := lambda.New(store, lambdaRunner, lambda.Config{
 		AccountID:          cfg.AWS.AccountID,
 		Region:             cfg.AWS.Region,
 		Images:             images,
 		Access:             access,
 		AccountConcurrency: l.AccountConcurrency,
+		Metrics:            lambdaMetrics,
+		Meter:              meter,
+		Prices:             lambda.Prices{RequestsPerMillion: l.Prices.RequestsPerMillion, GBSecondX86: l.Prices.GBSecondX86, GBSecondARM: l.Prices.GBSecondARM},
 		Log:                log,
 	})
-	return launchers{api: api, runner: runner, lambdaAPI: lambdaAPI, lambdaRunner: lambdaRunner}, nil
+	return launchers{api: api, runner: runner, lambdaAPI: lambdaAPI, lambdaRunner: lambdaRunner, meter: meter}, nil
 }
 
 // instance names this berth on the engine by its data directory, so that

@@ -180,7 +180,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	logStore := newLogStore(cfg, store, log)
-	launch, err := openLauncher(ctx, cfg, store, authority, logStore, log)
+	launch, err := openLauncher(ctx, cfg, store, authority, logStore, metrics.Registry(), log)
 	if err != nil {
 		return fmt.Errorf("launcher: %w", err)
 	}

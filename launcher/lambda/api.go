@@ -66,7 +66,12 @@ type Config struct {
 	// reserved concurrency is measured against (1,000); the runner
 	// enforces it.
 	AccountConcurrency int
-	Log                *slog.Logger
+	// Metrics, when set, forgets a deleted function's series.
+	Metrics *Metrics
+	// Meter, when set, answers Usage, at Prices.
+	Meter  *Meter
+	Prices Prices
+	Log    *slog.Logger
 }
 
 // API is the Lambda API (REST-JSON, signing name lambda) over functions
@@ -126,6 +131,21 @@ func New(store Store, runner *Runner, cfg Config) *API {
 	awsjson.HandleRESTFunc(a.svc, "DELETE /2017-03-31/tags/{ARN}", "UntagResource", a.untagResource)
 	awsjson.HandleREST(a.svc, "GET /2017-03-31/tags/{ARN}", "ListTags", a.listTags)
 	return a
+}
+
+// Usage is what function name did from the day of from to the day of to
+// and what it would have cost on AWS: the berth-specific summary the CLI
+// and the UI show beside AWS's own shapes. A function deleted since is
+// priced as x86_64.
+func (a *API) Usage(ctx context.Context, name string, from, to time.Time) (Usage, error) {
+	if a.cfg.Meter == nil {
+		return Usage{Function: name}, nil
+	}
+	arch := "x86_64"
+	if l, err := a.load(ctx, name); err == nil && len(l.doc.Latest.Architectures) > 0 {
+		arch = l.doc.Latest.Architectures[0]
+	}
+	return a.cfg.Meter.Usage(ctx, name, arch, from, to, a.cfg.Prices)
 }
 
 // Register puts the API on the AWS front door.

@@ -304,6 +304,9 @@ func (a *API) deleteFunction(ctx context.Context, in *functionNameInput) (*noCon
 		return nil, err
 	}
 	a.runner.Retire(ref.Name)
+	if a.cfg.Metrics != nil {
+		a.cfg.Metrics.Forget(ref.Name)
+	}
 	return &noContent{}, nil
 }
 

@@ -84,11 +84,6 @@ func (r report) billed() time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// gbSeconds is the invocation's compute as Lambda prices it.
-func (r report) gbSeconds() float64 {
-	return float64(r.memorySize) / 1024 * r.billed().Seconds()
-}
-
 // line renders the REPORT line as Lambda writes it: tab-separated fields
 // after the request id, each "Name: value unit", with a trailing tab.
 func (r report) line() string {

@@ -123,18 +123,23 @@ type RunnerConfig struct {
 }
 
 // Observation is what the runner tells RunnerConfig.Observe of an
-// invocation.
+// invocation, once it is over.
 type Observation struct {
 	Function string
-	// Error is the function's error type, "" when it succeeded.
-	Error    string
-	Duration time.Duration
-	// GBSeconds is the billed compute.
-	GBSeconds float64
-	// Throttled: the invocation was refused over a limit and ran not.
+	// Throttled: the invocation was refused over a limit and did not run.
 	Throttled bool
-	// InFlight is the function's invocations in flight after this one.
-	InFlight int
+	// Error is the function's error type, "" when it succeeded.
+	Error string
+	// Duration is the invocation's; Billed what Lambda would bill (init
+	// included); MemorySize the function's, in MB.
+	Duration   time.Duration
+	Billed     time.Duration
+	MemorySize int
+}
+
+// GBSeconds is the compute Lambda bills for the invocation.
+func (o Observation) GBSeconds() float64 {
+	return float64(o.MemorySize) / 1024 * o.Billed.Seconds()
 }
 
 func (c *RunnerConfig) defaults() {
@@ -333,10 +338,7 @@ func (r *Runner) finish(e *environment, inv *invocation, out outcome, dead, cold
 		rep.maxMemory = e.memoryPeak(context.Background())
 		e.platform(out.at, "END RequestId: "+inv.id, toTail)
 		e.platform(out.at, rep.line(), toTail)
-		r.mu.Lock()
-		n := r.byFunction[e.v.Name]
-		r.mu.Unlock()
-		r.observe(Observation{Function: e.v.Name, Error: out.errorType, Duration: rep.duration, GBSeconds: rep.gbSeconds(), InFlight: n})
+		r.observe(Observation{Function: e.v.Name, Error: out.errorType, Duration: rep.duration, Billed: rep.billed(), MemorySize: rep.memorySize})
 	}
 	if inv.req.Tail || dead {
 		if inv.req.Tail && !dead {
@@ -400,6 +402,14 @@ func (r *Runner) Retire(name string) {
 	}
 	r.mu.Unlock()
 	r.discard(idle...)
+}
+
+// InFlight returns each function's invocations in flight (Lambda's
+// ConcurrentExecutions).
+func (r *Runner) InFlight() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.byFunction)
 }
 
 // Environments counts the environments of function name that are alive

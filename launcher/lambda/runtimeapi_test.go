@@ -300,8 +300,8 @@ func TestReportLine(t *testing.T) {
 	if got := r.line(); got != want {
 		t.Errorf("line = %q; want %q", got, want)
 	}
-	if got := r.gbSeconds(); got != 0.5*0.082 {
-		t.Errorf("gbSeconds = %v", got)
+	if got := (Observation{MemorySize: r.memorySize, Billed: r.billed()}).GBSeconds(); got != 0.5*0.082 {
+		t.Errorf("GBSeconds = %v", got)
 	}
 	r = report{requestID: "id", duration: 3 * time.Second, memorySize: 128, status: "timeout"}
 	if got := r.line(); !strings.HasSuffix(got, "Billed Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 0 MB\tStatus: timeout\t") {
