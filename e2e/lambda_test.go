@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -173,7 +175,7 @@ func environments(t *testing.T, name string) int {
 func TestLambdaWithAWSCLI(t *testing.T) {
 	requireDocker(t)
 	bin := requireAWSCLI(t)
-	srv := startBerth(t)
+	srv := startBerth(t, "BERTH_LAUNCHER_LAMBDA_RETRY_DELAY=200ms")
 	admin := srv.adminKey(t)
 	login(t, srv.Addr, admin)
 	cfg := filepath.Join(t.TempDir(), "config")
@@ -251,6 +253,32 @@ func TestLambdaWithAWSCLI(t *testing.T) {
 		t.Errorf("invoke of a failing init = %+v", res)
 	}
 
+	// An Event invocation: 202 at once; the function fails, and Lambda
+	// retries it twice with the same request id.
+	functions = append(functions, "async")
+	lam.create("async", image)
+	res = lam.invoke("async", `{"action":"fail"}`, "--invocation-type", "Event")
+	if res.StatusCode != 202 || res.Payload != "" {
+		t.Errorf("Event invoke = %+v; want 202 and no payload", res)
+	}
+	attempts := regexp.MustCompile(`START RequestId: ([0-9a-f-]{36})`)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		logs := runWith(t, time.Minute, func(cmd *exec.Cmd) { cmd.Env = awsEnv(admin) }, bin,
+			"logs", "tail", "/aws/lambda/async", "--since", "1h", "--endpoint-url", lam.endpoint)
+		ids := map[string]int{}
+		for _, m := range attempts.FindAllStringSubmatch(logs, -1) {
+			ids[m[1]]++
+		}
+		if len(ids) == 1 && slices.Contains(slices.Collect(maps.Values(ids)), 3) {
+			break
+		}
+		if len(ids) > 1 || time.Now().After(deadline) {
+			t.Fatalf("the Event invocation's attempts: %v; want one request id started 3 times\n%s", ids, logs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// Versions and an alias.
 	lam.json("update-function-configuration", "--function-name", "echo", "--timeout", "10", "--environment", "Variables={GREETING=one}")
 	runWith(t, time.Minute, func(cmd *exec.Cmd) { cmd.Env = awsEnv(admin) }, bin,
@@ -312,7 +340,7 @@ func TestLambdaWithAWSCLI(t *testing.T) {
 			done <- r
 		}()
 	}
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline = time.Now().Add(2 * time.Minute)
 	for held.waiting() > 1 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -66,6 +66,9 @@ type Config struct {
 	// reserved concurrency is measured against (1,000); the runner
 	// enforces it.
 	AccountConcurrency int
+	// RetryDelay is how long a failed Event invocation waits for its first
+	// retry; the second waits twice as long (1 and 2 minutes, as Lambda).
+	RetryDelay time.Duration
 	// Metrics, when set, forgets a deleted function's series.
 	Metrics *Metrics
 	// Meter, when set, answers Usage, at Prices.
@@ -98,6 +101,9 @@ func New(store Store, runner *Runner, cfg Config) *API {
 	}
 	if cfg.AccountConcurrency <= 0 {
 		cfg.AccountConcurrency = 1000
+	}
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = time.Minute
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

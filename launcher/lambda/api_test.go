@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/middleware"
 	sdk "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
@@ -46,7 +47,7 @@ func (allowAll) RegistryAuth(context.Context, launcher.Caller) (launcher.Registr
 	return launcher.RegistryAuth{}, nil
 }
 
-func newAPI(t *testing.T, cfg lambda.RunnerConfig) *apiFixture {
+func newAPI(t *testing.T, cfg lambda.RunnerConfig, opts ...func(*lambda.Config)) *apiFixture {
 	t.Helper()
 	f := testImage(t)
 	logs := &memorySink{}
@@ -54,10 +55,14 @@ func newAPI(t *testing.T, cfg lambda.RunnerConfig) *apiFixture {
 		cfg.Logs = logs
 	}
 	r := newRunner(t, cfg)
-	api := lambda.New(f.store, r, lambda.Config{
+	apiCfg := lambda.Config{
 		AccountID: account, Region: "us-east-1", Access: allowAll{},
 		Images: launcher.Images{Registry: f.Host, Account: account},
-	})
+	}
+	for _, o := range opts {
+		o(&apiCfg)
+	}
+	api := lambda.New(f.store, r, apiCfg)
 	t.Cleanup(api.Close)
 	mux := http.NewServeMux()
 	api.Register(awsjson.NewFront(mux, nil, nil))
@@ -245,6 +250,9 @@ func TestAPIInvoke(t *testing.T) {
 	if err != nil || out.StatusCode != 200 || string(out.Payload) != `{"n":1}` || out.FunctionError != nil || aws.ToString(out.ExecutedVersion) != "$LATEST" {
 		t.Fatalf("invoke = %+v, %v", out, err)
 	}
+	// The invocation's request id is the call's.
+	id, _ := middleware.GetRequestIDMetadata(out.ResultMetadata)
+	waitLines(t, a.logs, name, func(lines []string) bool { return contains(lines, "START RequestId: "+id+" Version: $LATEST") })
 	out, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`{"action":"fail"}`), LogType: types.LogTypeTail})
 	if err != nil || out.StatusCode != 200 || aws.ToString(out.FunctionError) != "Unhandled" ||
 		string(out.Payload) != `{"errorMessage":"asked to fail","errorType":"errorString"}` {
@@ -508,5 +516,48 @@ func TestAPIReservedConcurrency(t *testing.T) {
 	}
 	if got, err := a.client.GetFunctionConcurrency(t.Context(), &sdk.GetFunctionConcurrencyInput{FunctionName: aws.String(name)}); err != nil || got.ReservedConcurrentExecutions != nil {
 		t.Errorf("GetFunctionConcurrency after delete = %+v, %v", got, err)
+	}
+}
+
+// An Event invocation whose function fails is retried twice with the same
+// request id; one that succeeds runs once.
+func TestAPIAsyncRetries(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, lambda.RunnerConfig{}, func(c *lambda.Config) { c.RetryDelay = 50 * time.Millisecond })
+	name := functionName(t, "")
+	a.create(t, name)
+	// The success first: a retry of it, were there one, would begin before
+	// the failures' last retries (50 ms after it, against 150 ms after
+	// them), so it would show by the time they are done.
+	for _, payload := range []string{`{"action":"env"}`, `{"action":"fail"}`, `{"action":"exit"}`} {
+		out, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), InvocationType: types.InvocationTypeEvent, Payload: []byte(payload)})
+		if err != nil || out.StatusCode != 202 || len(out.Payload) != 0 {
+			t.Fatalf("event %s = %+v, %v", payload, out, err)
+		}
+	}
+	counts := func(lines []string) (once, thrice int) {
+		n := map[string]int{}
+		for _, l := range lines {
+			if id, ok := strings.CutPrefix(l, "START RequestId: "); ok {
+				n[strings.Fields(id)[0]]++
+			}
+		}
+		for _, c := range n {
+			switch c {
+			case 1:
+				once++
+			case 3:
+				thrice++
+			}
+		}
+		return once, thrice
+	}
+	all := waitLines(t, a.logs, name, func(lines []string) bool { _, thrice := counts(lines); return thrice == 2 })
+	var lines []string
+	for _, l := range all {
+		lines = append(lines, l...)
+	}
+	if once, thrice := counts(lines); once != 1 || thrice != 2 {
+		t.Errorf("%d events ran once and %d three times; want the success once and both failures three times", once, thrice)
 	}
 }

@@ -7,9 +7,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/berth-dev/berth/internal/awserr"
+	"github.com/berth-dev/berth/internal/awsjson"
 )
 
 // MaxAsyncPayload is the largest Event invocation payload: 1 MB.
@@ -106,7 +106,8 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	v := a.runnable(res)
-	req := Request{Payload: in.payload, FunctionARN: res.arn, ClientContext: in.clientContext, Tail: in.tail}
+	// The invocation's id is the call's x-amzn-RequestId, as in Lambda.
+	req := Request{RequestID: awsjson.RequestID(ctx), Payload: in.payload, FunctionARN: res.arn, ClientContext: in.clientContext, Tail: in.tail}
 	if in.kind == invokeEvent {
 		a.enqueue(v, req)
 		w.WriteHeader(http.StatusAccepted)
@@ -150,13 +151,4 @@ func invokeError(err error) error {
 		return awserr.New(typeServiceException, http.StatusServiceUnavailable, "The Lambda service is shutting down.")
 	}
 	return err
-}
-
-// enqueue runs an Event invocation in the background.
-func (a *API) enqueue(v Version, req Request) {
-	a.work.Go(func() {
-		if _, err := a.runner.Invoke(a.ctx, v, req); err != nil && !strings.Contains(err.Error(), "closed") {
-			a.cfg.Log.Warn("lambda: an asynchronous invocation failed", "function", v.Name, "err", err)
-		}
-	})
 }

@@ -50,7 +50,10 @@ type Version struct {
 
 // Request is one invocation's input.
 type Request struct {
-	Payload []byte
+	// RequestID is the invocation's id; "" makes a new one. An
+	// asynchronous invocation keeps its id through its retries.
+	RequestID string
+	Payload   []byte
 	// FunctionARN is the ARN the caller invoked, qualifier included.
 	FunctionARN string
 	// ClientContext is the caller's client context, as JSON.
@@ -223,7 +226,11 @@ func (r *Runner) Invoke(ctx context.Context, v Version, req Request) (Result, er
 		}
 		return Result{}, err
 	}
-	inv := &invocation{id: newRequestID(), req: req, done: make(chan outcome, 1)}
+	id := req.RequestID
+	if id == "" {
+		id = newRequestID()
+	}
+	inv := &invocation{id: id, req: req, done: make(chan outcome, 1)}
 	inv.traceID = traceID(time.Now(), newID())
 	e.mu.Lock()
 	cold := !e.invoked
