@@ -361,6 +361,25 @@ func TestLambdaWithAWSCLI(t *testing.T) {
 		}
 	}
 
+	// A function URL, answered through curl: a POST with a JSON body and
+	// a cookie, and the status the function chose.
+	functions = append(functions, "web")
+	lam.create("web", image, "--image-config", "Command=url")
+	url := fmt.Sprint(field(t, lam.json("create-function-url-config", "--function-name", "web", "--auth-type", "NONE"), "FunctionUrl"))
+	curl := run(t, time.Minute, "curl", "--silent", "--show-error", "--include", "--request", "POST",
+		"--header", "Content-Type: application/json", "--cookie", "theme=dark", "--data", `{"item":"tea"}`, url+"orders?status=418")
+	head, body, _ := strings.Cut(strings.ReplaceAll(curl, "\r\n", "\n"), "\n\n")
+	for _, want := range []string{"HTTP/1.1 418", "Set-Cookie: session=abc; Path=/", "Set-Cookie: seen=1", "X-Fn: testfn"} {
+		if !strings.Contains(head, want) {
+			t.Errorf("curl's response has no %q:\n%s", want, head)
+		}
+	}
+	var seen map[string]any
+	if err := json.Unmarshal([]byte(body), &seen); err != nil || seen["method"] != "POST" || seen["path"] != "/orders" ||
+		seen["body"] != `{"item":"tea"}` || fmt.Sprint(seen["cookies"]) != "[theme=dark]" || seen["version"] != "2.0" {
+		t.Errorf("the function saw %s (%v)", body, err)
+	}
+
 	// Prometheus metrics per function.
 	resp, err := http.Get("http://" + srv.Addr + "/metrics")
 	if err != nil {

@@ -57,7 +57,7 @@ func (l launchers) loops() []func(context.Context) error {
 	if l.runner == nil {
 		return nil
 	}
-	return []func(context.Context) error{l.runner.Run, untilDone(l.lambdaRunner.Run),
+	return []func(context.Context) error{l.runner.Run, untilDone(l.lambdaRunner.Run), l.lambdaAPI.Run,
 		untilDone(func(ctx context.Context) { l.meter.Run(ctx, 10*time.Second) })}
 }
 
@@ -143,6 +143,8 @@ func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, 
 		Access:             access,
 		AccountConcurrency: l.AccountConcurrency,
 		RetryDelay:         l.RetryDelay,
+		URLHost:            l.URLHost,
+		Authenticate:       authority.AuthenticateAWS(lambda.SigningName),
 		Metrics:            lambdaMetrics,
 		Meter:              meter,
 		Prices:             lambda.Prices{RequestsPerMillion: l.Prices.RequestsPerMillion, GBSecondX86: l.Prices.GBSecondX86, GBSecondARM: l.Prices.GBSecondARM},

@@ -234,6 +234,14 @@ func (a *API) deleteAlias(ctx context.Context, in *aliasInput) (*noContent, erro
 	if err := a.store.DeleteFunctionAlias(ctx, ref.Name, in.AliasName); err != nil && !errors.Is(err, metadata.ErrFunctionAliasUnknown) {
 		return nil, err
 	}
+	// Its function URL goes with it.
+	if _, err := a.update(ctx, ref.Name, func(doc *functionDoc) error {
+		delete(doc.URLs, in.AliasName)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	a.urls.close(ref.Name, in.AliasName)
 	return &noContent{}, nil
 }
 

@@ -71,6 +71,13 @@ type Config struct {
 	RetryDelay time.Duration
 	// Metrics, when set, forgets a deleted function's series.
 	Metrics *Metrics
+	// URLHost is the loopback address function URLs listen on
+	// (127.0.0.1), each on a port of its own.
+	URLHost string
+	// Authenticate checks the SigV4 signature of a request to a function
+	// URL with AuthType AWS_IAM (signed for lambda) and returns its
+	// context with the caller; nil refuses every such request.
+	Authenticate awsjson.Authenticator
 	// Meter, when set, answers Usage, at Prices.
 	Meter  *Meter
 	Prices Prices
@@ -87,6 +94,7 @@ type API struct {
 	access Access
 	cfg    Config
 	scope  arn.Scope
+	urls   urlServers
 
 	// work is the background work (pulls) Close waits for; ctx ends it.
 	work   sync.WaitGroup
@@ -104,6 +112,9 @@ func New(store Store, runner *Runner, cfg Config) *API {
 	}
 	if cfg.RetryDelay <= 0 {
 		cfg.RetryDelay = time.Minute
+	}
+	if cfg.URLHost == "" {
+		cfg.URLHost = "127.0.0.1"
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -136,6 +147,12 @@ func New(store Store, runner *Runner, cfg Config) *API {
 	awsjson.HandleREST(a.svc, "POST /2017-03-31/tags/{ARN}", "TagResource", a.tagResource)
 	awsjson.HandleRESTFunc(a.svc, "DELETE /2017-03-31/tags/{ARN}", "UntagResource", a.untagResource)
 	awsjson.HandleREST(a.svc, "GET /2017-03-31/tags/{ARN}", "ListTags", a.listTags)
+	const url = "/2021-10-31/functions/{FunctionName}/url"
+	awsjson.HandleREST(a.svc, "POST "+url, "CreateFunctionUrlConfig", a.createFunctionURLConfig)
+	awsjson.HandleREST(a.svc, "GET "+url, "GetFunctionUrlConfig", a.getFunctionURLConfig)
+	awsjson.HandleREST(a.svc, "PUT "+url, "UpdateFunctionUrlConfig", a.updateFunctionURLConfig)
+	awsjson.HandleREST(a.svc, "DELETE "+url, "DeleteFunctionUrlConfig", a.deleteFunctionURLConfig)
+	awsjson.HandleREST(a.svc, "GET "+url+"s", "ListFunctionUrlConfigs", a.listFunctionURLConfigs)
 	return a
 }
 
@@ -157,9 +174,11 @@ func (a *API) Usage(ctx context.Context, name string, from, to time.Time) (Usage
 // Register puts the API on the AWS front door.
 func (a *API) Register(front *awsjson.Front) { front.REST(a.svc) }
 
-// Close stops the API's background work (image pulls) and waits for it.
+// Close stops the API's background work (image pulls, asynchronous
+// invocations) and function URLs, and waits for the work to end.
 func (a *API) Close() {
 	a.cancel()
+	a.urls.close("*", "*")
 	a.work.Wait()
 }
 

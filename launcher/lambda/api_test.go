@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -560,4 +561,121 @@ func TestAPIAsyncRetries(t *testing.T) {
 	if once, thrice := counts(lines); once != 1 || thrice != 2 {
 		t.Errorf("%d events ran once and %d three times; want the success once and both failures three times", once, thrice)
 	}
+}
+
+// A function URL turns HTTP requests into payload 2.0 events and the
+// function's answers into responses: status, headers, cookies, the body;
+// CORS preflights are answered without the function; AWS_IAM wants a
+// signature; a URL keeps its port over a restart.
+func TestAPIFunctionURL(t *testing.T) {
+	t.Parallel()
+	signed := func(r *http.Request, _ []byte) (context.Context, error) {
+		if r.Header.Get("Authorization") != "signed" {
+			return nil, errors.New("not signed")
+		}
+		return r.Context(), nil
+	}
+	a := newAPI(t, lambda.RunnerConfig{}, func(c *lambda.Config) { c.Authenticate = signed })
+	name := functionName(t, "")
+	a.create(t, name, "url")
+	created, err := a.client.CreateFunctionUrlConfig(t.Context(), &sdk.CreateFunctionUrlConfigInput{
+		FunctionName: aws.String(name), AuthType: types.FunctionUrlAuthTypeNone,
+		Cors: &types.Cors{AllowOrigins: []string{"https://app.example"}, AllowMethods: []string{"POST"}, AllowHeaders: []string{"content-type"}, MaxAge: aws.Int32(60)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := aws.ToString(created.FunctionUrl)
+	if !strings.HasPrefix(url, "http://127.0.0.1:") || aws.ToString(created.FunctionArn) != "arn:aws:lambda:us-east-1:"+account+":function:"+name {
+		t.Fatalf("created = %+v", created)
+	}
+	_, err = a.client.CreateFunctionUrlConfig(t.Context(), &sdk.CreateFunctionUrlConfigInput{FunctionName: aws.String(name), AuthType: types.FunctionUrlAuthTypeNone})
+	apiError(t, err, "ResourceConflictException", 409)
+
+	req, _ := http.NewRequest("POST", url+"orders/7?status=418&x=1", strings.NewReader(`{"item":"tea"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "https://app.example")
+	req.AddCookie(&http.Cookie{Name: "theme", Value: "dark"})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen map[string]any
+	json.NewDecoder(resp.Body).Decode(&seen)
+	resp.Body.Close()
+	if resp.StatusCode != 418 || resp.Header.Get("X-Fn") != "testfn" || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		len(resp.Cookies()) != 2 || resp.Cookies()[0].Name != "session" || resp.Cookies()[1].Value != "1" {
+		t.Errorf("response = %d %v", resp.StatusCode, resp.Header)
+	}
+	want := map[string]any{"method": "POST", "path": "/orders/7", "query": "status=418&x=1", "cookies": []any{"theme=dark"},
+		"body": `{"item":"tea"}`, "type": "application/json", "version": "2.0"}
+	if !reflect.DeepEqual(seen, want) {
+		t.Errorf("the function saw %v; want %v", seen, want)
+	}
+	// A binary body reaches it in base64.
+	resp, err = http.Post(url, "application/octet-stream", strings.NewReader("\x00\x01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&seen)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || seen["body"] != "base64:AAE=" {
+		t.Errorf("binary body: %d %v", resp.StatusCode, seen)
+	}
+	// A preflight is CORS's, not the function's.
+	req, _ = http.NewRequest("OPTIONS", url, nil)
+	req.Header.Set("Origin", "https://app.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Methods") != "POST" || resp.Header.Get("Access-Control-Max-Age") != "60" {
+		t.Errorf("preflight = %d %v", resp.StatusCode, resp.Header)
+	}
+
+	// AWS_IAM: unsigned requests are refused.
+	if _, err := a.client.UpdateFunctionUrlConfig(t.Context(), &sdk.UpdateFunctionUrlConfigInput{FunctionName: aws.String(name), AuthType: types.FunctionUrlAuthTypeAwsIam}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.Get(url); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("unsigned request to an AWS_IAM URL: %v, %v; want 403", resp.StatusCode, err)
+	}
+	req, _ = http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "signed")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("signed request to an AWS_IAM URL: %v, %v; want 200", resp.StatusCode, err)
+	}
+	got, err := a.client.GetFunctionUrlConfig(t.Context(), &sdk.GetFunctionUrlConfigInput{FunctionName: aws.String(name)})
+	if err != nil || got.AuthType != types.FunctionUrlAuthTypeAwsIam || aws.ToString(got.FunctionUrl) != url || aws.ToString(got.LastModifiedTime) == "" {
+		t.Errorf("GetFunctionUrlConfig = %+v, %v", got, err)
+	}
+
+	// Another API over the same index (a restart) serves it on its port.
+	a.api.Close()
+	again := lambda.New(a.reg.store, a.runner, lambda.Config{AccountID: account, Region: "us-east-1", Access: allowAll{},
+		Images: launcher.Images{Registry: a.reg.Host, Account: account}, Authenticate: signed})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- again.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; again.Close() })
+	waitFor(t, "the URL served again", func() bool {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "signed")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	// Deleted, the URL is gone from the index, and its listener refuses.
+	if _, err := a.client.DeleteFunctionUrlConfig(t.Context(), &sdk.DeleteFunctionUrlConfigInput{FunctionName: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.Get(url); err == nil && resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a deleted URL answers %d; want 403 or no answer", resp.StatusCode)
+	}
+	_, err = a.client.GetFunctionUrlConfig(t.Context(), &sdk.GetFunctionUrlConfigInput{FunctionName: aws.String(name)})
+	apiError(t, err, "ResourceNotFoundException", 404)
 }

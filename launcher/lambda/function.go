@@ -89,6 +89,9 @@ type functionDoc struct {
 	// Owner set the function's code; its registry credentials pull the
 	// image, again when the engine lost it.
 	Owner launcher.Caller `json:"owner"`
+	// URLs are the function URLs, by qualifier ("" for the function's
+	// own, else an alias).
+	URLs map[string]*urlConfig `json:"urls,omitempty"`
 }
 
 // aliasDoc is an alias's document in the index.

@@ -304,6 +304,7 @@ func (a *API) deleteFunction(ctx context.Context, in *functionNameInput) (*noCon
 		return nil, err
 	}
 	a.runner.Retire(ref.Name)
+	a.urls.close(ref.Name, "*")
 	if a.cfg.Metrics != nil {
 		a.cfg.Metrics.Forget(ref.Name)
 	}
