@@ -65,19 +65,26 @@ func newAPI(t *testing.T, cfg lambda.RunnerConfig, opts ...func(*lambda.Config))
 	}
 	api := lambda.New(f.store, r, apiCfg)
 	t.Cleanup(api.Close)
-	mux := http.NewServeMux()
-	api.Register(awsjson.NewFront(mux, nil, nil))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	url := serveAPI(t, api)
 	client := sdk.New(sdk.Options{
 		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(srv.URL),
+		BaseEndpoint:     aws.String(url),
 		RetryMaxAttempts: 1, // a throttle is the answer under test, not something to retry
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}, nil
 		}),
 	})
-	return &apiFixture{client: client, api: api, runner: r, reg: f, url: srv.URL, logs: logs}
+	return &apiFixture{client: client, api: api, runner: r, reg: f, url: url, logs: logs}
+}
+
+// serveAPI serves api on the front door (unauthenticated) until the test
+// ends, and returns its URL.
+func serveAPI(t testing.TB, api *lambda.API) string {
+	mux := http.NewServeMux()
+	api.Register(awsjson.NewFront(mux, nil, nil))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // functionName is a name for the test's function.

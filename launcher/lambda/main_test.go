@@ -300,7 +300,7 @@ type barrier struct {
 	once sync.Once
 }
 
-func newBarrier(t *testing.T, n int) *barrier {
+func newBarrier(t testing.TB, n int) *barrier {
 	b := &barrier{n: n, open: make(chan struct{})}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.mu.Lock()
