@@ -171,6 +171,40 @@ func (a *API) Usage(ctx context.Context, name string, from, to time.Time) (Usage
 	return a.cfg.Meter.Usage(ctx, name, arch, from, to, a.cfg.Prices)
 }
 
+// Run takes up what an earlier run left, until ctx ends: it serves the
+// function URLs kept in the index, each on its port again when that is
+// free (else on a new one, recorded), and pulls again the images of
+// functions whose pull it did not finish (Pending, or an update in
+// progress).
+func (a *API) Run(ctx context.Context) error {
+	after := ""
+	for {
+		page, err := a.store.Functions(ctx, after, 100)
+		if err != nil {
+			return err
+		}
+		for _, f := range page {
+			after = f.Name
+			var doc functionDoc
+			if err := json.Unmarshal(f.Document, &doc); err != nil {
+				return err
+			}
+			for q, c := range doc.URLs {
+				a.reopenURL(ctx, f.Name, q, c.Port)
+			}
+			if s := doc.Latest; s.State == StatePending || s.LastUpdateStatus == UpdateInProgress {
+				a.activate(f.Name, s.RevisionID, s.Pull, doc.Owner)
+			}
+		}
+		if len(page) < 100 {
+			break
+		}
+	}
+	<-ctx.Done()
+	a.urls.close("*", "*")
+	return nil
+}
+
 // Register puts the API on the AWS front door.
 func (a *API) Register(front *awsjson.Front) { front.REST(a.svc) }
 

@@ -308,7 +308,7 @@ func TestAPIPending(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, lambda.RunnerConfig{})
 	name := functionName(t, "")
-	image := a.reg.push(t, "lambda/held/"+strings.ToLower(name), "1")
+	image, release := a.reg.hold(t, "lambda/held/"+strings.ToLower(name))
 	if _, err := a.client.CreateFunction(t.Context(), &sdk.CreateFunctionInput{
 		FunctionName: aws.String(name), Role: aws.String(role), PackageType: types.PackageTypeImage,
 		Code: &types.FunctionCode{ImageUri: aws.String(image)},
@@ -323,11 +323,39 @@ func TestAPIPending(t *testing.T) {
 	apiError(t, err, "ResourceConflictException", 409)
 	_, err = a.client.PublishVersion(t.Context(), &sdk.PublishVersionInput{FunctionName: aws.String(name)})
 	apiError(t, err, "ResourceConflictException", 409)
-	a.reg.release()
+	release()
 	a.waitActive(t, name)
 	if out, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`1`)}); err != nil || string(out.Payload) != `1` {
 		t.Errorf("invoke once Active = %+v, %v", out, err)
 	}
+}
+
+// A pull berth did not finish before it stopped is done again when it
+// starts.
+func TestAPIResumesPulls(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, lambda.RunnerConfig{})
+	name := functionName(t, "")
+	image, release := a.reg.hold(t, "lambda/held/"+strings.ToLower(name))
+	if _, err := a.client.CreateFunction(t.Context(), &sdk.CreateFunctionInput{
+		FunctionName: aws.String(name), Role: aws.String(role), PackageType: types.PackageTypeImage,
+		Code: &types.FunctionCode{ImageUri: aws.String(image)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a.api.Close() // berth stops mid-pull: the function stays Pending
+	release()
+	got, err := a.client.GetFunctionConfiguration(t.Context(), &sdk.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+	if err != nil || got.State != types.StatePending {
+		t.Fatalf("after the stop: %+v, %v; want Pending", got, err)
+	}
+	again := lambda.New(a.reg.store, a.runner, lambda.Config{AccountID: account, Region: "us-east-1", Access: allowAll{},
+		Images: launcher.Images{Registry: a.reg.Host, Account: account}})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- again.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; again.Close() })
+	a.waitActive(t, name)
 }
 
 // Bad input gets Lambda's error, never a 500.

@@ -84,9 +84,10 @@ type registryFixture struct {
 	store *sqlite.Store
 	srv   *httptest.Server
 	img   v1.Image
-	// held is closed to let pulls of repositories under lambda/held/ go on.
-	held     chan struct{}
-	holdOnce sync.Once
+	// held are the repositories whose pulls wait until their channel is
+	// closed.
+	mu   sync.Mutex
+	held map[string]chan struct{}
 	// Host is the registry's host:port; Repository the image's
 	// repository; Tag its tag and Digest its digest.
 	Host, Repository, Tag, Digest string
@@ -111,11 +112,21 @@ func (f *registryFixture) push(t testing.TB, repo, tag string) string {
 	return ref.String()
 }
 
-// release lets pulls of lambda/held/... go on, for good.
-func (f *registryFixture) release() { f.holdOnce.Do(func() { close(f.held) }) }
+// hold pushes the test image as repo:1, holds its pulls until release is
+// called (or the test ends) and returns its name.
+func (f *registryFixture) hold(t testing.TB, repo string) (image string, release func()) {
+	image = f.push(t, repo, "1")
+	c := make(chan struct{})
+	f.mu.Lock()
+	f.held[repo] = c
+	f.mu.Unlock()
+	var once sync.Once
+	release = func() { once.Do(func() { close(c) }) }
+	t.Cleanup(release)
+	return image, release
+}
 
 func (f *registryFixture) close() {
-	f.release()
 	if rt, err := engine(); err == nil {
 		// By its name, not its id: other test binaries may hold the same
 		// image under their own registry's name.
@@ -151,15 +162,25 @@ var fixture = sync.OnceValues(func() (*registryFixture, error) {
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := registry.New(f.store, blobs, quiet, registry.Config{CreateOnPush: true})
-	f.held = make(chan struct{})
+	f.held = map[string]chan struct{}{}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Pulls of lambda/held/... wait, so a test can see a function
+		// Pulls of a held repository wait, so a test can see a function
 		// whose image is still being pulled (Pending).
-		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/lambda/held/") {
-			select {
-			case <-f.held:
-			case <-r.Context().Done():
-				return
+		if r.Method == http.MethodGet {
+			f.mu.Lock()
+			var wait chan struct{}
+			for repo, c := range f.held {
+				if strings.HasPrefix(r.URL.Path, "/v2/"+repo+"/") {
+					wait = c
+				}
+			}
+			f.mu.Unlock()
+			if wait != nil {
+				select {
+				case <-wait:
+				case <-r.Context().Done():
+					return
+				}
 			}
 		}
 		reg.ServeHTTP(w, r)

@@ -319,34 +319,6 @@ func (u *urlServers) close(function, qualifier string) {
 	}
 }
 
-// Run serves the function URLs kept in the index, each on its port again
-// when that is free (else on a new one, recorded), until ctx ends.
-func (a *API) Run(ctx context.Context) error {
-	after := ""
-	for {
-		page, err := a.store.Functions(ctx, after, 100)
-		if err != nil {
-			return err
-		}
-		for _, f := range page {
-			after = f.Name
-			var doc functionDoc
-			if err := json.Unmarshal(f.Document, &doc); err != nil {
-				return err
-			}
-			for q, c := range doc.URLs {
-				a.reopenURL(ctx, f.Name, q, c.Port)
-			}
-		}
-		if len(page) < 100 {
-			break
-		}
-	}
-	<-ctx.Done()
-	a.urls.close("*", "*")
-	return nil
-}
-
 // reopenURL listens for the URL of function and qualifier on port, or on a
 // new port when that is taken, which it records.
 func (a *API) reopenURL(ctx context.Context, function, qualifier string, port int) {
