@@ -111,7 +111,10 @@ func TestManagedPoliciesAcrossServices(t *testing.T) {
 	}
 	reader := f.user("reader", "logs-read-only")
 	writer := f.user("writer", "logs-full-access")
+	functions := f.user("functions", "lambda-full-access")
 	const group = "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/web:log-stream:"
+	const fnGroup = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/f:log-stream:"
+	const fn = "arn:aws:lambda:us-east-1:123456789012:function:f"
 	const repo = "arn:aws:ecr:us-east-1:123456789012:repository/team/app"
 	const task = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"
 	for _, tc := range []struct {
@@ -132,6 +135,14 @@ func TestManagedPoliciesAcrossServices(t *testing.T) {
 		{writer, "logs:DeleteLogGroup", group, true},
 		{writer, "ecr:DescribeRepositories", repo, false},
 		{writer, "ecs:RunTask", task, false},
+		{functions, "lambda:CreateFunction", fn, true},
+		{functions, "lambda:InvokeFunction", fn + ":live", true},
+		{functions, "logs:FilterLogEvents", fnGroup, true},
+		{functions, "logs:DescribeLogGroups", "*", true},
+		{functions, "logs:FilterLogEvents", group, false},
+		{functions, "logs:DeleteLogGroup", fnGroup, false},
+		{functions, "ecs:RunTask", task, false},
+		{writer, "lambda:InvokeFunction", fn, false},
 	} {
 		err := f.auth.AuthorizeAction(f.signedBy(tc.k), tc.action, tc.arn)
 		if tc.allowed != (err == nil) {

@@ -380,6 +380,17 @@ func TestLambdaWithAWSCLI(t *testing.T) {
 		t.Errorf("the function saw %s (%v)", body, err)
 	}
 
+	// Access control: lambda-full-access deploys and invokes; a user of
+	// the registry only may not invoke.
+	deployer := parseKey(t, run(t, time.Minute, berthBin, "user", "create", "deployer", "--policy", "lambda-full-access", "--with-key", "--data-dir", srv.DataDir))
+	reader := parseKey(t, run(t, time.Minute, berthBin, "user", "create", "reader", "--policy", "read-only", "--with-key", "--data-dir", srv.DataDir))
+	asDeployer := lambdaCLI{awsCLI{t, bin, lam.endpoint, deployer}, cfg}
+	if res := asDeployer.invoke("echo", `"ok"`); res.Payload != `"ok"` {
+		t.Errorf("invoke as lambda-full-access = %+v", res)
+	}
+	asReader := lambdaCLI{awsCLI{t, bin, lam.endpoint, reader}, cfg}
+	asReader.refused("AccessDeniedException", "lambda:InvokeFunction", "invoke", "--function-name", "echo", filepath.Join(t.TempDir(), "out"))
+
 	// Prometheus metrics per function.
 	resp, err := http.Get("http://" + srv.Addr + "/metrics")
 	if err != nil {

@@ -93,3 +93,15 @@ func LogsReadOnlyAccess() *Policy {
 		}, Resource: []string{"*"}},
 	}}
 }
+
+// LambdaFullAccess returns AWSLambda_FullAccess as far as berth acts on
+// it: every Lambda action, and reading the functions' logs (the AWS
+// policy also grants the many services functions are wired to there).
+func LambdaFullAccess() *Policy {
+	return &Policy{Version: Version2012, Statements: []Statement{
+		{Effect: EffectAllow, Action: []string{"lambda:*"}, Resource: []string{"*"}},
+		{Effect: EffectAllow, Action: []string{"logs:DescribeLogGroups"}, Resource: []string{"*"}},
+		{Effect: EffectAllow, Action: []string{"logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartLiveTail", "logs:StopLiveTail"},
+			Resource: []string{"arn:aws:logs:*:*:log-group:/aws/lambda/*"}},
+	}}
+}
