@@ -57,6 +57,10 @@ var allowed = map[string][]string{
 	// Batch write to: the index and the AWS protocol's plumbing, not auth
 	// (its Access interface is its own).
 	"launcher/logs": {"metadata", "internal/arn", "internal/awsjson", "internal/awserr"},
+	// The Lambda emulation: the launcher's runtime interface, the index
+	// and the AWS protocol's plumbing; its access control and log sink
+	// are its own interfaces, which cmd fills.
+	"launcher/lambda": {"launcher", "metadata", "internal/arn", "internal/awsjson", "internal/awserr"},
 }
 
 // forbidden are arrows that must never exist, whatever the rules above
@@ -67,6 +71,9 @@ var forbidden = map[string][]string{
 	"storage":  {"launcher", "ui"},
 	"metadata": {"launcher", "ui"},
 	"launcher": {"ecr"},
+	// Lambda drives the engine through launcher.Runtime only (tests give
+	// it the real one), and knows nothing of ECS or of auth.
+	"launcher/lambda": {"launcher/docker", "launcher/ecs", "launcher/logs", "auth"},
 }
 
 // forbiddenNames are package names that say nothing about what they hold.
