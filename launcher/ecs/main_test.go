@@ -1,8 +1,6 @@
 package ecs_test
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,11 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/launcher/docker"
@@ -93,7 +87,7 @@ var testRegistry = sync.OnceValues(func() (*registryServer, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build testprog: %v\n%s", err, out)
 	}
-	img, err := programImage(bin)
+	img, err := dockertest.ProgramImage(bin, "testprog")
 	if err != nil {
 		return nil, err
 	}
@@ -108,38 +102,6 @@ var testRegistry = sync.OnceValues(func() (*registryServer, error) {
 	dockertest.Remember(r.host + "/test/prog:1")
 	return r, nil
 })
-
-// programImage is a FROM scratch image of the program at bin, as
-// /testprog, its entrypoint.
-func programImage(bin string) (v1.Image, error) {
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: "testprog", Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
-		return nil, err
-	}
-	tw.Write(data)
-	tw.Close()
-	layer, err := tarball.LayerFromReader(&buf)
-	if err != nil {
-		return nil, err
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return nil, err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config.Entrypoint = []string{"/testprog"}
-	cf.Config.Labels = launcher.Owner{Service: "test"}.Labels()
-	return mutate.ConfigFile(img, cf)
-}
 
 // sidecarImage is the sidecar image of this test binary.
 type sidecarImage struct{}

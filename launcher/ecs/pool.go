@@ -118,7 +118,7 @@ func (r *Runner) poolSidecar(ctx context.Context) (pooledSidecar, error) {
 	if err != nil {
 		return s, err
 	}
-	s.dir = filepath.Join(r.cfg.StateDir, "pool", newTaskID())
+	s.dir = filepath.Join(r.cfg.StateDir, "pool", launcher.NewID())
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return s, err
 	}

@@ -2,8 +2,6 @@ package ecs
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -270,7 +268,7 @@ func (r *Runner) available(ctx context.Context) error {
 
 // newRecord makes the record of a new task of def.
 func (r *Runner) newRecord(in RunInput, def TaskDefinition, launchType string, now time.Time) taskRecord {
-	id := newTaskID()
+	id := launcher.NewID()
 	taskARN := r.arns.task(in.Cluster, id)
 	t := Task{
 		Attachments:       []json.RawMessage{},
@@ -307,7 +305,7 @@ func (r *Runner) newRecord(in RunInput, def TaskDefinition, launchType string, n
 	rec := taskRecord{Cluster: in.Cluster, Definition: def, Caller: in.Caller, ClientToken: in.ClientToken}
 	for i, c := range def.ContainerDefinitions {
 		wc := Container{
-			ContainerArn:      r.arns.container(in.Cluster, id, newUUID()),
+			ContainerArn:      r.arns.container(in.Cluster, id, launcher.NewUUID()),
 			TaskArn:           taskARN,
 			Name:              c.Name,
 			Image:             c.Image,
@@ -623,23 +621,6 @@ func (r *Runner) notify(t Task) {
 
 // taskDir is the directory of a task's metadata files.
 func (r *Runner) taskDir(id string) string { return filepath.Join(r.cfg.StateDir, "tasks", id) }
-
-// newTaskID returns 32 random hex digits, as ECS's task ids are.
-func newTaskID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// newUUID returns a random UUID, as container ARNs end in.
-func newUUID() string {
-	var u [16]byte
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	h := hex.EncodeToString(u[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
 
 // removeDir deletes a task's metadata directory.
 func (r *Runner) removeDir(id, dir string) {

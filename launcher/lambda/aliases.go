@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -124,7 +125,7 @@ func (a *API) createAlias(ctx context.Context, in *aliasInput) (*createdAlias, e
 	if err := a.checkAliasTarget(ctx, ref.Name, *in.FunctionVersion, in.RoutingConfig); err != nil {
 		return nil, err
 	}
-	doc := aliasDoc{RevisionID: newRequestID()}
+	doc := aliasDoc{RevisionID: launcher.NewUUID()}
 	if in.Description != nil {
 		doc.Description = *in.Description
 	}
@@ -209,7 +210,7 @@ func (a *API) updateAlias(ctx context.Context, in *aliasInput) (*AliasConfigurat
 	if in.RoutingConfig != nil {
 		doc.Weights = in.RoutingConfig.AdditionalVersionWeights
 	}
-	doc.RevisionID = newRequestID()
+	doc.RevisionID = launcher.NewUUID()
 	if al.Document, err = json.Marshal(doc); err != nil {
 		return nil, err
 	}

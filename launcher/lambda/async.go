@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/berth-dev/berth/launcher"
 )
 
 // Asynchronous (Event) invocations, as Lambda runs them
@@ -24,7 +26,7 @@ const asyncRetries = 2
 // enqueue takes an Event invocation and runs it in the background.
 func (a *API) enqueue(v Version, req Request) {
 	if req.RequestID == "" {
-		req.RequestID = newRequestID()
+		req.RequestID = launcher.NewUUID()
 	}
 	a.work.Go(func() { a.deliver(v, req) })
 }

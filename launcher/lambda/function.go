@@ -2,15 +2,15 @@ package lambda
 
 import (
 	"encoding/json"
-
 	"fmt"
-	"github.com/berth-dev/berth/launcher"
 	"maps"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/launcher"
 )
 
 // Lambda's function states and update statuses.

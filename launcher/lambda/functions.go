@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -83,7 +84,7 @@ func (a *API) createFunction(ctx context.Context, in *createFunctionInput) (*cre
 		return nil, err
 	}
 	now := time.Now()
-	s.LastModified, s.RevisionID = now, newRequestID()
+	s.LastModified, s.RevisionID = now, launcher.NewUUID()
 	s.State, s.StateReason, s.StateReasonCode = StatePending, "The function is being created.", "Creating"
 	s.LastUpdateStatus, s.LastUpdateStatusReason, s.LastUpdateStatusReasonCode = UpdateInProgress, "The function is being created.", "Creating"
 	doc := functionDoc{Latest: s, Tags: in.Tags, PublishOnActive: in.Publish, Owner: a.caller(ctx)}
@@ -178,7 +179,7 @@ func (a *API) updateFunctionConfiguration(ctx context.Context, in *updateConfigu
 		if err := in.settings.apply(s); err != nil {
 			return err
 		}
-		s.LastModified, s.RevisionID = time.Now(), newRequestID()
+		s.LastModified, s.RevisionID = time.Now(), launcher.NewUUID()
 		s.LastUpdateStatus, s.LastUpdateStatusReason, s.LastUpdateStatusReasonCode = UpdateSuccessful, "", ""
 		return nil
 	})
@@ -264,7 +265,7 @@ func (a *API) updateFunctionCode(ctx context.Context, in *updateCodeInput) (*Con
 		if len(in.Architectures) > 0 {
 			s.Architectures = archs
 		}
-		s.LastModified, s.RevisionID = time.Now(), newRequestID()
+		s.LastModified, s.RevisionID = time.Now(), launcher.NewUUID()
 		s.LastUpdateStatus, s.LastUpdateStatusReason, s.LastUpdateStatusReasonCode = UpdateInProgress, "The function is being created.", "Creating"
 		doc.PublishOnActive = in.Publish
 		doc.Owner = a.caller(ctx)

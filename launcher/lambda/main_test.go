@@ -1,8 +1,6 @@
 package lambda_test
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,13 +20,11 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/launcher/docker"
+	"github.com/berth-dev/berth/launcher/docker/dockertest"
 	"github.com/berth-dev/berth/launcher/lambda"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/registry"
@@ -49,33 +45,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// engine is the machine's Docker Engine.
-var engine = sync.OnceValues(func() (*docker.Runtime, error) {
-	rt, err := docker.New()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rt.Ping(ctx); err != nil {
-		return nil, err
-	}
-	return rt, nil
-})
-
 // newEngine returns the engine; without one the test skips, or fails when
 // CI is set.
-func newEngine(t testing.TB) *docker.Runtime {
-	t.Helper()
-	rt, err := engine()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Docker Engine unreachable (CI is set): %v", err)
-		}
-		t.Skipf("Docker Engine unreachable: %v", err)
-	}
-	return rt
-}
+func newEngine(t testing.TB) *docker.Runtime { return dockertest.Require(t) }
 
 // registryFixture is a berth registry on 127.0.0.1 holding the test
 // function's image.
@@ -127,7 +99,7 @@ func (f *registryFixture) hold(t testing.TB, repo string) (image string, release
 }
 
 func (f *registryFixture) close() {
-	if rt, err := engine(); err == nil {
+	if rt, err := dockertest.Engine(); err == nil {
 		// By its name, not its id: other test binaries may hold the same
 		// image under their own registry's name.
 		if err := rt.RemoveImage(context.Background(), f.Image()); err != nil && !errors.Is(err, launcher.ErrImageNotFound) {
@@ -143,7 +115,7 @@ func (f *registryFixture) close() {
 // the engine pull it, once per test binary.
 var fixture = sync.OnceValues(func() (*registryFixture, error) {
 	fixtureMade.Store(true)
-	rt, err := engine()
+	rt, err := dockertest.Engine()
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +165,7 @@ var fixture = sync.OnceValues(func() (*registryFixture, error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build testfn: %v\n%s", err, out)
 	}
-	img, err := functionImage(bin)
+	img, err := dockertest.ProgramImage(bin, "bootstrap")
 	if err != nil {
 		return nil, err
 	}
@@ -217,38 +189,6 @@ var fixture = sync.OnceValues(func() (*registryFixture, error) {
 	fmt.Fprintf(os.Stderr, "test function image %s pushed and pulled in %v\n", f.Image(), time.Since(start).Round(time.Millisecond))
 	return f, nil
 })
-
-// functionImage is a FROM scratch image of the static binary bin as
-// /bootstrap, its entrypoint, as a Lambda custom runtime's.
-func functionImage(bin string) (v1.Image, error) {
-	exe, err := os.ReadFile(bin)
-	if err != nil {
-		return nil, err
-	}
-	var layer bytes.Buffer
-	tw := tar.NewWriter(&layer)
-	if err := tw.WriteHeader(&tar.Header{Name: "bootstrap", Mode: 0o755, Size: int64(len(exe)), Typeflag: tar.TypeReg}); err != nil {
-		return nil, err
-	}
-	tw.Write(exe)
-	tw.Close()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer.Bytes())), nil })
-	if err != nil {
-		return nil, err
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		return nil, err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config.Entrypoint = []string{"/bootstrap"}
-	cf.Config.Labels = launcher.Owner{Service: "test"}.Labels()
-	return mutate.ConfigFile(img, cf)
-}
 
 // fixtureMade says whether fixture ran, so that TestMain cleans up only
 // what it made.

@@ -2,8 +2,6 @@ package lambda
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -228,10 +226,10 @@ func (r *Runner) Invoke(ctx context.Context, v Version, req Request) (Result, er
 	}
 	id := req.RequestID
 	if id == "" {
-		id = newRequestID()
+		id = launcher.NewUUID()
 	}
 	inv := &invocation{id: id, req: req, done: make(chan outcome, 1)}
-	inv.traceID = traceID(time.Now(), newID())
+	inv.traceID = traceID(time.Now(), launcher.NewID())
 	e.mu.Lock()
 	cold := !e.invoked
 	e.mu.Unlock()
@@ -305,7 +303,7 @@ func (r *Runner) leave(function string) int {
 }
 
 func (r *Runner) newEnvironment(v Version, key poolKey) *environment {
-	id := newID()
+	id := launcher.NewID()
 	return &environment{
 		id:     id,
 		r:      r,
@@ -614,21 +612,4 @@ var ReservedVariables = []string{
 // share.
 func CPUShares(memory int) int64 {
 	return max(2, int64(memory)*1024/1769)
-}
-
-// newID returns 32 random hex digits.
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// newRequestID returns a random UUID (version 4), as Lambda's request ids.
-func newRequestID() string {
-	var u [16]byte
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	h := hex.EncodeToString(u[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/launcher"
 )
 
 func TestParseRuntimeCall(t *testing.T) {
@@ -101,7 +103,7 @@ func (f *fakeRuntime) start(payload string) (*invocation, chan outcome) {
 }
 
 func (f *fakeRuntime) startRequest(req Request) (*invocation, chan outcome) {
-	inv := &invocation{id: newRequestID(), req: req, traceID: traceID(time.Now(), newID()), done: make(chan outcome, 1)}
+	inv := &invocation{id: launcher.NewUUID(), req: req, traceID: traceID(time.Now(), launcher.NewID()), done: make(chan outcome, 1)}
 	res := make(chan outcome, 1)
 	go func() {
 		out, _ := f.e.invoke(inv)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/awserr"
+	"github.com/berth-dev/berth/launcher"
 )
 
 // Function URLs: an HTTP endpoint per function (or alias), which AWS
@@ -377,7 +378,7 @@ func (a *API) serveURL(w http.ResponseWriter, r *http.Request, function, qualifi
 		urlError(w, http.StatusRequestEntityTooLarge, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
 		return
 	}
-	req := urlRequest{r: r, body: body, urlID: c.ID, account: "anonymous", requestID: newRequestID(), at: time.Now()}
+	req := urlRequest{r: r, body: body, urlID: c.ID, account: "anonymous", requestID: launcher.NewUUID(), at: time.Now()}
 	arn := a.functionARN(function, qualifier)
 	if c.AuthType == "AWS_IAM" {
 		if ctx, err = a.authenticateURL(r, body, arn); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -70,7 +71,7 @@ func (a *API) publish(ctx context.Context, name, description string) (spec, erro
 	published := l.doc.Latest
 	published.Version = "" // the index numbers it; version() fills it in
 	published.Description = description
-	published.LastModified, published.RevisionID = time.Now(), newRequestID()
+	published.LastModified, published.RevisionID = time.Now(), launcher.NewUUID()
 	published.LastUpdateStatus, published.LastUpdateStatusReason, published.LastUpdateStatusReasonCode = UpdateSuccessful, "", ""
 	b, err := json.Marshal(published)
 	if err != nil {

@@ -5,15 +5,23 @@
 package dockertest
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/launcher/docker"
@@ -99,3 +107,36 @@ var SidecarImage = sync.OnceValues(func() (string, error) {
 	}
 	return ref, err
 })
+
+// ProgramImage is a FROM scratch image of the static program at bin, as
+// /name, its entrypoint, for linux on this machine's architecture and
+// labelled as a test's (berth.service=test), ready to push to a registry.
+func ProgramImage(bin, name string) (v1.Image, error) {
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+		return nil, err
+	}
+	tw.Write(data)
+	tw.Close()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	cf.Config.Entrypoint = []string{"/" + name}
+	cf.Config.Labels = launcher.Owner{Service: "test"}.Labels()
+	return mutate.ConfigFile(img, cf)
+}
