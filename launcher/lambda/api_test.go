@@ -109,6 +109,20 @@ func (a *apiFixture) create(t *testing.T, name string, mode ...string) *sdk.GetF
 	return a.waitActive(t, name)
 }
 
+// createHeld creates function name of an image whose pull waits until
+// release is called: the function stays Pending until then.
+func (a *apiFixture) createHeld(t *testing.T, name string) (release func()) {
+	t.Helper()
+	image, release := a.reg.hold(t, "lambda/held/"+strings.ToLower(name))
+	if _, err := a.client.CreateFunction(t.Context(), &sdk.CreateFunctionInput{
+		FunctionName: aws.String(name), Role: aws.String(role), PackageType: types.PackageTypeImage,
+		Code: &types.FunctionCode{ImageUri: aws.String(image)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return release
+}
+
 func (a *apiFixture) waitActive(t *testing.T, name string) *sdk.GetFunctionOutput {
 	t.Helper()
 	out, err := sdk.NewFunctionActiveV2Waiter(a.client, func(o *sdk.FunctionActiveV2WaiterOptions) {
@@ -308,13 +322,7 @@ func TestAPIPending(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, lambda.RunnerConfig{})
 	name := functionName(t, "")
-	image, release := a.reg.hold(t, "lambda/held/"+strings.ToLower(name))
-	if _, err := a.client.CreateFunction(t.Context(), &sdk.CreateFunctionInput{
-		FunctionName: aws.String(name), Role: aws.String(role), PackageType: types.PackageTypeImage,
-		Code: &types.FunctionCode{ImageUri: aws.String(image)},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	release := a.createHeld(t, name)
 	_, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name)})
 	if e := apiError(t, err, "ResourceConflictException", 409); !strings.HasSuffix(e.Message, "The function is currently in the following state: Pending") {
 		t.Errorf("message = %q", e.Message)
@@ -336,13 +344,7 @@ func TestAPIResumesPulls(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, lambda.RunnerConfig{})
 	name := functionName(t, "")
-	image, release := a.reg.hold(t, "lambda/held/"+strings.ToLower(name))
-	if _, err := a.client.CreateFunction(t.Context(), &sdk.CreateFunctionInput{
-		FunctionName: aws.String(name), Role: aws.String(role), PackageType: types.PackageTypeImage,
-		Code: &types.FunctionCode{ImageUri: aws.String(image)},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	release := a.createHeld(t, name)
 	a.api.Close() // berth stops mid-pull: the function stays Pending
 	release()
 	got, err := a.client.GetFunctionConfiguration(t.Context(), &sdk.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
