@@ -147,8 +147,10 @@ func (r *Runtime) Wait(ctx context.Context, id string) (launcher.Exit, error) {
 	return st.Exit, nil
 }
 
-// oomLate is how long after an exit an OOM event may still come.
-const oomLate = time.Second
+// oomLate is how long after an exit an OOM event may still come: on a
+// loaded machine it was seen more than a second late (ECS's runner waits
+// as long).
+const oomLate = 5 * time.Second
 
 // oomSeen reports whether the engine logged an OOM event for container
 // id since it started, waiting oomLate for a late one.
