@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/gotool"
 	"github.com/berth-dev/berth/internal/miniotest"
+	"github.com/berth-dev/berth/launcher/sidecar"
 )
 
 var (
@@ -60,7 +61,23 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: building berth:", err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	removeSidecarImage(berthBin)
+	return code
+}
+
+// removeSidecarImage removes the task sidecar image berth built from exe,
+// once every test that ran tasks is done with it. Other berths on the
+// engine (other test binaries) have images of their own, which stay.
+func removeSidecarImage(exe string) {
+	name, err := sidecar.Name(exe)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: the sidecar image's name:", err)
+		return
+	}
+	if out, err := execute(dockerTimeout, nil, "docker", "image", "rm", "--force", name); err != nil && !strings.Contains(out+err.Error(), "No such image") {
+		fmt.Fprintln(os.Stderr, "e2e: removing", name+":", err)
+	}
 }
 
 // inCI reports whether the CI environment variable asks for the strict mode

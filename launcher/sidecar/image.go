@@ -49,15 +49,10 @@ func (im *Image) Ensure(ctx context.Context) (string, error) {
 	if im.ref != "" {
 		return im.ref, nil
 	}
-	img, err := Build(im.exe)
+	img, ref, err := build(im.exe)
 	if err != nil {
 		return "", err
 	}
-	id, err := img.ID()
-	if err != nil {
-		return "", fmt.Errorf("sidecar image: %w", err)
-	}
-	ref := Repository + ":" + strings.TrimPrefix(id, "sha256:")[:16]
 	if _, err := im.store.ImageID(ctx, ref); err == nil {
 		im.ref = ref
 		return ref, nil
@@ -82,6 +77,27 @@ func (im *Image) Ensure(ctx context.Context) (string, error) {
 	}
 	im.ref = ref
 	return ref, nil
+}
+
+// Name returns the name the sidecar image of executable exe has in an
+// engine, whether or not it is loaded there yet: what a test removes once
+// it is done with the executable.
+func Name(exe string) (string, error) {
+	_, ref, err := build(exe)
+	return ref, err
+}
+
+// build describes the sidecar image of exe and returns its name.
+func build(exe string) (imagetar.Image, string, error) {
+	img, err := Build(exe)
+	if err != nil {
+		return imagetar.Image{}, "", err
+	}
+	id, err := img.ID()
+	if err != nil {
+		return imagetar.Image{}, "", fmt.Errorf("sidecar image: %w", err)
+	}
+	return img, Repository + ":" + strings.TrimPrefix(id, "sha256:")[:16], nil
 }
 
 // Build describes the sidecar image of executable exe: the executable as
