@@ -27,6 +27,11 @@ func (u *UI) launcherRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /ui/logs/group", u.page(u.logGroup))
 	mux.Handle("GET /ui/logs/stream", u.page(u.logStream))
 	mux.Handle("GET /ui/logs/follow", u.page(u.followLog))
+	if u.cfg.Functions != nil {
+		mux.Handle("GET /ui/functions", u.page(u.functions))
+		mux.Handle("GET /ui/functions/{function}", u.page(u.function))
+		mux.Handle("POST /ui/functions/{function}/invoke", u.page(u.invokeFunction))
+	}
 }
 
 // errLauncherOff answers the ECS pages of a berth whose launcher is off.

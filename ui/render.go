@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -94,9 +95,14 @@ var templateFuncs = template.FuncMap{
 	},
 	"statusclass": statusClass,
 	// unset reports whether an optional flag is set to false.
-	"unset":   func(b *bool) bool { return b != nil && !*b },
-	"logtime": logTime,
-	"logiso":  logISO,
+	"unset":       func(b *bool) bool { return b != nil && !*b },
+	"logtime":     logTime,
+	"functionURL": func(name string) string { return functionsHref + "/" + url.PathEscape(name) },
+	"usd":         func(v float64) string { return fmt.Sprintf("$%.4f", v) },
+	"lambdaclass": lambdaClass,
+	"int":         func(n int64) int { return int(n) },
+	"gbs":         func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) },
+	"logiso":      logISO,
 }
 
 // taskDefinitionURL is the path of a task definition revision's page.
@@ -112,6 +118,18 @@ func statusClass(status string) string {
 	case "STOPPED", "INACTIVE":
 		return "st-done"
 	case "UNHEALTHY":
+		return "st-bad"
+	}
+	return "st-busy"
+}
+
+// lambdaClass is the class that colours a function's state or last
+// update status.
+func lambdaClass(status string) string {
+	switch status {
+	case "Active", "Successful":
+		return "st-ok"
+	case "Failed":
 		return "st-bad"
 	}
 	return "st-busy"
@@ -179,7 +197,11 @@ var sections = []navItem{
 	{Name: "Clusters", Href: "/ui/clusters"},
 	{Name: "Task definitions", Href: "/ui/task-definitions"},
 	{Name: "Logs", Href: "/ui/logs"},
+	{Name: "Functions", Href: functionsHref},
 }
+
+// functionsHref is the functions' section, absent while Lambda is off.
+const functionsHref = "/ui/functions"
 
 func navigation(p string) []navItem {
 	out := make([]navItem, len(sections))
@@ -200,6 +222,9 @@ func (u *UI) renderView(w http.ResponseWriter, rq *request, status int, name str
 	v.CSRF, v.Open = rq.csrf, u.cfg.Access.Open()
 	if rq.principal != nil {
 		v.Nav, v.User = navigation(rq.URL.Path), rq.principal.User
+		if u.cfg.Functions == nil {
+			v.Nav = slices.DeleteFunc(v.Nav, func(n navItem) bool { return n.Href == functionsHref })
+		}
 	}
 	var buf bytes.Buffer
 	if err := u.views.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {

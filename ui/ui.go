@@ -49,6 +49,7 @@ import (
 	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/launcher/ecs"
+	"github.com/berth-dev/berth/launcher/lambda"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -173,6 +174,26 @@ type TaskDefinitions interface {
 	TaskDefinition(ctx context.Context, ref string) (ecs.TaskDefinition, error)
 }
 
+// Functions reads and invokes Lambda functions; lambda.API implements
+// it. Its methods authorize nothing: the pages do, first.
+type Functions interface {
+	// Functions returns up to n functions by name after the one named
+	// after ("" for the first page).
+	Functions(ctx context.Context, after string, n int) ([]lambda.Function, error)
+	// Function returns function name; Lambda's ResourceNotFoundException
+	// if there is none.
+	Function(ctx context.Context, name string) (lambda.Function, error)
+	// Versions and Aliases list its published versions and aliases.
+	Versions(ctx context.Context, name string) ([]lambda.Configuration, error)
+	Aliases(ctx context.Context, name string) ([]lambda.AliasConfiguration, error)
+	// Usage is what it did over the days from from to to, and what that
+	// would cost on AWS.
+	Usage(ctx context.Context, name string, from, to time.Time) (lambda.Usage, error)
+	// Invoke runs it synchronously with payload and the log tail; Lambda's
+	// errors for what it refuses, the function's own in the result.
+	Invoke(ctx context.Context, name, qualifier string, payload []byte) (lambda.Invocation, error)
+}
+
 // Config configures the UI.
 type Config struct {
 	// Access authenticates and authorizes people.
@@ -185,6 +206,9 @@ type Config struct {
 	// launcher is off, which its pages then say.
 	Tasks           Tasks
 	TaskDefinitions TaskDefinitions
+	// Functions is the launcher's Lambda side; nil when it is off, which
+	// leaves out the functions' pages.
+	Functions Functions
 	// Scope is the region and account of the repositories' ARNs.
 	Scope arn.Scope
 	// RepositoryHost is the host (and port) in the docker pull commands

@@ -79,6 +79,11 @@ func requestTooLarge(limit int) error {
 		"Request must be smaller than "+strconv.Itoa(limit)+" bytes for the InvokeFunction operation")
 }
 
+// invalidContent refuses an invocation payload that is not JSON.
+func invalidContent() error {
+	return awserr.Errorf("InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
+}
+
 // throttled is Lambda's answer to an invocation over a concurrency limit.
 func throttled() error {
 	return awserr.New(typeTooManyRequests, http.StatusTooManyRequests, "Rate Exceeded.").WithHeader("Retry-After", "1")

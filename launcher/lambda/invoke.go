@@ -77,7 +77,7 @@ func (a *API) readInvocation(r *http.Request) (invocationRequest, error) {
 	if len(in.payload) == 0 {
 		in.payload = []byte("{}")
 	} else if !json.Valid(in.payload) {
-		return in, awserr.Errorf("InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
+		return in, invalidContent()
 	}
 	return in, nil
 }
