@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/auth"
@@ -30,6 +31,7 @@ import (
 	"github.com/berth-dev/berth/ecr"
 	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/launcher/ecs"
+	"github.com/berth-dev/berth/launcher/lambda"
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
@@ -63,9 +65,13 @@ type fixture struct {
 	// runner and ecs are the launcher, when the options ask for it.
 	runner *ecs.Runner
 	ecs    *ecs.API
-	ui     *ui.UI
-	srv    *httptest.Server
-	logs   *bytes.Buffer
+	// lambda is the launcher's Lambda side and lambdaClient an SDK
+	// client of its API, when the options ask for it.
+	lambda       *lambda.API
+	lambdaClient *lambdasdk.Client
+	ui           *ui.UI
+	srv          *httptest.Server
+	logs         *bytes.Buffer
 	// offset moves the UI's clock.
 	offset atomic.Int64
 }
@@ -82,6 +88,8 @@ type options struct {
 	// launcher runs ECS tasks on the machine's Docker Engine (the test
 	// skips without one); deadEngine on an engine that never answers.
 	launcher, deadEngine bool
+	// lambda runs Lambda functions on the machine's Docker Engine.
+	lambda bool
 }
 
 func newFixture(t testing.TB, opts options) *fixture {
@@ -137,6 +145,10 @@ func newFixture(t testing.TB, opts options) *fixture {
 	if opts.launcher || opts.deadEngine {
 		f.startLauncher(opts.deadEngine, log)
 		cfg.Tasks, cfg.TaskDefinitions = f.runner, f.ecs
+	}
+	if opts.lambda {
+		f.startLambda(log)
+		cfg.Functions = f.lambda
 	}
 	if f.ui, err = ui.New(f.store, cfg); err != nil {
 		t.Fatal(err)

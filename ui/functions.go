@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -200,6 +201,9 @@ func (u *UI) renderFunction(w http.ResponseWriter, rq *request, status int, form
 // wrote last, newest first, from the streams the person may read.
 func (u *UI) recentInvocations(rq *request, p *functionPage) error {
 	streams, err := u.store.LogStreams(rq.Context(), metadata.LogStreamQuery{Group: p.LogGroup, ByLastEventTime: true, Descending: true, Limit: recentStreams})
+	if errors.Is(err, metadata.ErrLogGroupUnknown) {
+		return nil // it never ran: Lambda creates the group on the first invocation
+	}
 	if err != nil {
 		return err
 	}

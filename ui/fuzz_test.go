@@ -97,3 +97,35 @@ func FuzzPosition(f *testing.F) {
 		}
 	})
 }
+
+// A function writes its log, so a line that looks like a REPORT line may
+// be anything: it is read as one, or not, never a panic; one Lambda's
+// runner writes reads back whole.
+func FuzzReportLine(f *testing.F) {
+	f.Add("REPORT RequestId: 8f5e4c2a-1b3d-4e5f-8a9b-0c1d2e3f4a5b\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 20 MB\tInit Duration: 80.10 ms\t")
+	f.Add("REPORT RequestId: x\tDuration: 3.00 ms\tStatus: error\tError Type: Runtime.ExitError\t")
+	f.Add("REPORT RequestId: \t")
+	f.Add("REPORT RequestId: a\tDuration:")
+	f.Add("START RequestId: a Version: $LATEST")
+	f.Fuzz(func(t *testing.T, line string) {
+		r, ok := parseReport(line)
+		if ok && (r.RequestID == "" || r.Duration == "") {
+			t.Fatalf("parseReport(%q) = %+v: a report without its request or duration", line, r)
+		}
+	})
+}
+
+// The REPORT line's fields, as the runner writes them.
+func TestParseReport(t *testing.T) {
+	r, ok := parseReport("REPORT RequestId: abc\tDuration: 12.34 ms\tBilled Duration: 93 ms\tMemory Size: 128 MB\tMax Memory Used: 20 MB\tInit Duration: 80.10 ms\tStatus: error\tError Type: Runtime.ExitError\t\n")
+	want := invocationRow{RequestID: "abc", Duration: "12.34 ms", Billed: "93 ms", Memory: "128 MB", MaxMemory: "20 MB",
+		Init: "80.10 ms", Status: "error", ErrorType: "Runtime.ExitError"}
+	if !ok || r != want {
+		t.Errorf("parseReport = %+v, %v; want %+v", r, ok, want)
+	}
+	for _, line := range []string{"START RequestId: abc", "REPORT RequestId: abc", "report RequestId: abc\tDuration: 1 ms"} {
+		if _, ok := parseReport(line); ok {
+			t.Errorf("parseReport(%q) read a report", line)
+		}
+	}
+}

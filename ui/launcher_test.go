@@ -122,13 +122,20 @@ func (f *fixture) pushProgram() {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	repo, tag, _ := strings.Cut(testImage, ":")
+	f.pushExecutable(testImage, "testprog", prog)
+}
+
+// pushExecutable pushes an image of one static program as ref
+// (repository:tag): one layer holding /name, its entrypoint.
+func (f *fixture) pushExecutable(ref, name string, prog []byte) digest.Digest {
+	f.t.Helper()
+	repo, tag, _ := strings.Cut(ref, ":")
 	f.repository(repo)
-	raw, gz := executable(f.t, "testprog", prog)
+	raw, gz := executable(f.t, name, prog)
 	layerDigest := f.blob(repo, gz)
 	config, _ := json.Marshal(map[string]any{
 		"architecture": runtime.GOARCH, "os": "linux",
-		"config": map[string]any{"Entrypoint": []string{"/testprog"}},
+		"config": map[string]any{"Entrypoint": []string{"/" + name}},
 		"rootfs": map[string]any{"type": "layers", "diff_ids": []digest.Digest{digest.FromBytes(raw)}},
 	})
 	manifest, _ := json.Marshal(map[string]any{
@@ -136,7 +143,7 @@ func (f *fixture) pushProgram() {
 		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": f.blob(repo, config), "size": len(config)},
 		"layers": []map[string]any{{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layerDigest, "size": len(gz)}},
 	})
-	f.manifest(repo, "application/vnd.oci.image.manifest.v1+json", manifest, tag)
+	return f.manifest(repo, "application/vnd.oci.image.manifest.v1+json", manifest, tag)
 }
 
 // anonymous pulls without credentials: the fixture's registry is open.

@@ -98,7 +98,7 @@ var templateFuncs = template.FuncMap{
 	"unset":       func(b *bool) bool { return b != nil && !*b },
 	"logtime":     logTime,
 	"functionURL": func(name string) string { return functionsHref + "/" + url.PathEscape(name) },
-	"usd":         func(v float64) string { return fmt.Sprintf("$%.4f", v) },
+	"usd":         usd,
 	"lambdaclass": lambdaClass,
 	"int":         func(n int64) int { return int(n) },
 	"gbs":         func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) },
@@ -121,6 +121,15 @@ func statusClass(status string) string {
 		return "st-bad"
 	}
 	return "st-busy"
+}
+
+// usd formats an estimated cost in US dollars: cents, or down to the
+// millionth of a cent for the small sums Lambda bills.
+func usd(v float64) string {
+	if v == 0 || v >= 0.01 {
+		return fmt.Sprintf("$%.2f", v)
+	}
+	return "$" + strings.TrimRight(fmt.Sprintf("%.8f", v), "0")
 }
 
 // lambdaClass is the class that colours a function's state or last
