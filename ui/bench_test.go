@@ -13,10 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/launcher/ecs"
+	"github.com/berth-dev/berth/launcher/lambda"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite/sqlitetest"
 	"github.com/berth-dev/berth/scanner"
@@ -253,6 +256,90 @@ func BenchmarkLauncherPages(b *testing.B) {
 		{"LogStream100k", streamPath},
 		{"LogStream100kOldest", streamPath + "&oldest"},
 		{"LogStream100kMiddle", streamPath + "&before=" + strconv.FormatInt(start+int64(benchEvents/2)*30, 10) + ".0.0"},
+	} {
+		b.Run(page.name, func(b *testing.B) { renderPage(b, f, cookies, page.path) })
+	}
+}
+
+// benchFunctions, benchVersions and benchReports are the sizes the
+// functions' pages are rendered for.
+const (
+	benchFunctions = 120
+	benchVersions  = 20
+	benchReports   = 10_000
+)
+
+// BenchmarkFunctionPages renders the functions' pages, server-side: the
+// list (its first page of 50, each with its usage) of 120 functions made
+// through the Lambda API on the machine's engine, and a function with 20
+// versions, 10 aliases, a URL, usage on every function and three log
+// streams of 30,000 lines, 10,000 of them REPORT lines. The goal is under
+// 100 ms a page.
+//
+//	go test -run '^$' -bench FunctionPages -benchtime 20x ./ui/
+func BenchmarkFunctionPages(b *testing.B) {
+	f := newFixture(b, options{lambda: true})
+	ctx := context.Background()
+	names := make([]string, benchFunctions)
+	for i := range names {
+		names[i] = fmt.Sprintf("fn-%04d", i)
+		f.startFunction(names[i], lambdasdk.CreateFunctionInput{Description: aws.String("function " + names[i])})
+	}
+	for _, name := range names {
+		f.waitActive(name)
+		for range 30 {
+			f.meter.Observe(lambda.Observation{Function: name, Duration: 12 * time.Millisecond, Billed: 13 * time.Millisecond, MemorySize: 128})
+		}
+	}
+	f.meter.Flush(ctx)
+	fn := aws.String(names[0])
+	for i := range benchVersions {
+		if _, err := f.lambdaClient.UpdateFunctionConfiguration(ctx, &lambdasdk.UpdateFunctionConfigurationInput{FunctionName: fn, Description: aws.String(fmt.Sprint("revision ", i))}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.lambdaClient.PublishVersion(ctx, &lambdasdk.PublishVersionInput{FunctionName: fn}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 10 {
+		if _, err := f.lambdaClient.CreateAlias(ctx, &lambdasdk.CreateAliasInput{FunctionName: fn, Name: aws.String(fmt.Sprint("alias-", i)), FunctionVersion: aws.String(strconv.Itoa(i + 1))}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := f.lambdaClient.CreateFunctionUrlConfig(ctx, &lambdasdk.CreateFunctionUrlConfigInput{FunctionName: fn, AuthType: "NONE"}); err != nil {
+		b.Fatal(err)
+	}
+	group := lambda.LogGroup(names[0])
+	now := time.Now()
+	if err := f.store.CreateLogGroup(ctx, metadata.LogGroup{Name: group, CreatedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	start := now.Add(-time.Hour).UnixMilli()
+	for s := range 3 {
+		stream := lambda.LogStreamName(now, "$LATEST", fmt.Sprintf("%032x", s))
+		if err := f.store.CreateLogStream(ctx, metadata.LogStream{Group: group, Name: stream, CreatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+		events := make([]metadata.LogEvent, 0, 3*benchReports/3)
+		for i := range benchReports / 3 {
+			at := start + int64(i)*100
+			id := fmt.Sprintf("%08x-0000-4000-8000-%012x", s, i)
+			for j, line := range []string{"START RequestId: " + id + " Version: $LATEST", "handling " + id,
+				"REPORT RequestId: " + id + "\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 20 MB\t"} {
+				events = append(events, metadata.LogEvent{Time: at + int64(j), Ingested: at + int64(j), Message: line})
+			}
+		}
+		if err := f.store.AppendLogEvents(ctx, group, stream, events, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	browser := f.signedIn(f.user("admin", "admin"))
+	cookies := browser.c.Jar.Cookies(mustURL(f.srv.URL + "/ui/"))
+	for _, page := range []struct{ name, path string }{
+		{"Functions120", "/ui/functions"},
+		{"Functions120Page3", "/ui/functions?after=fn-0099"},
+		{"Function", "/ui/functions/" + names[0]},
+		{"FunctionUnused", "/ui/functions/" + names[1]},
 	} {
 		b.Run(page.name, func(b *testing.B) { renderPage(b, f, cookies, page.path) })
 	}

@@ -69,6 +69,7 @@ type fixture struct {
 	// client of its API, when the options ask for it.
 	lambda       *lambda.API
 	lambdaClient *lambdasdk.Client
+	meter        *lambda.Meter
 	ui           *ui.UI
 	srv          *httptest.Server
 	logs         *bytes.Buffer

@@ -66,13 +66,13 @@ func (f *fixture) startLambda(log *slog.Logger) {
 	d := f.pushExecutable(functionImage, "bootstrap", prog)
 	repo, _, _ := strings.Cut(functionImage, ":")
 	dockertest.Remember(host + "/" + repo + "@" + d.String())
-	meter := lambda.NewMeter(f.store, log)
+	f.meter = lambda.NewMeter(f.store, log)
 	runner := lambda.NewRunner(engine, lambda.RunnerConfig{Region: region, Logs: lambdaLogs{logs.NewStore(f.store, logs.StoreConfig{Log: log})},
-		Observe: meter.Observe, Log: log})
+		Observe: f.meter.Observe, Log: log})
 	f.lambda = lambda.New(f.store, runner, lambda.Config{
 		AccountID: account, Region: region, Access: openLambda{},
 		Images: launcher.Images{Registry: host, Account: account},
-		Meter:  meter, Prices: lambda.Prices{RequestsPerMillion: 0.20, GBSecondX86: 0.0000166667, GBSecondARM: 0.0000133334},
+		Meter:  f.meter, Prices: lambda.Prices{RequestsPerMillion: 0.20, GBSecondX86: 0.0000166667, GBSecondARM: 0.0000133334},
 		Log: log,
 	})
 	mux := http.NewServeMux()
@@ -114,14 +114,25 @@ func (openLambda) RegistryAuth(context.Context, launcher.Caller) (launcher.Regis
 // Lambda API, with in's settings, and waits until it is Active.
 func (f *fixture) createFunction(name string, in lambdasdk.CreateFunctionInput) {
 	f.t.Helper()
-	ctx := context.Background()
+	f.startFunction(name, in)
+	f.waitActive(name)
+}
+
+// startFunction creates function name, whose image the API then pulls.
+func (f *fixture) startFunction(name string, in lambdasdk.CreateFunctionInput) {
+	f.t.Helper()
 	in.FunctionName, in.Role, in.PackageType = aws.String(name), aws.String(functionRole), types.PackageTypeImage
 	in.Code = &types.FunctionCode{ImageUri: aws.String(f.srv.Listener.Addr().String() + "/" + functionImage)}
-	if _, err := f.lambdaClient.CreateFunction(ctx, &in); err != nil {
+	if _, err := f.lambdaClient.CreateFunction(context.Background(), &in); err != nil {
 		f.t.Fatal(err)
 	}
+}
+
+// waitActive waits until function name is Active, bounded.
+func (f *fixture) waitActive(name string) {
+	f.t.Helper()
 	w := lambdasdk.NewFunctionActiveV2Waiter(f.lambdaClient, func(o *lambdasdk.FunctionActiveV2WaiterOptions) { o.MinDelay = 100 * time.Millisecond })
-	if err := w.Wait(ctx, &lambdasdk.GetFunctionInput{FunctionName: aws.String(name)}, 2*time.Minute); err != nil {
+	if err := w.Wait(context.Background(), &lambdasdk.GetFunctionInput{FunctionName: aws.String(name)}, 2*time.Minute); err != nil {
 		f.t.Fatalf("function %s: not Active within 2 minutes: %v", name, err)
 	}
 }
