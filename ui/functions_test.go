@@ -2,16 +2,11 @@ package ui_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -31,18 +26,7 @@ import (
 // testfn is the Lambda tests' function (launcher/lambda/internal/testfn),
 // built static once per test binary.
 var testfn = sync.OnceValues(func() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "ui-testfn-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, "../launcher/lambda/internal/testfn")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, errors.New("go build testfn: " + err.Error() + "\n" + string(out))
-	}
-	return os.ReadFile(bin)
+	return buildStatic("../launcher/lambda/internal/testfn", "-tags", "lambda.norpc", "-trimpath")
 })
 
 // functionImage is the test function's image in the fixture's registry.

@@ -34,20 +34,24 @@ func TestMain(m *testing.M) {
 
 // testprog is the launcher tests' container program (see
 // launcher/docker/testdata/testprog), built static once per test binary.
-var testprog = sync.OnceValues(func() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "ui-testprog-")
+var testprog = sync.OnceValues(func() ([]byte, error) { return buildStatic("../launcher/docker/testdata/testprog") })
+
+// buildStatic builds the program in dir static for linux on this
+// machine's architecture, with build flags, and returns it.
+func buildStatic(dir string, flags ...string) ([]byte, error) {
+	tmp, err := os.MkdirTemp("", "ui-program-")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "testprog")
-	cmd := exec.Command("go", "build", "-o", bin, "../launcher/docker/testdata/testprog")
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, filepath.Base(dir))
+	cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", bin, dir)...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, errors.New("go build testprog: " + err.Error() + "\n" + string(out))
+		return nil, errors.New("go build " + dir + ": " + err.Error() + "\n" + string(out))
 	}
 	return os.ReadFile(bin)
-})
+}
 
 // testImage is the name task definitions give the test program, which
 // the fixture's registry holds.
