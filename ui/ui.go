@@ -21,9 +21,13 @@
 // containers, and a stop button), read and driven through the ECS
 // runner's Go API and authorized with the same ecs: actions on the same
 // ARNs as the ECS API; and the log store's groups, streams and events,
-// authorized as the CloudWatch Logs API authorizes them. Task states and
-// log lines follow live through server-sent events (live.go), which the
-// little script reads; without it the pages read the same.
+// authorized as the CloudWatch Logs API authorizes them; and Lambda
+// functions (with their usage and cost, recent invocations, and a form
+// that invokes them) through the Lambda API's Go methods, authorized with
+// the same lambda: actions, and absent while Lambda is not configured.
+// Task states and log lines follow live through server-sent events
+// (live.go), which the little script reads; without it the pages read
+// the same.
 //
 // One file per area: repositories.go (the list, create, delete),
 // repository.go (the images table, deleting images), settings.go (tag
@@ -31,7 +35,7 @@
 // policy editor and previews), image.go (one image), overview.go and
 // chart.go (the overview), clusters.go (clusters and their tasks),
 // tasks.go (one task, stopping it), taskdefs.go (task definitions,
-// running them), logs.go (log groups, streams and events), live.go (the
+// running them), functions.go (Lambda functions, invoking them), logs.go (log groups, streams and events), live.go (the
 // live streams), render.go (templates and errors).
 package ui
 

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 )
 
 // The Go API below is what berth's web UI reads and drives functions
@@ -134,12 +133,9 @@ func (a *API) Invoke(ctx context.Context, name, qualifier string, payload []byte
 	if s := res.spec.State; s != StateActive {
 		return Invocation{}, notReady(s)
 	}
-	start := time.Now()
 	result, err := a.runner.Invoke(ctx, a.runnable(res), Request{Payload: payload, FunctionARN: res.arn, Tail: true})
 	if err != nil {
 		return Invocation{}, invokeError(err)
 	}
-	a.cfg.Log.InfoContext(ctx, "lambda: invoked from the Go API", "function", name, "version", res.spec.Version,
-		"request", result.RequestID, "took", time.Since(start))
 	return Invocation{Result: result, ExecutedVersion: res.spec.Version}, nil
 }

@@ -61,7 +61,7 @@ func TestGoAPI(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name, qualifier, payload, errType string
-		status                             int
+		status                            int
 	}{
 		{name, "", `{"action":`, "InvalidRequestContentException", http.StatusBadRequest},
 		{name, "9", `{}`, "ResourceNotFoundException", http.StatusNotFound},
