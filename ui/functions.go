@@ -13,6 +13,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/awserr"
 	"github.com/berth-dev/berth/launcher/lambda"
 	"github.com/berth-dev/berth/metadata"
 )
@@ -250,6 +251,14 @@ func (u *UI) invokeFunction(w http.ResponseWriter, rq *request) error {
 		return u.renderFunction(w, rq, http.StatusBadRequest, form)
 	}
 	inv, err := u.cfg.Functions.Invoke(rq.Context(), name, form.qualifier, []byte(payload))
+	var ae *awserr.Error
+	if errors.As(err, &ae) && ae.HTTPStatus() < http.StatusInternalServerError {
+		// Lambda refused (not Active yet, no such version or alias, over
+		// a concurrency limit): said beside the form, which keeps the
+		// event.
+		form.err = ae.Message
+		return u.renderFunction(w, rq, ae.HTTPStatus(), form)
+	}
 	if err != nil {
 		return err
 	}

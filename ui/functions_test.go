@@ -184,8 +184,10 @@ func TestFunctionPages(t *testing.T) {
 	if p := b.post(invoke, url.Values{"payload": {"{}"}, "csrf": {"forged"}}); p.Status != http.StatusForbidden {
 		t.Errorf("invoking without the CSRF token = %d; want 403", p.Status)
 	}
-	if p := b.post("/ui/functions/echo/invoke", url.Values{"payload": {"{}"}, "qualifier": {"9"}}); p.Status != http.StatusNotFound {
-		t.Errorf("invoking a version that does not exist = %d; want 404", p.Status)
+	p = b.post(invoke, url.Values{"payload": {`{"kept":true}`}, "qualifier": {"9"}})
+	if p.Status != http.StatusNotFound || !strings.Contains(p.Body, "Function not found: arn:aws:lambda:"+region+":"+account+":function:echo:9") ||
+		!strings.Contains(p.Body, `{&#34;kept&#34;:true}</textarea>`) {
+		t.Errorf("invoking a version that does not exist = %d; want 404 saying so beside the form\n%s", p.Status, p.Body)
 	}
 
 	// The two invocations, from the REPORT lines in the log store (which
