@@ -197,9 +197,9 @@ type navItem struct {
 }
 
 // sections are the navigation's entries. The launcher's parts join them
-// as they land (ECS services will be pages of their clusters; Lambda
-// functions and Batch queues will be sections of their own); its pages
-// say so when the launcher is off.
+// as they land (ECS services will be pages of their clusters, Batch
+// queues a section of their own); the ECS pages say so when the launcher
+// is off, and Lambda's are absent then.
 var sections = []navItem{
 	{Name: "Overview", Href: "/ui/"},
 	{Name: "Repositories", Href: "/ui/repositories"},
