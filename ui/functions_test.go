@@ -240,6 +240,13 @@ func TestFunctionPermissions(t *testing.T) {
 		t.Errorf("the reader's refused post invoked the function: %+v, %v", u, err)
 	}
 
+	// Listing without describing: the name, no link, no usage.
+	lister := f.signedIn(f.user("lister", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:ListFunctions","Resource":"*"}]}`))
+	p = lister.expect(http.StatusOK, "/ui/functions")
+	contains(t, "the lister's list", p.Body, `<th scope="row">guarded</th>`, `title="lambda:GetFunction">hidden<`)
+	lacks(t, "the lister's list", p.Body, `href="/ui/functions/guarded"`)
+	lister.expect(http.StatusForbidden, "/ui/functions/guarded")
+
 	nobody := f.signedIn(f.user("nobody", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*"}]}`))
 	nobody.expect(http.StatusForbidden, "/ui/functions")
 	nobody.expect(http.StatusForbidden, "/ui/functions/guarded")
