@@ -27,6 +27,12 @@ func main() {
 		os.Exit(credentialHelperMain(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	if err := rootCommand(time.Now).Execute(); err != nil {
+		// berth run ends as what it ran ended: a task that exited 7
+		// makes it exit 7, having said nothing more.
+		var status exitStatus
+		if errors.As(err, &status) {
+			os.Exit(int(status))
+		}
 		if !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "berth:", err)
 		}
@@ -45,7 +51,7 @@ an OCI registry that behaves like Amazon ECR, for docker, the aws CLI and
 the AWS SDKs.
 
 The commands that manage a server (login, repo, image, policy, findings)
-talk to it over its APIs from any machine: --endpoint or BERTH_ENDPOINT
+and run its images (run, ps, logs, stop) talk to it over its APIs from any machine: --endpoint or BERTH_ENDPOINT
 names it (default ` + client.DefaultEndpoint + `), and requests are signed with
 BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY when set, else with the
 AWS credentials the AWS SDK finds (AWS_ACCESS_KEY_ID, AWS_PROFILE,
@@ -56,12 +62,14 @@ on the server's own machine.`,
   berth repo create app
   docker push localhost:5000/app:1
   berth image ls app
+  berth run app:1
   source <(berth completion bash)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddGroup(commandGroups()...)
 	root.AddCommand(remoteCommands(loginCommand(), repoCommand(), imageCommand(), policyCommand(), findingsCommand())...)
+	root.AddCommand(remoteCommands(runLaunchCommand(), psCommand(), logsCommand(), stopCommand())...)
 	root.AddCommand(localCommands(serveCommand(), userCommand(), keyCommand(), signingKeyCommand(),
 		lifecycleCommand(now), gcCommand(now), scanCommand(), vulndbCommand())...)
 	root.AddCommand(credentialHelperCommand(), versionCommand(), sidecarCommand())

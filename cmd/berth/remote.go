@@ -42,8 +42,8 @@ func remoteCommands(cmds ...*cobra.Command) []*cobra.Command {
 // directory itself.
 const dataDirectoryNote = `This command opens berth's data directory (--data-dir, --config) itself,
 so run it on the machine where berth serve keeps its data. The commands
-that manage a server from elsewhere are login, repo, image, policy and
-findings.`
+that manage a server from elsewhere are login, repo, image, policy,
+findings, run, ps, logs and stop.`
 
 // localCommands puts cmds in the group of commands that work on the data
 // directory, and says so in their help and their subcommands'.

@@ -91,3 +91,8 @@ func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
+
+// Format is the printer's format: a command whose table is a stream of
+// lines (berth run's output) sends those lines elsewhere when the format
+// is a document.
+func (p *Printer) Format() Format { return p.format }

@@ -18,6 +18,7 @@ type Progress struct {
 	p     *mpb.Progress
 	color bool
 	tasks []*Task
+	bars  []*Bar
 }
 
 // NewProgress returns progress bars drawn on w when w is a terminal. Wait
@@ -39,6 +40,11 @@ func (pr *Progress) Wait() {
 	for _, t := range pr.tasks {
 		if !t.bar.Completed() && !t.bar.Aborted() {
 			t.bar.Abort(false)
+		}
+	}
+	for _, b := range pr.bars {
+		if !b.bar.Completed() && !b.bar.Aborted() {
+			b.bar.Abort(false)
 		}
 	}
 	pr.p.Wait()
@@ -125,4 +131,57 @@ func (t *Task) Done(status string, ok bool) {
 		return
 	}
 	t.bar.SetTotal(-1, true)
+}
+
+// Bar is one line of progress of a known size: bytes done of a total,
+// such as a layer being pushed.
+type Bar struct {
+	bar    *mpb.Bar
+	status atomic.Pointer[string]
+}
+
+// Bytes adds a bar named name, whose status, size and progress the
+// caller sets as it learns them (Update), until Done.
+func (pr *Progress) Bytes(name string) *Bar {
+	b := &Bar{}
+	b.status.Store(new(string))
+	if pr.p == nil {
+		return b
+	}
+	b.bar = pr.p.New(0, mpb.BarStyle().Lbound("[").Rbound("]"),
+		mpb.BarWidth(30),
+		mpb.PrependDecorators(decor.Name(name, decor.WCSyncSpaceR)),
+		mpb.AppendDecorators(
+			decor.Any(func(decor.Statistics) string { return *b.status.Load() }, decor.WCSyncSpace),
+			decor.OnComplete(decor.CountersKibiByte("% .1f / % .1f", decor.WCSyncSpace), ""),
+		),
+	)
+	pr.bars = append(pr.bars, b)
+	return b
+}
+
+// Update sets the bar's status and progress; a total of 0 is not known
+// yet.
+func (b *Bar) Update(status string, current, total int64) {
+	b.status.Store(&status)
+	if b.bar == nil {
+		return
+	}
+	if total > 0 {
+		b.bar.SetTotal(total, false)
+	}
+	b.bar.SetCurrent(current)
+}
+
+// Done ends the bar, full, with its final status.
+func (b *Bar) Done(status string) {
+	b.status.Store(&status)
+	if b.bar == nil {
+		return
+	}
+	if b.bar.Current() == 0 {
+		b.bar.SetTotal(1, false)
+		b.bar.SetCurrent(1)
+	}
+	b.bar.SetTotal(-1, true)
 }

@@ -128,6 +128,8 @@ func New(store Store, runner *Runner, cfg Config) *API {
 	const fn = "/2015-03-31/functions/{FunctionName}"
 	awsjson.HandleREST(a.svc, "POST /2015-03-31/functions", "CreateFunction", a.createFunction)
 	awsjson.HandleREST(a.svc, "GET /2015-03-31/functions/{$}", "ListFunctions", a.listFunctions)
+	// The AWS SDK for Go v2 asks without the model's trailing slash.
+	awsjson.HandleREST(a.svc, "GET /2015-03-31/functions", "ListFunctions", a.listFunctions)
 	awsjson.HandleREST(a.svc, "GET "+fn, "GetFunction", a.getFunction)
 	awsjson.HandleREST(a.svc, "DELETE "+fn, "DeleteFunction", a.deleteFunction)
 	awsjson.HandleREST(a.svc, "GET "+fn+"/configuration", "GetFunctionConfiguration", a.getFunctionConfiguration)

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/spf13/cobra"
+)
+
+func logsCommand() *cobra.Command {
+	var rf remoteFlags
+	var follow bool
+	var cluster string
+	cmd := &cobra.Command{
+		Use:   "logs [-f] TASK|FUNCTION",
+		Short: "Print the output of a task or a function",
+		Long: `Print what a task or a function wrote, from berth's log store (the
+CloudWatch Logs API). TASK is a task's id or ARN: its essential container's
+awslogs stream is read (GetLogEvents). FUNCTION is a Lambda function's
+name: its log group /aws/lambda/FUNCTION is read (FilterLogEvents).
+
+With -f the output is followed as it comes: a task's until it stops, a
+function's until you interrupt it (Ctrl-C). (Batch jobs will be read here
+as berth offers them.)`,
+		Example: `  berth logs 0f1e2d3c4b5a69788796a5b4c3d2e1f0
+  berth logs -f 0f1e2d3c4b5a69788796a5b4c3d2e1f0
+  berth logs -f my-function`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: rf.run(func(r *remote, args []string) error {
+			if isTaskRef(args[0]) {
+				return taskLogs(r, args[0], cluster, follow)
+			}
+			return functionLogs(r, args[0], follow)
+		}),
+	}
+	rf.register(cmd, false)
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "follow the output as it comes")
+	cmd.Flags().StringVar(&cluster, "cluster", "", "the task's cluster (default: every cluster is searched)")
+	return cmd
+}
+
+// taskIDPattern is an ECS task id: 32 hex digits.
+var taskIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// isTaskRef reports whether s names a task (an id or an ARN) rather than
+// a function.
+func isTaskRef(s string) bool {
+	return taskIDPattern.MatchString(s) || strings.HasPrefix(s, "arn:aws:ecs:")
+}
+
+// findTask finds the task ref (an id or ARN) in cluster, or when cluster
+// is empty, in the cluster its ARN names or else in every cluster.
+func findTask(ctx context.Context, api *ecs.Client, ref, cluster string) (ecstypes.Task, error) {
+	clusters := []string{cluster}
+	if cluster == "" {
+		if parts := strings.Split(ref, "/"); strings.HasPrefix(ref, "arn:") && len(parts) == 3 {
+			clusters = []string{parts[1]}
+		} else {
+			clusters = nil
+			for p := ecs.NewListClustersPaginator(api, &ecs.ListClustersInput{}); p.HasMorePages(); {
+				page, err := p.NextPage(ctx)
+				if err != nil {
+					return ecstypes.Task{}, err
+				}
+				clusters = append(clusters, page.ClusterArns...)
+			}
+		}
+	}
+	for _, c := range clusters {
+		out, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(c), Tasks: []string{ref}})
+		var missing *ecstypes.ClusterNotFoundException
+		if errors.As(err, &missing) {
+			continue
+		}
+		if err != nil {
+			return ecstypes.Task{}, err
+		}
+		if len(out.Tasks) > 0 {
+			return out.Tasks[0], nil
+		}
+	}
+	return ecstypes.Task{}, fmt.Errorf("task %s: no such task", ref)
+}
+
+// taskLogs prints the awslogs stream of the task's first essential
+// container that logs with awslogs, following it with follow.
+func taskLogs(r *remote, ref, cluster string, follow bool) error {
+	api := ecs.NewFromConfig(r.client.AWSConfig())
+	task, err := findTask(r.ctx(), api, ref, cluster)
+	if err != nil {
+		return err
+	}
+	def, err := api.DescribeTaskDefinition(r.ctx(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: task.TaskDefinitionArn})
+	if err != nil {
+		return err
+	}
+	var logged *ecstypes.ContainerDefinition
+	for i, c := range def.TaskDefinition.ContainerDefinitions {
+		if lc := c.LogConfiguration; lc != nil && lc.LogDriver == ecstypes.LogDriverAwslogs && (logged == nil || aws.ToBool(c.Essential)) {
+			logged = &def.TaskDefinition.ContainerDefinitions[i]
+			if aws.ToBool(c.Essential) {
+				break
+			}
+		}
+	}
+	if logged == nil {
+		return fmt.Errorf("task %s: no container of it logs with awslogs, so berth keeps no output of it", taskID(aws.ToString(task.TaskArn)))
+	}
+	opts := logged.LogConfiguration.Options
+	f := &follower{r: r, ecs: api, logs: cloudwatchlogs.NewFromConfig(r.client.AWSConfig()),
+		group: opts["awslogs-group"], streamPrefix: opts["awslogs-stream-prefix"], container: aws.ToString(logged.Name),
+		w: r.cmd.OutOrStdout(), tasks: []*followed{{arn: aws.ToString(task.TaskArn), cluster: aws.ToString(task.ClusterArn)}}}
+	if !follow {
+		return f.read(r.ctx(), f.tasks[0])
+	}
+	_, err = f.run()
+	return err
+}
+
+// functionLogs prints the function's log group, following it with
+// follow until the command is interrupted.
+func functionLogs(r *remote, name string, follow bool) error {
+	if _, err := lambda.NewFromConfig(r.client.AWSConfig()).GetFunction(r.ctx(), &lambda.GetFunctionInput{FunctionName: aws.String(name)}); err != nil {
+		return err
+	}
+	api := cloudwatchlogs.NewFromConfig(r.client.AWSConfig())
+	group := "/aws/lambda/" + name
+	var since int64
+	seen := map[string]bool{} // the ids of the events at since
+	for {
+		in := &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), StartTime: aws.Int64(since)}
+		for p := cloudwatchlogs.NewFilterLogEventsPaginator(api, in); p.HasMorePages(); {
+			page, err := p.NextPage(r.ctx())
+			if err != nil {
+				if follow && errors.Is(err, context.Canceled) {
+					return nil
+				}
+				return err
+			}
+			for _, e := range page.Events {
+				at, id := aws.ToInt64(e.Timestamp), aws.ToString(e.EventId)
+				if at < since || at == since && seen[id] {
+					continue
+				}
+				if at > since {
+					since, seen = at, map[string]bool{}
+				}
+				seen[id] = true
+				fmt.Fprintln(r.cmd.OutOrStdout(), strings.TrimRight(aws.ToString(e.Message), "\n"))
+			}
+		}
+		if !follow {
+			return nil
+		}
+		select {
+		case <-r.ctx().Done():
+			return nil
+		case <-time.After(followInterval):
+		}
+	}
+}
