@@ -22,10 +22,10 @@ import (
 // launch is what berth run was asked for, read from its flags and
 // checked before anything is created on the server.
 type launch struct {
-	as      string
-	image   client.Image
+	as    string
+	image client.Image
 	// local is IMAGE as written: the local Docker image --push pushes.
-	local string
+	local   string
 	args    []string
 	env     map[string]string
 	envFile string
