@@ -41,10 +41,11 @@ will be listed here as berth offers them.)`,
 			if err != nil {
 				return err
 			}
+			// Tasks as ECS writes them, functions as Lambda does.
 			doc := struct {
 				Tasks     []ecstypes.Task
-				Functions []lambdatypes.FunctionConfiguration
-			}{append([]ecstypes.Task{}, tasks...), append([]lambdatypes.FunctionConfiguration{}, functions...)}
+				Functions any
+			}{append([]ecstypes.Task{}, tasks...), lambdaShape(append([]lambdatypes.FunctionConfiguration{}, functions...))}
 			return r.out.Print(doc, func() error {
 				images := map[string]string{}
 				for _, f := range functions {

@@ -72,7 +72,7 @@ func runFunction(r *remote, l *launch) error {
 			return err
 		}
 		if l.payload == "" {
-			return r.out.Print(u, func() error { r.out.Linef("%s", aws.ToString(u.FunctionUrl)); return nil })
+			return r.out.Print(lambdaShape(u), func() error { r.out.Linef("%s", aws.ToString(u.FunctionUrl)); return nil })
 		}
 		fmt.Fprintf(r.cmd.ErrOrStderr(), "URL: %s\n", aws.ToString(u.FunctionUrl))
 	}
@@ -89,7 +89,7 @@ func runFunction(r *remote, l *launch) error {
 	if len(tail) > 0 {
 		doc.LogResult = aws.String(string(tail))
 	}
-	err = r.out.Print(doc, func() error {
+	err = r.out.Print(lambdaShape(doc), func() error {
 		if l.detach {
 			r.out.Linef("queued an invocation of %s (status %d)", l.name, out.StatusCode)
 			return nil
@@ -117,6 +117,39 @@ type invocation struct {
 	ExecutedVersion *string
 	LogResult       *string
 	Payload         any
+}
+
+// lambdaShape is v as Lambda's REST API and the aws CLI write it: the
+// SDK's member names as they are (FunctionName, StatusCode), absent
+// members left out. ([output.Shape] writes the lowerCamel names of the
+// JSON protocols, which Lambda does not use.)
+func lambdaShape(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var doc any
+	json.Unmarshal(b, &doc)
+	return withoutNulls(doc)
+}
+
+// withoutNulls drops the null members of a decoded JSON document.
+func withoutNulls(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if e == nil {
+				delete(v, k)
+			} else {
+				v[k] = withoutNulls(e)
+			}
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = withoutNulls(e)
+		}
+	}
+	return v
 }
 
 // payloadValue is a function's answer as JSON when it is, else as text.
