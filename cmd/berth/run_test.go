@@ -164,7 +164,9 @@ func TestRunTaskAndFunction(t *testing.T) {
 	if !taskIDPattern.MatchString(id) {
 		t.Fatalf("run -d printed %q; want a task id", id)
 	}
-	waitUntil(t, "the task runs", func() bool { return strings.Contains(ok(t, "ps"), id) && strings.Contains(ok(t, "logs", id), "init slowinit") })
+	waitUntil(t, "the task runs", func() bool {
+		return strings.Contains(ok(t, "ps"), id) && strings.Contains(ok(t, "logs", id), "init slowinit")
+	})
 	listed := asJSON(t, "ps")
 	jsontest.Expect(t, listed, "RUNNING", "tasks", 0, "lastStatus")
 	jsontest.Expect(t, listed, "[]", "functions")
