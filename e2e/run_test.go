@@ -1,0 +1,226 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// berthRun is one run of the berth binary: what it printed and its exit
+// status.
+type berthRun struct {
+	stdout, stderr string
+	code           int
+}
+
+// runBerth runs berth with env, bounded by two minutes, and returns
+// whatever it printed and its exit status.
+func runBerth(t *testing.T, env []string, args ...string) berthRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, berthBin, args...)
+	cmd.Env = env
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	t.Logf("$ %s (%.1fs)", commandLine(berthBin, args), time.Since(start).Seconds())
+	var exit *exec.ExitError
+	code := 0
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatalf("berth %s: %v", strings.Join(args, " "), err)
+	}
+	return berthRun{stdout.String(), stderr.String(), code}
+}
+
+// localImage builds a labelled local Docker image named name from the
+// build context dir, removed when the test ends.
+func localImage(t *testing.T, name, dir string) {
+	t.Helper()
+	run(t, dockerTimeout, "docker", "build", "--label", "berth.e2e.test="+t.Name(), "-t", name, dir)
+	t.Cleanup(func() { removeImage(t, name) })
+}
+
+// TestCLIRun is berth run from a newcomer's terminal against a berth
+// with access control on the real Docker Engine: a local image pushed
+// with --push runs as a Fargate task and as an ECS task, each exiting as
+// the task did (3); a detached task followed by berth logs -f until berth
+// stop; a Lambda function answering and failing; ps's JSON parsed back;
+// and a bad endpoint, wrong credentials and an unknown image each one
+// line and exit status 1.
+func TestCLIRun(t *testing.T) {
+	requireDocker(t)
+	srv := startBerth(t)
+	admin := srv.adminKey(t)
+	env := cliEnv(t, srv, admin)
+	_, port, _ := strings.Cut(srv.Addr, ":")
+	var tasks []string
+	t.Cleanup(func() {
+		srv.Stop(t) // first: stopping, it removes its sidecars and functions' environments
+		removeTaskContainers(tasks)
+		for _, pulled := range []string{"e2e/run-task:1", "e2e/run-fn:1"} {
+			removeImage(t, "127.0.0.1:"+port+"/"+pulled) // the name the engine pulled
+		}
+	})
+	localImage(t, "e2e/run-task:1", taskContext(t))
+	localImage(t, "e2e/run-fn:1", lambdaContext(t))
+
+	// A Fargate task, from a local image berth does not have yet.
+	fargate := runBerth(t, env, "run", "--push", "e2e/run-task:1")
+	if fargate.code != 3 || fargate.stdout != "hello from an ECS task in us-east-1 on AWS_ECS_FARGATE\n" || fargate.stderr != "" {
+		t.Errorf("berth run --push as Fargate: exit %d, stdout %q, stderr %q; want exit 3 and the task's line", fargate.code, fargate.stdout, fargate.stderr)
+	}
+	if out := berthCLI(t, env, "image", "ls", "e2e/run-task"); !strings.Contains(out, "1") {
+		t.Errorf("after --push, image ls e2e/run-task:\n%s", out)
+	}
+	// As an ECS task on EC2, its stopped task in -o json.
+	ec2 := runBerth(t, env, "run", "--as", "ecs", "e2e/run-task:1", "-o", "json")
+	var stopped struct {
+		Tasks []struct {
+			TaskArn    string
+			LaunchType string
+			StopCode   string
+			Containers []struct{ ExitCode int }
+		}
+	}
+	if err := json.Unmarshal([]byte(ec2.stdout), &stopped); err != nil || ec2.code != 3 || len(stopped.Tasks) != 1 {
+		t.Fatalf("berth run --as ecs -o json: exit %d, %v\n%s", ec2.code, err, ec2.stdout)
+	}
+	if got := stopped.Tasks[0]; got.LaunchType != "EC2" || got.StopCode != "EssentialContainerExited" || got.Containers[0].ExitCode != 3 {
+		t.Errorf("berth run --as ecs -o json printed %+v", got)
+	}
+	if ec2.stderr != "hello from an ECS task in us-east-1 on AWS_ECS_EC2\n" {
+		t.Errorf("berth run -o json: the task's output on stderr is %q", ec2.stderr)
+	}
+
+	// Detached, followed by berth logs -f until berth stop.
+	id := strings.TrimSpace(berthCLI(t, env, "run", "-d", "e2e/run-task:1", "--", "tick"))
+	tasks = append(tasks, id)
+	follow := startFollowing(t, env, "logs", "-f", id)
+	follow.waitFor(t, "tick 2")
+	stopping := berthCLI(t, env, "stop", id)
+	if stopping != "stopping "+id+"\n" {
+		t.Errorf("berth stop printed %q", stopping)
+	}
+	if out, err := follow.wait(); err != nil || !strings.HasPrefix(out, "sleeping\ntick 1\ntick 2\n") {
+		t.Errorf("berth logs -f: %v, printed %q", err, out)
+	}
+	var listed struct {
+		Tasks []struct {
+			TaskArn    string
+			LastStatus string
+		}
+		Functions []map[string]any
+	}
+	if err := json.Unmarshal([]byte(berthCLI(t, env, "ps", "--all", "-o", "json")), &listed); err != nil || len(listed.Tasks) != 3 {
+		t.Errorf("berth ps --all -o json: %v, %+v; want the three tasks", err, listed)
+	}
+	for _, task := range listed.Tasks {
+		tasks = append(tasks, task.TaskArn[strings.LastIndex(task.TaskArn, "/")+1:])
+	}
+
+	// A Lambda function of a local image.
+	fn := runBerth(t, env, "run", "--as", "lambda", "--push", "e2e/run-fn:1", "--payload", `{"hello":"berth"}`)
+	if fn.code != 0 || fn.stdout != `{"hello":"berth"}`+"\n" || !regexp.MustCompile(`(?m)^REPORT RequestId: \S+\tDuration: `).MatchString(fn.stderr) {
+		t.Errorf("berth run --as lambda: exit %d, stdout %q, stderr %q", fn.code, fn.stdout, fn.stderr)
+	}
+	failed := runBerth(t, env, "run", "--as", "lambda", "e2e/run-fn:1", "--payload", `{"action":"fail"}`)
+	if failed.code != 1 || !strings.Contains(failed.stdout, `"errorMessage"`) || !strings.HasSuffix(failed.stderr, "berth: run: e2e-run-fn: the function failed (Unhandled)\n") {
+		t.Errorf("berth run --as lambda of a failure: exit %d, stdout %q, stderr %q", failed.code, failed.stdout, failed.stderr)
+	}
+	if err := json.Unmarshal([]byte(berthCLI(t, env, "ps", "-o", "json")), &listed); err != nil || len(listed.Functions) != 1 || listed.Functions[0]["FunctionName"] != "e2e-run-fn" {
+		t.Errorf("berth ps -o json: %v, functions %v", err, listed.Functions)
+	}
+
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"bad endpoint", env, []string{"run", "e2e/run-task:1", "--endpoint", "http://" + freeAddr(t)}, "berth: run: e2e/run-task:1: cannot reach berth at http://"},
+		{"wrong credentials", cliEnv(t, srv, accessKey{admin.ID, "not-the-secret"}), []string{"run", "e2e/run-task:1"},
+			"berth: run: e2e/run-task:1: http://" + srv.Addr + " refused access key " + admin.ID + " (from BERTH_ACCESS_KEY_ID): InvalidSignatureException"},
+		{"unknown image", env, []string{"run", "e2e/run-task:nope"}, "berth: run: e2e/run-task:nope: ImageNotFoundException: "},
+		{"unknown function", env, []string{"logs", "nofn"}, "berth: logs: ResourceNotFoundException: "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := runBerth(t, c.env, c.args...)
+			if r.code != 1 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, c.want) {
+				t.Errorf("berth %s: exit %d, stdout %q, stderr %q; want exit 1 and one line starting %q", strings.Join(c.args, " "), r.code, r.stdout, r.stderr, c.want)
+			}
+		})
+	}
+}
+
+// following is a berth command left running, whose output is read as it
+// comes.
+type following struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  strings.Builder
+	done chan error
+}
+
+// startFollowing starts berth args with env; it is killed when the test
+// ends if it has not ended.
+func startFollowing(t *testing.T, env []string, args ...string) *following {
+	t.Helper()
+	f := &following{cmd: exec.Command(berthBin, args...), done: make(chan error, 1)}
+	f.cmd.Env = env
+	stdout, err := f.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.cmd.Process.Kill() })
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			f.mu.Lock()
+			fmt.Fprintln(&f.out, sc.Text())
+			f.mu.Unlock()
+		}
+		io.Copy(io.Discard, stdout)
+		f.done <- f.cmd.Wait()
+	}()
+	return f
+}
+
+// waitFor waits up to a minute for want in the output.
+func (f *following) waitFor(t *testing.T, want string) {
+	t.Helper()
+	waitFor(t, time.Minute, fmt.Sprintf("%q from %s", want, filepath.Base(f.cmd.Path)), func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return strings.Contains(f.out.String(), want)
+	})
+}
+
+// wait waits up to a minute for the command to end and returns its
+// output.
+func (f *following) wait() (string, error) {
+	select {
+	case err := <-f.done:
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.out.String(), err
+	case <-time.After(time.Minute):
+		return "", errors.New("still running after a minute")
+	}
+}
