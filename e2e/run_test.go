@@ -47,11 +47,12 @@ func runBerth(t *testing.T, env []string, args ...string) berthRun {
 }
 
 // localImage builds a labelled local Docker image named name from the
-// build context dir, removed when the test ends.
-func localImage(t *testing.T, name, dir string) {
+// build context dir and returns its id, by which the test removes it
+// with every name the engine gave it when it pulled it from berth.
+func localImage(t *testing.T, name, dir string) string {
 	t.Helper()
 	run(t, dockerTimeout, "docker", "build", "--label", "berth.e2e.test="+t.Name(), "-t", name, dir)
-	t.Cleanup(func() { removeImage(t, name) })
+	return strings.TrimSpace(run(t, dockerTimeout, "docker", "image", "inspect", "--format", "{{.Id}}", name))
 }
 
 // TestCLIRun is berth run from a newcomer's terminal against a berth
@@ -66,17 +67,15 @@ func TestCLIRun(t *testing.T) {
 	srv := startBerth(t)
 	admin := srv.adminKey(t)
 	env := cliEnv(t, srv, admin)
-	_, port, _ := strings.Cut(srv.Addr, ":")
-	var tasks []string
+	var tasks, images []string
 	t.Cleanup(func() {
 		srv.Stop(t) // first: stopping, it removes its sidecars and functions' environments
 		removeTaskContainers(tasks)
-		for _, pulled := range []string{"e2e/run-task:1", "e2e/run-fn:1"} {
-			removeImage(t, "127.0.0.1:"+port+"/"+pulled) // the name the engine pulled
+		for _, id := range images {
+			removeImage(t, id)
 		}
 	})
-	localImage(t, "e2e/run-task:1", taskContext(t))
-	localImage(t, "e2e/run-fn:1", lambdaContext(t))
+	images = append(images, localImage(t, "e2e/run-task:1", taskContext(t)), localImage(t, "e2e/run-fn:1", lambdaContext(t)))
 
 	// A Fargate task, from a local image berth does not have yet.
 	fargate := runBerth(t, env, "run", "--push", "e2e/run-task:1")
@@ -222,5 +221,58 @@ func (f *following) wait() (string, error) {
 		return f.out.String(), err
 	case <-time.After(time.Minute):
 		return "", errors.New("still running after a minute")
+	}
+}
+
+// TestCLIRunPushProgressInTmux runs `berth run --push` in a real terminal
+// (tmux) and reads the screen it leaves: a bar per pushed layer, drawn
+// to its end and standing once, then the task's output on a line of its
+// own and berth run's exit status, the task's.
+func TestCLIRunPushProgressInTmux(t *testing.T) {
+	requireDocker(t)
+	tmux := requireTool(t, "tmux")
+	srv := startBerth(t)
+	env := cliEnv(t, srv, srv.adminKey(t))
+	var images []string
+	t.Cleanup(func() {
+		srv.Stop(t)
+		for _, id := range images {
+			removeImage(t, id)
+		}
+	})
+	images = append(images, localImage(t, "e2e/run-progress:1", taskContext(t)))
+
+	socket := filepath.Join(t.TempDir(), "tmux.sock")
+	tmuxCmd := func(args ...string) string {
+		t.Helper()
+		return runWith(t, time.Minute, func(c *exec.Cmd) { c.Env = env }, tmux, append([]string{"-S", socket}, args...)...)
+	}
+	script := filepath.Join(t.TempDir(), "session.sh")
+	write(t, script, fmt.Sprintf(`%s run --push e2e/run-progress:1
+echo "EXIT=$?"
+%s -S %s wait-for -S done
+sleep 600
+`, berthBin, tmux, socket))
+	tmuxCmd("new-session", "-d", "-s", "run", "-x", "160", "-y", "50", "sh "+script)
+	t.Cleanup(func() { execute(time.Minute, nil, tmux, "-S", socket, "kill-server") })
+	tmuxCmd("wait-for", "done")
+	screen := tmuxCmd("capture-pane", "-p", "-J", "-t", "run")
+	t.Logf("the terminal shows:\n%s", screen)
+
+	bar := regexp.MustCompile(`(?m)^[0-9a-f]{12} +\[=+\] +(Pushed|Layer already exists)\s*$`)
+	if n := len(bar.FindAllString(screen, -1)); n != 1 {
+		t.Errorf("the finished layer bar shows %d times; want once (one layer)", n)
+	}
+	if strings.Contains(screen, "Pushing") || strings.Contains(screen, "Preparing") {
+		t.Errorf("a bar was left unfinished on the screen")
+	}
+	lines := strings.Split(screen, "\n")
+	for i, l := range lines {
+		if bar.MatchString(l) && (i+1 >= len(lines) || lines[i+1] != "hello from an ECS task in us-east-1 on AWS_ECS_FARGATE") {
+			t.Errorf("the task's output does not start on the line after the bars")
+		}
+	}
+	if !strings.Contains(screen, "EXIT=3") {
+		t.Errorf("the screen lacks EXIT=3, berth run's exit status")
 	}
 }
