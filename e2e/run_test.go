@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -117,6 +118,18 @@ func TestCLIRun(t *testing.T) {
 	if out, err := follow.wait(); err != nil || !strings.HasPrefix(out, "sleeping\ntick 1\ntick 2\n") {
 		t.Errorf("berth logs -f: %v, printed %q", err, out)
 	}
+	// Ctrl-C ends berth run and the task it runs.
+	interrupted := startFollowing(t, env, "run", "e2e/run-task:1", "--", "tick")
+	interrupted.waitFor(t, "tick 1")
+	interrupted.cmd.Process.Signal(os.Interrupt)
+	var exit *exec.ExitError
+	if _, err := interrupted.wait(); !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Errorf("berth run after Ctrl-C: %v; want exit status 1", err)
+	}
+	var running struct{ Tasks []any }
+	if err := json.Unmarshal([]byte(berthCLI(t, env, "ps", "-o", "json")), &running); err != nil || len(running.Tasks) != 0 {
+		t.Errorf("berth ps -o json after berth run was interrupted: %v, %v; want no task running", err, running.Tasks)
+	}
 	var listed struct {
 		Tasks []struct {
 			TaskArn    string
@@ -124,8 +137,8 @@ func TestCLIRun(t *testing.T) {
 		}
 		Functions []map[string]any
 	}
-	if err := json.Unmarshal([]byte(berthCLI(t, env, "ps", "--all", "-o", "json")), &listed); err != nil || len(listed.Tasks) != 3 {
-		t.Errorf("berth ps --all -o json: %v, %+v; want the three tasks", err, listed)
+	if err := json.Unmarshal([]byte(berthCLI(t, env, "ps", "--all", "-o", "json")), &listed); err != nil || len(listed.Tasks) != 4 {
+		t.Errorf("berth ps --all -o json: %v, %+v; want the four tasks", err, listed)
 	}
 	for _, task := range listed.Tasks {
 		tasks = append(tasks, task.TaskArn[strings.LastIndex(task.TaskArn, "/")+1:])

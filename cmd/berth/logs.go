@@ -36,12 +36,12 @@ as berth offers them.)`,
   berth logs -f my-function`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: cobra.NoFileCompletions,
-		RunE: rf.run(func(r *remote, args []string) error {
+		RunE: interruptible(rf.run(func(r *remote, args []string) error {
 			if isTaskRef(args[0]) {
 				return taskLogs(r, args[0], cluster, follow)
 			}
 			return functionLogs(r, args[0], follow)
-		}),
+		})),
 	}
 	rf.register(cmd, false)
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "follow the output as it comes")
@@ -124,6 +124,9 @@ func taskLogs(r *remote, ref, cluster string, follow bool) error {
 		return f.read(r.ctx(), f.tasks[0])
 	}
 	_, err = f.run()
+	if errors.Is(err, context.Canceled) {
+		return nil // Ctrl-C ends following; the task runs on
+	}
 	return err
 }
 

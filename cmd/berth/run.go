@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -127,12 +129,12 @@ yet.`,
 			}
 			return nil
 		},
-		RunE: rf.run(func(r *remote, _ []string) error {
+		RunE: interruptible(rf.run(func(r *remote, _ []string) error {
 			if err := ensureImage(r, &l); err != nil {
 				return err
 			}
 			return kinds[l.as].run(r, &l)
-		}),
+		})),
 	}
 	rf.register(cmd, true)
 	f := cmd.Flags()
@@ -322,6 +324,18 @@ func isMissingImage(err error) bool {
 	var image *types.ImageNotFoundException
 	var repo *types.RepositoryNotFoundException
 	return errors.As(err, &image) || errors.As(err, &repo)
+}
+
+// interruptible runs a command's RunE with a context that ends on Ctrl-C
+// (SIGINT) or SIGTERM, so that the command ends what it follows, or
+// stops what it started, rather than dying with it.
+func interruptible(runE func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		cmd.SetContext(ctx)
+		return runE(cmd, args)
+	}
 }
 
 // exitStatus ends berth with the status of what it ran: a task's

@@ -76,7 +76,7 @@ func runTask(r *remote, l *launch) error {
 	}
 	f := &follower{r: r, ecs: api, logs: cloudwatchlogs.NewFromConfig(r.client.AWSConfig()),
 		group: "/ecs/" + l.name, streamPrefix: runStreamPrefix, container: l.name,
-		w: r.cmd.OutOrStdout(), tagLines: len(started.Tasks) > 1}
+		w: r.cmd.OutOrStdout(), tagLines: len(started.Tasks) > 1, stopOnInterrupt: true}
 	if r.out.Format() != output.Table {
 		f.w = r.cmd.ErrOrStderr() // stdout is for the document
 	}
@@ -178,6 +178,9 @@ type follower struct {
 	// tagLines puts the task's id before each line, when there are
 	// several.
 	tagLines bool
+	// stopOnInterrupt stops the tasks when the command is interrupted:
+	// berth run's, not berth logs -f's.
+	stopOnInterrupt bool
 }
 
 // followed is one task being followed: where its log was read to, and
@@ -286,7 +289,7 @@ func (f *follower) read(ctx context.Context, t *followed) error {
 // was interrupted (Ctrl-C), as docker run stops its container; other
 // failures leave them running.
 func (f *follower) interrupted(err error) error {
-	if !errors.Is(err, context.Canceled) {
+	if !errors.Is(err, context.Canceled) || !f.stopOnInterrupt {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(f.r.ctx()), 30*time.Second)
