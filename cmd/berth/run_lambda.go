@@ -85,10 +85,8 @@ func runFunction(r *remote, l *launch) error {
 		return err
 	}
 	tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
-	doc := invocation{StatusCode: out.StatusCode, FunctionError: out.FunctionError, ExecutedVersion: out.ExecutedVersion, Payload: payloadValue(out.Payload)}
-	if len(tail) > 0 {
-		doc.LogResult = aws.String(string(tail))
-	}
+	doc := invocation{StatusCode: out.StatusCode, FunctionError: out.FunctionError, ExecutedVersion: out.ExecutedVersion,
+		LogResult: out.LogResult, Payload: payloadValue(out.Payload)}
 	err = r.out.Print(lambdaShape(doc), func() error {
 		if l.detach {
 			r.out.Linef("queued an invocation of %s (status %d)", l.name, out.StatusCode)
@@ -109,8 +107,9 @@ func runFunction(r *remote, l *launch) error {
 	return nil
 }
 
-// invocation is what -o json prints of an Invoke: its answer's members,
-// the payload as the JSON it is and the log tail decoded.
+// invocation is what -o json prints of an Invoke: the members `aws
+// lambda invoke` prints (LogResult in base64, as the API sends it), and
+// the payload, which the aws CLI writes to a file, as the JSON it is.
 type invocation struct {
 	StatusCode      int32
 	FunctionError   *string

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -194,8 +195,8 @@ func TestRunTaskAndFunction(t *testing.T) {
 	invoked := asJSON(t, "run", "--as", "lambda", "fn:1", "--payload", `{"n":1}`)
 	jsontest.Expect(t, invoked, 200, "StatusCode")
 	jsontest.Expect(t, invoked, 1, "Payload", "n")
-	if !strings.Contains(jsontest.Field(t, invoked, "LogResult").(string), "REPORT RequestId:") {
-		t.Errorf("run --as lambda -o json: LogResult %v", jsontest.Field(t, invoked, "LogResult"))
+	if tail, err := base64.StdEncoding.DecodeString(jsontest.Field(t, invoked, "LogResult").(string)); err != nil || !strings.Contains(string(tail), "REPORT RequestId:") {
+		t.Errorf("run --as lambda -o json: LogResult %v (%v); want the log tail in base64, as Invoke answers", jsontest.Field(t, invoked, "LogResult"), err)
 	}
 	url := strings.TrimSpace(ok(t, "run", "--as", "lambda", "fn:1", "--url"))
 	if !strings.HasPrefix(url, "http://") {
