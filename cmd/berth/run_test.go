@@ -141,7 +141,7 @@ func startLauncher(t *testing.T) *remoteServer {
 // then listed by ps, read by logs and stopped by stop. (Fargate tasks,
 // whose sidecar is the berth binary, run in e2e.)
 func TestRunTaskAndFunction(t *testing.T) {
-	startLauncher(t)
+	s := startLauncher(t)
 	fails(t, []string{"run", "fn:nope"}, "run: fn:nope: ImageNotFoundException", "--push pushes a local Docker image")
 
 	r := berth(t, "", "run", "--as", "ecs", "fn:1", "-e", "A=1", "--", "initexit")
@@ -159,6 +159,15 @@ func TestRunTaskAndFunction(t *testing.T) {
 	jsontest.Expect(t, stopped, 2, "tasks", 0, "containers", 0, "exitCode")
 	jsontest.Expect(t, stopped, "arn:aws:ecs:us-east-1:000000000000:task-definition/fn:1", "tasks", 0, "taskDefinitionArn")
 	jsontest.Expect(t, stopped, "EC2", "tasks", 0, "launchType")
+
+	// IMAGE as a full reference, an ECR repository URI and by digest.
+	digest := jsontest.Field(t, asJSON(t, "image", "describe", "fn:1"), "imageDetails", 0, "imageDigest").(string)
+	for _, image := range []string{s.addr + "/fn:1", "000000000000.dkr.ecr.us-east-1.amazonaws.com/fn:1", "fn@" + digest} {
+		r := berth(t, "", "run", "--as", "ecs", image, "--", "initexit")
+		if !errors.As(r.err, &status) || status != 2 || r.stdout != "init initexit\n" {
+			t.Errorf("run --as ecs %s: %v, printed %q", image, r.err, r.stdout)
+		}
+	}
 
 	// Detached: the id, then ps, logs and stop.
 	id := strings.TrimSpace(ok(t, "run", "--as", "ecs", "-d", "fn:1", "--", "slowinit", "60000"))
