@@ -62,9 +62,12 @@ func localImage(t *testing.T, name, dir string) string {
 // the task did (3); a detached task followed by berth logs -f until berth
 // stop; a Lambda function answering and failing; ps's JSON parsed back;
 // and a bad endpoint, wrong credentials and an unknown image each one
-// line and exit status 1.
+// line and exit status 1. What ps -o json prints is what the aws CLI
+// prints.
 func TestCLIRun(t *testing.T) {
 	requireDocker(t)
+	awsBin := requireAWSCLI(t)
+	t.Setenv("TZ", "UTC") // the aws CLI prints times in the local zone; berth in UTC
 	srv := startBerth(t)
 	admin := srv.adminKey(t)
 	env := cliEnv(t, srv, admin)
@@ -155,6 +158,21 @@ func TestCLIRun(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(berthCLI(t, env, "ps", "-o", "json")), &listed); err != nil || len(listed.Functions) != 1 || listed.Functions[0]["FunctionName"] != "e2e-run-fn" {
 		t.Errorf("berth ps -o json: %v, functions %v", err, listed.Functions)
+	}
+
+	// What ps -o json prints of each task and function is what the aws
+	// CLI prints of them.
+	aws := awsCLI{t, awsBin, "http://" + srv.Addr, admin}
+	var printed map[string][]any
+	json.Unmarshal([]byte(berthCLI(t, env, "ps", "--all", "-o", "json")), &printed)
+	for _, task := range printed["tasks"] {
+		arn := task.(map[string]any)["taskArn"].(string)
+		if want := field(t, aws.serviceJSON("ecs", "describe-tasks", "--tasks", arn), "tasks", 0); !covers(task, want) {
+			t.Errorf("berth ps -o json printed the task\n%v\naws ecs describe-tasks printed\n%v", task, want)
+		}
+	}
+	if want := field(t, aws.serviceJSON("lambda", "list-functions"), "Functions"); !covers(printed["functions"], want) {
+		t.Errorf("berth ps -o json printed the functions\n%v\naws lambda list-functions printed\n%v", printed["functions"], want)
 	}
 
 	for _, c := range []struct {
