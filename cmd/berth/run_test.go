@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -160,6 +162,13 @@ func TestRunTaskAndFunction(t *testing.T) {
 	jsontest.Expect(t, stopped, "arn:aws:ecs:us-east-1:000000000000:task-definition/fn:1", "tasks", 0, "taskDefinitionArn")
 	jsontest.Expect(t, stopped, "EC2", "tasks", 0, "launchType")
 
+	// Several tasks: each line after its task's id.
+	r = berth(t, "", "run", "--as", "ecs", "--count", "2", "fn:1", "--", "initexit")
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); !errors.As(r.err, &status) || status != 2 || len(lines) != 2 ||
+		!regexp.MustCompile(`^[0-9a-f]{12} \| init initexit$`).MatchString(lines[0]) || lines[0] == lines[1] {
+		t.Errorf("run --count 2: %v, printed %q", r.err, r.stdout)
+	}
+
 	// IMAGE as a full reference, an ECR repository URI and by digest.
 	digest := jsontest.Field(t, asJSON(t, "image", "describe", "fn:1"), "imageDetails", 0, "imageDigest").(string)
 	for _, image := range []string{s.addr + "/fn:1", "000000000000.dkr.ecr.us-east-1.amazonaws.com/fn:1", "fn@" + digest} {
@@ -170,7 +179,13 @@ func TestRunTaskAndFunction(t *testing.T) {
 	}
 
 	// Detached: the id, then ps, logs and stop.
-	id := strings.TrimSpace(ok(t, "run", "--as", "ecs", "-d", "fn:1", "--", "slowinit", "60000"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hostPort, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	id := strings.TrimSpace(ok(t, "run", "--as", "ecs", "-d", "-p", hostPort+":8080", "fn:1", "--", "slowinit", "60000"))
 	if !taskIDPattern.MatchString(id) {
 		t.Fatalf("run -d printed %q; want a task id", id)
 	}
@@ -179,6 +194,8 @@ func TestRunTaskAndFunction(t *testing.T) {
 	})
 	listed := asJSON(t, "ps")
 	jsontest.Expect(t, listed, "RUNNING", "tasks", 0, "lastStatus")
+	jsontest.Expect(t, listed, hostPort, "tasks", 0, "containers", 0, "networkBindings", 0, "hostPort")
+	jsontest.Expect(t, listed, 8080, "tasks", 0, "containers", 0, "networkBindings", 0, "containerPort")
 	jsontest.Expect(t, listed, "[]", "functions")
 	stopping := asJSON(t, "stop", id)
 	jsontest.Expect(t, stopping, "STOPPED", "tasks", 0, "desiredStatus")
