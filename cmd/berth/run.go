@@ -41,8 +41,9 @@ type launch struct {
 	cluster string
 	detach  bool
 	push    bool
-	// account is the registry's account, from its answer about the image.
-	account string
+	// account and digest are the registry's account and the image's
+	// digest, from the registry's answer about the image.
+	account, digest string
 
 	// Lambda's.
 	payload string
@@ -312,8 +313,10 @@ func ensureImage(r *remote, l *launch) error {
 		return fmt.Errorf("%s: %w", l.image, r.client.Explain(err))
 	}
 	l.account = "000000000000"
-	if len(out.ImageDetails) > 0 && out.ImageDetails[0].RegistryId != nil {
-		l.account = *out.ImageDetails[0].RegistryId
+	if len(out.ImageDetails) > 0 {
+		d := out.ImageDetails[0]
+		l.account = aws.ToString(d.RegistryId)
+		l.digest = aws.ToString(d.ImageDigest)
 	}
 	return nil
 }

@@ -144,7 +144,7 @@ func ensureTaskDefinition(ctx context.Context, api *ecs.Client, in *ecs.Register
 	latest, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 		TaskDefinition: in.Family, Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
 	})
-	var client *types.ClientException
+	var unknown *types.ClientException
 	switch {
 	case err == nil:
 		for _, t := range latest.Tags {
@@ -152,7 +152,7 @@ func ensureTaskDefinition(ctx context.Context, api *ecs.Client, in *ecs.Register
 				return aws.ToString(latest.TaskDefinition.TaskDefinitionArn), nil
 			}
 		}
-	case !errors.As(err, &client): // ClientException: no such family yet
+	case !errors.As(err, &unknown): // ClientException: no such family yet
 		return "", err
 	}
 	in.Tags = []types.Tag{{Key: aws.String(runTag), Value: aws.String(digest)}}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -64,7 +65,7 @@ func runFunction(r *remote, l *launch) error {
 	api := lambda.NewFromConfig(r.client.AWSConfig())
 	ctx := r.ctx()
 	if err := deployFunction(ctx, api, l); err != nil {
-		return err
+		return fmt.Errorf("function %s: %w", l.name, r.client.Explain(err))
 	}
 	if l.url {
 		u, err := functionURL(ctx, api, l.name)
@@ -82,7 +83,7 @@ func runFunction(r *remote, l *launch) error {
 	}
 	out, err := api.Invoke(ctx, in)
 	if err != nil {
-		return err
+		return fmt.Errorf("function %s: %w", l.name, r.client.Explain(err))
 	}
 	tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
 	doc := invocation{StatusCode: out.StatusCode, FunctionError: out.FunctionError, ExecutedVersion: out.ExecutedVersion,
@@ -174,7 +175,7 @@ func deployFunction(ctx context.Context, api *lambda.Client, l *launch) error {
 		memory = aws.Int32(mb)
 	}
 	imageConfig := &types.ImageConfig{Command: l.args}
-	_, err := api.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(l.name)})
+	current, err := api.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(l.name)})
 	var absent *types.ResourceNotFoundException
 	switch {
 	case errors.As(err, &absent):
@@ -194,8 +195,12 @@ func deployFunction(ctx context.Context, api *lambda.Client, l *launch) error {
 	case err != nil:
 		return err
 	}
-	if _, err := api.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(l.name), ImageUri: aws.String(l.image.String())}); err != nil {
-		return err
+	// An update only for what changed: the image the tag names now, the
+	// environment, memory and command the flags give.
+	if current.Code == nil || !strings.HasSuffix(aws.ToString(current.Code.ResolvedImageUri), "@"+l.digest) {
+		if _, err := api.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(l.name), ImageUri: aws.String(l.image.String())}); err != nil {
+			return err
+		}
 	}
 	if err := waitForFunction(ctx, api, l.name); err != nil {
 		return err
@@ -203,12 +208,31 @@ func deployFunction(ctx context.Context, api *lambda.Client, l *launch) error {
 	if env == nil {
 		env = &types.Environment{Variables: map[string]string{}}
 	}
-	if _, err := api.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-		FunctionName: aws.String(l.name), Environment: env, MemorySize: memory, ImageConfig: imageConfig,
-	}); err != nil {
-		return err
+	if !sameConfiguration(current.Configuration, env.Variables, memory, l.args) {
+		if _, err := api.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+			FunctionName: aws.String(l.name), Environment: env, MemorySize: memory, ImageConfig: imageConfig,
+		}); err != nil {
+			return err
+		}
 	}
 	return waitForFunction(ctx, api, l.name)
+}
+
+// sameConfiguration reports whether the function already has the
+// environment, memory (nil: any) and command berth run would give it.
+func sameConfiguration(c *types.FunctionConfiguration, env map[string]string, memory *int32, command []string) bool {
+	if c == nil {
+		return false
+	}
+	var has map[string]string
+	if c.Environment != nil {
+		has = c.Environment.Variables
+	}
+	var cmd []string
+	if r := c.ImageConfigResponse; r != nil && r.ImageConfig != nil {
+		cmd = r.ImageConfig.Command
+	}
+	return maps.Equal(has, env) && (memory == nil || aws.ToInt32(c.MemorySize) == *memory) && slices.Equal(cmd, command)
 }
 
 // waitForFunction waits until the function is Active and its last update

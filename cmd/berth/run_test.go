@@ -228,9 +228,11 @@ func TestRunTaskAndFunction(t *testing.T) {
 	if !strings.HasPrefix(url, "http://") {
 		t.Errorf("run --url printed %q; want the function's URL", url)
 	}
-	if out := ok(t, "logs", "fn"); strings.Count(out, "REPORT RequestId:") != 3 {
-		t.Errorf("logs fn:\n%s\nwant the three invocations' REPORT lines", out)
-	}
+	// The log store has an invocation's last lines soon after its answer,
+	// as CloudWatch Logs has them.
+	waitUntil(t, "logs fn shows the three invocations' REPORT lines", func() bool {
+		return strings.Count(ok(t, "logs", "fn"), "REPORT RequestId:") == 3
+	})
 	if out := ok(t, "ps"); !strings.Contains(out, "lambda") || !strings.Contains(out, "fn:1") {
 		t.Errorf("ps lacks the function:\n%s", out)
 	}
