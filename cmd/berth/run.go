@@ -37,6 +37,9 @@ type launch struct {
 	cpu     string
 	memory  string
 	count   int32
+	// stopTimeout is the container's stopTimeout: seconds from SIGTERM
+	// to SIGKILL when the task is stopped (0: ECS's default, 30).
+	stopTimeout int32
 	name    string
 	cluster string
 	detach  bool
@@ -146,6 +149,7 @@ yet.`,
 	f.StringVar(&l.cpu, "cpu", "", "the task's CPU units (256) or vCPUs (1 vCPU); Fargate's default 256")
 	f.StringVar(&l.memory, "memory", "", "the task's memory in MiB (512) or GB (1GB); the function's MemorySize in MB")
 	f.Int32Var(&l.count, "count", 1, "how many tasks to run (1-10)")
+	f.Int32Var(&l.stopTimeout, "stop-timeout", 0, "seconds from SIGTERM to SIGKILL when the task is stopped (default 30; Fargate up to 120)")
 	f.StringVar(&l.name, "name", "", "the task definition family or function name (default: from the repository)")
 	f.StringVar(&l.cluster, "cluster", "", "the ECS cluster (default: default)")
 	f.BoolVarP(&l.detach, "detach", "d", false, "start the task and print its id, without following it")

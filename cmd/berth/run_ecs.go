@@ -105,6 +105,9 @@ func (l *launch) taskDefinition(region string) *ecs.RegisterTaskDefinitionInput 
 			"awslogs-stream-prefix": runStreamPrefix, "awslogs-create-group": "true",
 		}},
 	}
+	if l.stopTimeout > 0 {
+		c.StopTimeout = aws.Int32(l.stopTimeout)
+	}
 	for _, k := range sortedKeys(l.env) {
 		c.Environment = append(c.Environment, types.KeyValuePair{Name: aws.String(k), Value: aws.String(l.env[k])})
 	}

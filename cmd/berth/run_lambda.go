@@ -24,8 +24,8 @@ const functionWait = 5 * time.Minute
 // checkFunction checks the flags of a Lambda function and reads
 // --payload.
 func checkFunction(l *launch) error {
-	if len(l.ports) > 0 || l.cpu != "" || l.count != 1 {
-		return errors.New("-p, --cpu and --count are for ECS tasks, not --as lambda")
+	if len(l.ports) > 0 || l.cpu != "" || l.count != 1 || l.stopTimeout != 0 {
+		return errors.New("-p, --cpu, --count and --stop-timeout are for ECS tasks, not --as lambda")
 	}
 	switch {
 	case l.payload == "" && l.url:

@@ -52,7 +52,7 @@ func TestRunChecksFlagsFirst(t *testing.T) {
 		{[]string{"run", "app:1", "--payload", "{}"}, "run: --payload and --url are for --as lambda, not --as fargate"},
 		{[]string{"run", "--as", "lambda", "fn:1", "--payload", "{nope"}, `run: --payload: not JSON`},
 		{[]string{"run", "--as", "lambda", "fn:1", "--payload", "@/nonexistent/event.json"}, "run: --payload: open /nonexistent/event.json"},
-		{[]string{"run", "--as", "lambda", "fn:1", "-p", "80"}, "run: -p, --cpu and --count are for ECS tasks, not --as lambda"},
+		{[]string{"run", "--as", "lambda", "fn:1", "-p", "80"}, "run: -p, --cpu, --count and --stop-timeout are for ECS tasks, not --as lambda"},
 		{[]string{"run", "--as", "lambda", "fn:1", "--memory", "64"}, `run: --memory "64": a function's memory is 128 to 10240 MB`},
 		{[]string{"run", "Not An Image"}, `run: image "Not An Image"`},
 		{[]string{"run", "app:1", "extra"}, `run: one IMAGE, then -- and the container's arguments`},
@@ -185,7 +185,7 @@ func TestRunTaskAndFunction(t *testing.T) {
 	}
 	_, hostPort, _ := net.SplitHostPort(ln.Addr().String())
 	ln.Close()
-	id := strings.TrimSpace(ok(t, "run", "--as", "ecs", "-d", "-p", hostPort+":8080", "fn:1", "--", "slowinit", "60000"))
+	id := strings.TrimSpace(ok(t, "run", "--as", "ecs", "-d", "-p", hostPort+":8080", "--stop-timeout", "1", "fn:1", "--", "slowinit", "60000"))
 	if !taskIDPattern.MatchString(id) {
 		t.Fatalf("run -d printed %q; want a task id", id)
 	}
