@@ -249,3 +249,21 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+func TestParsePortAndName(t *testing.T) {
+	for in, want := range map[string]portMapping{"80": {80, 80}, "8080:80": {8080, 80}, "0:80": {0, 80}} {
+		if got, err := parsePort(in); err != nil || got != want {
+			t.Errorf("parsePort(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", ":", "80:", "80:0", "70000", "a:80", "80:80:80", "-1"} {
+		if _, err := parsePort(bad); err == nil {
+			t.Errorf("parsePort(%q) is no error", bad)
+		}
+	}
+	for in, want := range map[string]string{"app": "app", "team/app": "team-app", "a.b/c__d": "a-b-c__d", strings.Repeat("x", 70): strings.Repeat("x", 64)} {
+		if got := nameFrom(in); got != want {
+			t.Errorf("nameFrom(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
