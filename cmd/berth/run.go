@@ -40,10 +40,10 @@ type launch struct {
 	// stopTimeout is the container's stopTimeout: seconds from SIGTERM
 	// to SIGKILL when the task is stopped (0: ECS's default, 30).
 	stopTimeout int32
-	name    string
-	cluster string
-	detach  bool
-	push    bool
+	name        string
+	cluster     string
+	detach      bool
+	push        bool
 	// account and digest are the registry's account and the image's
 	// digest, from the registry's answer about the image.
 	account, digest string
