@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/crane"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"gopkg.in/yaml.v3"
 
 	"github.com/berth-dev/berth/internal/client"
@@ -86,15 +87,22 @@ var debianFiles = map[string][]byte{
 // server) as the administrator, and returns its digest.
 func (s *remoteServer) push(t *testing.T, ref string, files map[string][]byte) string {
 	t.Helper()
+	img, err := crane.Image(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.pushImage(t, ref, img)
+}
+
+// pushImage pushes img to ref (REPOSITORY:TAG on the server) as the
+// administrator, and returns its digest.
+func (s *remoteServer) pushImage(t *testing.T, ref string, img v1.Image) string {
+	t.Helper()
 	c, err := client.New(t.Context(), client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	l, err := c.Login(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := crane.Image(files)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,10 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/crane"
-
-	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/client/clienttest"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/internal/jsontest"
@@ -122,18 +118,8 @@ func startLauncher(t *testing.T) *remoteServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New(t.Context(), client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := c.Login(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ok(t, "repo", "create", "fn")
-	if err := crane.Push(img, addr+"/fn:1", crane.Insecure, crane.WithAuth(&authn.Basic{Username: l.Username, Password: l.Password})); err != nil {
-		t.Fatal(err)
-	}
+	s.pushImage(t, "fn:1", img)
 	return s
 }
 
