@@ -3,12 +3,12 @@
 // BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY first), and through the
 // AWS SDK's service clients, which sign every request with SigV4. It also
 // turns the SDK's errors into the one line a person reads, shows the HTTP
-// exchange for --debug with its secrets redacted, and logs docker in to
-// the registry.
+// exchange for --debug with its secrets redacted, logs docker in to the
+// registry, and has the Docker Engine push a local image to it.
 //
 // A command makes one [Client] and asks it for the service client it
-// needs: ECR today; ECS, Lambda, Batch and CloudWatch Logs are made the
-// same way from [Client.AWSConfig], since berth serves them all on one
+// needs: ECR's here; ECS, Lambda, Batch and CloudWatch Logs clients are
+// made from [Client.AWSConfig], since berth serves them all on one
 // endpoint.
 package client
 
