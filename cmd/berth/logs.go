@@ -35,7 +35,7 @@ as berth offers them.)`,
   berth logs -f 0f1e2d3c4b5a69788796a5b4c3d2e1f0
   berth logs -f my-function`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: cobra.NoFileCompletions,
+		ValidArgsFunction: rf.completeRunning(true),
 		RunE: interruptible(rf.run(func(r *remote, args []string) error {
 			if isTaskRef(args[0]) {
 				return taskLogs(r, args[0], cluster, follow)

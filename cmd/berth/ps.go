@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -172,4 +173,45 @@ func age(at *time.Time) string {
 		return fmt.Sprintf("%dh ago", int(d.Hours()))
 	}
 	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}
+
+// completeRunning completes TASK arguments with the ids of the tasks
+// meant to run, and with functions also FUNCTION with the functions'
+// names (only the first argument then).
+func (f *remoteFlags) completeRunning(functions bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if functions && len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
+		defer cancel()
+		c, err := f.newClient(ctx, cmd)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		tasks, err := listTasks(ctx, ecs.NewFromConfig(c.AWSConfig()), false)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var names []string
+		for _, t := range tasks {
+			names = append(names, taskID(aws.ToString(t.TaskArn)))
+		}
+		if functions {
+			fns, err := listFunctions(ctx, lambda.NewFromConfig(c.AWSConfig()))
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveError
+			}
+			for _, fn := range fns {
+				names = append(names, aws.ToString(fn.FunctionName))
+			}
+		}
+		var out []cobra.Completion
+		for _, n := range names {
+			if strings.HasPrefix(n, toComplete) {
+				out = append(out, n)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
 }

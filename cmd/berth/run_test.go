@@ -178,6 +178,9 @@ func TestRunTaskAndFunction(t *testing.T) {
 	waitUntil(t, "the task runs", func() bool {
 		return strings.Contains(ok(t, "ps"), id) && strings.Contains(ok(t, "logs", id), "init slowinit")
 	})
+	if out := ok(t, "__complete", "stop", ""); !strings.HasPrefix(out, id+"\n") {
+		t.Errorf("completing stop: %q; want the running task's id", out)
+	}
 	listed := asJSON(t, "ps")
 	jsontest.Expect(t, listed, "RUNNING", "tasks", 0, "lastStatus")
 	jsontest.Expect(t, listed, hostPort, "tasks", 0, "containers", 0, "networkBindings", 0, "hostPort")
@@ -223,6 +226,9 @@ func TestRunTaskAndFunction(t *testing.T) {
 		t.Errorf("ps lacks the function:\n%s", out)
 	}
 	jsontest.Expect(t, asJSON(t, "ps"), "fn", "functions", 0, "FunctionName")
+	if out := ok(t, "__complete", "logs", "f"); !strings.HasPrefix(out, "fn\n") {
+		t.Errorf("completing logs f: %q; want the function's name", out)
+	}
 	fails(t, []string{"logs", "nofn"}, "logs: ResourceNotFoundException")
 }
 

@@ -18,7 +18,7 @@ SIGKILL after its stop timeout, as on ECS. TASK is a task's id or ARN.
 		Example: `  berth stop 0f1e2d3c4b5a69788796a5b4c3d2e1f0
   berth stop $(berth ps -o json | jq -r '.tasks[].taskArn')`,
 		Args:              cobra.MinimumNArgs(1),
-		ValidArgsFunction: cobra.NoFileCompletions,
+		ValidArgsFunction: rf.completeRunning(false),
 		RunE: rf.run(func(r *remote, args []string) error {
 			api := ecs.NewFromConfig(r.client.AWSConfig())
 			out := &ecs.DescribeTasksOutput{}
