@@ -139,3 +139,42 @@ type Tasks interface {
 	// returns how many it deleted.
 	DeleteStoppedTasks(ctx context.Context, before time.Time) (int, error)
 }
+
+// ErrServiceUnknown: no service of that name in that cluster.
+var ErrServiceUnknown = errors.New("metadata: service unknown")
+
+// Service is an ECS service. Document is the launcher's JSON of it (its
+// configuration, deployments, events and load balancer), opaque to the
+// index.
+type Service struct {
+	Cluster, Name string
+	// Status is ACTIVE, DRAINING while it is being deleted, or INACTIVE
+	// once deleted (ECS keeps describing a deleted service for a while).
+	Status    string
+	CreatedAt time.Time
+	Document  []byte
+}
+
+// ServiceQuery selects services, ordered by cluster and name.
+type ServiceQuery struct {
+	// Cluster and Status ("" for any) restrict the result.
+	Cluster, Status string
+	// AfterCluster and AfterName are where the previous page ended.
+	AfterCluster, AfterName string
+	// Limit bounds the page; 0 or less for no bound.
+	Limit int
+}
+
+// Services records ECS services by cluster and name.
+type Services interface {
+	// PutService creates s, or replaces the service of that cluster and name.
+	PutService(ctx context.Context, s Service) error
+	// Service returns service name of cluster; ErrServiceUnknown if there
+	// is none.
+	Service(ctx context.Context, cluster, name string) (Service, error)
+	// Services lists what q selects.
+	Services(ctx context.Context, q ServiceQuery) ([]Service, error)
+	// DeleteService forgets service name of cluster; deleting one that
+	// does not exist is no error.
+	DeleteService(ctx context.Context, cluster, name string) error
+}

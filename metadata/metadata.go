@@ -78,6 +78,7 @@ type Store interface {
 	Clusters
 	TaskDefinitions
 	Tasks
+	Services
 	Logs
 	Functions
 	FunctionVersions

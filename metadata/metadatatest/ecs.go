@@ -251,6 +251,9 @@ func testECSSurvivesReopen(t *testing.T, open Opener) {
 	if err := s.PutTask(ctx, task); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.PutService(ctx, metadata.Service{Cluster: "default", Name: "web", Status: "ACTIVE", CreatedAt: at, Document: []byte(`{"s":1}`)}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -266,5 +269,73 @@ func testECSSurvivesReopen(t *testing.T, open Opener) {
 	}
 	if got, err := s.Task(ctx, "t1"); err != nil || !sameTask(got, task) {
 		t.Errorf("Task after reopen = %+v, %v", got, err)
+	}
+	if got, err := s.Service(ctx, "default", "web"); err != nil || string(got.Document) != `{"s":1}` || !got.CreatedAt.Equal(at) {
+		t.Errorf("Service after reopen = %+v, %v", got, err)
+	}
+}
+
+// Services are created, replaced, listed by cluster and name (filtered
+// by cluster and status, in pages) and deleted.
+func testServices(t *testing.T, s metadata.Store) {
+	ctx := t.Context()
+	t0 := time.Unix(1_700_000_000, 0)
+	if _, err := s.Service(ctx, "default", "web"); !errors.Is(err, metadata.ErrServiceUnknown) {
+		t.Fatalf("Service(missing): %v; want ErrServiceUnknown", err)
+	}
+	put := func(cluster, name, status string) {
+		t.Helper()
+		doc := []byte(`{"n":"` + cluster + "/" + name + `"}`)
+		if err := s.PutService(ctx, metadata.Service{Cluster: cluster, Name: name, Status: status, CreatedAt: t0, Document: doc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("default", "web", "ACTIVE")
+	put("default", "api", "ACTIVE")
+	put("other", "web", "ACTIVE")
+	put("default", "old", "INACTIVE")
+	got, err := s.Service(ctx, "other", "web")
+	if err != nil || got.Cluster != "other" || got.Name != "web" || got.Status != "ACTIVE" || string(got.Document) != `{"n":"other/web"}` || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("Service(other, web) = %+v, %v", got, err)
+	}
+	put("default", "web", "DRAINING") // replaces
+	if got, _ := s.Service(ctx, "default", "web"); got.Status != "DRAINING" {
+		t.Errorf("replaced service has status %q", got.Status)
+	}
+	names := func(q metadata.ServiceQuery) []string {
+		t.Helper()
+		list, err := s.Services(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, svc := range list {
+			out = append(out, svc.Cluster+"/"+svc.Name)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		q    metadata.ServiceQuery
+		want []string
+	}{
+		{metadata.ServiceQuery{}, []string{"default/api", "default/old", "default/web", "other/web"}},
+		{metadata.ServiceQuery{Cluster: "default"}, []string{"default/api", "default/old", "default/web"}},
+		{metadata.ServiceQuery{Status: "ACTIVE"}, []string{"default/api", "other/web"}},
+		{metadata.ServiceQuery{Limit: 2}, []string{"default/api", "default/old"}},
+		{metadata.ServiceQuery{AfterCluster: "default", AfterName: "old", Limit: 2}, []string{"default/web", "other/web"}},
+		{metadata.ServiceQuery{Cluster: "default", AfterCluster: "default", AfterName: "web"}, nil},
+	} {
+		if got := names(tt.q); !slices.Equal(got, tt.want) {
+			t.Errorf("Services(%+v) = %q; want %q", tt.q, got, tt.want)
+		}
+	}
+	if err := s.DeleteService(ctx, "default", "old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteService(ctx, "default", "old"); err != nil {
+		t.Errorf("deleting a deleted service: %v", err)
+	}
+	if _, err := s.Service(ctx, "default", "old"); !errors.Is(err, metadata.ErrServiceUnknown) {
+		t.Errorf("deleted service: %v; want ErrServiceUnknown", err)
 	}
 }

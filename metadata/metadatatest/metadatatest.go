@@ -87,6 +87,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"TaskDefinitions", testTaskDefinitions},
 		{"TaskDefinitionRevisionsConcurrent", testTaskDefinitionRevisionsConcurrent},
 		{"Tasks", testTasks},
+		{"Services", testServices},
 		{"LogGroups", testLogGroups},
 		{"LogStreams", testLogStreams},
 		{"LogEvents", testLogEvents},

@@ -359,6 +359,17 @@ CREATE TABLE lambda_aliases (
 	document BLOB NOT NULL,
 	PRIMARY KEY (function, name)
 ) WITHOUT ROWID;
+`, `
+-- ECS services: each one's JSON document (its deployments, events and
+-- load balancer) by cluster and name.
+CREATE TABLE ecs_services (
+	cluster    TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	status     TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	document   BLOB NOT NULL,
+	PRIMARY KEY (cluster, name)
+) WITHOUT ROWID;
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
