@@ -57,7 +57,7 @@ func (l launchers) loops() []func(context.Context) error {
 	if l.runner == nil {
 		return nil
 	}
-	return []func(context.Context) error{l.runner.Run, untilDone(l.lambdaRunner.Run), l.lambdaAPI.Run,
+	return []func(context.Context) error{l.runner.Run, l.api.Run, untilDone(l.lambdaRunner.Run), l.lambdaAPI.Run,
 		untilDone(func(ctx context.Context) { l.meter.Run(ctx, 10*time.Second) })}
 }
 

@@ -25,6 +25,8 @@ func (a arns) taskDefinition(family string, revision int) string {
 
 func (a arns) task(cluster, id string) string { return a.scope.Task(cluster, id).String() }
 
+func (a arns) service(cluster, name string) string { return a.scope.ECSService(cluster, name).String() }
+
 // container is a task's container: container/<cluster>/<task>/<id>,
 // which package arn does not build, since nothing is authorized on it.
 func (a arns) container(cluster, task, id string) string {
@@ -97,6 +99,23 @@ func (a arns) taskRef(s string) (cluster, id string, ok bool) {
 		cluster, id = "", rest
 	}
 	return cluster, id, taskIDPattern.MatchString(id)
+}
+
+// serviceRef reads a service given by name or ARN (of either format:
+// service/<cluster>/<name> or the old service/<name>).
+func (a arns) serviceRef(s string) (cluster, name string, ok bool) {
+	if !strings.HasPrefix(s, "arn:") {
+		return "", s, clusterNamePattern.MatchString(s)
+	}
+	kind, rest, ok := a.resource(s)
+	if !ok || kind != "service" {
+		return "", "", false
+	}
+	cluster, name, found := strings.Cut(rest, "/")
+	if !found {
+		cluster, name = "", rest
+	}
+	return cluster, name, clusterNamePattern.MatchString(name)
 }
 
 var (

@@ -60,6 +60,7 @@ type Access interface {
 type Store interface {
 	metadata.Clusters
 	metadata.TaskDefinitions
+	metadata.Services
 	Task(ctx context.Context, id string) (metadata.Task, error)
 	Tasks(ctx context.Context, q metadata.TaskQuery) ([]metadata.Task, error)
 	// Settings keep the pagination key.
@@ -75,6 +76,8 @@ type Config struct {
 	TokenSecret []byte
 	// Access authorizes each operation.
 	Access Access
+	// Services tunes the service scheduler and its load balancers.
+	Services ServiceConfig
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -93,6 +96,10 @@ type API struct {
 	// clusterMu serialises read-modify-write changes of clusters (tags,
 	// deletion), which the index replaces whole.
 	clusterMu sync.Mutex
+	// serviceMu serialises read-modify-write changes of services, the
+	// API's and the scheduler's.
+	serviceMu sync.Mutex
+	sched     *scheduler
 }
 
 // New returns the API over the index, running tasks with runner, and
@@ -113,6 +120,7 @@ func New(ctx context.Context, store Store, runner *Runner, cfg Config) (*API, er
 	}
 	a := &API{store: store, runner: runner, access: cfg.Access, tokens: tokens,
 		arns: newARNs(cfg.AccountID, cfg.Region), cfg: cfg}
+	a.sched = newScheduler(a, cfg.Services)
 	if err := a.ensureDefaultCluster(ctx); err != nil {
 		return nil, err
 	}
@@ -129,6 +137,11 @@ func New(ctx context.Context, store Store, runner *Runner, cfg Config) (*API, er
 	awsjson.Handle(a.svc, "StopTask", a.stopTask)
 	awsjson.Handle(a.svc, "DescribeTasks", a.describeTasks)
 	awsjson.Handle(a.svc, "ListTasks", a.listTasks)
+	awsjson.Handle(a.svc, "CreateService", a.createService)
+	awsjson.Handle(a.svc, "UpdateService", a.updateService)
+	awsjson.Handle(a.svc, "DescribeServices", a.describeServices)
+	awsjson.Handle(a.svc, "ListServices", a.listServices)
+	awsjson.Handle(a.svc, "DeleteService", a.deleteService)
 	awsjson.Handle(a.svc, "TagResource", a.tagResource)
 	awsjson.Handle(a.svc, "UntagResource", a.untagResource)
 	awsjson.Handle(a.svc, "ListTagsForResource", a.listTagsForResource)

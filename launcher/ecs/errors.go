@@ -16,6 +16,8 @@ const (
 	typeClusterNotFound      = "ClusterNotFoundException"
 	typeClusterContainsTasks = "ClusterContainsTasksException"
 	typeResourceNotFound     = "ResourceNotFoundException"
+	typeServiceNotFound      = "ServiceNotFoundException"
+	typeServiceNotActive     = "ServiceNotActiveException"
 )
 
 // clientError is ECS's catch-all for a request it refuses: bad task

@@ -181,6 +181,7 @@ type env struct {
 	logs   *memoryLogs
 	dir    string
 	opts   []func(*ecs.RunnerConfig)
+	svcCfg ecs.ServiceConfig
 	stop   context.CancelFunc
 	done   chan struct{}
 }
@@ -220,16 +221,22 @@ func (e *env) start() {
 		o(&cfg)
 	}
 	e.runner = ecs.NewRunner(e.rt, e.store, anonymous{}, sidecarImage{}, cfg)
-	api, err := ecs.New(e.t.Context(), e.store, e.runner, ecs.Config{AccountID: "000000000000", Region: "us-east-1", Access: openAccess{}, Log: quietLog()})
+	api, err := ecs.New(e.t.Context(), e.store, e.runner, ecs.Config{AccountID: "000000000000", Region: "us-east-1", Access: openAccess{}, Services: e.svcCfg, Log: quietLog()})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	e.api = api
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stop, e.done = cancel, make(chan struct{})
+	scheduled := make(chan struct{})
+	go func() {
+		defer close(scheduled)
+		api.Run(ctx)
+	}()
 	go func() {
 		defer close(e.done)
 		e.runner.Run(ctx)
+		<-scheduled
 	}()
 	e.t.Cleanup(e.halt)
 	select {
