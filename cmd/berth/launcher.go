@@ -113,6 +113,7 @@ func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, 
 		AccountID: cfg.AWS.AccountID,
 		Region:    cfg.AWS.Region,
 		Access:    access,
+		Services:  ecs.ServiceConfig{DeregistrationDelay: cfg.Launcher.DeregistrationDelay},
 		Log:       log,
 	})
 	if err != nil {

@@ -82,6 +82,10 @@ type Launcher struct {
 	// SidecarPool is how many task sidecars are kept started for awsvpc
 	// tasks without port mappings, once one has run; 0 keeps none.
 	SidecarPool int `yaml:"sidecarPool"`
+	// DeregistrationDelay is how long a load-balanced ECS service drains
+	// a task (lets its requests in flight finish) before stopping it;
+	// 0: 10 s.
+	DeregistrationDelay time.Duration `yaml:"deregistrationDelay"`
 	// Lambda configures Lambda functions (served when the launcher is).
 	Lambda Lambda `yaml:"lambda"`
 }
@@ -439,6 +443,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Launcher.SidecarPool < 0 || c.Launcher.SidecarPool > 64 {
 		errs = append(errs, errors.New("launcher.sidecarPool: must be between 0 and 64"))
+	}
+	if c.Launcher.DeregistrationDelay < 0 {
+		errs = append(errs, errors.New("launcher.deregistrationDelay: must not be negative"))
 	}
 	if l := c.Launcher.Lambda; l.AccountConcurrency < 1 || l.IdleTimeout <= 0 || l.RetryDelay <= 0 {
 		errs = append(errs, errors.New("launcher.lambda.accountConcurrency, idleTimeout and retryDelay: must be positive"))
