@@ -174,14 +174,16 @@ type serviceRun struct {
 	listener *lb.Listener // nil without loadBalancers
 	lbc      ServiceLoadBalancer
 
-	// mu guards the back-off state, which task changes update.
-	mu         sync.Mutex
-	failures   int       // tasks in a row that never started
-	nextLaunch time.Time // no task starts before
-	failed     map[string]int
-
-	// The reconciler's own: the registered target of each task, and the
+	// The reconciler's own: the back-off (tasks in a row that never
+	// started, when the next may start, failed tasks by deployment, the
+	// failures the last event told of), the live tasks of the last pass
+	// with their states, the registered target of each task, and the
 	// tasks being drained before they are stopped.
+	failures   int
+	nextLaunch time.Time
+	failed     map[string]int
+	told       int
+	known      map[string]string
 	targets  map[string]netip.AddrPort
 	draining map[string]bool
 	watchers sync.WaitGroup
@@ -225,22 +227,36 @@ func (sr *serviceRun) bind(ctx context.Context) (serviceRecord, error) {
 	})
 }
 
-// taskChanged takes note of a change of one of the service's tasks: a
-// task that stopped without ever running lengthens the back-off, one
-// that runs resets it.
-func (sr *serviceRun) taskChanged(t Task) {
-	sr.mu.Lock()
-	switch {
-	case t.LastStatus == StatusRunning:
-		sr.failures = 0
-	case t.Stopped() && t.StartedAt.IsZero() && t.StopCode != string(StopServiceSchedulerInitiated) && t.StopCode != string(StopUserInitiated):
+// taskChanged wakes the reconciler for a change of one of the
+// service's tasks.
+func (sr *serviceRun) taskChanged(Task) { sr.kick() }
+
+// observe takes note of the tasks a pass sees, and of those it saw
+// before that have stopped since: a task that stopped without ever
+// running lengthens the back-off, one newly running resets it.
+func (sr *serviceRun) observe(ctx context.Context, tasks []Task) {
+	seen := make(map[string]string, len(tasks))
+	for _, t := range tasks {
+		seen[t.ID()] = t.LastStatus
+		if t.LastStatus == StatusRunning && sr.known[t.ID()] != StatusRunning {
+			sr.failures = 0
+		}
+	}
+	for id := range sr.known {
+		if _, ok := seen[id]; ok {
+			continue
+		}
+		t, err := sr.s.a.runner.Task(ctx, id)
+		if err != nil || !t.Stopped() || !t.StartedAt.IsZero() ||
+			t.StopCode == string(StopServiceSchedulerInitiated) || t.StopCode == string(StopUserInitiated) {
+			continue
+		}
 		sr.failures++
 		delay := sr.s.cfg.RestartDelay << min(sr.failures-1, 20)
 		sr.nextLaunch = time.Now().Add(min(delay, sr.s.cfg.MaxRestartDelay))
 		sr.failed[t.StartedBy]++
 	}
-	sr.mu.Unlock()
-	sr.kick()
+	sr.known = seen
 }
 
 // run reconciles until ctx ends or the service is deleted.
@@ -307,6 +323,7 @@ func (sr *serviceRun) reconcile(ctx context.Context) (wait time.Duration, done b
 		}
 		return time.Second, false
 	}
+	sr.observe(ctx, tasks)
 	now := a.cfg.Now()
 	var events []string
 	primaryID := rec.primary().ID
@@ -455,11 +472,12 @@ func (sr *serviceRun) reconcile(ctx context.Context) (wait time.Duration, done b
 		room = max(room, need)
 	}
 	if n := min(need, room, 10); n > 0 {
-		sr.mu.Lock()
-		next := sr.nextLaunch
-		sr.mu.Unlock()
-		if d := next.Sub(time.Now()); d > 0 {
+		if d := sr.nextLaunch.Sub(time.Now()); d > 0 {
 			wait = d
+			if sr.failures != sr.told {
+				sr.told = sr.failures
+				events = append(events, fmt.Sprintf("is unable to consistently start tasks successfully: %d in a row failed to start; the next starts in %s.", sr.failures, d.Round(100*time.Millisecond)))
+			}
 		} else if started, err := sr.launch(ctx, rec, n); err != nil {
 			if ctx.Err() == nil {
 				log.Warn("ecs: starting a service's tasks", "err", err)
@@ -467,15 +485,16 @@ func (sr *serviceRun) reconcile(ctx context.Context) (wait time.Duration, done b
 			}
 			wait = sr.s.cfg.RestartDelay
 		} else {
+			for _, id := range started {
+				sr.known[id] = StatusProvisioning // a task that fails before the next pass counts
+			}
 			events = append(events, fmt.Sprintf("has started %d tasks: %s.", len(started), taskList(started)))
 		}
 	}
 
 	// The record follows: counts, deployments, events.
-	sr.mu.Lock()
 	failed := sr.failed
 	sr.failed = map[string]int{}
-	sr.mu.Unlock()
 	_, err = a.changeService(ctx, cluster, name, func(r *serviceRecord) error {
 		sr.record(r, views, failed, events, now)
 		return nil

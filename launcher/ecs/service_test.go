@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -468,5 +469,57 @@ func TestServiceRestart(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(body) != "hello" {
 		t.Errorf("the listener after the restart: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestServiceBackOff: a service whose tasks never start (their image
+// does not exist) starts them again ever more slowly, counts them as
+// failed and says why.
+func TestServiceBackOff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	const delay = 300 * time.Millisecond
+	e.svcCfg = ecs.ServiceConfig{RestartDelay: delay}
+	e.halt()
+	e.start()
+	td := e.definition(ecs.TaskDefinition{NetworkMode: "bridge", ContainerDefinitions: []ecs.ContainerDefinition{
+		{Name: "app", Image: "localhost:" + strings.Split(e.reg.host, ":")[1] + "/test/missing:1"}}})
+	e.cleanupService("broken")
+	e.must("CreateService", map[string]any{"serviceName": "broken", "taskDefinition": td.TaskDefinitionArn, "desiredCount": 1})
+	deadline := time.Now().Add(2 * time.Minute)
+	var s ecs.Service
+	for {
+		s = e.service("broken")
+		if s.Deployments[0].FailedTasks >= 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("failed tasks after 2 minutes: %d; events %+v", s.Deployments[0].FailedTasks, s.Events)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tasks, err := e.runner.Tasks(t.Context(), ecs.TaskFilter{Cluster: "default", Group: ecs.ServiceGroup("broken")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(tasks, func(a, b ecs.Task) int { return a.CreatedAt.Compare(b.CreatedAt.Time) })
+	for i, task := range tasks {
+		if task.LastStatus == ecs.StatusStopped && task.StopCode != string(ecs.StopTaskFailedToStart) {
+			t.Errorf("task %d: %s %q", i, task.StopCode, task.StoppedReason)
+		}
+		if i == 0 || i > 4 {
+			continue
+		}
+		// Each start waits at least twice as long as the one before.
+		if gap, least := task.CreatedAt.Sub(tasks[i-1].CreatedAt.Time), delay<<(i-1); gap < least {
+			t.Errorf("task %d started %s after the one before; want at least %s", i, gap, least)
+		}
+	}
+	var told bool
+	for _, ev := range s.Events {
+		told = told || strings.Contains(ev.Message, "(service broken) is unable to consistently start tasks successfully")
+	}
+	if !told {
+		t.Errorf("no event tells of the back-off: %+v", s.Events)
 	}
 }
