@@ -138,7 +138,7 @@ func (s *scheduler) add(ctx context.Context, cluster, name string) (serviceRecor
 		return s.a.serviceRecord(ctx, cluster, name)
 	}
 	sr := &serviceRun{s: s, key: key, kickc: make(chan struct{}, 1),
-		targets: map[string]netip.AddrPort{}, draining: map[string]bool{}, failed: map[string]int{}}
+		targets: map[string]netip.AddrPort{}, draining: map[string]bool{}, failed: map[string]int{}, counted: map[string]bool{}}
 	rec, err := sr.bind(ctx)
 	if err != nil {
 		return rec, err
@@ -184,6 +184,7 @@ type serviceRun struct {
 	failed     map[string]int
 	told       int
 	known      map[string]string
+	counted    map[string]bool // tasks whose failure the back-off has counted
 	targets  map[string]netip.AddrPort
 	draining map[string]bool
 	watchers sync.WaitGroup
@@ -232,29 +233,40 @@ func (sr *serviceRun) bind(ctx context.Context) (serviceRecord, error) {
 func (sr *serviceRun) taskChanged(Task) { sr.kick() }
 
 // observe takes note of the tasks a pass sees, and of those it saw
-// before that have stopped since: a task that stopped without ever
-// running lengthens the back-off, one newly running resets it.
+// before that have stopped since: a task stopping without ever having
+// run lengthens the back-off (once), one newly running resets it.
 func (sr *serviceRun) observe(ctx context.Context, tasks []Task) {
 	seen := make(map[string]string, len(tasks))
+	failed := func(t Task) {
+		if sr.counted[t.ID()] || t.DesiredStatus != StatusStopped || !t.StartedAt.IsZero() ||
+			t.StopCode == string(StopServiceSchedulerInitiated) || t.StopCode == string(StopUserInitiated) {
+			return
+		}
+		sr.counted[t.ID()] = true
+		sr.failures++
+		delay := sr.s.cfg.RestartDelay << min(sr.failures-1, 20)
+		sr.nextLaunch = time.Now().Add(min(delay, sr.s.cfg.MaxRestartDelay))
+		sr.failed[t.StartedBy]++
+	}
 	for _, t := range tasks {
 		seen[t.ID()] = t.LastStatus
 		if t.LastStatus == StatusRunning && sr.known[t.ID()] != StatusRunning {
 			sr.failures = 0
 		}
+		failed(t)
 	}
 	for id := range sr.known {
 		if _, ok := seen[id]; ok {
 			continue
 		}
-		t, err := sr.s.a.runner.Task(ctx, id)
-		if err != nil || !t.Stopped() || !t.StartedAt.IsZero() ||
-			t.StopCode == string(StopServiceSchedulerInitiated) || t.StopCode == string(StopUserInitiated) {
-			continue
+		if t, err := sr.s.a.runner.Task(ctx, id); err == nil {
+			failed(t)
 		}
-		sr.failures++
-		delay := sr.s.cfg.RestartDelay << min(sr.failures-1, 20)
-		sr.nextLaunch = time.Now().Add(min(delay, sr.s.cfg.MaxRestartDelay))
-		sr.failed[t.StartedBy]++
+	}
+	for id := range sr.counted {
+		if _, ok := seen[id]; !ok {
+			delete(sr.counted, id)
+		}
 	}
 	sr.known = seen
 }
