@@ -21,6 +21,12 @@
 // engine's events (loop.go) and writes every change through to the
 // metadata index; awslogs output goes to the log store (logs.go). After
 // a restart the runner reattaches to what still runs.
+//
+// Services (services.go, their wire form in service.go) are kept by the
+// scheduler (scheduler.go, [API.Run]): one reconciler per service starts,
+// drains and stops tasks through the Runner, rolls deployments, and puts
+// a launcher/lb listener on 127.0.0.1 in front of a service with
+// loadBalancers.
 package ecs
 
 import (
