@@ -182,6 +182,46 @@ func TestECSWithAWSCLI(t *testing.T) {
 	missing := ecs("describe-tasks", "--tasks", "0123456789abcdef0123456789abcdef")
 	expectField(t, missing, "MISSING", "failures", 0, "reason")
 
+	// A service of 2 of the same image: the scheduler keeps 2 running
+	// until it is scaled to 0 and deleted.
+	svcContainers := fmt.Sprintf(`[{"name":"app","image":%q,"command":["sleep"]}]`, image)
+	ecs("register-task-definition", "--family", "e2e-svc", "--network-mode", "awsvpc", "--requires-compatibilities", "FARGATE",
+		"--cpu", "256", "--memory", "512", "--container-definitions", svcContainers)
+	created := ecs("create-service", "--service-name", "e2e", "--task-definition", "e2e-svc", "--desired-count", "2", "--launch-type", "FARGATE")
+	serviceARN := "arn:aws:ecs:us-east-1:" + account + ":service/default/e2e"
+	expectField(t, created, serviceARN, "service", "serviceArn")
+	expectField(t, created, "PRIMARY", "service", "deployments", 0, "status")
+	serviceTasks := func() {
+		for _, arn := range field(t, ecs("list-tasks", "--service-name", "e2e"), "taskArns").([]any) {
+			s := fmt.Sprint(arn)
+			tasks = append(tasks, s[strings.LastIndex(s, "/")+1:])
+		}
+	}
+	waitForService := func(running int, rollout string) map[string]any {
+		t.Helper()
+		var last map[string]any
+		waitFor(t, 2*time.Minute, fmt.Sprintf("service e2e with %d running", running), func() bool {
+			last = ecs("describe-services", "--services", "e2e")
+			return fmt.Sprint(field(t, last, "services", 0, "runningCount")) == fmt.Sprint(running) &&
+				fmt.Sprint(field(t, last, "services", 0, "deployments", 0, "rolloutState")) == rollout
+		})
+		return last
+	}
+	waitForService(2, "COMPLETED")
+	serviceTasks()
+	expectField(t, ecs("list-services"), serviceARN, "serviceArns", 0)
+	aws.serviceRefused("ecs", "InvalidParameterException", "delete-service", "--service", "e2e")
+	aws.serviceRefused("ecs", "ServiceNotFoundException", "update-service", "--service", "nope", "--desired-count", "1")
+	aws.serviceRefused("ecs", "ClusterNotFoundException", "create-service", "--service-name", "x", "--task-definition", "e2e-svc", "--cluster", "nope")
+	aws.serviceRefused("ecs", "InvalidParameterException", "create-service", "--service-name", "x", "--task-definition", "e2e-svc", "--desired-count", "100000")
+	expectField(t, ecs("describe-services", "--services", "nope"), "MISSING", "failures", 0, "reason")
+	ecs("update-service", "--service", "e2e", "--desired-count", "0")
+	waitForService(0, "COMPLETED")
+	expectField(t, ecs("delete-service", "--service", "e2e"), "DRAINING", "service", "status")
+	waitFor(t, time.Minute, "service e2e INACTIVE", func() bool {
+		return fmt.Sprint(field(t, ecs("describe-services", "--services", "e2e"), "services", 0, "status")) == "INACTIVE"
+	})
+
 	// A user who may run tasks but not pull the image: the launch pulls
 	// with that user's credentials, so the task fails to start.
 	out := run(t, time.Minute, berthBin, "user", "create", "operator", "--policy", "ecs-full-access", "--with-key", "--data-dir", srv.DataDir)

@@ -113,6 +113,11 @@ func (a *API) wireCluster(ctx context.Context, c metadata.Cluster, withTags bool
 			out.PendingTasksCount++
 		}
 	}
+	services, err := a.store.Services(ctx, metadata.ServiceQuery{Cluster: c.Name, Status: serviceActive})
+	if err != nil {
+		return cluster{}, err
+	}
+	out.ActiveServicesCount = len(services)
 	return out, nil
 }
 
@@ -300,6 +305,13 @@ func (a *API) deleteCluster(ctx context.Context, in *deleteClusterInput) (*clust
 	}
 	if len(live) > 0 {
 		return nil, clusterContainsTasks()
+	}
+	services, err := a.store.Services(ctx, metadata.ServiceQuery{Cluster: name, Status: serviceActive, Limit: 1})
+	if err != nil {
+		return nil, serverError("DeleteCluster", err)
+	}
+	if len(services) > 0 {
+		return nil, clusterContainsServices()
 	}
 	c.Status = clusterInactive
 	if err := a.store.PutCluster(ctx, c); err != nil {

@@ -15,6 +15,7 @@ const (
 	typeClient               = "ClientException"
 	typeClusterNotFound      = "ClusterNotFoundException"
 	typeClusterContainsTasks = "ClusterContainsTasksException"
+	typeClusterContainsSvcs  = "ClusterContainsServicesException"
 	typeResourceNotFound     = "ResourceNotFoundException"
 	typeServiceNotFound      = "ServiceNotFoundException"
 	typeServiceNotActive     = "ServiceNotActiveException"
@@ -40,6 +41,11 @@ func clusterNotFound() error {
 // clusterContainsTasks refuses DeleteCluster while tasks run in it.
 func clusterContainsTasks() error {
 	return awserr.Errorf(typeClusterContainsTasks, "The Cluster cannot be deleted while Tasks are active.")
+}
+
+// clusterContainsServices refuses DeleteCluster while services are active.
+func clusterContainsServices() error {
+	return awserr.Errorf(typeClusterContainsSvcs, "The Cluster cannot be deleted while Services are active.")
 }
 
 // resourceNotFound is a tagging call on an ARN that names nothing.

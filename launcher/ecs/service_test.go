@@ -103,6 +103,20 @@ func TestServiceErrors(t *testing.T) {
 	if out := ok(t, srv, "DeleteService", `{"service":"api"}`); path(out, "service", "status") != "DRAINING" {
 		t.Errorf("DeleteService of a service scaled to 0 = %v", out)
 	}
+
+	// A cluster with an active service counts it, and is not deleted.
+	ok(t, srv, "CreateCluster", `{"clusterName":"dev"}`)
+	ok(t, srv, "CreateService", `{"cluster":"dev","serviceName":"web","taskDefinition":"web","tags":[{"key":"team","value":"a"}]}`)
+	if out := ok(t, srv, "DescribeClusters", `{"clusters":["dev"]}`); path(out, "clusters", 0, "activeServicesCount") != 1.0 {
+		t.Errorf("DescribeClusters = %v", out)
+	}
+	wantError(t, srv, "DeleteCluster", `{"cluster":"dev"}`, "ClusterContainsServicesException")
+	devARN := "arn:aws:ecs:us-east-1:000000000000:service/dev/web"
+	ok(t, srv, "TagResource", `{"resourceArn":"`+devARN+`","tags":[{"key":"env","value":"dev"}]}`)
+	if out := ok(t, srv, "ListTagsForResource", `{"resourceArn":"`+devARN+`"}`); fmt.Sprint(out["tags"]) != "[map[key:team value:a] map[key:env value:dev]]" {
+		t.Errorf("service tags = %v", out["tags"])
+	}
+	wantError(t, srv, "ListTagsForResource", `{"resourceArn":"arn:aws:ecs:us-east-1:000000000000:service/dev/nope"}`, "ResourceNotFoundException")
 }
 
 // do sends one ECS operation to e's API as the front door would.

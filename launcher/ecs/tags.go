@@ -57,7 +57,8 @@ func (a *API) listTagsForResource(ctx context.Context, in *listTagsForResourceIn
 	return &listTagsForResourceOutput{Tags: tags}, nil
 }
 
-// resourceTags reads the tags of a cluster, task definition or task.
+// resourceTags reads the tags of a cluster, task definition, task or
+// service.
 func (a *API) resourceTags(ctx context.Context, arn string) ([]Tag, error) {
 	kind, rest, ok := a.arns.resource(arn)
 	if !ok {
@@ -99,12 +100,25 @@ func (a *API) resourceTags(ctx context.Context, arn string) ([]Tag, error) {
 			return nil, serverError("tags", err)
 		}
 		return t.Tags, nil
+	case "service":
+		cluster, name, ok := a.arns.serviceRef(arn)
+		if !ok || cluster == "" {
+			return nil, resourceNotFound()
+		}
+		rec, err := a.serviceRecord(ctx, cluster, name)
+		if errors.Is(err, metadata.ErrServiceUnknown) || (err == nil && rec.Service.Status == serviceInactive) {
+			return nil, resourceNotFound()
+		}
+		if err != nil {
+			return nil, serverError("tags", err)
+		}
+		return rec.Service.Tags, nil
 	}
 	return nil, invalidParameter("Tagging is not supported for ECS resources of type %q here.", kind)
 }
 
 // changeTags adds tags to, or removes the keys remove from, a cluster,
-// task definition or task.
+// task definition, task or service.
 func (a *API) changeTags(ctx context.Context, action, arn string, tags []Tag, remove []string) error {
 	if err := a.access.AuthorizeAction(ctx, action, arn); err != nil {
 		return err
@@ -144,6 +158,13 @@ func (a *API) changeTags(ctx context.Context, action, arn string, tags []Tag, re
 		if errors.Is(err, metadata.ErrTaskDefinitionUnknown) {
 			return resourceNotFound()
 		}
+		return serverError("tags", err)
+	case "service":
+		cluster, name, _ := a.arns.serviceRef(arn)
+		_, err := a.changeService(ctx, cluster, name, func(rec *serviceRecord) error {
+			rec.Service.Tags = mergeTags(rec.Service.Tags, tags, remove)
+			return nil
+		})
 		return serverError("tags", err)
 	default: // task
 		_, id, _ := a.arns.taskRef(arn)
