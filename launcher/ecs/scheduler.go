@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berth-dev/berth/internal/awsjson"
@@ -133,7 +134,7 @@ func (s *scheduler) add(ctx context.Context, cluster, name string) (serviceRecor
 	if s.ctx == nil || s.ctx.Err() != nil {
 		return s.a.serviceRecord(ctx, cluster, name)
 	}
-	if sr := s.services[key]; sr != nil {
+	if sr := s.services[key]; sr != nil && !sr.ended.Load() {
 		sr.kick()
 		return s.a.serviceRecord(ctx, cluster, name)
 	}
@@ -149,8 +150,17 @@ func (s *scheduler) add(ctx context.Context, cluster, name string) (serviceRecor
 		defer s.wg.Done()
 		sr.run(s.ctx)
 		s.mu.Lock()
-		delete(s.services, key)
+		sr.ended.Store(true) // a service created again under its name gets a new run
+		if s.services[key] == sr {
+			delete(s.services, key)
+		}
 		s.mu.Unlock()
+		// Created again while this run was ending: it gets a new one.
+		if rec, err := s.a.serviceRecord(s.ctx, cluster, name); err == nil && rec.Service.Status != serviceInactive {
+			if _, err := s.add(s.ctx, cluster, name); err != nil && s.ctx.Err() == nil {
+				s.log.Error("ecs: resuming a service", "cluster", cluster, "service", name, "err", err)
+			}
+		}
 	}()
 	return rec, nil
 }
@@ -170,6 +180,7 @@ type serviceRun struct {
 	s     *scheduler
 	key   serviceKey
 	kickc chan struct{}
+	ended atomic.Bool // run has returned
 
 	listener *lb.Listener // nil without loadBalancers
 	lbc      ServiceLoadBalancer
