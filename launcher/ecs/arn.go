@@ -114,6 +114,8 @@ func (a arns) serviceRef(s string) (cluster, name string, ok bool) {
 	cluster, name, found := strings.Cut(rest, "/")
 	if !found {
 		cluster, name = "", rest
+	} else if !clusterNamePattern.MatchString(cluster) {
+		return "", "", false
 	}
 	return cluster, name, clusterNamePattern.MatchString(name)
 }

@@ -64,14 +64,15 @@ func FuzzSizes(f *testing.F) {
 	})
 }
 
-// FuzzReferences: a cluster, task definition or task named by a client
+// FuzzReferences: a cluster, task definition, task or service named by a client
 // reads as one that builds back to an ARN of this account, or not at
 // all.
 func FuzzReferences(f *testing.F) {
 	a := newARNs("000000000000", "us-east-1")
 	for _, s := range []string{"default", "web:3", "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1",
 		"arn:aws:ecs:us-east-1:000000000000:task/default/0123456789abcdef0123456789abcdef",
-		"arn:aws:ecs:us-east-1:000000000000:cluster/dev", "0123456789abcdef0123456789abcdef", "arn:aws:ecs:eu-west-1:1:cluster/x", "../x"} {
+		"arn:aws:ecs:us-east-1:000000000000:cluster/dev", "0123456789abcdef0123456789abcdef",
+		"arn:aws:ecs:us-east-1:000000000000:service/default/web", "arn:aws:ecs:us-east-1:000000000000:service/web", "arn:aws:ecs:us-east-1:000000000000:service/../web", "arn:aws:ecs:eu-west-1:1:cluster/x", "../x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -83,6 +84,9 @@ func FuzzReferences(f *testing.F) {
 		}
 		if _, id, ok := a.taskRef(s); ok && !taskIDPattern.MatchString(id) {
 			t.Fatalf("task %q read as id %q", s, id)
+		}
+		if cluster, name, ok := a.serviceRef(s); ok && (!clusterNamePattern.MatchString(name) || (cluster != "" && !clusterNamePattern.MatchString(cluster))) {
+			t.Fatalf("service %q read as %q in cluster %q", s, name, cluster)
 		}
 	})
 }
