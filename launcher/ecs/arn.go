@@ -90,15 +90,8 @@ func (a arns) taskRef(s string) (cluster, id string, ok bool) {
 	if !strings.HasPrefix(s, "arn:") {
 		return "", s, taskIDPattern.MatchString(s)
 	}
-	kind, rest, ok := a.resource(s)
-	if !ok || kind != "task" {
-		return "", "", false
-	}
-	cluster, id, found := strings.Cut(rest, "/")
-	if !found {
-		cluster, id = "", rest
-	}
-	return cluster, id, taskIDPattern.MatchString(id)
+	cluster, id, ok = a.inCluster(s, "task")
+	return cluster, id, ok && taskIDPattern.MatchString(id)
 }
 
 // serviceRef reads a service given by name or ARN (of either format:
@@ -107,17 +100,22 @@ func (a arns) serviceRef(s string) (cluster, name string, ok bool) {
 	if !strings.HasPrefix(s, "arn:") {
 		return "", s, clusterNamePattern.MatchString(s)
 	}
-	kind, rest, ok := a.resource(s)
-	if !ok || kind != "service" {
+	cluster, name, ok = a.inCluster(s, "service")
+	return cluster, name, ok && clusterNamePattern.MatchString(name)
+}
+
+// inCluster reads an ARN of a resource of kind in a cluster, whose id is
+// <cluster>/<id>, or <id> in the old format (cluster "").
+func (a arns) inCluster(s, kind string) (cluster, id string, ok bool) {
+	k, rest, ok := a.resource(s)
+	if !ok || k != kind {
 		return "", "", false
 	}
-	cluster, name, found := strings.Cut(rest, "/")
+	cluster, id, found := strings.Cut(rest, "/")
 	if !found {
-		cluster, name = "", rest
-	} else if !clusterNamePattern.MatchString(cluster) {
-		return "", "", false
+		return "", rest, true
 	}
-	return cluster, name, clusterNamePattern.MatchString(name)
+	return cluster, id, clusterNamePattern.MatchString(cluster)
 }
 
 var (

@@ -196,9 +196,9 @@ type serviceRun struct {
 	told       int
 	known      map[string]string
 	counted    map[string]bool // tasks whose failure the back-off has counted
-	targets  map[string]netip.AddrPort
-	draining map[string]bool
-	watchers sync.WaitGroup
+	targets    map[string]netip.AddrPort
+	draining   map[string]bool
+	watchers   sync.WaitGroup
 }
 
 func (sr *serviceRun) kick() {

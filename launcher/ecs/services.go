@@ -78,16 +78,9 @@ func (a *API) createService(ctx context.Context, in *createServiceInput) (*servi
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	launchType := in.LaunchType
-	if len(in.CapacityProviderStrategy) > 0 {
-		if launchType != "" {
-			return nil, invalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
-		}
-		if p := in.CapacityProviderStrategy[0].CapacityProvider; p == "FARGATE" || p == "FARGATE_SPOT" {
-			launchType = launchFargate
-		} else {
-			launchType = launchEC2
-		}
+	launchType, err := requestedLaunchType(in.LaunchType, in.CapacityProviderStrategy)
+	if err != nil {
+		return nil, err
 	}
 	cluster, err := a.activeCluster(ctx, in.Cluster)
 	if err != nil {
@@ -500,10 +493,8 @@ func (a *API) listServices(ctx context.Context, in *listServicesInput) (*listSer
 	if err != nil {
 		return nil, err
 	}
-	switch in.LaunchType {
-	case "", launchEC2, launchFargate, "EXTERNAL", "MANAGED_INSTANCES":
-	default:
-		return nil, invalidParameter("Invalid launchType %q.", in.LaunchType)
+	if err := checkLaunchTypeFilter(in.LaunchType); err != nil {
+		return nil, err
 	}
 	switch in.SchedulingStrategy {
 	case "", "REPLICA", "DAEMON":

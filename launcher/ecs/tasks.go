@@ -30,6 +30,32 @@ type capacityProviderStrategy struct {
 	CapacityProvider string `json:"capacityProvider"`
 }
 
+// requestedLaunchType is the launch type a RunTask or CreateService asks
+// for, by name or by capacity provider ("" when neither says).
+func requestedLaunchType(launchType string, cps []capacityProviderStrategy) (string, error) {
+	if len(cps) == 0 {
+		return launchType, nil
+	}
+	if launchType != "" {
+		return "", invalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
+	}
+	switch cps[0].CapacityProvider {
+	case "FARGATE", "FARGATE_SPOT":
+		return launchFargate, nil
+	}
+	return launchEC2, nil
+}
+
+// checkLaunchTypeFilter refuses a launchType filter of a list call that
+// names no launch type.
+func checkLaunchTypeFilter(lt string) error {
+	switch lt {
+	case "", launchEC2, launchFargate, "EXTERNAL", "MANAGED_INSTANCES":
+		return nil
+	}
+	return invalidParameter("Invalid launchType %q.", lt)
+}
+
 type tasksOutput struct {
 	Tasks    []Task    `json:"tasks"`
 	Failures []failure `json:"failures"`
@@ -58,17 +84,9 @@ func (a *API) runTask(ctx context.Context, in *runTaskInput) (*tasksOutput, erro
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	launchType := in.LaunchType
-	if len(in.CapacityProviderStrategy) > 0 {
-		if launchType != "" {
-			return nil, invalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
-		}
-		switch in.CapacityProviderStrategy[0].CapacityProvider {
-		case "FARGATE", "FARGATE_SPOT":
-			launchType = launchFargate
-		default:
-			launchType = launchEC2
-		}
+	launchType, err := requestedLaunchType(in.LaunchType, in.CapacityProviderStrategy)
+	if err != nil {
+		return nil, err
 	}
 	cluster, err := a.activeCluster(ctx, in.Cluster)
 	if err != nil {
@@ -233,10 +251,8 @@ func (a *API) listTasks(ctx context.Context, in *listTasksInput) (*listTasksOutp
 	default:
 		return nil, invalidParameter("Invalid desiredStatus %q: it must be RUNNING, PENDING or STOPPED.", in.DesiredStatus)
 	}
-	switch in.LaunchType {
-	case "", launchEC2, launchFargate, "EXTERNAL", "MANAGED_INSTANCES":
-	default:
-		return nil, invalidParameter("Invalid launchType %q.", in.LaunchType)
+	if err := checkLaunchTypeFilter(in.LaunchType); err != nil {
+		return nil, err
 	}
 	q := metadata.TaskQuery{Cluster: cluster, Family: in.Family, StartedBy: in.StartedBy, DesiredStatus: desired,
 		StoppedSince: a.cfg.Now().Add(-a.runner.cfg.StoppedRetention), Limit: n + 1}
