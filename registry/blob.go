@@ -37,6 +37,29 @@ func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) e
 		return err
 	}
 	b, err := reg.blob(r.Context(), rt.name, dgst)
+	if errors.Is(err, metadata.ErrBlobUnknown) || errors.Is(err, metadata.ErrRepositoryUnknown) {
+		// A pull-through cache fetches what it lacks: streamed to this
+		// client if it leads the read, else served once stored.
+		src, serr := reg.source(r.Context(), rt.name)
+		if serr != nil {
+			return serr
+		}
+		if src != nil {
+			var w2 http.ResponseWriter
+			if r.Method == http.MethodGet {
+				w2 = w
+			}
+			streamed, ferr := reg.cachedBlob(r.Context(), src, rt.name, dgst, w2)
+			if streamed || ferr != nil {
+				if streamed && ferr != nil {
+					reg.log.WarnContext(r.Context(), "streaming a blob from upstream", "repository", rt.name, "digest", dgst, "err", ferr)
+					return nil // the response has started; the client sees it cut short
+				}
+				return ferr
+			}
+			b, err = reg.blob(r.Context(), rt.name, dgst)
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ func asError(err error) *ocierr.Error {
 	var immutable *ImmutableTagError
 	var noRepo *RepositoryNotFoundError
 	var mismatch *DigestMismatchError
+	var upstream *upstreamError
 	switch {
 	case errors.As(err, &e):
 		return e
@@ -29,6 +30,8 @@ func asError(err error) *ocierr.Error {
 		return ocierr.New(ocierr.NameUnknown, noRepo.Error(), nil)
 	case errors.As(err, &mismatch):
 		return ocierr.New(ocierr.DigestInvalid, mismatch.Error(), nil)
+	case errors.As(err, &upstream):
+		return ocierr.New(ocierr.Unavailable, upstream.Error(), nil)
 	case errors.As(err, &missing):
 		return ocierr.New(ocierr.ManifestBlobUnknown, "", map[string]any{"digests": missing.Digests})
 	case errors.Is(err, metadata.ErrBlobUnknown):

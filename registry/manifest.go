@@ -29,6 +29,11 @@ func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt rout
 		return err
 	}
 	m, err := reg.store.Manifest(r.Context(), rt.name, rt.arg)
+	if src, serr := reg.source(r.Context(), rt.name); serr != nil {
+		return serr
+	} else if src != nil {
+		m, err = reg.cachedManifest(r.Context(), src, rt.name, rt.arg, m, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -133,6 +138,12 @@ func (reg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, rt r
 // immutable tag (*ImmutableTagError); a manifest whose blobs or child
 // manifests are missing is a *metadata.MissingReferencesError.
 func (reg *Registry) PutImage(ctx context.Context, repo, mediaType string, body []byte, want digest.Digest, tags []string) (metadata.Manifest, error) {
+	return reg.putImage(ctx, repo, mediaType, body, want, tags, false)
+}
+
+// putImage is PutImage; imported is set for an image a pull-through cache
+// stores, which creates its repository whatever CreateOnPush says.
+func (reg *Registry) putImage(ctx context.Context, repo, mediaType string, body []byte, want digest.Digest, tags []string, imported bool) (metadata.Manifest, error) {
 	pm, err := parseManifest(mediaType, body)
 	if err != nil {
 		return metadata.Manifest{}, ocierr.New(ocierr.ManifestInvalid, err.Error(), nil)
@@ -148,8 +159,10 @@ func (reg *Registry) PutImage(ctx context.Context, repo, mediaType string, body 
 			return metadata.Manifest{}, ocierr.New(ocierr.TagInvalid, "invalid tag "+strconv.Quote(tag), nil)
 		}
 	}
-	if err := reg.pushable(ctx, repo); err != nil {
-		return metadata.Manifest{}, err
+	if !imported {
+		if err := reg.pushable(ctx, repo); err != nil {
+			return metadata.Manifest{}, err
+		}
 	}
 	if err := reg.checkMutability(ctx, repo, dgst, tags); err != nil {
 		return metadata.Manifest{}, err

@@ -38,6 +38,7 @@ type Registry struct {
 	blobs  storage.Driver
 	log    *slog.Logger
 	pulls  *pullRecorder
+	cache  *cache // nil without Config.Upstream
 	auth   Authorizer
 	config Config
 	// handlers is routes(), built once.
@@ -63,6 +64,16 @@ type Config struct {
 	// the ECR API's PutImage), after it is stored; it must return quickly
 	// (the scanner queues a scan on push).
 	Pushed func(ctx context.Context, m metadata.Manifest)
+	// Upstream, when set, makes the repositories its pull-through cache
+	// rules cover caches of their upstreams (package pullthrough).
+	Upstream Upstream
+	// RecheckInterval is how often a cached tag is compared with its
+	// upstream (a HEAD request). Default 24h, as ECR.
+	RecheckInterval time.Duration
+	// ImportDelay is how long a manifest fetched from an upstream waits
+	// before the rest of its image is fetched in the background, so the
+	// client pulling it leads (and streams) each blob's read. Default 2s.
+	ImportDelay time.Duration
 	// Now is the clock that stamps upload sessions and pull times; nil
 	// means time.Now. Garbage collection purges sessions and lifecycle
 	// rules age images by these stamps, so tests give all three one clock.
@@ -84,6 +95,9 @@ func New(store Store, blobs storage.Driver, log *slog.Logger, cfg Config) *Regis
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.ImportDelay == 0 {
+		cfg.ImportDelay = 2 * time.Second
+	}
 	reg := &Registry{
 		store:  store,
 		blobs:  blobs,
@@ -91,6 +105,9 @@ func New(store Store, blobs storage.Driver, log *slog.Logger, cfg Config) *Regis
 		config: cfg,
 		auth:   cfg.Authorizer,
 		pulls:  newPullRecorder(store, log, cfg.PullFlushInterval),
+	}
+	if cfg.Upstream != nil {
+		reg.cache = newCache(cfg.Upstream, cfg.RecheckInterval)
 	}
 	reg.handlers = reg.routes()
 	return reg

@@ -62,6 +62,9 @@ var allowed = map[string][]string{
 	// and the AWS protocol's plumbing; its access control and log sink
 	// are its own interfaces, which cmd fills.
 	"launcher/lambda": {"launcher", "metadata", "internal/arn", "internal/awsjson", "internal/awserr"},
+	// The pull-through cache's upstreams: rules and sealed credentials in
+	// the index, the registry's Upstream interface it implements.
+	"pullthrough": {"registry", "metadata", "auth/secret"},
 }
 
 // forbidden are arrows that must never exist, whatever the rules above

@@ -1,0 +1,429 @@
+package registry
+
+import (
+	"context"
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/berth-dev/berth/internal/ocierr"
+	"github.com/berth-dev/berth/metadata"
+)
+
+// A pull-through cache (ECR's pull-through cache rules): a repository a
+// rule covers is a cache of an upstream repository. A pull of something
+// the cache lacks is fetched from the upstream, served and stored; the
+// repository is created by the first such pull, with default settings.
+// Package pullthrough implements Upstream; this file is what the registry
+// does with it: one upstream read per blob however many clients ask at
+// once, the bytes streamed to the first client while they are stored, and
+// cached tags re-checked at most once per interval.
+
+// actionImport is the action a pull that fetches from an upstream needs
+// besides the pull's own, as on ECR.
+const actionImport = "ecr:BatchImportUpstreamImage"
+
+// Upstream finds the upstream of a cached repository.
+type Upstream interface {
+	// Source returns the upstream that repo is a cache of; nil, nil when
+	// no pull-through cache rule covers repo.
+	Source(ctx context.Context, repo string) (Source, error)
+}
+
+// Source is one upstream repository. Its methods return ErrUpstreamUnknown
+// when the upstream answers that it does not have what was asked, and any
+// other error when it could not be asked (down, refused the credentials).
+type Source interface {
+	// Manifest fetches manifest ref (a tag or a digest).
+	Manifest(ctx context.Context, ref string) (UpstreamManifest, error)
+	// Head returns the digest tag points at upstream.
+	Head(ctx context.Context, tag string) (digest.Digest, error)
+	// Blob opens blob dgst for reading; the reader fails at the end if
+	// the bytes do not match dgst.
+	Blob(ctx context.Context, dgst digest.Digest) (io.ReadCloser, error)
+	// String names the upstream repository in logs and errors.
+	String() string
+}
+
+// UpstreamManifest is a manifest as an upstream serves it.
+type UpstreamManifest struct {
+	Body      []byte
+	MediaType string
+	Digest    digest.Digest
+}
+
+// ErrUpstreamUnknown: the upstream does not have the manifest or blob.
+var ErrUpstreamUnknown = errors.New("registry: not found upstream")
+
+// upstreamError is a failure to reach the upstream for something the cache
+// does not hold.
+type upstreamError struct {
+	source string
+	err    error
+}
+
+func (e *upstreamError) Error() string {
+	return fmt.Sprintf("unable to get the image from the upstream %s: %v", e.source, e.err)
+}
+
+func (e *upstreamError) Unwrap() error { return e.err }
+
+// cache is the registry's pull-through state.
+type cache struct {
+	upstream Upstream
+	interval time.Duration
+	flight   singleflight.Group
+
+	mu sync.Mutex
+	// checked is when each cached tag ("repo:tag") was last compared
+	// with the upstream; a tag not here counts from its image's push.
+	checked map[string]time.Time
+	// sizes are the sizes of blobs that fetched manifests name, by
+	// "repo@digest", so a blob streamed from the upstream can be sent
+	// with its Content-Length.
+	sizes map[string]int64
+	// pending are manifests fetched from the upstream and not yet
+	// stored, by "repo:reference" (tag and digest both).
+	pending map[string]UpstreamManifest
+}
+
+func newCache(u Upstream, interval time.Duration) *cache {
+	if interval <= 0 {
+		interval = 24 * time.Hour
+	}
+	return &cache{upstream: u, interval: interval, checked: map[string]time.Time{}, sizes: map[string]int64{}, pending: map[string]UpstreamManifest{}}
+}
+
+// source returns the upstream of repo if a rule covers it and the caller
+// may import from it; nil when no rule covers repo.
+func (reg *Registry) source(ctx context.Context, repo string) (Source, error) {
+	if reg.cache == nil {
+		return nil, nil
+	}
+	src, err := reg.cache.upstream.Source(ctx, repo)
+	if err != nil || src == nil {
+		return nil, err
+	}
+	if !reg.permits(ctx, repo, actionImport) {
+		return nil, ocierr.New(ocierr.Denied, "pulling through the cache rule for "+repo+" needs "+actionImport, nil)
+	}
+	return src, nil
+}
+
+// cachedManifest answers a manifest pull in a repository a pull-through
+// rule covers: from the cache when it holds the reference (a tag is
+// re-checked upstream once per interval), from the upstream otherwise.
+// stored is the cache's manifest, or the error looking it up gave. A
+// manifest fetched from the upstream is served at once and imported in
+// the background (after ImportDelay, so the client that asked leads the
+// read of each blob and gets its bytes as they arrive).
+func (reg *Registry) cachedManifest(ctx context.Context, src Source, repo, ref string, stored metadata.Manifest, lookupErr error) (metadata.Manifest, error) {
+	_, byDigest := parseRef(ref)
+	now := reg.config.Now()
+	if lookupErr == nil {
+		if byDigest || !reg.cache.due(repo+":"+ref, stored.PushedAt, now) {
+			return stored, nil
+		}
+		d, err := src.Head(ctx, ref)
+		reg.cache.markChecked(repo+":"+ref, now)
+		switch {
+		case err != nil:
+			reg.log.WarnContext(ctx, "upstream unreachable; serving the cached tag", "repository", repo, "tag", ref, "upstream", src.String(), "err", err)
+			return stored, nil
+		case d == stored.Digest:
+			return stored, nil
+		}
+	} else if !errors.Is(lookupErr, metadata.ErrManifestUnknown) && !errors.Is(lookupErr, metadata.ErrTagUnknown) && !errors.Is(lookupErr, metadata.ErrRepositoryUnknown) {
+		return metadata.Manifest{}, lookupErr
+	}
+	um, err := reg.upstreamManifest(ctx, src, repo, ref)
+	if err != nil {
+		if lookupErr == nil {
+			reg.log.WarnContext(ctx, "upstream failed; serving the cached tag", "repository", repo, "tag", ref, "upstream", src.String(), "err", err)
+			return stored, nil
+		}
+		return metadata.Manifest{}, err
+	}
+	pm, err := parseManifest(um.MediaType, um.Body)
+	if err != nil {
+		return metadata.Manifest{}, &upstreamError{src.String(), fmt.Errorf("invalid manifest: %w", err)}
+	}
+	tag := ""
+	if !byDigest {
+		tag = ref
+	}
+	bg := context.WithoutCancel(ctx)
+	go func() {
+		time.Sleep(reg.config.ImportDelay)
+		if _, err := reg.importImage(bg, src, repo, um, tag); err != nil {
+			reg.log.WarnContext(bg, "caching from upstream", "repository", repo, "reference", ref, "upstream", src.String(), "err", err)
+		}
+	}()
+	return metadata.Manifest{Repository: repo, Digest: um.Digest, MediaType: pm.MediaType, Content: um.Body, Subject: pm.Subject}, nil
+}
+
+// upstreamManifest returns manifest ref of src: from the manifests fetched
+// and not yet stored, or from the upstream, one request however many ask.
+func (reg *Registry) upstreamManifest(ctx context.Context, src Source, repo, ref string) (UpstreamManifest, error) {
+	if um, ok := reg.cache.pendingManifest(repo, ref); ok {
+		return um, nil
+	}
+	v, err, _ := reg.cache.flight.Do("manifest "+repo+":"+ref, func() (any, error) {
+		um, err := src.Manifest(context.WithoutCancel(ctx), ref)
+		if err != nil {
+			return nil, reg.upstreamFailure(src, err, true)
+		}
+		if sizes := referenceSizes(um.Body); len(sizes) > 0 {
+			reg.cache.noteSizes(repo, sizes)
+		}
+		reg.cache.addPending(repo, ref, um)
+		return um, nil
+	})
+	if err != nil {
+		return UpstreamManifest{}, err
+	}
+	return v.(UpstreamManifest), nil
+}
+
+// importImage stores manifest um in repo with everything it references
+// (child manifests and blobs not yet cached), so a cached image is whole,
+// and points tag (if not "") at it.
+func (reg *Registry) importImage(ctx context.Context, src Source, repo string, um UpstreamManifest, tag string) (metadata.Manifest, error) {
+	v, err, _ := reg.cache.flight.Do("import "+repo+"@"+um.Digest.String()+":"+tag, func() (any, error) {
+		pm, err := parseManifest(um.MediaType, um.Body)
+		if err != nil {
+			return nil, &upstreamError{src.String(), fmt.Errorf("invalid manifest: %w", err)}
+		}
+		for _, r := range pm.References {
+			if r.Kind == metadata.RefManifest {
+				if _, err := reg.store.Manifest(ctx, repo, r.Digest.String()); err == nil {
+					continue
+				}
+				child, err := reg.upstreamManifest(ctx, src, repo, r.Digest.String())
+				if err == nil {
+					_, err = reg.importImage(ctx, src, repo, child, "")
+				}
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if _, err := reg.cachedBlob(ctx, src, repo, r.Digest, nil); err != nil {
+				return nil, err
+			}
+		}
+		var tags []string
+		if tag != "" {
+			tags = []string{tag}
+		}
+		m, err := reg.putImage(ctx, repo, um.MediaType, um.Body, um.Digest, tags, true)
+		if err != nil {
+			return nil, err
+		}
+		reg.cache.donePending(repo, tag, um.Digest)
+		if tag != "" {
+			reg.cache.markChecked(repo+":"+tag, reg.config.Now())
+		}
+		reg.log.InfoContext(ctx, "cached from upstream", "repository", repo, "tag", tag, "digest", m.Digest, "upstream", src.String())
+		return m, nil
+	})
+	if err != nil {
+		return metadata.Manifest{}, err
+	}
+	return v.(metadata.Manifest), nil
+}
+
+// parseRef tells a digest reference from a tag.
+func parseRef(ref string) (digest.Digest, bool) {
+	d, err := digest.Parse(ref)
+	return d, err == nil
+}
+
+// due reports whether tag key, cached since pushedAt, should be compared
+// with the upstream again at now.
+func (c *cache) due(key string, pushedAt, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	last, ok := c.checked[key]
+	if !ok { // not checked since this process started
+		last = pushedAt
+	}
+	return now.Sub(last) >= c.interval
+}
+
+func (c *cache) markChecked(key string, now time.Time) {
+	c.mu.Lock()
+	c.checked[key] = now
+	c.mu.Unlock()
+}
+
+func (c *cache) noteSizes(repo string, refs map[digest.Digest]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for d, n := range refs {
+		c.sizes[repo+"@"+d.String()] = n
+	}
+}
+
+func (c *cache) size(repo string, dgst digest.Digest) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.sizes[repo+"@"+dgst.String()]
+	return n, ok
+}
+
+func (c *cache) pendingManifest(repo, ref string) (UpstreamManifest, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	um, ok := c.pending[repo+":"+ref]
+	return um, ok
+}
+
+func (c *cache) addPending(repo, ref string, um UpstreamManifest) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending[repo+":"+ref] = um
+	c.pending[repo+":"+um.Digest.String()] = um
+}
+
+// donePending forgets a manifest once it is stored.
+func (c *cache) donePending(repo, tag string, dgst digest.Digest) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if um, ok := c.pending[repo+":"+tag]; ok && um.Digest == dgst {
+		delete(c.pending, repo+":"+tag)
+	}
+	delete(c.pending, repo+":"+dgst.String())
+}
+
+func (c *cache) forgetSize(repo string, dgst digest.Digest) {
+	c.mu.Lock()
+	delete(c.sizes, repo+"@"+dgst.String())
+	c.mu.Unlock()
+}
+
+// upstreamFailure words an upstream's error for the client: not found
+// upstream is the OCI "unknown" error, anything else an upstream failure.
+func (reg *Registry) upstreamFailure(src Source, err error, manifest bool) error {
+	if errors.Is(err, ErrUpstreamUnknown) {
+		code := ocierr.BlobUnknown
+		if manifest {
+			code = ocierr.ManifestUnknown
+		}
+		return ocierr.New(code, "not found in the cache or in its upstream "+src.String(), nil)
+	}
+	return &upstreamError{src.String(), err}
+}
+
+// cachedBlob returns blob dgst of repo, fetching it from src if the cache
+// lacks it. One fetch runs per blob however many ask: the first asker
+// leads it and, when w is not nil, gets the bytes streamed as they are
+// stored (true is returned: the response is written); the others wait for
+// it to end and are then served from the cache.
+func (reg *Registry) cachedBlob(ctx context.Context, src Source, repo string, dgst digest.Digest, w http.ResponseWriter) (streamed bool, err error) {
+	_, err, _ = reg.cache.flight.Do("blob "+repo+"@"+dgst.String(), func() (any, error) {
+		if _, err := reg.store.Blob(ctx, repo, dgst); err == nil {
+			return nil, nil // stored meanwhile
+		}
+		// Another repository may hold it: link it, as a mount does.
+		if _, err := reg.store.LinkBlob(ctx, repo, dgst); err == nil {
+			return nil, nil
+		}
+		streamed = w != nil
+		return nil, reg.fetchBlob(context.WithoutCancel(ctx), src, repo, dgst, w)
+	})
+	return streamed, err
+}
+
+// fetchBlob reads blob dgst from src once into the blob store, and to w as
+// well when w is not nil (a client that goes away stops getting bytes, not
+// the store). The bytes are verified before the blob is recorded.
+func (reg *Registry) fetchBlob(ctx context.Context, src Source, repo string, dgst digest.Digest, w http.ResponseWriter) error {
+	body, err := src.Blob(ctx, dgst)
+	if err != nil {
+		return reg.upstreamFailure(src, err, false)
+	}
+	defer body.Close()
+	now := reg.config.Now()
+	u := metadata.Upload{ID: newUploadID(), Repository: repo, Algorithm: dgst.Algorithm(), StartedAt: now, UpdatedAt: now}
+	if err := reg.store.CreateUpload(ctx, u); err != nil {
+		return err
+	}
+	h := u.Algorithm.Hash()
+	var out io.Writer = h
+	if w != nil {
+		hd := w.Header()
+		hd.Set("Docker-Content-Digest", dgst.String())
+		hd.Set("Content-Type", "application/octet-stream")
+		hd.Set("ETag", `"`+dgst.String()+`"`)
+		if n, ok := reg.cache.size(repo, dgst); ok {
+			hd.Set("Content-Length", strconv.FormatInt(n, 10))
+		}
+		w.WriteHeader(http.StatusOK)
+		out = io.MultiWriter(h, &lenientWriter{w: w})
+	}
+	su, err := reg.blobs.Append(ctx, storageUpload(u), io.TeeReader(body, out))
+	if err != nil {
+		reg.discard(ctx, u)
+		return &upstreamError{src.String(), err}
+	}
+	u.Size, u.StorageState = su.Size, su.State
+	if u.HashState, err = h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
+		return err
+	}
+	if err := reg.store.UpdateUpload(ctx, u, 0); err != nil {
+		return err
+	}
+	if err := reg.commit(ctx, u, h, dgst); err != nil {
+		return err
+	}
+	reg.cache.forgetSize(repo, dgst)
+	return nil
+}
+
+// lenientWriter passes writes to a client until one fails, then drops the
+// rest, so that a client going away does not stop the bytes being stored.
+type lenientWriter struct {
+	w      io.Writer
+	failed bool
+}
+
+func (l *lenientWriter) Write(p []byte) (int, error) {
+	if !l.failed {
+		if _, err := l.w.Write(p); err != nil {
+			l.failed = true
+		}
+	}
+	return len(p), nil
+}
+
+// referenceSizes returns the sizes a manifest gives its config and layers.
+func referenceSizes(body []byte) map[digest.Digest]int64 {
+	var m manifestJSON
+	if json.Unmarshal(body, &m) != nil {
+		return nil
+	}
+	sizes := map[digest.Digest]int64{}
+	for _, d := range append(m.Layers, ptrSlice(m.Config)...) {
+		if d.Size != nil && d.Digest.Validate() == nil {
+			sizes[d.Digest] = *d.Size
+		}
+	}
+	return sizes
+}
+
+func ptrSlice(d *descriptor) []descriptor {
+	if d == nil {
+		return nil
+	}
+	return []descriptor{*d}
+}
