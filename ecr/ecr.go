@@ -107,7 +107,11 @@ type Config struct {
 	Previews Previews
 	// Scanner scans images for vulnerabilities.
 	Scanner Scanning
-	Log     *slog.Logger
+	// PullThrough checks pull-through cache rules against their upstreams
+	// (ValidatePullThroughCacheRule) and knows their credentials; nil:
+	// rules are only stored.
+	PullThrough PullThrough
+	Log         *slog.Logger
 	// Now is the clock of the scan quota (one StartImageScan a day, by
 	// the scanner's times) and of storage class changes (which lifecycle
 	// rules age images by); nil means time.Now.
@@ -176,6 +180,8 @@ func New(ctx context.Context, store Store, reg *registry.Registry, cfg Config) (
 	awsjson.Handle(a.svc, "CreatePullThroughCacheRule", a.createPullThroughCacheRule)
 	awsjson.Handle(a.svc, "DescribePullThroughCacheRules", a.describePullThroughCacheRules)
 	awsjson.Handle(a.svc, "DeletePullThroughCacheRule", a.deletePullThroughCacheRule)
+	awsjson.Handle(a.svc, "UpdatePullThroughCacheRule", a.updatePullThroughCacheRule)
+	awsjson.Handle(a.svc, "ValidatePullThroughCacheRule", a.validatePullThroughCacheRule)
 	awsjson.Handle(a.svc, "GetAccountSetting", a.getAccountSetting)
 	awsjson.Handle(a.svc, "PutAccountSetting", a.putAccountSetting)
 	awsjson.Handle(a.svc, "PutLifecyclePolicy", a.putLifecyclePolicy)

@@ -34,6 +34,9 @@ const (
 	typePullThroughCacheRuleAlreadyExists = "PullThroughCacheRuleAlreadyExistsException"
 	typePullThroughCacheRuleNotFound      = "PullThroughCacheRuleNotFoundException"
 	typeReferencedImagesNotFound          = "ReferencedImagesNotFoundException"
+	typeSecretNotFound                    = "SecretNotFoundException"
+	typeUnableToDecryptSecretValue        = "UnableToDecryptSecretValueException"
+	typeUnsupportedUpstreamRegistry       = "UnsupportedUpstreamRegistryException"
 	typeRegistryPolicyNotFound            = "RegistryPolicyNotFoundException"
 	typeRepositoryAlreadyExists           = "RepositoryAlreadyExistsException"
 	typeRepositoryNotEmpty                = "RepositoryNotEmptyException"
@@ -170,4 +173,16 @@ func pullThroughCacheRuleAlreadyExists(registryID string) error {
 
 func pullThroughCacheRuleNotFound(registryID string) error {
 	return awserr.Errorf(typePullThroughCacheRuleNotFound, "The pull through cache rule does not exist in the registry with id '%s'", registryID)
+}
+
+func unsupportedUpstreamRegistry(url string, why error) error {
+	return awserr.Errorf(typeUnsupportedUpstreamRegistry, "The upstream registry URL '%s' is not supported: %v", url, why)
+}
+
+func secretNotFound(arn string) error {
+	return awserr.Errorf(typeSecretNotFound, "The specified secret '%s' could not be found; set it with `berth pull-through credential set`", arn)
+}
+
+func unableToDecryptSecret(arn string) error {
+	return awserr.Errorf(typeUnableToDecryptSecretValue, "The secret '%s' could not be decrypted with this registry's master key", arn)
 }

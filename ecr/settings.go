@@ -9,17 +9,18 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/internal/awsjson"
+	"github.com/berth-dev/berth/pullthrough"
 )
 
 // Registry-wide configuration that berth stores and returns, validated as
-// ECR validates it, but does not act on: the registry policy, replication,
-// pull-through cache rules and account settings. Each is one JSON value in
+// ECR validates it: the registry policy, replication, pull-through cache
+// rules (which package pullthrough acts on) and account settings. Each is one JSON value in
 // the index's settings.
 
 const (
 	settingRegistryPolicy = "ecr.registryPolicy"
 	settingReplication    = "ecr.replicationConfiguration"
-	settingPullThrough    = "ecr.pullThroughCacheRules"
+	settingPullThrough    = pullthrough.RulesSetting
 	settingAccountPrefix  = "ecr.account."
 )
 
@@ -263,6 +264,9 @@ func (a *API) createPullThroughCacheRule(ctx context.Context, in *pullThroughCac
 	}
 	if in.UpstreamRegistry != nil && !slices.Contains(upstreamRegistries, *in.UpstreamRegistry) {
 		return nil, validation("upstreamRegistry", *in.UpstreamRegistry, "Member must satisfy enum value set: ["+strings.Join(upstreamRegistries, ", ")+"]")
+	}
+	if err := a.checkUpstream(ctx, *in.UpstreamRegistryURL, in.CredentialArn); err != nil {
+		return nil, err
 	}
 	rules, err := a.cacheRules(ctx)
 	if err != nil {

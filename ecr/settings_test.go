@@ -88,3 +88,18 @@ func TestRegistrySettings(t *testing.T) {
 	_, err = client.GetAccountSetting(ctx, &sdkecr.GetAccountSettingInput{Name: aws.String("NO_SUCH_SETTING")})
 	assertCode(t, err, "ValidationException")
 }
+
+func TestPullThroughCacheRuleErrors(t *testing.T) {
+	client, _, _ := newAPI(t)
+	ctx := t.Context()
+	_, err := client.CreatePullThroughCacheRule(ctx, &sdkecr.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("up"), UpstreamRegistryUrl: aws.String("ftp://example.com/path")})
+	assertCode(t, err, "UnsupportedUpstreamRegistryException")
+	_, err = client.CreatePullThroughCacheRule(ctx, &sdkecr.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("up"), UpstreamRegistryUrl: aws.String("example.com"),
+		CredentialArn: aws.String("arn:aws:secretsmanager:us-east-1:123456789012:secret:not-the-prefix/x")})
+	assertCode(t, err, "ValidationException")
+	_, err = client.UpdatePullThroughCacheRule(ctx, &sdkecr.UpdatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("nope"),
+		CredentialArn: aws.String("arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/x")})
+	assertCode(t, err, "PullThroughCacheRuleNotFoundException")
+	_, err = client.ValidatePullThroughCacheRule(ctx, &sdkecr.ValidatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("nope")})
+	assertCode(t, err, "PullThroughCacheRuleNotFoundException")
+}

@@ -2,8 +2,8 @@ package pullthrough_test
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -94,8 +94,8 @@ type fixture struct {
 }
 
 const (
-	upUser = "AKIDUPSTREAM"
-	upPass = "upstream-secret-password"
+	upUser  = "AKIDUPSTREAM"
+	upPass  = "upstream-secret-password"
 	credArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/upstream"
 )
 

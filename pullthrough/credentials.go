@@ -156,3 +156,10 @@ func (c *Cache) authenticator(ctx context.Context, arn string) (authn.Authentica
 	}
 	return &authn.Basic{Username: cred.Username, Password: cred.Password}, version, nil
 }
+
+// CheckCredential reports whether the credential arn names is set and
+// opens: ErrCredentialArn, ErrNoCredential or secret.ErrOpen if not.
+func (c *Cache) CheckCredential(ctx context.Context, arn string) error {
+	_, _, err := c.credential(ctx, arn)
+	return err
+}

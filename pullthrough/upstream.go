@@ -42,8 +42,10 @@ func ParseUpstreamURL(s string) (Upstream, error) {
 	if err != nil || u.Host != rest || u.Hostname() == "" {
 		return Upstream{}, fmt.Errorf("%w: it must be a host with an optional port", ErrUpstreamURL)
 	}
-	if _, err := name.NewRegistry(rest, name.StrictValidation); err != nil {
-		return Upstream{}, fmt.Errorf("%w: %v", ErrUpstreamURL, err)
+	// A registry host is told from a repository path by a dot, a port or
+	// being localhost, as image references tell them.
+	if _, err := name.NewRepository(rest+"/x", name.StrictValidation); err != nil || !strings.ContainsAny(rest, ".:") && rest != "localhost" {
+		return Upstream{}, fmt.Errorf("%w: it must be a registry host (with a dot or a port, or localhost)", ErrUpstreamURL)
 	}
 	return Upstream{Host: strings.ToLower(rest), Insecure: insecure}, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
+	"github.com/berth-dev/berth/pullthrough"
 	"github.com/berth-dev/berth/registry"
 	"github.com/berth-dev/berth/scanner"
 	"github.com/berth-dev/berth/storage"
@@ -163,7 +164,14 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	reg := registry.New(store, blobs, log, registryConfig(cfg, authority, scan, log))
+	sealer, err := openSealer(cfg.Auth)
+	if err != nil {
+		return err
+	}
+	cache := pullthrough.New(store, sealer, pullthrough.Config{Log: log})
+	regConfig := registryConfig(cfg, authority, scan, log)
+	regConfig.Upstream, regConfig.RecheckInterval = cache, cfg.PullThrough.RecheckInterval
+	reg := registry.New(store, blobs, log, regConfig)
 	metrics := observe.NewMetrics()
 	runner, collector := housekeepers(cfg, store, blobs, log, metrics)
 	previews := lifecycle.NewPreviewer(store, runner, log)
@@ -174,6 +182,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		Access:         authority,
 		Previews:       previews,
 		Scanner:        scan,
+		PullThrough:    cache,
 		Log:            log,
 	})
 	if err != nil {

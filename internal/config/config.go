@@ -44,6 +44,44 @@ type Config struct {
 	UI        UI        `yaml:"ui"`
 	Launcher  Launcher  `yaml:"launcher"`
 	Logs      Logs      `yaml:"logs"`
+
+	PullThrough PullThrough `yaml:"pullThrough"`
+	Replication Replication `yaml:"replication"`
+}
+
+// PullThrough tunes the pull-through cache; its rules are set through the
+// ECR API (CreatePullThroughCacheRule), its upstream credentials with
+// `berth pull-through credential set`.
+type PullThrough struct {
+	// RecheckInterval is how often a cached tag is compared with its
+	// upstream (a HEAD request); 0 is 24h, as ECR.
+	RecheckInterval time.Duration `yaml:"recheckInterval"`
+}
+
+// Replication names the registries that PutReplicationConfiguration rules
+// replicate to. A rule's destination {region, registryId} is the entry
+// with that region and registry id.
+type Replication struct {
+	Destinations []ReplicationDestination `yaml:"destinations"`
+}
+
+// ReplicationDestination is another berth (or any OCI registry) images
+// are replicated to.
+type ReplicationDestination struct {
+	// Region and RegistryID are what replication rules name it by.
+	Region     string `yaml:"region"`
+	RegistryID string `yaml:"registryId"`
+	// Endpoint is the registry's base URL: https://host[:port], or
+	// http:// for plain HTTP.
+	Endpoint string `yaml:"endpoint"`
+	// Username and Password are Basic credentials on it: on a berth, the
+	// access key id and secret of a user who may push (ecr:PutImage and
+	// the layer-upload actions; repositories are created, so with
+	// ecr:CreateRepository or createOnPush). PasswordFile, when set, is
+	// read for the password instead.
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"passwordFile"`
 }
 
 // Logs bounds the launcher's log store (the CloudWatch Logs API).

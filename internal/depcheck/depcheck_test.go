@@ -20,7 +20,7 @@ var allowed = map[string][]string{
 	"metadata":  {"metadata"},
 	"registry":  {"storage", "metadata", "internal/ocierr"},
 	"auth":      {"auth", "metadata", "internal/arn", "internal/awserr", "internal/ocierr"},
-	"ecr":       {"registry", "metadata", "lifecycle", "scanner", "internal/arn", "internal/awsjson", "internal/awserr", "internal/ocierr"},
+	"ecr":       {"registry", "metadata", "lifecycle", "scanner", "pullthrough", "auth/secret", "internal/arn", "internal/awsjson", "internal/awserr", "internal/ocierr"},
 	"lifecycle": {"storage", "metadata", "lifecycle"},
 	"scanner":   {"storage", "metadata", "scanner"},
 	// The web UI shows and changes what the API does through the layers
