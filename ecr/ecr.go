@@ -77,6 +77,8 @@ type Store interface {
 	// LifecyclePreview and PreviewResults read lifecycle policy previews.
 	LifecyclePreview(ctx context.Context, repo string) (metadata.LifecyclePreview, error)
 	PreviewResults(ctx context.Context, repo, id string, f metadata.ImageFilter, after, n int) ([]metadata.PreviewResult, error)
+	// ReplicationStatuses reads an image's replication to each destination.
+	ReplicationStatuses(ctx context.Context, repo string, dgst digest.Digest) ([]metadata.Replication, error)
 }
 
 // Previews starts lifecycle policy previews (lifecycle.Previewer, whose
@@ -181,6 +183,7 @@ func New(ctx context.Context, store Store, reg *registry.Registry, cfg Config) (
 	awsjson.Handle(a.svc, "DescribePullThroughCacheRules", a.describePullThroughCacheRules)
 	awsjson.Handle(a.svc, "DeletePullThroughCacheRule", a.deletePullThroughCacheRule)
 	awsjson.Handle(a.svc, "UpdatePullThroughCacheRule", a.updatePullThroughCacheRule)
+	awsjson.Handle(a.svc, "DescribeImageReplicationStatus", a.describeImageReplicationStatus)
 	awsjson.Handle(a.svc, "ValidatePullThroughCacheRule", a.validatePullThroughCacheRule)
 	awsjson.Handle(a.svc, "GetAccountSetting", a.getAccountSetting)
 	awsjson.Handle(a.svc, "PutAccountSetting", a.putAccountSetting)

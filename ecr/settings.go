@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/pullthrough"
+	"github.com/berth-dev/berth/replication"
 )
 
 // Registry-wide configuration that berth stores and returns, validated as
@@ -19,7 +20,7 @@ import (
 
 const (
 	settingRegistryPolicy = "ecr.registryPolicy"
-	settingReplication    = "ecr.replicationConfiguration"
+	settingReplication    = replication.ConfigSetting
 	settingPullThrough    = pullthrough.RulesSetting
 	settingAccountPrefix  = "ecr.account."
 )

@@ -83,6 +83,7 @@ type Store interface {
 	Functions
 	FunctionVersions
 	FunctionAliases
+	Replications
 	// Ping reports whether the index is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the index.

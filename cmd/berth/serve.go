@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/pullthrough"
+	"github.com/berth-dev/berth/replication"
 	"github.com/berth-dev/berth/registry"
 	"github.com/berth-dev/berth/scanner"
 	"github.com/berth-dev/berth/storage"
@@ -171,6 +173,23 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	cache := pullthrough.New(store, sealer, pullthrough.Config{Log: log})
 	regConfig := registryConfig(cfg, authority, scan, log)
 	regConfig.Upstream, regConfig.RecheckInterval = cache, cfg.PullThrough.RecheckInterval
+	// Replication reads images through a registry of its own over the
+	// same stores, which serves it without authorization, in process.
+	local := registry.New(store, blobs, log, registry.Config{RegistryID: cfg.AWS.AccountID, PullFlushInterval: time.Hour})
+	dests, err := replicationDestinations(cfg.Replication)
+	if err != nil {
+		return err
+	}
+	replicator := replication.New(store, local, dests, replication.Config{
+		Self: replication.DestinationID{Region: cfg.AWS.Region, RegistryID: cfg.AWS.AccountID}, Log: log,
+	})
+	scanOnPush := regConfig.Pushed
+	regConfig.Pushed = func(ctx context.Context, m metadata.Manifest) {
+		scanOnPush(ctx, m)
+		if err := replicator.Pushed(ctx, m.Repository, m.Digest); err != nil {
+			log.WarnContext(ctx, "queueing a replication", "repository", m.Repository, "digest", m.Digest, "err", err)
+		}
+	}
 	reg := registry.New(store, blobs, log, regConfig)
 	metrics := observe.NewMetrics()
 	runner, collector := housekeepers(cfg, store, blobs, log, metrics)
@@ -239,6 +258,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	loops := []func(context.Context) error{
 		previews.Run,
 		logStore.Run,
+		untilDone(replicator.Run),
 		untilDone(func(ctx context.Context) { scan.Run(ctx, cfg.Scanning.Workers) }),
 		untilDone(func(ctx context.Context) { scan.Watch(ctx, cfg.Scanning.ReloadInterval) }),
 		untilDone(func(ctx context.Context) { webUI.Run(ctx, 15*time.Minute) }),
@@ -306,6 +326,27 @@ func registryConfig(cfg *config.Config, authority *auth.Authority, scan *scanner
 		c.Authorizer = authority
 	}
 	return c
+}
+
+// replicationDestinations are the configured replication destinations,
+// each password read from its file when one is given.
+func replicationDestinations(cfg config.Replication) ([]replication.Destination, error) {
+	var out []replication.Destination
+	for _, d := range cfg.Destinations {
+		password := d.Password
+		if d.PasswordFile != "" {
+			b, err := os.ReadFile(d.PasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("replication destination %s/%s: %w", d.Region, d.RegistryID, err)
+			}
+			password = strings.TrimRight(string(b), "\r\n")
+		}
+		out = append(out, replication.Destination{
+			DestinationID: replication.DestinationID{Region: d.Region, RegistryID: d.RegistryID},
+			Endpoint:      d.Endpoint, Username: d.Username, Password: password,
+		})
+	}
+	return out, nil
 }
 
 // newLogStore is the launcher's log store over the index, bounded as

@@ -415,6 +415,14 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("shutdownTimeout: must not be negative"))
 	}
+	for i, d := range c.Replication.Destinations {
+		if d.Region == "" || len(d.RegistryID) != 12 || strings.Trim(d.RegistryID, "0123456789") != "" {
+			errs = append(errs, fmt.Errorf("replication.destinations[%d]: region and a 12-digit registryId name it", i))
+		}
+		if !strings.HasPrefix(d.Endpoint, "http://") && !strings.HasPrefix(d.Endpoint, "https://") {
+			errs = append(errs, fmt.Errorf("replication.destinations[%d].endpoint: must be an http:// or https:// URL", i))
+		}
+	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("tls: certFile and keyFile must be set together"))
 	}

@@ -20,7 +20,7 @@ var allowed = map[string][]string{
 	"metadata":  {"metadata"},
 	"registry":  {"storage", "metadata", "internal/ocierr"},
 	"auth":      {"auth", "metadata", "internal/arn", "internal/awserr", "internal/ocierr"},
-	"ecr":       {"registry", "metadata", "lifecycle", "scanner", "pullthrough", "auth/secret", "internal/arn", "internal/awsjson", "internal/awserr", "internal/ocierr"},
+	"ecr":       {"registry", "metadata", "lifecycle", "scanner", "pullthrough", "replication", "auth/secret", "internal/arn", "internal/awsjson", "internal/awserr", "internal/ocierr"},
 	"lifecycle": {"storage", "metadata", "lifecycle"},
 	"scanner":   {"storage", "metadata", "scanner"},
 	// The web UI shows and changes what the API does through the layers
@@ -65,6 +65,9 @@ var allowed = map[string][]string{
 	// The pull-through cache's upstreams: rules and sealed credentials in
 	// the index, the registry's Upstream interface it implements.
 	"pullthrough": {"registry", "metadata", "auth/secret"},
+	// Replication reads images through the registry's HTTP handler in
+	// process and keeps its queue in the index; nothing else of ours.
+	"replication": {"metadata"},
 }
 
 // forbidden are arrows that must never exist, whatever the rules above

@@ -370,6 +370,20 @@ CREATE TABLE ecs_services (
 	document   BLOB NOT NULL,
 	PRIMARY KEY (cluster, name)
 ) WITHOUT ROWID;
+-- The replication queue: each pushed image to copy to each destination
+-- registry, kept when done as its replication status.
+CREATE TABLE replications (
+	repository  TEXT NOT NULL,
+	digest      TEXT NOT NULL,
+	destination TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	failure     TEXT NOT NULL DEFAULT '',
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	due         INTEGER NOT NULL,
+	updated_at  INTEGER NOT NULL,
+	PRIMARY KEY (repository, digest, destination)
+) WITHOUT ROWID;
+CREATE INDEX replications_due ON replications(status, due);
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
