@@ -574,6 +574,9 @@ func walkFields(v reflect.Value, prefix string, fn func(name string, f reflect.V
 			walkFields(f, name, fn)
 			continue
 		}
+		if f.Kind() == reflect.Slice {
+			continue // lists (replication destinations) come from the file only
+		}
 		fn(name, f)
 	}
 }

@@ -288,6 +288,7 @@ var envValues = map[string]string{
 	"BERTH_REGISTRY_CATALOG_PAGE_SIZE":                  "7",
 	"BERTH_REGISTRY_CREATE_ON_PUSH":                     "true",
 	"BERTH_REGISTRY_HOST":                               "registry.example.com",
+	"BERTH_PULL_THROUGH_RECHECK_INTERVAL":               "2h",
 	"BERTH_AUTH_MODE":                                   "none",
 	"BERTH_AUTH_MASTER_KEY":                             "AAAA",
 	"BERTH_AUTH_MASTER_KEY_FILE":                        "/env/master.key",
@@ -382,7 +383,7 @@ func leaves(v reflect.Value) []any {
 	for i := range v.NumField() {
 		if f := v.Field(i); f.Kind() == reflect.Struct {
 			out = append(out, leaves(f)...)
-		} else {
+		} else if f.Kind() != reflect.Slice { // lists are not set from the environment
 			out = append(out, f.Interface())
 		}
 	}
