@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -218,9 +219,9 @@ func (e ecrCreator) create(ctx context.Context, dest Destination, repo string) e
 	if err == nil || errors.As(err, &exists) {
 		return nil
 	}
-	var httpErr interface{ HTTPStatusCode() int }
-	if errors.As(err, &httpErr) && (httpErr.HTTPStatusCode() == http.StatusNotFound || httpErr.HTTPStatusCode() == http.StatusMethodNotAllowed) {
-		return nil // not an ECR endpoint
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "UnknownError" {
+		return nil // an answer without an AWS error type: not an ECR endpoint
 	}
 	return err
 }
