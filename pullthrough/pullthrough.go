@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -172,7 +173,10 @@ func (c *Cache) puller(ctx context.Context, up Upstream, arn string) (*remote.Pu
 	if p, ok := c.pullers[key]; ok {
 		return p, nil
 	}
-	p, err := remote.NewPuller(remote.WithAuth(auth), remote.WithTransport(c.transport))
+	// Few, quick retries: a client waits on them, and an upstream that is
+	// down must not delay serving what the cache holds.
+	p, err := remote.NewPuller(remote.WithAuth(auth), remote.WithTransport(c.transport),
+		remote.WithRetryBackoff(remote.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 2}))
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,11 @@ func (f *configFlags) register(cmd *cobra.Command) {
 // variables and --data-dir; edit, when not nil, applies the command's own
 // flags. Validating fills in the paths derived from the data directory.
 func (f *configFlags) load(cmd *cobra.Command, edit func(*config.Config)) (*config.Config, error) {
-	cfg, err := config.Load(f.file, os.Environ())
+	file := f.file
+	if file == "" {
+		file = os.Getenv("BERTH_CONFIG") // a config file named in the environment
+	}
+	cfg, err := config.Load(file, os.Environ())
 	if err != nil {
 		return nil, err
 	}
