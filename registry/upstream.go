@@ -338,25 +338,27 @@ func (reg *Registry) cachedBlob(ctx context.Context, src Source, repo string, dg
 		if _, err := reg.store.LinkBlob(ctx, repo, dgst); err == nil {
 			return nil, nil
 		}
-		streamed = w != nil
-		return nil, reg.fetchBlob(context.WithoutCancel(ctx), src, repo, dgst, w)
+		var err error
+		streamed, err = reg.fetchBlob(context.WithoutCancel(ctx), src, repo, dgst, w)
+		return nil, err
 	})
 	return streamed, err
 }
 
 // fetchBlob reads blob dgst from src once into the blob store, and to w as
 // well when w is not nil (a client that goes away stops getting bytes, not
-// the store). The bytes are verified before the blob is recorded.
-func (reg *Registry) fetchBlob(ctx context.Context, src Source, repo string, dgst digest.Digest, w http.ResponseWriter) error {
+// the store); started says whether w's response has begun. The bytes are
+// verified before the blob is recorded.
+func (reg *Registry) fetchBlob(ctx context.Context, src Source, repo string, dgst digest.Digest, w http.ResponseWriter) (started bool, err error) {
 	body, err := src.Blob(ctx, dgst)
 	if err != nil {
-		return reg.upstreamFailure(src, err, false)
+		return false, reg.upstreamFailure(src, err, false)
 	}
 	defer body.Close()
 	now := reg.config.Now()
 	u := metadata.Upload{ID: newUploadID(), Repository: repo, Algorithm: dgst.Algorithm(), StartedAt: now, UpdatedAt: now}
 	if err := reg.store.CreateUpload(ctx, u); err != nil {
-		return err
+		return false, err
 	}
 	h := u.Algorithm.Hash()
 	var out io.Writer = h
@@ -369,25 +371,26 @@ func (reg *Registry) fetchBlob(ctx context.Context, src Source, repo string, dgs
 			hd.Set("Content-Length", strconv.FormatInt(n, 10))
 		}
 		w.WriteHeader(http.StatusOK)
+		started = true
 		out = io.MultiWriter(h, &lenientWriter{w: w})
 	}
 	su, err := reg.blobs.Append(ctx, storageUpload(u), io.TeeReader(body, out))
 	if err != nil {
 		reg.discard(ctx, u)
-		return &upstreamError{src.String(), err}
+		return started, &upstreamError{src.String(), err}
 	}
 	u.Size, u.StorageState = su.Size, su.State
 	if u.HashState, err = h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
-		return err
+		return started, err
 	}
 	if err := reg.store.UpdateUpload(ctx, u, 0); err != nil {
-		return err
+		return started, err
 	}
 	if err := reg.commit(ctx, u, h, dgst); err != nil {
-		return err
+		return started, err
 	}
 	reg.cache.forgetSize(repo, dgst)
-	return nil
+	return started, nil
 }
 
 // lenientWriter passes writes to a client until one fails, then drops the
