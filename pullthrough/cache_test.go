@@ -50,7 +50,7 @@ func (s *server) gets(d v1.Hash) int64 {
 
 // newServer starts a registry; user and password, when set, are required
 // as Basic credentials (a berth with auth takes an access key so).
-func newServer(t *testing.T, cfg registry.Config, user, password string) *server {
+func newServer(t testing.TB, cfg registry.Config, user, password string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	blobs, err := filesystem.New(filepath.Join(dir, "blobs"))
@@ -99,7 +99,14 @@ const (
 	credArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/upstream"
 )
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	return newFixtureWith(t, time.Millisecond)
+}
+
+// newFixtureWith is newFixture with the cache's ImportDelay (the tests'
+// 1ms has the background import race the client for each blob).
+func newFixtureWith(t testing.TB, importDelay time.Duration) *fixture {
 	t.Helper()
 	f := &fixture{}
 	f.now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix())
@@ -113,7 +120,7 @@ func newFixture(t *testing.T) *fixture {
 	var pt *pullthrough.Cache
 	up := upstreamFunc(func(ctx context.Context, repo string) (registry.Source, error) { return pt.Source(ctx, repo) })
 	f.cache = newServer(t, registry.Config{
-		Upstream: up, ImportDelay: time.Millisecond, RecheckInterval: time.Hour,
+		Upstream: up, ImportDelay: importDelay, RecheckInterval: time.Hour,
 		Now: func() time.Time { return time.Unix(f.now.Load(), 0) },
 	}, "", "")
 	pt = pullthrough.New(f.cache.store, sealer, pullthrough.Config{})
@@ -134,7 +141,7 @@ func (u upstreamFunc) Source(ctx context.Context, repo string) (registry.Source,
 	return u(ctx, repo)
 }
 
-func ref(t *testing.T, s *server, r string) name.Reference {
+func ref(t testing.TB, s *server, r string) name.Reference {
 	t.Helper()
 	n, err := name.ParseReference(s.host() + "/" + r)
 	if err != nil {
@@ -144,7 +151,7 @@ func ref(t *testing.T, s *server, r string) name.Reference {
 }
 
 // pushImage pushes a random image of layers layers to the upstream as r.
-func (f *fixture) pushImage(t *testing.T, r string, layers int64) v1.Image {
+func (f *fixture) pushImage(t testing.TB, r string, layers int64) v1.Image {
 	t.Helper()
 	img, err := random.Image(256<<10, layers)
 	if err != nil {
@@ -159,7 +166,7 @@ func (f *fixture) pushImage(t *testing.T, r string, layers int64) v1.Image {
 var upAuth = remote.WithAuth(&authn.Basic{Username: upUser, Password: upPass})
 
 // pull pulls ref from the cache as crane does and checks every blob.
-func pull(t *testing.T, s *server, r string) v1.Hash {
+func pull(t testing.TB, s *server, r string) v1.Hash {
 	t.Helper()
 	img, err := remote.Image(ref(t, s, r))
 	if err != nil {
@@ -194,7 +201,7 @@ func pull(t *testing.T, s *server, r string) v1.Hash {
 }
 
 // waitCached waits until the cache stores reference r of repo.
-func (f *fixture) waitCached(t *testing.T, repo, r string) {
+func (f *fixture) waitCached(t testing.TB, repo, r string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -206,7 +213,7 @@ func (f *fixture) waitCached(t *testing.T, repo, r string) {
 	t.Fatalf("%s:%s never cached", repo, r)
 }
 
-func blobsOf(t *testing.T, img v1.Image) []v1.Hash {
+func blobsOf(t testing.TB, img v1.Image) []v1.Hash {
 	t.Helper()
 	m, err := img.Manifest()
 	if err != nil {
@@ -378,3 +385,37 @@ func TestValidate(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return err != nil && errors.As(err, target) }
+
+// retarget points f's rule at other's upstream (so several caches front
+// one upstream).
+func (f *fixture) retarget(t testing.TB, other *fixture) {
+	t.Helper()
+	rules, _ := json.Marshal([]pullthrough.Rule{{Prefix: "hub", UpstreamURL: "http://" + other.upstream.host(), CredentialArn: credArn}})
+	if err := f.cache.store.PutSetting(t.Context(), pullthrough.RulesSetting, string(rules)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pullAuth is pull from the upstream, with its credentials.
+func pullAuth(t testing.TB, s *server, r string) {
+	t.Helper()
+	img, err := remote.Image(ref(t, s, r), upAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	var wg sync.WaitGroup
+	for _, l := range layers {
+		wg.Go(func() {
+			rc, err := l.Compressed()
+			if err == nil {
+				_, err = io.Copy(io.Discard, rc)
+				rc.Close()
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -42,7 +42,7 @@ type node struct {
 
 const destUser, destPass = "AKIDDEST", "dest-secret"
 
-func newNode(t *testing.T, pushed func(context.Context, metadata.Manifest), user, pass string) *node {
+func newNode(t testing.TB, pushed func(context.Context, metadata.Manifest), user, pass string) *node {
 	t.Helper()
 	dir := t.TempDir()
 	blobs, err := filesystem.New(filepath.Join(dir, "blobs"))
@@ -68,7 +68,7 @@ func newNode(t *testing.T, pushed func(context.Context, metadata.Manifest), user
 	return n
 }
 
-func (n *node) listen(t *testing.T, addr string) {
+func (n *node) listen(t testing.TB, addr string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -80,7 +80,7 @@ func (n *node) listen(t *testing.T, addr string) {
 	t.Cleanup(func() { n.srv.Close() })
 }
 
-func (n *node) ref(t *testing.T, r string) name.Reference {
+func (n *node) ref(t testing.TB, r string) name.Reference {
 	t.Helper()
 	ref, err := name.ParseReference(n.addr + "/" + r)
 	if err != nil {
@@ -94,7 +94,7 @@ type fixture struct {
 	rep  *replication.Replicator
 }
 
-func newFixture(t *testing.T, filters ...replication.Filter) *fixture {
+func newFixture(t testing.TB, filters ...replication.Filter) *fixture {
 	t.Helper()
 	f := &fixture{}
 	f.b = newNode(t, nil, destUser, destPass)
