@@ -57,7 +57,9 @@ func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt rout
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	reg.pulls.Record(metadata.Pull{Repository: rt.name, Digest: m.Digest, At: reg.config.Now()})
+	if !reg.config.NoPullTimes {
+		reg.pulls.Record(metadata.Pull{Repository: rt.name, Digest: m.Digest, At: reg.config.Now()})
+	}
 	_, err = w.Write(m.Content)
 	return err
 }

@@ -64,6 +64,9 @@ type Config struct {
 	// the ECR API's PutImage), after it is stored; it must return quickly
 	// (the scanner queues a scan on push).
 	Pushed func(ctx context.Context, m metadata.Manifest)
+	// NoPullTimes leaves pull times alone: for a registry berth reads
+	// itself through (replication), whose reads are no one's pulls.
+	NoPullTimes bool
 	// Upstream, when set, makes the repositories its pull-through cache
 	// rules cover caches of their upstreams (package pullthrough).
 	Upstream Upstream

@@ -379,6 +379,10 @@ func (reg *Registry) fetchBlob(ctx context.Context, src Source, repo string, dgs
 		reg.discard(ctx, u)
 		return started, &upstreamError{src.String(), err}
 	}
+	if w != nil {
+		// The client has every byte now, not after the index is written.
+		http.NewResponseController(w).Flush()
+	}
 	u.Size, u.StorageState = su.Size, su.State
 	if u.HashState, err = h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
 		return started, err

@@ -175,7 +175,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	regConfig.Upstream, regConfig.RecheckInterval = cache, cfg.PullThrough.RecheckInterval
 	// Replication reads images through a registry of its own over the
 	// same stores, which serves it without authorization, in process.
-	local := registry.New(store, blobs, log, registry.Config{RegistryID: cfg.AWS.AccountID, PullFlushInterval: time.Hour})
+	local := registry.New(store, blobs, log, registry.Config{RegistryID: cfg.AWS.AccountID, NoPullTimes: true})
 	dests, err := replicationDestinations(cfg.Replication)
 	if err != nil {
 		return err
