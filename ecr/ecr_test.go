@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkecr "github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/smithy-go"
 	"github.com/opencontainers/go-digest"
 
@@ -178,7 +177,7 @@ func TestRepositoryPolicy(t *testing.T) {
 // never a fake success.
 func TestUnknownOperation(t *testing.T) {
 	client, _, _ := newAPI(t)
-	_, err := client.DescribeImageReplicationStatus(t.Context(), &sdkecr.DescribeImageReplicationStatusInput{RepositoryName: aws.String("app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("v1")}})
+	_, err := client.ListReplicationBackfills(t.Context(), &sdkecr.ListReplicationBackfillsInput{})
 	assertCode(t, err, awserr.UnknownOperationException)
 
 	_, _, srv := newAPI(t)

@@ -3,7 +3,6 @@ package ecr
 import (
 	"context"
 	"errors"
-	"slices"
 
 	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/internal/awsjson"
@@ -61,23 +60,12 @@ type updatePullThroughCacheRuleOutput struct {
 
 // updatePullThroughCacheRule changes a rule's credentials.
 func (a *API) updatePullThroughCacheRule(ctx context.Context, in *pullThroughCacheRuleInput) (*updatePullThroughCacheRuleOutput, error) {
-	prefix, err := a.cachePrefix(in)
+	rules, i, err := a.cacheRule(ctx, in, "ecr:UpdatePullThroughCacheRule")
 	if err != nil {
-		return nil, err
-	}
-	if err := a.access.AuthorizeAction(ctx, "ecr:UpdatePullThroughCacheRule", ""); err != nil {
 		return nil, err
 	}
 	if err := a.checkUpstream(ctx, "", in.CredentialArn); err != nil {
 		return nil, err
-	}
-	rules, err := a.cacheRules(ctx)
-	if err != nil {
-		return nil, err
-	}
-	i := slices.IndexFunc(rules, func(r pullThroughCacheRule) bool { return r.EcrRepositoryPrefix == prefix })
-	if i < 0 {
-		return nil, a.cacheRuleNotFound()
 	}
 	rules[i].CredentialArn = ""
 	if in.CredentialArn != nil {
@@ -103,20 +91,9 @@ type validatePullThroughCacheRuleOutput struct {
 // validatePullThroughCacheRule reaches a rule's upstream with its
 // credentials and says whether that worked, and if not why.
 func (a *API) validatePullThroughCacheRule(ctx context.Context, in *pullThroughCacheRuleInput) (*validatePullThroughCacheRuleOutput, error) {
-	prefix, err := a.cachePrefix(in)
+	rules, i, err := a.cacheRule(ctx, in, "ecr:ValidatePullThroughCacheRule")
 	if err != nil {
 		return nil, err
-	}
-	if err := a.access.AuthorizeAction(ctx, "ecr:ValidatePullThroughCacheRule", ""); err != nil {
-		return nil, err
-	}
-	rules, err := a.cacheRules(ctx)
-	if err != nil {
-		return nil, err
-	}
-	i := slices.IndexFunc(rules, func(r pullThroughCacheRule) bool { return r.EcrRepositoryPrefix == prefix })
-	if i < 0 {
-		return nil, a.cacheRuleNotFound()
 	}
 	r := rules[i]
 	out := &validatePullThroughCacheRuleOutput{r.EcrRepositoryPrefix, a.cfg.AccountID, r.UpstreamRegistryURL, r.CredentialArn, true, ""}

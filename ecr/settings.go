@@ -109,31 +109,20 @@ func (a *API) deleteRegistryPolicy(ctx context.Context, _ *struct{}) (*registryP
 
 // Replication.
 
-type replicationConfiguration struct {
-	Rules []replicationRule `json:"rules"`
-}
-
-type replicationRule struct {
-	Destinations      []replicationDestination `json:"destinations"`
-	RepositoryFilters []repositoryFilter       `json:"repositoryFilters,omitempty"`
-}
-
-type replicationDestination struct {
-	Region     string `json:"region"`
-	RegistryID string `json:"registryId"`
-}
-
-type repositoryFilter struct {
-	Filter     string `json:"filter"`
-	FilterType string `json:"filterType"`
-}
+// The replication configuration's shapes are package replication's, which
+// acts on it.
+type (
+	replicationConfiguration = replication.Configuration
+	replicationRule          = replication.Rule
+)
 
 var (
 	regionRegexp = regexp.MustCompile(`^[0-9a-z-]{2,25}$`)
 	prefixRegexp = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$`)
 )
 
-func (c *replicationConfiguration) validate() error {
+// validateReplication checks c as ECR does.
+func validateReplication(c *replicationConfiguration) error {
 	if c == nil || c.Rules == nil {
 		return validation("replicationConfiguration.rules", "null", "Member must not be null")
 	}
@@ -179,7 +168,7 @@ func (a *API) putReplicationConfiguration(ctx context.Context, in *putReplicatio
 	if err := a.access.AuthorizeAction(ctx, "ecr:PutReplicationConfiguration", ""); err != nil {
 		return nil, err
 	}
-	if err := in.ReplicationConfiguration.validate(); err != nil {
+	if err := validateReplication(in.ReplicationConfiguration); err != nil {
 		return nil, err
 	}
 	if err := a.saveSetting(ctx, settingReplication, in.ReplicationConfiguration); err != nil {
@@ -325,26 +314,36 @@ func (a *API) cacheRuleNotFound() error {
 }
 
 func (a *API) deletePullThroughCacheRule(ctx context.Context, in *pullThroughCacheRuleInput) (*pullThroughCacheRule, error) {
-	prefix, err := a.cachePrefix(in)
+	rules, i, err := a.cacheRule(ctx, in, "ecr:DeletePullThroughCacheRule")
 	if err != nil {
 		return nil, err
-	}
-	if err := a.access.AuthorizeAction(ctx, "ecr:DeletePullThroughCacheRule", ""); err != nil {
-		return nil, err
-	}
-	rules, err := a.cacheRules(ctx)
-	if err != nil {
-		return nil, err
-	}
-	i := slices.IndexFunc(rules, func(r pullThroughCacheRule) bool { return r.EcrRepositoryPrefix == prefix })
-	if i < 0 {
-		return nil, a.cacheRuleNotFound()
 	}
 	rule := rules[i]
 	if err := a.saveSetting(ctx, settingPullThrough, slices.Delete(rules, i, i+1)); err != nil {
 		return nil, err
 	}
 	return &rule, nil
+}
+
+// cacheRule checks in's prefix, authorizes action and finds the rule with
+// that prefix: all the rules, and its index among them.
+func (a *API) cacheRule(ctx context.Context, in *pullThroughCacheRuleInput, action string) ([]pullThroughCacheRule, int, error) {
+	prefix, err := a.cachePrefix(in)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := a.access.AuthorizeAction(ctx, action, ""); err != nil {
+		return nil, 0, err
+	}
+	rules, err := a.cacheRules(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	i := slices.IndexFunc(rules, func(r pullThroughCacheRule) bool { return r.EcrRepositoryPrefix == prefix })
+	if i < 0 {
+		return nil, 0, a.cacheRuleNotFound()
+	}
+	return rules, i, nil
 }
 
 // Account settings.

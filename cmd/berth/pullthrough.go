@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/config"
+	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/pullthrough"
 )
 
@@ -78,20 +80,14 @@ server's machine, before creating the rule that names them.`,
 
 // withCache opens the index and the master key for run.
 func withCache(cmd *cobra.Command, cf *configFlags, run func(*pullthrough.Cache) error) error {
-	cfg, err := cf.load(cmd, nil)
-	if err != nil {
-		return err
-	}
-	store, err := openIndex(cmd.Context(), cfg.Metadata.SQLite.Path)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	sealer, err := openSealer(cfg.Auth)
-	if err != nil {
-		return err
-	}
-	return run(pullthrough.New(store, sealer, pullthrough.Config{}))
+	return cf.withIndex(func(cmd *cobra.Command, _ []string, cfg *config.Config, ids metadata.Identities) error {
+		sealer, err := openSealer(cfg.Auth)
+		if err != nil {
+			return err
+		}
+		// The index keeps settings as well as identities.
+		return run(pullthrough.New(ids.(pullthrough.Store), sealer, pullthrough.Config{}))
+	})(cmd, nil)
 }
 
 // readPassword reads one line from r, without its line end.
