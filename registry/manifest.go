@@ -29,10 +29,8 @@ func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt rout
 		return err
 	}
 	m, err := reg.store.Manifest(r.Context(), rt.name, rt.arg)
-	if src, serr := reg.source(r.Context(), rt.name); serr != nil {
-		return serr
-	} else if src != nil {
-		m, err = reg.cachedManifest(r.Context(), src, rt.name, rt.arg, m, err)
+	if reg.cache != nil {
+		m, err = reg.cachedManifest(r.Context(), rt.name, rt.arg, m, err)
 	}
 	if err != nil {
 		return err

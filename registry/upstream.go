@@ -119,22 +119,31 @@ func (reg *Registry) source(ctx context.Context, repo string) (Source, error) {
 	return src, nil
 }
 
-// cachedManifest answers a manifest pull in a repository a pull-through
-// rule covers: from the cache when it holds the reference (a tag is
-// re-checked upstream once per interval), from the upstream otherwise.
-// stored is the cache's manifest, or the error looking it up gave. A
+// cachedManifest answers a manifest pull when a pull-through cache is
+// configured: from the index when it holds the reference (a tag in a
+// repository a rule covers is re-checked upstream once per interval, by a
+// caller who may import), from the upstream otherwise. stored is the
+// index's manifest, or the error looking it up gave. The rules are read
+// only then, so pulls of what is stored cost nothing more. A
 // manifest fetched from the upstream is served at once and imported in
 // the background (after ImportDelay, so the client that asked leads the
 // read of each blob and gets its bytes as they arrive).
-func (reg *Registry) cachedManifest(ctx context.Context, src Source, repo, ref string, stored metadata.Manifest, lookupErr error) (metadata.Manifest, error) {
+func (reg *Registry) cachedManifest(ctx context.Context, repo, ref string, stored metadata.Manifest, lookupErr error) (metadata.Manifest, error) {
 	_, byDigest := parseRef(ref)
 	now := reg.config.Now()
+	var src Source
 	if lookupErr == nil {
 		if byDigest || !reg.cache.due(repo+":"+ref, stored.PushedAt, now) {
 			return stored, nil
 		}
-		d, err := src.Head(ctx, ref)
+		// A re-check needs a rule and the right to import; without
+		// them the cached copy is served as it is.
 		reg.cache.markChecked(repo+":"+ref, now)
+		var err error
+		if src, err = reg.source(ctx, repo); err != nil || src == nil {
+			return stored, nil
+		}
+		d, err := src.Head(ctx, ref)
 		switch {
 		case err != nil:
 			reg.log.WarnContext(ctx, "upstream unreachable; serving the cached tag", "repository", repo, "tag", ref, "upstream", src.String(), "err", err)
@@ -144,6 +153,14 @@ func (reg *Registry) cachedManifest(ctx context.Context, src Source, repo, ref s
 		}
 	} else if !errors.Is(lookupErr, metadata.ErrManifestUnknown) && !errors.Is(lookupErr, metadata.ErrTagUnknown) && !errors.Is(lookupErr, metadata.ErrRepositoryUnknown) {
 		return metadata.Manifest{}, lookupErr
+	} else {
+		var err error
+		if src, err = reg.source(ctx, repo); err != nil {
+			return metadata.Manifest{}, err
+		}
+		if src == nil {
+			return metadata.Manifest{}, lookupErr
+		}
 	}
 	um, err := reg.upstreamManifest(ctx, src, repo, ref)
 	if err != nil {
