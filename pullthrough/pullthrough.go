@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -75,6 +76,7 @@ type Cache struct {
 
 	mu      sync.Mutex
 	pullers map[string]*remote.Puller // by upstream and credentials
+	clients map[string]*http.Client   // blob readers, by repository and credentials
 }
 
 // Config tunes a Cache; the zero value is usable.
@@ -93,7 +95,7 @@ func New(store Store, sealer *secret.Sealer, cfg Config) *Cache {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Cache{store: store, sealer: sealer, log: cfg.Log, transport: cfg.Transport, pullers: map[string]*remote.Puller{}}
+	return &Cache{store: store, sealer: sealer, log: cfg.Log, transport: cfg.Transport, pullers: map[string]*remote.Puller{}, clients: map[string]*http.Client{}}
 }
 
 // Rules returns the stored rules.
@@ -156,7 +158,35 @@ func (c *Cache) source(ctx context.Context, rule Rule, path string) (*source, er
 	if err != nil {
 		return nil, err
 	}
-	return &source{repo: ref, puller: puller}, nil
+	return &source{repo: ref, puller: puller, blobClient: func(ctx context.Context) (*http.Client, error) {
+		return c.blobClient(ctx, ref, rule.CredentialArn)
+	}}, nil
+}
+
+// blobClient returns an HTTP client that reaches repo with the credentials
+// arn names, through go-containerregistry's transport (the registry's
+// Basic or Bearer token flow), one per repository and credential value.
+func (c *Cache) blobClient(ctx context.Context, repo name.Repository, arn string) (*http.Client, error) {
+	auth, version, err := c.authenticator(ctx, arn)
+	if err != nil {
+		return nil, err
+	}
+	key := repo.String() + "\x00" + arn + "\x00" + version
+	c.mu.Lock()
+	client, ok := c.clients[key]
+	c.mu.Unlock()
+	if ok {
+		return client, nil
+	}
+	t, err := transport.NewWithContext(ctx, repo.Registry, auth, c.transport, []string{repo.Scope(transport.PullScope)})
+	if err != nil {
+		return nil, err
+	}
+	client = &http.Client{Transport: t}
+	c.mu.Lock()
+	c.clients[key] = client
+	c.mu.Unlock()
+	return client, nil
 }
 
 // puller returns the client of an upstream with the credentials arn names,
@@ -221,8 +251,9 @@ func (c *Cache) Validate(ctx context.Context, rule Rule) error {
 
 // source is one upstream repository through go-containerregistry.
 type source struct {
-	repo   name.Repository
-	puller *remote.Puller
+	repo       name.Repository
+	puller     *remote.Puller
+	blobClient func(context.Context) (*http.Client, error)
 }
 
 func (s *source) String() string { return s.repo.String() }
@@ -257,17 +288,28 @@ func (s *source) Head(ctx context.Context, tag string) (digest.Digest, error) {
 	return digest.Digest(d.Digest.String()), nil
 }
 
-// Blob implements registry.Source.
+// Blob implements registry.Source. The bytes are not checked here: the
+// registry hashes them as it stores them and records the blob only if
+// they match, so hashing them twice would only slow the pull.
 func (s *source) Blob(ctx context.Context, dgst digest.Digest) (io.ReadCloser, error) {
-	l, err := remote.Layer(s.repo.Digest(dgst.String()), s.opts(ctx)...)
+	client, err := s.blobClient(ctx)
 	if err != nil {
+		return nil, err
+	}
+	u := url.URL{Scheme: s.repo.Scheme(), Host: s.repo.RegistryStr(), Path: "/v2/" + s.repo.RepositoryStr() + "/blobs/" + dgst.String()}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		resp.Body.Close()
 		return nil, upstreamError(err)
 	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, upstreamError(err)
-	}
-	return rc, nil
+	return resp.Body, nil
 }
 
 func (s *source) reference(ref string) (name.Reference, error) {

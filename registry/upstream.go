@@ -379,19 +379,29 @@ func (reg *Registry) fetchBlob(ctx context.Context, src Source, repo string, dgs
 	}
 	h := u.Algorithm.Hash()
 	var out io.Writer = h
+	// A size the manifest gave bounds what is read: an upstream that sends
+	// more does not fill the disk.
+	var in io.Reader = body
+	size, sized := reg.cache.size(repo, dgst)
+	if sized {
+		in = io.LimitReader(body, size+1)
+	}
 	if w != nil {
 		hd := w.Header()
 		hd.Set("Docker-Content-Digest", dgst.String())
 		hd.Set("Content-Type", "application/octet-stream")
 		hd.Set("ETag", `"`+dgst.String()+`"`)
-		if n, ok := reg.cache.size(repo, dgst); ok {
-			hd.Set("Content-Length", strconv.FormatInt(n, 10))
+		if sized {
+			hd.Set("Content-Length", strconv.FormatInt(size, 10))
 		}
 		w.WriteHeader(http.StatusOK)
 		started = true
 		out = io.MultiWriter(h, &lenientWriter{w: w})
 	}
-	su, err := reg.blobs.Append(ctx, storageUpload(u), io.TeeReader(body, out))
+	su, err := reg.blobs.Append(ctx, storageUpload(u), io.TeeReader(in, out))
+	if err == nil && sized && su.Size != size {
+		err = fmt.Errorf("blob %s is %d bytes upstream; its manifest says %d", dgst, su.Size, size)
+	}
 	if err != nil {
 		reg.discard(ctx, u)
 		return started, &upstreamError{src.String(), err}
