@@ -28,7 +28,7 @@ func BenchmarkPull(b *testing.B) {
 	b.Run("direct", func(b *testing.B) {
 		b.SetBytes(size)
 		for b.Loop() {
-			pullAuth(b, f.upstream, "bench/app:v1")
+			pull(b, f.upstream, "bench/app:v1", upAuth)
 		}
 	})
 	b.Run("cold-through-cache", func(b *testing.B) {

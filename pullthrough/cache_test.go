@@ -166,9 +166,9 @@ func (f *fixture) pushImage(t testing.TB, r string, layers int64) v1.Image {
 var upAuth = remote.WithAuth(&authn.Basic{Username: upUser, Password: upPass})
 
 // pull pulls ref from the cache as crane does and checks every blob.
-func pull(t testing.TB, s *server, r string) v1.Hash {
+func pull(t testing.TB, s *server, r string, opts ...remote.Option) v1.Hash {
 	t.Helper()
-	img, err := remote.Image(ref(t, s, r))
+	img, err := remote.Image(ref(t, s, r), opts...)
 	if err != nil {
 		t.Fatalf("pull %s: %v", r, err)
 	}
@@ -394,28 +394,4 @@ func (f *fixture) retarget(t testing.TB, other *fixture) {
 	if err := f.cache.store.PutSetting(t.Context(), pullthrough.RulesSetting, string(rules)); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// pullAuth is pull from the upstream, with its credentials.
-func pullAuth(t testing.TB, s *server, r string) {
-	t.Helper()
-	img, err := remote.Image(ref(t, s, r), upAuth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	layers, _ := img.Layers()
-	var wg sync.WaitGroup
-	for _, l := range layers {
-		wg.Go(func() {
-			rc, err := l.Compressed()
-			if err == nil {
-				_, err = io.Copy(io.Discard, rc)
-				rc.Close()
-			}
-			if err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
 }
