@@ -370,6 +370,7 @@ CREATE TABLE ecs_services (
 	document   BLOB NOT NULL,
 	PRIMARY KEY (cluster, name)
 ) WITHOUT ROWID;
+`, `
 -- The replication queue: each pushed image to copy to each destination
 -- registry, kept when done as its replication status.
 CREATE TABLE replications (
