@@ -84,6 +84,9 @@ type Store interface {
 	FunctionVersions
 	FunctionAliases
 	Replications
+	BatchResources
+	BatchJobDefinitions
+	BatchJobs
 	// Ping reports whether the index is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the index.

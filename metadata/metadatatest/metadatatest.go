@@ -97,6 +97,9 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"Functions", testFunctions},
 		{"FunctionVersions", testFunctionVersions},
 		{"FunctionAliases", testFunctionAliases},
+		{"BatchResources", testBatchResources},
+		{"BatchJobDefinitions", testBatchJobDefinitions},
+		{"BatchJobs", testBatchJobs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

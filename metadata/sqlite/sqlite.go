@@ -385,6 +385,26 @@ CREATE TABLE replications (
 	PRIMARY KEY (repository, digest, destination)
 ) WITHOUT ROWID;
 CREATE INDEX replications_due ON replications(status, due);
+-- The launcher's Batch state: compute environments and job queues, job
+-- definition revisions and jobs, each as the launcher's JSON document.
+CREATE TABLE batch_resources (
+	kind     TEXT NOT NULL,
+	name     TEXT NOT NULL,
+	document BLOB NOT NULL,
+	PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
+CREATE TABLE batch_job_definitions (
+	name     TEXT NOT NULL,
+	revision INTEGER NOT NULL,
+	document BLOB NOT NULL,
+	PRIMARY KEY (name, revision)
+) WITHOUT ROWID;
+CREATE TABLE batch_jobs (
+	id         TEXT PRIMARY KEY,
+	status     TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	document   BLOB NOT NULL
+) WITHOUT ROWID;
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
