@@ -1,0 +1,141 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/berth-dev/berth/internal/arn"
+	"github.com/berth-dev/berth/metadata"
+)
+
+// tagsOf returns the tags of the resource ARN names and a function that
+// stores a new set. Call with a.mu held.
+func (a *API) tagsOf(ctx context.Context, resource string) (map[string]string, func(map[string]string) error, error) {
+	p, err := arn.Parse(resource)
+	if err != nil || p.Service != arn.Batch {
+		return nil, nil, clientError("Invalid resource ARN %q.", resource)
+	}
+	switch p.Type() {
+	case "compute-environment":
+		if c, ok := a.envs[p.ID()]; ok {
+			return c.Tags, func(t map[string]string) error {
+				c.Tags = t
+				return a.putResource(ctx, metadata.BatchComputeEnvironment, c.Name, c)
+			}, nil
+		}
+	case "job-queue":
+		if q, ok := a.queues[p.ID()]; ok {
+			return q.Tags, func(t map[string]string) error {
+				q.Tags = t
+				return a.putResource(ctx, metadata.BatchJobQueue, q.Name, q)
+			}, nil
+		}
+	case "job-definition":
+		if ds, err := a.definitionAnyStatus(p.ID()); err == nil && len(ds) == 1 {
+			d := ds[0]
+			return d.Tags, func(t map[string]string) error {
+				d.Tags = t
+				doc, err := json.Marshal(d)
+				if err != nil {
+					return err
+				}
+				return a.store.PutBatchJobDefinition(ctx, metadata.BatchJobDefinition{Name: d.Name, Revision: d.Revision, Document: doc})
+			}, nil
+		}
+	case "job":
+		if j, ok := a.jobs[p.ID()]; ok {
+			return j.Tags, func(t map[string]string) error {
+				j.Tags = t
+				return a.save(ctx, j)
+			}, nil
+		}
+	}
+	return nil, nil, clientError("Resource %s does not exist.", resource)
+}
+
+func (a *API) tagResource(w http.ResponseWriter, r *http.Request) error {
+	resource := r.PathValue("resourceArn")
+	if err := a.authorize(r.Context(), "TagResource", resource); err != nil {
+		return err
+	}
+	var in struct {
+		Tags map[string]string `json:"tags"`
+	}
+	if err := decodeBody(r.Body, &in); err != nil {
+		return err
+	}
+	if len(in.Tags) == 0 || len(in.Tags) > 50 {
+		return clientError("tags must hold 1 to 50 tags.")
+	}
+	for k := range in.Tags {
+		if k == "" || len(k) > 128 || strings.HasPrefix(k, "aws:") {
+			return clientError("Invalid tag key %q.", k)
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tags, put, err := a.tagsOf(r.Context(), resource)
+	if err != nil {
+		return err
+	}
+	next := map[string]string{}
+	for k, v := range tags {
+		next[k] = v
+	}
+	for k, v := range in.Tags {
+		next[k] = v
+	}
+	if err := put(next); err != nil {
+		return serverError("tag resource", err)
+	}
+	return writeJSON(w, struct{}{})
+}
+
+func (a *API) untagResource(w http.ResponseWriter, r *http.Request) error {
+	resource := r.PathValue("resourceArn")
+	if err := a.authorize(r.Context(), "UntagResource", resource); err != nil {
+		return err
+	}
+	keys := r.URL.Query()["tagKeys"]
+	if len(keys) == 0 {
+		return clientError("tagKeys is required.")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tags, put, err := a.tagsOf(r.Context(), resource)
+	if err != nil {
+		return err
+	}
+	next := map[string]string{}
+	for k, v := range tags {
+		next[k] = v
+	}
+	for _, k := range keys {
+		delete(next, k)
+	}
+	if err := put(next); err != nil {
+		return serverError("untag resource", err)
+	}
+	return writeJSON(w, struct{}{})
+}
+
+func (a *API) listTagsForResource(w http.ResponseWriter, r *http.Request) error {
+	resource := r.PathValue("resourceArn")
+	if err := a.authorize(r.Context(), "ListTagsForResource", resource); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	tags, _, err := a.tagsOf(r.Context(), resource)
+	a.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	return writeJSON(w, struct {
+		Tags map[string]string `json:"tags"`
+	}{tags})
+}
