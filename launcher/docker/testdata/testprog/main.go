@@ -71,6 +71,18 @@ func main() {
 			}
 			return
 		}
+	case "env": // env NAME: print the variable's value
+		fmt.Println(os.Getenv(args[0]))
+	case "nap": // nap DURATION, then exit 0
+		d, _ := time.ParseDuration(args[0])
+		time.Sleep(d)
+		fmt.Println("napped", d)
+	case "exit-unless-attempt": // exit-unless-attempt N CODE: exit 0 on Batch attempt N, else CODE
+		if os.Getenv("AWS_BATCH_JOB_ATTEMPT") == args[0] {
+			return
+		}
+		n, _ := strconv.Atoi(args[1])
+		os.Exit(n)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown command", os.Args[1])
 		os.Exit(2)
