@@ -129,12 +129,12 @@ func (a *API) runAttempt(at attempt) {
 		_ = a.engine.Remove(context.WithoutCancel(ctx), id)
 		return
 	}
+	started := a.cfg.Now()
 	if err := a.engine.Start(ctx, id); err != nil {
 		_ = a.engine.Remove(context.WithoutCancel(ctx), id)
 		fail("CannotStartContainerError: " + err.Error())
 		return
 	}
-	started := a.cfg.Now()
 	a.running(at, started)
 	a.follow(ctx, at, id, started)
 }
@@ -194,8 +194,11 @@ func (a *API) follow(ctx context.Context, at attempt, id string, started time.Ti
 		return
 	}
 	res := result{started: started, stopped: exit.FinishedAt}
-	if res.stopped.IsZero() {
+	if res.stopped.IsZero() || res.stopped.Before(started) {
 		res.stopped = a.cfg.Now()
+		if res.stopped.Before(started) {
+			res.stopped = started
+		}
 	}
 	if err != nil {
 		res.failure = "CannotInspectContainerError: " + err.Error()

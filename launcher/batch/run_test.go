@@ -223,8 +223,8 @@ func TestMissingImage(t *testing.T) {
 func TestRestart(t *testing.T) {
 	e := newEnv(t, true)
 	e.queue("q", 2, 1)
-	e.definition("nap", []string{"nap", "2s"}, nil)
-	e.definition("quick", []string{"exit-unless-attempt", "9", "5"}, nil)
+	e.definition("nap", []string{"nap", "4s"}, nil)
+	e.definition("quick", []string{"nap", "1s", "5"}, nil)
 	long := e.submit(map[string]any{"jobName": "long", "jobQueue": "q", "jobDefinition": "nap"})
 	quick := e.submit(map[string]any{"jobName": "quick", "jobQueue": "q", "jobDefinition": "quick"})
 	queued := e.submit(map[string]any{"jobName": "queued", "jobQueue": "q", "jobDefinition": "nap"})
@@ -236,7 +236,7 @@ func TestRestart(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	e.halt()
-	time.Sleep(500 * time.Millisecond) // quick exits while berth is down
+	time.Sleep(2 * time.Second) // quick exits while berth is down
 	e.start(dockerEngine(t))
 	if j := e.wait(quick); j.Status != StatusFailed || j.Container.ExitCode == nil || *j.Container.ExitCode != 5 {
 		t.Errorf("job that exited during the restart: %s, exit %v", j.Status, j.Container.ExitCode)

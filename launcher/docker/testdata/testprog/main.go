@@ -73,10 +73,14 @@ func main() {
 		}
 	case "env": // env NAME: print the variable's value
 		fmt.Println(os.Getenv(args[0]))
-	case "nap": // nap DURATION, then exit 0
+	case "nap": // nap DURATION [CODE], then exit CODE (0)
 		d, _ := time.ParseDuration(args[0])
 		time.Sleep(d)
 		fmt.Println("napped", d)
+		if len(args) > 1 {
+			n, _ := strconv.Atoi(args[1])
+			os.Exit(n)
+		}
 	case "exit-unless-attempt": // exit-unless-attempt N CODE: exit 0 on Batch attempt N, else CODE
 		if os.Getenv("AWS_BATCH_JOB_ATTEMPT") == args[0] {
 			return
