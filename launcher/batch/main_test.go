@@ -200,6 +200,12 @@ func (e *env) halt() {
 // decoded answer.
 func (e *env) call(op string, in any) (int, map[string]any) {
 	e.t.Helper()
+	return e.post(e.t, op, in)
+}
+
+// post is call reporting to t (a fuzz target's own).
+func (e *env) post(t testing.TB, op string, in any) (int, map[string]any) {
+	t.Helper()
 	var body []byte
 	if s, ok := in.(string); ok {
 		body = []byte(s)
@@ -208,16 +214,16 @@ func (e *env) call(op string, in any) (int, map[string]any) {
 	}
 	resp, err := http.Post(e.url+"/v1/"+strings.ToLower(op), "application/json", bytes.NewReader(body))
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var out map[string]any
 	raw, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(raw, &out); err != nil {
-		e.t.Fatalf("%s: answer %q is not JSON", op, raw)
+		t.Fatalf("%s: answer %q is not JSON", op, raw)
 	}
 	if resp.StatusCode != 200 && resp.Header.Get("X-Amzn-ErrorType") != out["__type"] {
-		e.t.Errorf("%s: X-Amzn-ErrorType %q, body type %v", op, resp.Header.Get("X-Amzn-ErrorType"), out["__type"])
+		t.Errorf("%s: X-Amzn-ErrorType %q, body type %v", op, resp.Header.Get("X-Amzn-ErrorType"), out["__type"])
 	}
 	return resp.StatusCode, out
 }

@@ -93,4 +93,3 @@ func (s *Store) DeleteBatchJobs(ctx context.Context, ids []string) error {
 		return nil
 	})
 }
-
