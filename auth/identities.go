@@ -25,6 +25,7 @@ var managed = []struct {
 	{"arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly", "read-only", policy.ReadOnly()},
 	{"arn:aws:iam::aws:policy/AmazonECS_FullAccess", "ecs-full-access", policy.ECSFullAccess()},
 	{"arn:aws:iam::aws:policy/AWSLambda_FullAccess", "lambda-full-access", policy.LambdaFullAccess()},
+	{"arn:aws:iam::aws:policy/AWSBatchFullAccess", "batch-full-access", policy.BatchFullAccess()},
 	{"arn:aws:iam::aws:policy/CloudWatchLogsFullAccess", "logs-full-access", policy.LogsFullAccess()},
 	{"arn:aws:iam::aws:policy/CloudWatchLogsReadOnlyAccess", "logs-read-only", policy.LogsReadOnlyAccess()},
 	{"arn:aws:iam::aws:policy/AdministratorAccess", "admin", policy.AdministratorAccess()},
@@ -32,7 +33,7 @@ var managed = []struct {
 
 // ManagedPolicy returns the ready-made policy that name (an ARN or a short
 // name: full-access, push-pull, read-only, ecs-full-access,
-// lambda-full-access, logs-full-access, logs-read-only, admin) names. The policy is shared:
+// lambda-full-access, batch-full-access, logs-full-access, logs-read-only, admin) names. The policy is shared:
 // do not modify it.
 func ManagedPolicy(name string) (*policy.Policy, bool) {
 	for _, m := range managed {

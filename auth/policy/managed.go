@@ -105,3 +105,14 @@ func LambdaFullAccess() *Policy {
 			Resource: []string{"arn:aws:logs:*:*:log-group:/aws/lambda/*"}},
 	}}
 }
+
+// BatchFullAccess returns AWSBatchFullAccess as far as berth acts on it:
+// every Batch action, and reading the jobs' logs.
+func BatchFullAccess() *Policy {
+	return &Policy{Version: Version2012, Statements: []Statement{
+		{Effect: EffectAllow, Action: []string{"batch:*"}, Resource: []string{"*"}},
+		{Effect: EffectAllow, Action: []string{"logs:DescribeLogGroups"}, Resource: []string{"*"}},
+		{Effect: EffectAllow, Action: []string{"logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartLiveTail", "logs:StopLiveTail"},
+			Resource: []string{"arn:aws:logs:*:*:log-group:/aws/batch/job*"}},
+	}}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/launcher"
+	"github.com/berth-dev/berth/launcher/batch"
 	"github.com/berth-dev/berth/launcher/docker"
 	"github.com/berth-dev/berth/launcher/ecs"
 	"github.com/berth-dev/berth/launcher/lambda"
@@ -31,6 +33,7 @@ type launcherStore interface {
 	ecs.TaskStore
 	lambda.Store
 	lambda.UsageStore
+	batch.Store
 }
 
 // launchers is the launcher as serve wires it: the ECS and Lambda APIs,
@@ -42,6 +45,7 @@ type launchers struct {
 	lambdaAPI    *lambda.API
 	lambdaRunner *lambda.Runner
 	meter        *lambda.Meter
+	batchAPI     *batch.API
 }
 
 // Register puts the ECS and Lambda APIs on the AWS front door.
@@ -49,6 +53,7 @@ func (l launchers) Register(front *awsjson.Front) {
 	if l.api != nil {
 		l.api.Register(front)
 		l.lambdaAPI.Register(front)
+		l.batchAPI.Register(front)
 	}
 }
 
@@ -59,6 +64,8 @@ func (l launchers) loops() []func(context.Context) error {
 	}
 	return []func(context.Context) error{l.runner.Run, l.api.Run, untilDone(l.lambdaRunner.Run), l.lambdaAPI.Run,
 		untilDone(func(ctx context.Context) { l.meter.Run(ctx, 10*time.Second) })}
+	return []func(context.Context) error{l.runner.Run, untilDone(l.lambdaRunner.Run), l.lambdaAPI.Run,
+		untilDone(func(ctx context.Context) { l.meter.Run(ctx, 10*time.Second) }), l.batchAPI.Run}
 }
 
 // close ends the Lambda API's pulls and removes the functions'
@@ -151,7 +158,19 @@ func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, 
 		Prices:             lambda.Prices{RequestsPerMillion: l.Prices.RequestsPerMillion, GBSecondX86: l.Prices.GBSecondX86, GBSecondARM: l.Prices.GBSecondARM},
 		Log:                log,
 	})
-	return launchers{api: api, runner: runner, lambdaAPI: lambdaAPI, lambdaRunner: lambdaRunner, meter: meter}, nil
+	batchAPI := batch.New(store, engine, batch.Config{
+		AccountID: cfg.AWS.AccountID,
+		Region:    cfg.AWS.Region,
+		Instance:  instance(cfg.DataDir),
+		Images:    images,
+		Access:    access,
+		Logs:      batchLogs{logStore},
+		StopGrace: cfg.Launcher.Batch.StopGrace,
+		Retention: cfg.Launcher.Batch.Retention,
+		HostCPUs:  runtime.NumCPU(),
+		Log:       log,
+	})
+	return launchers{api: api, runner: runner, lambdaAPI: lambdaAPI, lambdaRunner: lambdaRunner, meter: meter, batchAPI: batchAPI}, nil
 }
 
 // instance names this berth on the engine by its data directory, so that
@@ -206,6 +225,14 @@ func (l ecsLogs) OpenStream(ctx context.Context, group, stream string, createGro
 		return nil, time.Time{}, err
 	}
 	return w, last, nil
+}
+
+// batchLogs is the log store as Batch's sink: /aws/batch/job, created
+// on first use.
+type batchLogs struct{ s *logs.Store }
+
+func (l batchLogs) OpenStream(ctx context.Context, group, stream string) (batch.LogWriter, time.Time, error) {
+	return ecsLogs(l).OpenStream(ctx, group, stream, true)
 }
 
 var _ launcherStore = (metadata.Store)(nil)

@@ -126,6 +126,19 @@ type Launcher struct {
 	DeregistrationDelay time.Duration `yaml:"deregistrationDelay"`
 	// Lambda configures Lambda functions (served when the launcher is).
 	Lambda Lambda `yaml:"lambda"`
+	// Batch configures AWS Batch jobs (served when the launcher is).
+	Batch Batch `yaml:"batch"`
+}
+
+// Batch configures AWS Batch: how long finished jobs stay visible and how
+// long a stopped job's container has to exit.
+type Batch struct {
+	// Retention is how long a finished job stays visible to DescribeJobs
+	// and ListJobs (AWS keeps them about a day).
+	Retention time.Duration `yaml:"retention"`
+	// StopGrace is how long TerminateJob and a timeout give a container
+	// between SIGTERM and SIGKILL.
+	StopGrace time.Duration `yaml:"stopGrace"`
 }
 
 // Lambda configures Lambda functions: their execution environments,
@@ -330,7 +343,7 @@ func Defaults() Config {
 		Launcher: Launcher{Enabled: true, SidecarPool: 2, Lambda: Lambda{
 			AccountConcurrency: 1000, IdleTimeout: 10 * time.Minute, RetryDelay: time.Minute, URLHost: "127.0.0.1",
 			Prices: LambdaPrices{RequestsPerMillion: 0.20, GBSecondX86: 0.0000166667, GBSecondARM: 0.0000133334},
-		}},
+		}, Batch: Batch{Retention: 24 * time.Hour, StopGrace: 30 * time.Second}},
 		Logs: Logs{MaxStreamBytes: 64 << 20, SweepInterval: time.Minute},
 	}
 }
@@ -501,6 +514,9 @@ func (c *Config) Validate() error {
 	}
 	if ip := net.ParseIP(c.Launcher.Lambda.URLHost); ip == nil || !ip.IsLoopback() {
 		errs = append(errs, fmt.Errorf("launcher.lambda.urlHost %q: must be a loopback address (function URLs are for this machine)", c.Launcher.Lambda.URLHost))
+	}
+	if b := c.Launcher.Batch; b.Retention <= 0 || b.StopGrace <= 0 {
+		errs = append(errs, errors.New("launcher.batch.retention and stopGrace: must be positive"))
 	}
 	if c.Logs.MaxStreamBytes < 0 || c.Logs.SweepInterval <= 0 {
 		errs = append(errs, errors.New("logs.maxStreamBytes: must not be negative; logs.sweepInterval: must be positive"))

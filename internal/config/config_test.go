@@ -55,7 +55,7 @@ func TestDefaults(t *testing.T) {
 		Launcher: config.Launcher{Enabled: true, SidecarPool: 2, Lambda: config.Lambda{
 			AccountConcurrency: 1000, IdleTimeout: 10 * time.Minute, RetryDelay: time.Minute, URLHost: "127.0.0.1",
 			Prices: config.LambdaPrices{RequestsPerMillion: 0.20, GBSecondX86: 0.0000166667, GBSecondARM: 0.0000133334},
-		}},
+		}, Batch: config.Batch{Retention: 24 * time.Hour, StopGrace: 30 * time.Second}},
 		Logs: config.Logs{MaxStreamBytes: 64 << 20, SweepInterval: time.Minute},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
@@ -127,6 +127,9 @@ launcher:
       requestsPerMillion: 0.25
       gbSecondX86: 0.00002
       gbSecondArm: 0.00001
+  batch:
+    retention: 2h
+    stopGrace: 5s
 logs:
   maxStreamBytes: 1048576
   sweepInterval: 30s
@@ -152,7 +155,7 @@ logs:
 		Launcher: config.Launcher{DockerHost: "tcp://127.0.0.1:2375", StateDir: "/run/berth", SidecarPool: 0, Lambda: config.Lambda{
 			AccountConcurrency: 20, IdleTimeout: 30 * time.Second, RetryDelay: time.Second, URLHost: "127.0.0.2",
 			Prices: config.LambdaPrices{RequestsPerMillion: 0.25, GBSecondX86: 0.00002, GBSecondARM: 0.00001},
-		}},
+		}, Batch: config.Batch{Retention: 2 * time.Hour, StopGrace: 5 * time.Second}},
 		Logs: config.Logs{MaxStreamBytes: 1 << 20, SweepInterval: 30 * time.Second},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
@@ -318,6 +321,8 @@ var envValues = map[string]string{
 	"BERTH_LAUNCHER_LAMBDA_PRICES_REQUESTS_PER_MILLION": "0.3",
 	"BERTH_LAUNCHER_LAMBDA_PRICES_GB_SECOND_X86":        "0.00003",
 	"BERTH_LAUNCHER_LAMBDA_PRICES_GB_SECOND_ARM":        "0.00002",
+	"BERTH_LAUNCHER_BATCH_RETENTION":                    "3h",
+	"BERTH_LAUNCHER_BATCH_STOP_GRACE":                   "9s",
 	"BERTH_SCANNING_RELOAD_INTERVAL":                    "9m",
 	"BERTH_UI_SESSION_LIFETIME":                         "10m",
 	"BERTH_UI_SECURE_COOKIES":                           "true",

@@ -68,6 +68,10 @@ var allowed = map[string][]string{
 	// Replication reads images through the registry's HTTP handler in
 	// process and keeps its queue in the index; nothing else of ours.
 	"replication": {"metadata"},
+	// The Batch emulation: likewise the runtime interface, the index and
+	// the AWS plumbing; access control and the log sink are its own
+	// interfaces, which cmd fills.
+	"launcher/batch": {"launcher", "metadata", "internal/arn", "internal/awsjson", "internal/awserr"},
 }
 
 // forbidden are arrows that must never exist, whatever the rules above
@@ -81,6 +85,8 @@ var forbidden = map[string][]string{
 	// Lambda drives the engine through launcher.Runtime only (tests give
 	// it the real one), and knows nothing of ECS or of auth.
 	"launcher/lambda": {"launcher/docker", "launcher/ecs", "launcher/logs", "auth"},
+	// Batch, the same: the engine through launcher.Runtime only.
+	"launcher/batch": {"launcher/docker", "launcher/ecs", "launcher/lambda", "launcher/logs", "auth"},
 }
 
 // forbiddenNames are package names that say nothing about what they hold.
