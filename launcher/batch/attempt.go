@@ -212,6 +212,9 @@ func (a *API) follow(ctx context.Context, at attempt, id string, started time.Ti
 			res.reason = exit.Error
 		}
 	}
+	// The container's vCPUs are free now: the next job may start while
+	// this one's output drains.
+	a.exited(at)
 	// The output is complete once the container has stopped; give the
 	// copy a moment to drain.
 	drained := make(chan struct{})
@@ -316,6 +319,17 @@ func (a *API) timedOut(at attempt) bool {
 	j.State.TimedOut = true
 	a.saveLogged(a.ctx, j)
 	return true
+}
+
+// exited gives the attempt's vCPUs back as soon as its container has
+// stopped.
+func (a *API) exited(at attempt) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if j := a.current(at); j != nil {
+		a.release(j)
+		a.kick()
+	}
 }
 
 // finish records how the attempt ended.

@@ -24,6 +24,9 @@ type job struct {
 	parent *job
 	// createdNs orders jobs FIFO.
 	createdNs int64
+	// holds says the running attempt counts against its compute
+	// environment's vCPUs (from STARTING until its container stops).
+	holds bool
 }
 
 // jobState is what berth keeps of a job beyond its AWS shape.

@@ -215,7 +215,7 @@ func (a *API) start(ctx context.Context, j *job, ce *computeEnvironment) {
 	j.State.TaskID = newTaskID()
 	j.State.ContainerID = ""
 	j.State.TimedOut = false
-	ce.usedMilliCPU += j.State.MilliCPU
+	a.hold(j, ce)
 	spec := a.attemptSpec(j)
 	a.saveLogged(ctx, j)
 	a.wg.Add(1)
@@ -225,11 +225,20 @@ func (a *API) start(ctx context.Context, j *job, ce *computeEnvironment) {
 	}()
 }
 
+// hold counts j's vCPUs against compute environment ce.
+func (a *API) hold(j *job, ce *computeEnvironment) {
+	if !j.holds {
+		ce.usedMilliCPU += j.State.MilliCPU
+		j.holds = true
+	}
+}
+
 // release gives j's vCPUs back to its compute environment.
 func (a *API) release(j *job) {
-	if ce := a.envs[j.State.CE]; ce != nil && (j.Status == StatusStarting || j.Status == StatusRunning) {
+	if ce := a.envs[j.State.CE]; ce != nil && j.holds {
 		ce.usedMilliCPU -= j.State.MilliCPU
 	}
+	j.holds = false
 }
 
 // fail ends j (not running) as FAILED with reason.
@@ -456,7 +465,7 @@ func (a *API) load(ctx context.Context) error {
 	for _, j := range a.active {
 		if j.Status == StatusStarting || j.Status == StatusRunning {
 			if ce := a.envs[j.State.CE]; ce != nil {
-				ce.usedMilliCPU += j.State.MilliCPU
+				a.hold(j, ce)
 			}
 		}
 	}
