@@ -7,17 +7,6 @@ import (
 	"time"
 )
 
-// removeJobContainers removes whatever containers of the jobs are left,
-// by their label.
-func removeJobContainers(ids []string) {
-	for _, id := range ids {
-		out, _ := execute(dockerTimeout, nil, "docker", "ps", "--all", "--quiet", "--filter", "label=berth.job="+id)
-		for _, c := range strings.Fields(out) {
-			execute(dockerTimeout, nil, "docker", "rm", "--force", c)
-		}
-	}
-}
-
 // TestBatchWithAWSCLI is the Batch flow with the real AWS CLI v2: a
 // compute environment and queue, a job definition of an image pushed to
 // berth, a job that exits 3 and is not retried (evaluateOnExit EXIT),
@@ -39,7 +28,7 @@ func TestBatchWithAWSCLI(t *testing.T) {
 	var jobs []string
 	t.Cleanup(func() {
 		srv.Stop(t)
-		removeJobContainers(jobs)
+		removeLabelled("berth.job", jobs)
 		removeImage(t, image)
 		removeImage(t, pulled)
 	})

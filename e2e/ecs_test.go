@@ -88,9 +88,12 @@ func taskContext(t *testing.T) string {
 
 // removeTaskContainers removes whatever containers of the tasks are left,
 // by their label.
-func removeTaskContainers(ids []string) {
-	for _, id := range ids {
-		out, _ := execute(dockerTimeout, nil, "docker", "ps", "--all", "--quiet", "--filter", "label=berth.task="+id)
+func removeTaskContainers(ids []string) { removeLabelled("berth.task", ids) }
+
+// removeLabelled removes the containers whose label is one of values.
+func removeLabelled(label string, values []string) {
+	for _, id := range values {
+		out, _ := execute(dockerTimeout, nil, "docker", "ps", "--all", "--quiet", "--filter", "label="+label+"="+id)
 		for _, c := range strings.Fields(out) {
 			execute(dockerTimeout, nil, "docker", "rm", "--force", c)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,14 +20,13 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/launcher"
 	"github.com/berth-dev/berth/launcher/docker/dockertest"
 	"github.com/berth-dev/berth/metadata/sqlite"
-	"github.com/berth-dev/berth/registry"
-	"github.com/berth-dev/berth/storage/filesystem"
 )
 
 func TestMain(m *testing.M) {
@@ -41,8 +41,9 @@ func TestMain(m *testing.M) {
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// registryServer is an in-process berth registry on 127.0.0.1 holding
-// the launcher tests' program (static, FROM scratch) as test/prog:1.
+// registryServer is an in-memory registry on 127.0.0.1 (which the
+// engine may pull from over plain HTTP) holding the launcher tests'
+// program (static, FROM scratch) as test/prog:1.
 type registryServer struct {
 	host string
 	srv  *httptest.Server
@@ -54,15 +55,7 @@ var testRegistry = sync.OnceValues(func() (*registryServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "berth.db"))
-	if err != nil {
-		return nil, err
-	}
-	blobs, err := filesystem.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		return nil, err
-	}
-	srv := httptest.NewServer(registry.New(store, blobs, quietLog(), registry.Config{CreateOnPush: true}))
+	srv := httptest.NewServer(ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0))))
 	r := &registryServer{host: strings.TrimPrefix(srv.URL, "http://"), srv: srv, dir: dir}
 	bin := filepath.Join(dir, "testprog")
 	cmd := exec.Command("go", "build", "-o", bin, "../docker/testdata/testprog")

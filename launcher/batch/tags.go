@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -80,13 +81,11 @@ func (a *API) tagResource(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	next := map[string]string{}
-	for k, v := range tags {
-		next[k] = v
+	next := maps.Clone(tags)
+	if next == nil {
+		next = map[string]string{}
 	}
-	for k, v := range in.Tags {
-		next[k] = v
-	}
+	maps.Copy(next, in.Tags)
 	if err := put(next); err != nil {
 		return serverError("tag resource", err)
 	}
@@ -108,10 +107,7 @@ func (a *API) untagResource(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	next := map[string]string{}
-	for k, v := range tags {
-		next[k] = v
-	}
+	next := maps.Clone(tags)
 	for _, k := range keys {
 		delete(next, k)
 	}
