@@ -141,6 +141,8 @@ func newEnv(t testing.TB, engine bool, opts ...func(*Config)) *env {
 			}
 		})
 	}
+	logs := &memoryLogs{streams: map[string][]string{}}
+	cfg.Logs = logs
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -149,8 +151,7 @@ func newEnv(t testing.TB, engine bool, opts ...func(*Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	e := &env{t: t, store: store, logs: &memoryLogs{streams: map[string][]string{}}, cfg: cfg}
-	e.cfg.Logs = e.logs
+	e := &env{t: t, store: store, logs: logs, cfg: cfg}
 	e.start(eng)
 	return e
 }
