@@ -116,3 +116,32 @@ func TestDescribeAndList(t *testing.T) {
 		t.Errorf("compute environment: %v", ces)
 	}
 }
+
+// A job starts only while its environment's vCPUs and the host's memory
+// stay within their caps.
+func TestRoom(t *testing.T) {
+	e := newEnv(t, false, func(c *Config) { c.HostMemoryMiB = 100 })
+	e.queue("q", 2, 1)
+	a := e.api
+	q := a.queues["q"]
+	first := &job{State: jobState{CE: "q", MilliCPU: 1000, MemoryMiB: 64}}
+	if ce := a.room(q, 1000, 64); ce == nil {
+		t.Fatal("no room in an idle environment")
+	} else {
+		a.hold(first, ce)
+	}
+	if a.room(q, 1000, 64) != nil {
+		t.Error("room for 128 MiB on a host of 100 MiB")
+	}
+	if a.room(q, 1000, 30) == nil {
+		t.Error("no room for a second vCPU and 30 MiB")
+	}
+	if a.room(q, 1500, 1) != nil {
+		t.Error("room for 2.5 vCPUs in an environment of 2")
+	}
+	a.release(first)
+	a.release(first) // twice is harmless
+	if ce := a.envs["q"]; ce.usedMilliCPU != 0 || a.usedMemoryMiB != 0 {
+		t.Errorf("after release: %d milli-vCPUs, %d MiB held", ce.usedMilliCPU, a.usedMemoryMiB)
+	}
+}

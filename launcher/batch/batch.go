@@ -8,6 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,6 +95,10 @@ type Config struct {
 	// HostCPUs is the capacity of an UNMANAGED compute environment (the
 	// host's CPUs).
 	HostCPUs int
+	// HostMemoryMiB caps the memory of all running jobs together (the
+	// host's memory); 0 reads it from /proc/meminfo, and where that
+	// cannot be read memory is not capped.
+	HostMemoryMiB int64
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -120,14 +127,14 @@ type API struct {
 
 	// mu guards everything below: the scheduler's state, which is the
 	// index's contents in memory.
-	mu      sync.Mutex
-	envs    map[string]*computeEnvironment
-	queues  map[string]*jobQueue
-	defs    map[string][]*jobDefinition // by name, by revision
-	jobs    map[string]*job             // every job, children included once made
-	active  map[string]*job             // jobs not yet SUCCEEDED or FAILED
-	loaded  bool
-	started time.Time
+	mu     sync.Mutex
+	envs   map[string]*computeEnvironment
+	queues map[string]*jobQueue
+	defs   map[string][]*jobDefinition // by name, by revision
+	jobs   map[string]*job             // every job, children included once made
+	active map[string]*job             // jobs not yet SUCCEEDED or FAILED
+	// usedMemoryMiB is the memory of the jobs holding vCPUs.
+	usedMemoryMiB int64
 }
 
 // New returns the Batch API over store, running jobs on engine.
@@ -146,6 +153,9 @@ func New(store Store, engine Engine, cfg Config) *API {
 	}
 	if cfg.HostCPUs <= 0 {
 		cfg.HostCPUs = 4
+	}
+	if cfg.HostMemoryMiB <= 0 {
+		cfg.HostMemoryMiB = hostMemoryMiB()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -297,3 +307,19 @@ type opError struct {
 
 func (e *opError) Error() string { return e.op + ": " + e.err.Error() }
 func (e *opError) Unwrap() error { return e.err }
+
+// hostMemoryMiB is the machine's memory from /proc/meminfo, 0 when it
+// cannot be read.
+func hostMemoryMiB() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb >> 10
+		}
+	}
+	return 0
+}

@@ -106,7 +106,7 @@ func validEnv(env []KeyValuePair) error {
 }
 
 func (a *API) registerJobDefinition(ctx context.Context, in *registerJobDefinitionInput) (*registerJobDefinitionOutput, error) {
-	if err := a.authorize(ctx, "RegisterJobDefinition", a.scope.JobDefinition(in.JobDefinitionName, 0).String()); err != nil {
+	if err := a.authorize(ctx, "RegisterJobDefinition", a.definitionFamilyARN(in.JobDefinitionName)); err != nil {
 		return nil, err
 	}
 	if !resourceName.MatchString(in.JobDefinitionName) {
@@ -282,7 +282,7 @@ type deregisterJobDefinitionInput struct {
 }
 
 func (a *API) deregisterJobDefinition(ctx context.Context, in *deregisterJobDefinitionInput) (*struct{}, error) {
-	if err := a.authorize(ctx, "DeregisterJobDefinition", in.JobDefinition); err != nil {
+	if err := a.authorize(ctx, "DeregisterJobDefinition", a.definitionARN(in.JobDefinition)); err != nil {
 		return nil, err
 	}
 	a.mu.Lock()
@@ -331,4 +331,24 @@ func paginate[T any](items []T, maxResults *int, token string, limit int) ([]T, 
 		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
 	}
 	return items[start:end], next, nil
+}
+
+// definitionARN is the ARN a job definition reference names, for
+// authorization: the revision's, or with no revision the name's
+// (job-definition/<name>).
+func (a *API) definitionARN(ref string) string {
+	if p, err := arn.Parse(ref); err == nil {
+		return p.String()
+	}
+	name, rev, _ := strings.Cut(ref, ":")
+	if v, err := strconv.Atoi(rev); err == nil {
+		return a.scope.JobDefinition(name, v).String()
+	}
+	return a.definitionFamilyARN(name)
+}
+
+// definitionFamilyARN is job-definition/<name>, all revisions of name.
+func (a *API) definitionFamilyARN(name string) string {
+	return arn.ARN{Partition: "aws", Service: arn.Batch, Region: a.cfg.Region, AccountID: a.cfg.AccountID,
+		Resource: "job-definition/" + name}.String()
 }

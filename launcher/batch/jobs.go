@@ -38,7 +38,11 @@ type submitJobOutput struct {
 func (a *API) submitJob(ctx context.Context, in *submitJobInput) (*submitJobOutput, error) {
 	id := launcher.NewUUID()
 	jobARN := a.scope.Job(id).String()
-	if err := a.authorize(ctx, "SubmitJob", jobARN); err != nil {
+	// Batch authorizes SubmitJob on the queue and the definition.
+	if err := a.authorize(ctx, "SubmitJob", a.scope.JobQueue(nameOf(in.JobQueue, "job-queue")).String()); err != nil {
+		return nil, err
+	}
+	if err := a.authorize(ctx, "SubmitJob", a.definitionARN(in.JobDefinition)); err != nil {
 		return nil, err
 	}
 	if !resourceName.MatchString(in.JobName) {

@@ -128,7 +128,7 @@ func (a *API) tick(ctx context.Context) {
 		if j.Status != StatusRunnable {
 			continue
 		}
-		if ce := a.room(q, j.State.MilliCPU); ce != nil {
+		if ce := a.room(q, j.State.MilliCPU, j.State.MemoryMiB); ce != nil {
 			a.start(ctx, j, ce)
 		}
 	}
@@ -142,8 +142,12 @@ func priority(q *jobQueue) int {
 }
 
 // room returns the first enabled compute environment of q with
-// milliCPU to spare, or nil.
-func (a *API) room(q *jobQueue, milliCPU int64) *computeEnvironment {
+// milliCPU to spare, or nil; nil too when the host has not memoryMiB
+// left.
+func (a *API) room(q *jobQueue, milliCPU, memoryMiB int64) *computeEnvironment {
+	if m := a.cfg.HostMemoryMiB; m > 0 && a.usedMemoryMiB+memoryMiB > m {
+		return nil
+	}
 	for _, o := range q.Order {
 		ce := a.envs[nameOf(o.ComputeEnvironment, "compute-environment")]
 		if ce == nil || ce.State != "ENABLED" {
@@ -186,7 +190,7 @@ func (a *API) startChildren(ctx context.Context, p *job, q *jobQueue) {
 				return
 			}
 		}
-		ce := a.room(q, p.State.MilliCPU)
+		ce := a.room(q, p.State.MilliCPU, p.State.MemoryMiB)
 		if ce == nil {
 			return
 		}
@@ -229,15 +233,20 @@ func (a *API) start(ctx context.Context, j *job, ce *computeEnvironment) {
 func (a *API) hold(j *job, ce *computeEnvironment) {
 	if !j.holds {
 		ce.usedMilliCPU += j.State.MilliCPU
+		a.usedMemoryMiB += j.State.MemoryMiB
 		j.holds = true
 	}
 }
 
 // release gives j's vCPUs back to its compute environment.
 func (a *API) release(j *job) {
-	if ce := a.envs[j.State.CE]; ce != nil && j.holds {
+	if !j.holds {
+		return
+	}
+	if ce := a.envs[j.State.CE]; ce != nil {
 		ce.usedMilliCPU -= j.State.MilliCPU
 	}
+	a.usedMemoryMiB -= j.State.MemoryMiB
 	j.holds = false
 }
 
