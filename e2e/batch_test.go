@@ -10,7 +10,7 @@ import (
 // TestBatchWithAWSCLI is the Batch flow with the real AWS CLI v2: a
 // compute environment and queue, a job definition of an image pushed to
 // berth, a job that exits 3 and is not retried (evaluateOnExit EXIT),
-// its output in /aws/batch/job, an array job whose running children are
+// its output in /aws/batch/job (aws logs tail --follow), an array job whose running children are
 // listed and terminated, and Batch's refusals.
 func TestBatchWithAWSCLI(t *testing.T) {
 	requireDocker(t)
@@ -64,6 +64,10 @@ func TestBatchWithAWSCLI(t *testing.T) {
 	if msg := fmt.Sprint(field(t, events, "events", 0, "message")); !strings.HasPrefix(msg, "hello from an ECS task in us-east-1") {
 		t.Errorf("the job's output: %q", msg)
 	}
+	// `aws logs tail --follow` shows the jobs' output, a running one's as
+	// it comes.
+	tail := tailFollow(t, aws, "/aws/batch/job")
+	tail.waitFor(stream + " hello from an ECS task")
 
 	// An array of 2 that runs until terminated.
 	submitted = batch("submit-job", "--job-name", "sleepers", "--job-queue", "e2e", "--job-definition", "e2e:1",
@@ -74,6 +78,7 @@ func TestBatchWithAWSCLI(t *testing.T) {
 		listed := batch("list-jobs", "--array-job-id", parent)
 		return len(field(t, listed, "jobSummaryList").([]any)) == 2
 	})
+	tail.waitFor(" sleeping")
 	described := batch("describe-jobs", "--jobs", parent)
 	expectField(t, described, 2, "jobs", 0, "arrayProperties", "statusSummary", "RUNNING")
 	batch("terminate-job", "--job-id", parent, "--reason", "e2e is done")

@@ -89,7 +89,7 @@ func (a *API) submitJob(ctx context.Context, in *submitJobInput) (*submitJobOutp
 	if err != nil {
 		return nil, err
 	}
-	j := &job{children: nil}
+	j := &job{}
 	sequential, nToN := false, ""
 	for _, d := range in.DependsOn {
 		switch d.Type {
