@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -57,11 +54,9 @@ var testRegistry = sync.OnceValues(func() (*registryServer, error) {
 	}
 	srv := httptest.NewServer(ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0))))
 	r := &registryServer{host: strings.TrimPrefix(srv.URL, "http://"), srv: srv, dir: dir}
-	bin := filepath.Join(dir, "testprog")
-	cmd := exec.Command("go", "build", "-o", bin, "../docker/testdata/testprog")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build testprog: %v\n%s", err, out)
+	bin, err := dockertest.TestProgram(dir)
+	if err != nil {
+		return nil, err
 	}
 	img, err := dockertest.ProgramImage(bin, "testprog")
 	if err != nil {

@@ -3,14 +3,11 @@ package ecs_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -81,11 +78,9 @@ var testRegistry = sync.OnceValues(func() (*registryServer, error) {
 	reg := registry.New(store, blobs, quietLog(), registry.Config{CreateOnPush: true})
 	srv := httptest.NewServer(reg)
 	r := &registryServer{host: strings.TrimPrefix(srv.URL, "http://"), srv: srv, dir: dir}
-	bin := filepath.Join(dir, "testprog")
-	cmd := exec.Command("go", "build", "-o", bin, "../docker/testdata/testprog")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build testprog: %v\n%s", err, out)
+	bin, err := dockertest.TestProgram(dir)
+	if err != nil {
+		return nil, err
 	}
 	img, err := dockertest.ProgramImage(bin, "testprog")
 	if err != nil {

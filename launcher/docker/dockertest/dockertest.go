@@ -13,6 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
@@ -107,6 +109,21 @@ var SidecarImage = sync.OnceValues(func() (string, error) {
 	}
 	return ref, err
 })
+
+// TestProgram builds the launcher tests' container program
+// (launcher/docker/testdata/testprog; its first argument says what it
+// does) static, for a FROM scratch image, into dir and returns its path.
+func TestProgram(dir string) (string, error) {
+	_, self, _, _ := runtime.Caller(0)
+	bin := filepath.Join(dir, "testprog")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join(filepath.Dir(self), "..", "testdata", "testprog")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build testprog: %v\n%s", err, out)
+	}
+	return bin, nil
+}
 
 // ProgramImage is a FROM scratch image of the static program at bin, as
 // /name, its entrypoint, for linux on this machine's architecture and
