@@ -6,7 +6,8 @@
 // Compute environments (environments.go) cap the vCPUs their jobs may use
 // on the Docker host (maxvCpus); job queues feed them by priority; job
 // definitions (jobdefs.go) are revisions of container properties. The
-// [Scheduler] (scheduler.go) owns every job in memory and writes each
+// API's scheduler (scheduler.go, run by [API.Run]) owns every job in
+// memory (job.go) and writes each
 // change through to the metadata index before anyone sees it. Its tick
 // moves jobs from SUBMITTED and PENDING (dependencies) to RUNNABLE, then
 // starts RUNNABLE jobs, highest-priority queue first and FIFO within a
