@@ -7,8 +7,8 @@
 // on the Docker host (maxvCpus); job queues feed them by priority; job
 // definitions (jobdefs.go) are revisions of container properties. The
 // API's scheduler (scheduler.go, run by [API.Run]) owns every job in
-// memory (job.go) and writes each
-// change through to the metadata index before anyone sees it. Its tick
+// memory (job.go) and writes each change through to the metadata index
+// before anyone sees it. Its tick
 // moves jobs from SUBMITTED and PENDING (dependencies) to RUNNABLE, then
 // starts RUNNABLE jobs, highest-priority queue first and FIFO within a
 // queue, while their compute environment has vCPUs left. An attempt
