@@ -36,7 +36,7 @@ type launcherStore interface {
 	batch.Store
 }
 
-// launchers is the launcher as serve wires it: the ECS and Lambda APIs,
+// launchers is the launcher as serve wires it: the ECS, Lambda and Batch APIs,
 // and their runners, whose loops run beside the server (all nil when the
 // launcher is off).
 type launchers struct {
@@ -48,7 +48,7 @@ type launchers struct {
 	batchAPI     *batch.API
 }
 
-// Register puts the ECS and Lambda APIs on the AWS front door.
+// Register puts the ECS, Lambda and Batch APIs on the AWS front door.
 func (l launchers) Register(front *awsjson.Front) {
 	if l.api != nil {
 		l.api.Register(front)
@@ -63,8 +63,6 @@ func (l launchers) loops() []func(context.Context) error {
 		return nil
 	}
 	return []func(context.Context) error{l.runner.Run, l.api.Run, untilDone(l.lambdaRunner.Run), l.lambdaAPI.Run,
-		untilDone(func(ctx context.Context) { l.meter.Run(ctx, 10*time.Second) })}
-	return []func(context.Context) error{l.runner.Run, untilDone(l.lambdaRunner.Run), l.lambdaAPI.Run,
 		untilDone(func(ctx context.Context) { l.meter.Run(ctx, 10*time.Second) }), l.batchAPI.Run}
 }
 

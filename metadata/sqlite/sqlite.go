@@ -385,6 +385,7 @@ CREATE TABLE replications (
 	PRIMARY KEY (repository, digest, destination)
 ) WITHOUT ROWID;
 CREATE INDEX replications_due ON replications(status, due);
+`, `
 -- The launcher's Batch state: compute environments and job queues, job
 -- definition revisions and jobs, each as the launcher's JSON document.
 CREATE TABLE batch_resources (
