@@ -156,6 +156,9 @@ type Principal struct {
 	SourceIP string
 
 	policies []*policy.Policy
+	// broken: one of the user's identity policies no longer parses; every
+	// request is denied (fail closed) until it is fixed.
+	broken bool
 	// scoped principals hold a Docker token-flow token and may do only
 	// what scope grants (and their policies still allow).
 	scoped bool
@@ -209,8 +212,10 @@ func (a *Authority) principal(ctx context.Context, keyID, sourceIP string) (*Pri
 	for _, text := range u.Policies {
 		pol, err := a.identityPolicy(text)
 		if err != nil {
-			// A policy that no longer parses grants nothing; say so once per request.
-			a.log.WarnContext(ctx, "auth: ignoring an identity policy that does not parse", "user", u.Name, "err", err)
+			// A policy that no longer parses may have held a Deny: skipping
+			// it would widen access, so the user is refused until it is fixed.
+			a.log.ErrorContext(ctx, "auth: refusing a user whose identity policy does not parse", "user", u.Name, "err", err)
+			p.broken = true
 			continue
 		}
 		p.policies = append(p.policies, pol)
@@ -311,13 +316,18 @@ func (a *Authority) resourcePolicy(ctx context.Context, resource arn.ARN) (*poli
 		return nil, nil
 	}
 	text, err := policies.ResourcePolicy(ctx, resource)
-	if text == "" { // as before the lookup moved out: an error with no text reads as no policy
+	if err != nil {
+		// Fail closed: a policy that cannot be read may hold a Deny.
+		return nil, fmt.Errorf("auth: reading the policy of %s: %w", resource, err)
+	}
+	if text == "" {
 		return nil, nil
 	}
+	pol, err := a.parse(text, policy.Resource)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("auth: the policy of %s does not parse: %w", resource, err)
 	}
-	return a.parse(text, policy.Resource)
+	return pol, nil
 }
 
 // parse parses a policy document through the cache.
@@ -360,6 +370,9 @@ func (a *Authority) Allowed(ctx context.Context, p *Principal, action, resourceA
 		return false, fmt.Errorf("auth: resource of %s: %w", action, err)
 	}
 	if p.scoped && !scopeGrants(p.scope, repositoryName(target), action) {
+		return false, nil
+	}
+	if p.broken {
 		return false, nil
 	}
 	resource, err := a.resourcePolicy(ctx, target)
