@@ -13,6 +13,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	sdkecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/smithy-go"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/auth/token"
@@ -453,4 +454,43 @@ func TestECRActionsAuthorized(t *testing.T) {
 	}
 	_, err = f.ecrClient(onlyA.ID, onlyA.Secret).ListImages(ctx, &sdkecr.ListImagesInput{RepositoryName: aws.String("bb")})
 	assertAPIError(t, err, "AccessDeniedException")
+}
+
+// An upload that does several layer actions in one request needs every
+// one of them: a monolithic POST ?digest= initiates, uploads and
+// completes; a PUT with a body uploads a part and completes. Before, the
+// first was checked only for InitiateLayerUpload and the second only for
+// CompleteLayerUpload, so a Deny on the other actions did not hold.
+func TestUploadNeedsEveryLayerAction(t *testing.T) {
+	f := newFixture(t)
+	deny := func(action string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"` + action + `","Resource":"*"}]}`
+	}
+	noPart := basic(f.token(f.user("no-part", "full-access", deny("ecr:UploadLayerPart"))))
+	noComplete := basic(f.token(f.user("no-complete", "full-access", deny("ecr:CompleteLayerUpload"))))
+	admin := basic(f.token(f.user("admin", "full-access")))
+	f.push(admin, "team/app", "v1")
+
+	blob := []byte("one layer")
+	monolithic := "/v2/team/app/blobs/uploads/?digest=" + digest.FromBytes(blob).String()
+	for name, who := range map[string]string{"UploadLayerPart denied": noPart, "CompleteLayerUpload denied": noComplete} {
+		if resp, body := f.do("POST", monolithic, who, blob); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "DENIED") {
+			t.Errorf("%s: monolithic upload = %d %s; want 403 DENIED", name, resp.StatusCode, body)
+		}
+	}
+
+	// A session opened (InitiateLayerUpload is allowed), then closed by a
+	// PUT that carries the bytes.
+	resp, _ := f.expect(http.StatusAccepted, "POST", "/v2/team/app/blobs/uploads/", noPart, nil)
+	put := resp.Header.Get("Location")
+	sep := "?"
+	if strings.Contains(put, "?") {
+		sep = "&"
+	}
+	put += sep + "digest=" + digest.FromBytes(blob).String()
+	if resp, body := f.do("PUT", put, noPart, blob); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "ecr:UploadLayerPart") {
+		t.Errorf("PUT with a body, UploadLayerPart denied = %d %s; want 403 naming ecr:UploadLayerPart", resp.StatusCode, body)
+	}
+	f.expect(http.StatusNotFound, "HEAD", "/v2/team/app/blobs/"+digest.FromBytes(blob).String(), admin, nil)
+	f.expect(http.StatusCreated, "POST", monolithic, admin, blob)
 }

@@ -61,13 +61,28 @@ var needs = map[routeKind]map[string][]string{
 	routeReferrers: {http.MethodGet: {actionPull}},
 }
 
+// required lists the ECR actions r performs: those of its route and
+// method, and every layer action of an upload that does several steps in
+// one request, so that a Deny on any of them holds. A POST with ?digest=
+// initiates, uploads and completes a layer; a PUT with a body uploads its
+// last part and completes.
+func required(r *http.Request, rt route) []string {
+	switch {
+	case rt.kind == routeUploadStart && r.Method == http.MethodPost && r.URL.Query().Has("digest"):
+		return []string{actionInitiate, actionUpload, actionComplete}
+	case rt.kind == routeUpload && r.Method == http.MethodPut && r.ContentLength != 0:
+		return []string{actionUpload, actionComplete}
+	}
+	return needs[rt.kind][r.Method]
+}
+
 // authorize runs the Authorizer for a routed request and returns the
 // request to serve.
 func (reg *Registry) authorize(r *http.Request, rt route) (*http.Request, error) {
 	if reg.auth == nil {
 		return r, nil
 	}
-	ctx, err := reg.auth.Authorize(r, rt.name, needs[rt.kind][r.Method])
+	ctx, err := reg.auth.Authorize(r, rt.name, required(r, rt))
 	if err != nil {
 		return nil, err
 	}
