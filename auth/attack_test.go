@@ -494,3 +494,28 @@ func TestUploadNeedsEveryLayerAction(t *testing.T) {
 	f.expect(http.StatusNotFound, "HEAD", "/v2/team/app/blobs/"+digest.FromBytes(blob).String(), admin, nil)
 	f.expect(http.StatusCreated, "POST", monolithic, admin, blob)
 }
+
+// With registry.createOnPush, a push creates a repository only for a
+// caller allowed ecr:CreateRepository on it; pushes into repositories
+// that exist need no such grant. Before, a push-pull user, or one with an
+// explicit Deny on ecr:CreateRepository, created repositories by pushing.
+func TestCreateOnPushNeedsCreateRepository(t *testing.T) {
+	f := newFixture(t)
+	admin := basic(f.token(f.user("admin", "full-access")))
+	pushPull := basic(f.token(f.user("ci", "push-pull")))
+	denied := basic(f.token(f.user("denied", "full-access",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ecr:CreateRepository","Resource":"*"}]}`)))
+
+	for name, who := range map[string]string{"push-pull": pushPull, "Deny on CreateRepository": denied} {
+		resp, body := f.do("POST", "/v2/new/"+strings.ToLower(strings.ReplaceAll(name, " ", "-"))+"/blobs/uploads/", who, nil)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "ecr:CreateRepository") {
+			t.Errorf("%s: a push into a new repository = %d %s; want 403 naming ecr:CreateRepository", name, resp.StatusCode, body)
+		}
+	}
+	if _, body := f.expect(http.StatusOK, "GET", "/v2/_catalog", admin, nil); strings.Contains(body, "new/") {
+		t.Errorf("catalog = %s; want no repository created", body)
+	}
+	f.push(admin, "team/app", "v1")
+	f.push(pushPull, "team/app", "v2")
+	f.push(denied, "team/app", "v3")
+}

@@ -26,16 +26,17 @@ type Authorizer interface {
 
 // ECR actions, named as IAM policies name them.
 const (
-	actionPull      = "ecr:BatchGetImage"
-	actionDownload  = "ecr:GetDownloadUrlForLayer"
-	actionCheck     = "ecr:BatchCheckLayerAvailability"
-	actionList      = "ecr:ListImages"
-	actionDescribe  = "ecr:DescribeRepositories"
-	actionInitiate  = "ecr:InitiateLayerUpload"
-	actionUpload    = "ecr:UploadLayerPart"
-	actionComplete  = "ecr:CompleteLayerUpload"
-	actionPutImage  = "ecr:PutImage"
-	actionDeleteImg = "ecr:BatchDeleteImage"
+	actionPull       = "ecr:BatchGetImage"
+	actionDownload   = "ecr:GetDownloadUrlForLayer"
+	actionCheck      = "ecr:BatchCheckLayerAvailability"
+	actionList       = "ecr:ListImages"
+	actionDescribe   = "ecr:DescribeRepositories"
+	actionInitiate   = "ecr:InitiateLayerUpload"
+	actionUpload     = "ecr:UploadLayerPart"
+	actionComplete   = "ecr:CompleteLayerUpload"
+	actionPutImage   = "ecr:PutImage"
+	actionDeleteImg  = "ecr:BatchDeleteImage"
+	actionCreateRepo = "ecr:CreateRepository"
 )
 
 // needs lists the ECR actions each route and method requires, as ECR maps

@@ -239,16 +239,20 @@ func (e *RepositoryNotFoundError) Error() string {
 }
 
 // pushable refuses a push into a repository that does not exist, unless
-// pushes create repositories.
+// pushes create repositories and the caller may create this one
+// (ecr:CreateRepository, as if it had called CreateRepository first).
 func (reg *Registry) pushable(ctx context.Context, repo string) error {
-	if reg.config.CreateOnPush {
-		return nil
-	}
 	_, err := reg.store.Repository(ctx, repo)
-	if errors.Is(err, metadata.ErrRepositoryUnknown) {
+	if !errors.Is(err, metadata.ErrRepositoryUnknown) {
+		return err
+	}
+	if !reg.config.CreateOnPush {
 		return &RepositoryNotFoundError{Repository: repo, RegistryID: reg.config.RegistryID}
 	}
-	return err
+	if !reg.permits(ctx, repo, actionCreateRepo) {
+		return ocierr.New(ocierr.Denied, fmt.Sprintf("not authorized to perform: %s on repository %s, which a push would create", actionCreateRepo, repo), nil)
+	}
+	return nil
 }
 
 // checkReference refuses a reference that is neither a tag nor a digest.
