@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -518,4 +519,56 @@ func TestCreateOnPushNeedsCreateRepository(t *testing.T) {
 	f.push(admin, "team/app", "v1")
 	f.push(pushPull, "team/app", "v2")
 	f.push(denied, "team/app", "v3")
+}
+
+// SigV4's scope and signed parts: a signature for another region, one
+// that leaves X-Amz-Target (the operation) out, and one that leaves the
+// body out (UNSIGNED-PAYLOAD) are refused in AWS's words. Before, all
+// three were accepted: the operation of a captured request could be
+// swapped, and its body replaced.
+func TestSigV4ScopeAndSignedParts(t *testing.T) {
+	f := newFixture(t)
+	k := f.user("admin", "full-access")
+	ctx := t.Context()
+
+	other := sdkecr.New(sdkecr.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String(f.srv.URL), HTTPClient: f.srv.Client(),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: k.ID, SecretAccessKey: k.Secret}, nil
+		}),
+	})
+	_, err := other.GetAuthorizationToken(ctx, &sdkecr.GetAuthorizationTokenInput{})
+	assertAPIError(t, err, "InvalidSignatureException")
+
+	send := func(payloadHash string, targetSigned bool) (int, string) {
+		req := httptest.NewRequest("POST", f.srv.URL+"/", strings.NewReader("{}"))
+		req.RequestURI = ""
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		target := "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"
+		if targetSigned {
+			req.Header.Set("X-Amz-Target", target)
+		}
+		if payloadHash == "UNSIGNED-PAYLOAD" {
+			req.Header.Set("X-Amz-Content-Sha256", payloadHash)
+		}
+		if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: k.ID, SecretAccessKey: k.Secret}, req, payloadHash, "ecr", region, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Target", target)
+		resp, err := f.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, readAll(resp.Body)
+	}
+	if code, body := send(hashHex("{}"), true); code != 200 {
+		t.Fatalf("a well signed request: %d %s", code, body)
+	}
+	if code, body := send(hashHex("{}"), false); code != 400 || !strings.Contains(body, "IncompleteSignatureException") || !strings.Contains(body, "'X-Amz-Target' must be a 'SignedHeader'") {
+		t.Errorf("X-Amz-Target not signed: %d %s; want IncompleteSignatureException", code, body)
+	}
+	if code, body := send("UNSIGNED-PAYLOAD", true); code != 400 || !strings.Contains(body, "InvalidSignatureException") {
+		t.Errorf("UNSIGNED-PAYLOAD: %d %s; want InvalidSignatureException", code, body)
+	}
 }

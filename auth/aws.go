@@ -22,7 +22,9 @@ import (
 // signatures count against the caller's address like bad registry
 // credentials.
 func (a *Authority) AuthenticateAWS(service string) func(r *http.Request, body []byte) (context.Context, error) {
-	opts := sigv4.Options{Service: service, Now: a.now}
+	// The scope must name this server's region and service, and the body
+	// must be signed: every SDK signs a control plane's payload.
+	opts := sigv4.Options{Service: service, Region: a.cfg.Region, Now: a.now}
 	return func(r *http.Request, body []byte) (context.Context, error) {
 		ctx := r.Context()
 		ip := sourceIP(r)

@@ -72,7 +72,7 @@ func TestAWSSDKSigner(t *testing.T) {
 				if err != nil {
 					t.Error(err)
 				}
-				opts := Options{Service: tc.service, Region: tc.region}
+				opts := Options{Service: tc.service, Region: tc.region, AllowUnsignedPayload: tc.wantUnsigned}
 				id, err := Verify(r.Context(), r, HashPayload(body), staticCreds{"AKIDSDK": secret}, opts)
 				results <- result{id, err}
 			}))

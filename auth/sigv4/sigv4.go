@@ -61,6 +61,11 @@ type Options struct {
 	MaxSkew time.Duration
 	// Now returns the current time. Nil means time.Now; tests set it.
 	Now func() time.Time
+	// AllowUnsignedPayload accepts "X-Amz-Content-Sha256: UNSIGNED-PAYLOAD".
+	// Only S3-style APIs allow it; control planes (AWS JSON, REST-JSON)
+	// are signed over their body by every SDK, so by default Verify
+	// refuses it with InvalidSignatureException.
+	AllowUnsignedPayload bool
 }
 
 // Identity is who signed a request that Verify accepted.
@@ -100,8 +105,10 @@ func HashPayload(body []byte) string {
 // MissingAuthenticationTokenException when there is no Authorization
 // header, IncompleteSignatureException when it or X-Amz-Date is malformed,
 // UnrecognizedClientException when creds returns ErrUnknownAccessKey, and
-// InvalidSignatureException for a wrong signature, body, credential scope
-// or a signing time outside opts.MaxSkew. Any other error comes from creds
+// InvalidSignatureException for a wrong signature, body, credential scope,
+// an UNSIGNED-PAYLOAD opts does not allow, or a signing time outside
+// opts.MaxSkew. A request carrying X-Amz-Target must sign it
+// (IncompleteSignatureException otherwise). Any other error comes from creds
 // or from an invalid payloadHash argument.
 func Verify(ctx context.Context, r *http.Request, payloadHash string, creds Credentials, opts Options) (*Identity, error) {
 	values := r.Header.Values("Authorization")
@@ -127,6 +134,11 @@ func Verify(ctx context.Context, r *http.Request, payloadHash string, creds Cred
 	if !slices.Contains(auth.signedHeaders, "host") {
 		return nil, incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.")
 	}
+	// X-Amz-Target names the operation of an AWS JSON request: unsigned,
+	// it could be swapped for another operation under the same signature.
+	if r.Header.Get("X-Amz-Target") != "" && !slices.Contains(auth.signedHeaders, "x-amz-target") {
+		return nil, incomplete("'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
+	}
 	if auth.date != amzDate[:len(dateFormat)] {
 		return nil, newError(awserr.InvalidSignatureException, fmt.Sprintf(
 			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
@@ -145,6 +157,8 @@ func Verify(ctx context.Context, r *http.Request, payloadHash string, creds Cred
 	id := &Identity{AccessKeyID: auth.accessKeyID, Region: auth.region, Service: auth.service, SignedAt: signedAt}
 	signedPayload := payloadHash
 	switch sent := r.Header.Get("X-Amz-Content-Sha256"); {
+	case sent == UnsignedPayload && !opts.AllowUnsignedPayload:
+		return nil, newError(awserr.InvalidSignatureException, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 	case sent == UnsignedPayload:
 		signedPayload, id.UnsignedPayload = sent, true
 	case sent != "":

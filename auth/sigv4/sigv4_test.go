@@ -281,9 +281,18 @@ func TestVerifyErrors(t *testing.T) {
 			typ:    awserr.InvalidSignatureException, msg: "'x-amz-content-sha256' header does not match"},
 		{name: "streaming payload", mutate: func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") },
 			typ: awserr.IncompleteSignatureException, msg: "streaming"},
-		{name: "unsigned payload not used by the signer",
+		{name: "unsigned payload not used by the signer", opts: Options{AllowUnsignedPayload: true},
 			mutate: func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", UnsignedPayload) },
 			typ:    awserr.InvalidSignatureException, msg: "does not match the signature"},
+		// Before, a control plane took UNSIGNED-PAYLOAD, leaving the body
+		// out of the signature.
+		{name: "unsigned payload on a control plane",
+			mutate: func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", UnsignedPayload) },
+			typ:    awserr.InvalidSignatureException, msg: "'x-amz-content-sha256' header does not match what was computed"},
+		// Before, an unsigned X-Amz-Target let anyone replay a signed
+		// request as another operation.
+		{name: "X-Amz-Target not signed", mutate: setAuth("x-amz-date;x-amz-target", "x-amz-date"),
+			typ: awserr.IncompleteSignatureException, msg: "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
