@@ -154,6 +154,9 @@ type Principal struct {
 	AccessKeyID string
 	// SourceIP is the caller's address (aws:SourceIp in conditions).
 	SourceIP string
+	// SecureTransport: the request reached berth over TLS
+	// (aws:SecureTransport in conditions).
+	SecureTransport bool
 
 	policies []*policy.Policy
 	// broken: one of the user's identity policies no longer parses; every
@@ -308,6 +311,16 @@ func (a *Authority) identityPolicy(text string) (*policy.Policy, error) {
 	return a.parse(text, policy.Identity)
 }
 
+// usesResourceTags reports whether any of policies tests a resource tag.
+func usesResourceTags(policies ...*policy.Policy) bool {
+	for _, p := range policies {
+		if p != nil && p.UsesConditionKey(isResourceTagKey) {
+			return true
+		}
+	}
+	return false
+}
+
 // resourcePolicy returns the policy attached to resource, nil if none,
 // from the lookup of the resource's service.
 func (a *Authority) resourcePolicy(ctx context.Context, resource arn.ARN) (*policy.Policy, error) {
@@ -339,7 +352,7 @@ func (a *Authority) parse(text string, kind policy.Kind) (*policy.Policy, error)
 	if ok {
 		return p, nil
 	}
-	p, err := policy.Parse(text, policy.Options{Kind: kind})
+	p, err := policy.Parse(text, parseOptions(kind))
 	if err != nil {
 		return nil, err
 	}
@@ -379,10 +392,11 @@ func (a *Authority) Allowed(ctx context.Context, p *Principal, action, resourceA
 	if err != nil {
 		return false, err
 	}
-	req := policy.Request{Principal: p.ARN, Account: a.cfg.AccountID, Action: action, Resource: cmp.Or(resourceARN, "*")}
-	if p.SourceIP != "" {
-		req.Context = map[string][]string{"aws:SourceIp": {p.SourceIP}}
+	conditions, err := a.requestContext(ctx, p, target, usesResourceTags(resource) || usesResourceTags(p.policies...))
+	if err != nil {
+		return false, err
 	}
+	req := policy.Request{Principal: p.ARN, Account: a.cfg.AccountID, Action: action, Resource: cmp.Or(resourceARN, "*"), Context: conditions}
 	if p.Anonymous() {
 		req.Account = ""
 	}

@@ -56,6 +56,7 @@ func (a *Authority) AuthenticateAWS(service string) func(r *http.Request, body [
 		if err != nil {
 			return nil, err
 		}
+		p.SecureTransport = r.TLS != nil
 		return WithPrincipal(ctx, p), nil
 	}
 }
@@ -93,6 +94,8 @@ func (a *Authority) AuthorizationToken(ctx context.Context) (string, time.Time, 
 
 // CheckRepositoryPolicy validates a repository policy document.
 func (a *Authority) CheckRepositoryPolicy(text string) error {
-	_, err := policy.ParseRepositoryPolicy(text)
+	opts := parseOptions(policy.Resource)
+	opts.MaxLength = policy.RepositoryPolicyMaxLength
+	_, err := policy.Parse(text, opts)
 	return err
 }

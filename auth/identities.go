@@ -78,7 +78,7 @@ func ValidatePolicies(policies []string) error {
 		if !strings.HasPrefix(strings.TrimSpace(text), "{") {
 			return fmt.Errorf("policy %q: not one of %s and not a JSON document", text, strings.Join(ManagedPolicyNames(), ", "))
 		}
-		if _, err := policy.Parse(text, policy.Options{Kind: policy.Identity}); err != nil {
+		if _, err := policy.Parse(text, parseOptions(policy.Identity)); err != nil {
 			return err
 		}
 	}

@@ -49,7 +49,7 @@ func (a *Authority) authenticateHTTP(r *http.Request, scope string) (*Principal,
 	ip := sourceIP(r)
 	header := r.Header.Get("Authorization")
 	if header == "" {
-		return &Principal{SourceIP: ip}, nil
+		return &Principal{SourceIP: ip, SecureTransport: r.TLS != nil}, nil
 	}
 	if wait := a.limiter.blocked(ip); wait > 0 {
 		return nil, tooManyFailures(wait)
@@ -57,6 +57,7 @@ func (a *Authority) authenticateHTTP(r *http.Request, scope string) (*Principal,
 	p, err := a.credentials(r.Context(), header, ip)
 	switch {
 	case err == nil:
+		p.SecureTransport = r.TLS != nil
 		return p, nil
 	case errors.Is(err, token.ErrExpired):
 		return nil, ocierr.New(ocierr.Denied, ExpiredMessage, nil)

@@ -27,6 +27,31 @@ func (p RepositoryPolicies) ResourcePolicy(ctx context.Context, resource arn.ARN
 	return text, err
 }
 
+// ResourceTags returns the tags of the repository resource names, which
+// policies test as ecr:ResourceTag/<key> and aws:ResourceTag/<key>; none
+// when it has none, does not exist, or resource is not a repository. It
+// needs a Store that also reads repositories (the metadata index does).
+func (p RepositoryPolicies) ResourceTags(ctx context.Context, resource arn.ARN) (map[string]string, error) {
+	repos, ok := p.Store.(interface {
+		Repository(ctx context.Context, name string) (metadata.Repository, error)
+	})
+	if !ok || !resource.Is(arn.ECR, "repository") {
+		return nil, nil
+	}
+	r, err := repos.Repository(ctx, resource.ID())
+	if errors.Is(err, metadata.ErrRepositoryUnknown) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	tags := make(map[string]string, len(r.Tags))
+	for _, t := range r.Tags {
+		tags[t.Key] = t.Value
+	}
+	return tags, nil
+}
+
 type setRepositoryPolicyInput struct {
 	repositoryRef
 	PolicyText *string `json:"policyText,omitempty"`

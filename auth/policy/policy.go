@@ -79,6 +79,11 @@ type Options struct {
 	// MaxLength is the largest accepted text in characters; 0 means no
 	// limit. Repository policies use RepositoryPolicyMaxLength.
 	MaxLength int
+	// ConditionKeys, when set, reports whether a condition key is one the
+	// evaluator supplies; a policy naming any other key is refused, since
+	// a condition on a key that is never present silently never holds
+	// (or always does, negated). Nil accepts every key.
+	ConditionKeys func(key string) bool
 }
 
 // Effect is a statement's Effect.
@@ -193,7 +198,30 @@ func Parse(text string, opts Options) (*Policy, error) {
 	if err := p.Validate(opts.Kind); err != nil {
 		return nil, err
 	}
+	if opts.ConditionKeys != nil {
+		for i, st := range p.Statements {
+			for _, c := range st.Conditions {
+				if !opts.ConditionKeys(c.Key) {
+					return nil, invalid(fmt.Sprintf("Statement[%d].Condition.%s.%s", i, c.Operator, c.Key),
+						"condition key %q is not supported", c.Key)
+				}
+			}
+		}
+	}
 	return p, nil
+}
+
+// UsesConditionKey reports whether a condition of p names a key for which
+// match is true: an evaluator asks it before it looks up costly keys.
+func (p *Policy) UsesConditionKey(match func(key string) bool) bool {
+	for _, st := range p.Statements {
+		for _, c := range st.Conditions {
+			if match(c.Key) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func decodeString(raw json.RawMessage, path string) (string, error) {
