@@ -203,10 +203,11 @@ func TestPolicies(t *testing.T) {
 	}
 }
 
-// A repository policy with Principal "*" lets anonymous callers pull that
-// repository and nothing else.
+// With auth.anonymous: pull, a repository policy with Principal "*" lets
+// anonymous callers pull that repository and nothing else, even when it
+// allows "*" every action.
 func TestAnonymousPullByRepositoryPolicy(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, func(c *auth.Config) { c.AnonymousPull = true })
 	k := f.user("admin", "full-access")
 	admin := basic(f.token(k))
 	layer := f.push(admin, "public/app", "v1")
@@ -215,12 +216,14 @@ func TestAnonymousPullByRepositoryPolicy(t *testing.T) {
 	f.expect(http.StatusUnauthorized, "GET", "/v2/public/app/manifests/v1", "", nil)
 	_, err := f.ecrClient(k.ID, k.Secret).SetRepositoryPolicy(t.Context(), &sdkecr.SetRepositoryPolicyInput{
 		RepositoryName: aws.String("public/app"),
-		PolicyText:     aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}`),
+		PolicyText:     aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*"}]}`),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.expect(http.StatusOK, "GET", "/v2/public/app/manifests/v1", "", nil)
+	f.expect(http.StatusUnauthorized, "PUT", "/v2/public/app/manifests/v2", "", []byte("{}"))
+	f.expect(http.StatusUnauthorized, "DELETE", "/v2/public/app/manifests/v1", "", nil)
 	f.expect(http.StatusOK, "GET", "/v2/public/app/blobs/"+layer.String(), "", nil)
 	f.expect(http.StatusUnauthorized, "POST", "/v2/public/app/blobs/uploads/", "", nil)
 	f.expect(http.StatusUnauthorized, "GET", "/v2/private/app/manifests/v1", "", nil)
@@ -571,4 +574,42 @@ func TestSigV4ScopeAndSignedParts(t *testing.T) {
 	if code, body := send("UNSIGNED-PAYLOAD", true); code != 400 || !strings.Contains(body, "InvalidSignatureException") {
 		t.Errorf("UNSIGNED-PAYLOAD: %d %s; want InvalidSignatureException", code, body)
 	}
+}
+
+// Who a repository policy's principals are, as on ECR: "*" is every
+// signed-in principal and no anonymous caller (unless auth.anonymous:
+// pull); an account principal delegates to the account's identity
+// policies and grants nothing by itself. Before, "*" let anonymous callers
+// pull by default, and an account principal gave every user of the
+// account what the statement allowed, whatever their identity policies.
+func TestRepositoryPolicyPrincipals(t *testing.T) {
+	f := newFixture(t)
+	k := f.user("admin", "full-access")
+	admin := basic(f.token(k))
+	f.push(admin, "star/app", "v1")
+	f.push(admin, "account/app", "v1")
+	// nobody may only log in; everything else must come from a repository policy.
+	nobody := basic(f.token(f.user("nobody", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}`)))
+	set := func(repo, principal string) {
+		t.Helper()
+		_, err := f.ecrClient(k.ID, k.Secret).SetRepositoryPolicy(t.Context(), &sdkecr.SetRepositoryPolicyInput{
+			RepositoryName: aws.String(repo),
+			PolicyText:     aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":` + principal + `,"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}`),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("star/app", `"*"`)
+	set("account/app", `{"AWS":"arn:aws:iam::`+account+`:root"}`)
+
+	f.expect(http.StatusUnauthorized, "GET", "/v2/star/app/manifests/v1", "", nil)
+	_, body := f.expect(http.StatusOK, "GET", "/token?service=berth-test&scope=repository:star/app:pull", "", nil)
+	f.expect(http.StatusUnauthorized, "GET", "/v2/star/app/manifests/v1", "Bearer "+jsonField(t, body, "token"), nil)
+	f.expect(http.StatusOK, "GET", "/v2/star/app/manifests/v1", nobody, nil)
+
+	f.expect(http.StatusForbidden, "GET", "/v2/account/app/manifests/v1", nobody, nil)
+	f.expect(http.StatusUnauthorized, "GET", "/v2/account/app/manifests/v1", "", nil)
+	reader := basic(f.token(f.user("reader", "read-only")))
+	f.expect(http.StatusOK, "GET", "/v2/account/app/manifests/v1", reader, nil)
 }

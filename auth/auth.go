@@ -72,6 +72,10 @@ type Config struct {
 	// TokenPath is where the Docker token endpoint is served; default
 	// "/token".
 	TokenPath string
+	// AnonymousPull lets an Allow to "*" in a resource policy grant pull
+	// actions (and only those) to anonymous callers (auth.anonymous:
+	// pull). Off, "*" means every authenticated principal, as on ECR.
+	AnonymousPull bool
 	// Open turns access control off: every request is allowed and
 	// credentials are not checked (dev mode, `auth: none`).
 	Open bool
@@ -399,6 +403,7 @@ func (a *Authority) Allowed(ctx context.Context, p *Principal, action, resourceA
 	req := policy.Request{Principal: p.ARN, Account: a.cfg.AccountID, Action: action, Resource: cmp.Or(resourceARN, "*"), Context: conditions}
 	if p.Anonymous() {
 		req.Account = ""
+		req.AnonymousGrant = a.cfg.AnonymousPull && dockerGrants("pull", action)
 	}
 	return policy.Evaluate(p.policies, resource, req).Allowed(), nil
 }

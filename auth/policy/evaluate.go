@@ -21,6 +21,11 @@ type Request struct {
 	// aws:PrincipalArn and aws:PrincipalAccount are filled in from
 	// Principal and Account when absent.
 	Context map[string][]string
+	// AnonymousGrant lets an Allow to "*" in the resource policy grant an
+	// anonymous caller (Principal ""). Off, "*" means every authenticated
+	// principal only, as on ECR. The caller decides which actions may be
+	// granted this way (berth: pulls, when auth.anonymous is "pull").
+	AnonymousGrant bool
 }
 
 // Result is the outcome of [Evaluate].
@@ -69,10 +74,15 @@ func (d Decision) Allowed() bool { return d.Result == Allow }
 //     needs an Allow from both, as in cross-account IAM.
 //  3. Otherwise ImplicitDeny.
 //
+// In the resource policy, "*" (or {"AWS": "*"}) names every authenticated
+// principal. An account principal (the 12-digit id or
+// arn:aws:iam::ACCOUNT:root) delegates to that account's identity
+// policies: its Allow counts only beside an identity Allow (which is what
+// a cross-account caller needs), never as a grant to every user of the
+// account by itself; its Deny applies to every principal of the account.
 // An anonymous caller (Principal "") has no identity policies and is
-// allowed only by a resource policy statement whose Principal is "*" or
-// {"AWS": "*"}. Policies must be valid (from [Parse] or checked with
-// [Policy.Validate]).
+// allowed only by an Allow to "*", and only when req.AnonymousGrant.
+// Policies must be valid (from [Parse] or checked with [Policy.Validate]).
 func Evaluate(identityPolicies []*Policy, resourcePolicy *Policy, req Request) Decision {
 	if req.Account == "" {
 		req.Account = arnAccount(req.Principal)
@@ -80,13 +90,13 @@ func Evaluate(identityPolicies []*Policy, resourcePolicy *Policy, req Request) D
 	ctx := normalizeContext(req)
 	anonymous := req.Principal == ""
 
-	var identityAllow, resourceAllow Decision
+	var identityAllow, resourceAllow, delegated Decision
 	if !anonymous {
 		for _, p := range identityPolicies {
 			if p == nil {
 				continue
 			}
-			if d := evalPolicy(p, req, ctx, false); d.Result == ExplicitDeny {
+			if d := evalPolicy(p, req, ctx, identityBased); d.Result == ExplicitDeny {
 				return d
 			} else if d.Result == Allow && identityAllow.Result != Allow {
 				identityAllow = d
@@ -94,16 +104,18 @@ func Evaluate(identityPolicies []*Policy, resourcePolicy *Policy, req Request) D
 		}
 	}
 	if resourcePolicy != nil {
-		d := evalPolicy(resourcePolicy, req, ctx, true)
-		if d.Result == ExplicitDeny {
-			return d
+		// Denies and delegating Allows (account principals) first, then
+		// the Allows that grant by themselves.
+		delegated = evalPolicy(resourcePolicy, req, ctx, resourceDelegating)
+		if delegated.Result == ExplicitDeny {
+			return delegated
 		}
-		resourceAllow = d
+		resourceAllow = evalPolicy(resourcePolicy, req, ctx, resourceGranting)
 	}
 
 	if resAcct := arnAccount(req.Resource); !anonymous && resAcct != "" && resAcct != req.Account {
-		if identityAllow.Result == Allow && resourceAllow.Result == Allow {
-			return resourceAllow
+		if identityAllow.Result == Allow && delegated.Result == Allow {
+			return delegated
 		}
 		return Decision{}
 	}
@@ -116,13 +128,26 @@ func Evaluate(identityPolicies []*Policy, resourcePolicy *Policy, req Request) D
 	return Decision{}
 }
 
+// pass says how a policy is read.
+type pass int
+
+const (
+	identityBased pass = iota
+	// resourceDelegating reads a resource policy counting Allows to
+	// account principals, which hold only beside an identity Allow.
+	resourceDelegating
+	// resourceGranting reads a resource policy counting only Allows that
+	// grant by themselves: to the caller's ARN, or "*".
+	resourceGranting
+)
+
 // evalPolicy returns ExplicitDeny for the first applicable Deny, else
 // Allow for the first applicable Allow, else ImplicitDeny.
-func evalPolicy(p *Policy, req Request, ctx map[string][]string, resourceBased bool) Decision {
+func evalPolicy(p *Policy, req Request, ctx map[string][]string, mode pass) Decision {
 	var allow Decision
 	for i := range p.Statements {
 		st := &p.Statements[i]
-		if !st.applies(req, ctx, resourceBased) {
+		if !st.applies(req, ctx, mode) {
 			continue
 		}
 		if st.Effect == EffectDeny {
@@ -136,15 +161,19 @@ func evalPolicy(p *Policy, req Request, ctx map[string][]string, resourceBased b
 }
 
 // applies reports whether every element of st matches the request.
-func (st *Statement) applies(req Request, ctx map[string][]string, resourceBased bool) bool {
-	if resourceBased {
+func (st *Statement) applies(req Request, ctx map[string][]string, mode pass) bool {
+	if mode != identityBased {
 		switch {
 		case st.Principal != nil:
 			if !st.Principal.matches(req) {
 				return false
 			}
-			// Anonymous callers are only ever granted by a wildcard principal.
-			if req.Principal == "" && st.Effect == EffectAllow && !st.Principal.isWildcard() {
+			// Anonymous callers are only ever granted by a wildcard
+			// principal, and only when the caller allows it.
+			if req.Principal == "" && st.Effect == EffectAllow && (!st.Principal.isWildcard() || !req.AnonymousGrant) {
+				return false
+			}
+			if mode == resourceGranting && st.Effect == EffectAllow && !st.Principal.grants(req) {
 				return false
 			}
 		case st.NotPrincipal != nil:
@@ -215,6 +244,25 @@ func (p *Principal) matches(req Request) bool {
 				return true
 			}
 		} else if a == req.Principal {
+			return true
+		}
+	}
+	for _, s := range p.Service {
+		if s == req.Principal {
+			return true
+		}
+	}
+	return false
+}
+
+// grants reports whether p names the caller itself, or "*": an Allow to
+// it grants without an identity policy. An account principal does not.
+func (p *Principal) grants(req Request) bool {
+	if p.isWildcard() {
+		return true
+	}
+	for _, a := range p.AWS {
+		if _, ok := rootAccount(a); !ok && a == req.Principal {
 			return true
 		}
 	}

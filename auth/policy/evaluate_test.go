@@ -37,6 +37,9 @@ func TestEvaluate(t *testing.T) {
 		"Principal":{"AWS":"arn:aws:iam::123456789012:user/bob"},"Action":"ecr:*"}]}`)
 	accountRoot := resource(`{"Version":"2012-10-17","Statement":[{"Sid":"Acct","Effect":"Allow",
 		"Principal":{"AWS":["arn:aws:iam::123456789012:root"]},"Action":"ecr:BatchGetImage"}]}`)
+	accountDeny := resource(`{"Version":"2012-10-17","Statement":[{"Sid":"AcctDeny","Effect":"Deny",
+		"Principal":{"AWS":"123456789012"},"Action":"ecr:BatchGetImage"}]}`)
+	anon := func(r Request) Request { r.AnonymousGrant = true; return r }
 	accountID := resource(`{"Version":"2012-10-17","Statement":[{"Sid":"Acct","Effect":"Allow",
 		"Principal":{"AWS":"210987654321"},"Action":"ecr:BatchGetImage"}]}`)
 	allButDelete := identity(`{"Version":"2012-10-17","Statement":[{"Sid":"AllButDelete","Effect":"Allow",
@@ -82,7 +85,8 @@ func TestEvaluate(t *testing.T) {
 		{"deny of other action leaves allow", []*Policy{FullAccess(), denyPush}, nil, req(alice, "ecr:BatchGetImage", appRepo), Allow, ""},
 		{"resource policy allows named principal", nil, bobPush, req(bob, "ecr:PutImage", appRepo), Allow, "BobPush"},
 		{"resource policy names someone else", nil, bobPush, req(alice, "ecr:PutImage", appRepo), ImplicitDeny, ""},
-		{"anonymous pull via Principal *", nil, anonPull, req("", "ecr:BatchGetImage", appRepo), Allow, "AnonymousPull"},
+		{"anonymous not granted by Principal * unless opted in", nil, anonPull, req("", "ecr:BatchGetImage", appRepo), ImplicitDeny, ""},
+		{"anonymous pull via Principal *, opted in", nil, anonPull, anon(req("", "ecr:BatchGetImage", appRepo)), Allow, "AnonymousPull"},
 		{"anonymous push not granted", nil, anonPull, req("", "ecr:PutImage", appRepo), ImplicitDeny, ""},
 		{"anonymous ignores identity policies", []*Policy{FullAccess()}, nil, req("", "ecr:BatchGetImage", appRepo), ImplicitDeny, ""},
 		{"anonymous not granted by account principal", nil, accountRoot, req("", "ecr:BatchGetImage", appRepo), ImplicitDeny, ""},
@@ -90,8 +94,11 @@ func TestEvaluate(t *testing.T) {
 		{"NotPrincipal allow grants others", nil, notPrincipalAllow, req(alice, "ecr:BatchGetImage", appRepo), Allow, "NP"},
 		{"NotPrincipal allow excludes the named", nil, notPrincipalAllow, req(bob, "ecr:BatchGetImage", appRepo), ImplicitDeny, ""},
 		{"authenticated caller uses Principal * too", nil, anonPull, req(alice, "ecr:BatchGetImage", appRepo), Allow, "AnonymousPull"},
-		{"account root principal", nil, accountRoot, req(bob, "ecr:BatchGetImage", appRepo), Allow, "Acct"},
-		{"account root principal, explicit Account", nil, accountRoot, Request{Principal: "arn:aws:sts::123456789012:assumed-role/ci/s1", Account: acct, Action: "ecr:BatchGetImage", Resource: appRepo}, Allow, "Acct"},
+		{"account root principal delegates: alone grants nothing", nil, accountRoot, req(bob, "ecr:BatchGetImage", appRepo), ImplicitDeny, ""},
+		{"account root principal delegates: explicit Account", nil, accountRoot, Request{Principal: "arn:aws:sts::123456789012:assumed-role/ci/s1", Account: acct, Action: "ecr:BatchGetImage", Resource: appRepo}, ImplicitDeny, ""},
+		{"account root principal delegates to the identity policy", []*Policy{ReadOnly()}, accountRoot, req(bob, "ecr:BatchGetImage", appRepo), Allow, ""},
+		{"account id principal delegates too", nil, accountID, req(bob, "ecr:BatchGetImage", appRepo), ImplicitDeny, ""},
+		{"account principal Deny applies to its users", []*Policy{FullAccess()}, accountDeny, req(bob, "ecr:BatchGetImage", appRepo), ExplicitDeny, "AcctDeny"},
 		{"account root, other account", nil, accountRoot, req(mallory, "ecr:BatchGetImage", appRepo), ImplicitDeny, ""},
 		{"cross-account: resource policy alone is not enough", nil, accountID, req(mallory, "ecr:BatchGetImage", appRepo), ImplicitDeny, ""},
 		{"cross-account: identity and resource both allow", []*Policy{ReadOnly()}, accountID, req(mallory, "ecr:BatchGetImage", appRepo), Allow, "Acct"},
@@ -103,7 +110,7 @@ func TestEvaluate(t *testing.T) {
 		{"condition deny outside VPN", nil, denyOutsideVPN, withCtx(req(alice, "ecr:BatchGetImage", appRepo), "aws:SourceIp", "203.0.113.9"), ExplicitDeny, "VPN"},
 		{"condition inside VPN", nil, denyOutsideVPN, withCtx(req(alice, "ecr:BatchGetImage", appRepo), "aws:SourceIp", "10.1.2.3"), Allow, "All"},
 		{"condition key missing: negated operator applies", nil, denyOutsideVPN, req(alice, "ecr:BatchGetImage", appRepo), ExplicitDeny, "VPN"},
-		{"condition keys are case-insensitive", nil, denyOutsideVPN, withCtx(req("", "ecr:BatchGetImage", appRepo), "AWS:SOURCEIP", "10.1.2.3"), Allow, "All"},
+		{"condition keys are case-insensitive", nil, denyOutsideVPN, anon(withCtx(req("", "ecr:BatchGetImage", appRepo), "AWS:SOURCEIP", "10.1.2.3")), Allow, "All"},
 		{"NotPrincipal deny spares the named", nil, denyAllButAlice, req(alice, "ecr:PutImage", appRepo), ImplicitDeny, ""},
 		{"NotPrincipal deny hits others", []*Policy{FullAccess()}, denyAllButAlice, req(bob, "ecr:PutImage", appRepo), ExplicitDeny, "OnlyAlice"},
 		{"NotPrincipal deny hits anonymous", nil, denyAllButAlice, req("", "ecr:PutImage", appRepo), ExplicitDeny, "OnlyAlice"},

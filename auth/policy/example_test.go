@@ -8,7 +8,8 @@ import (
 )
 
 func ExampleEvaluate() {
-	// A repository policy that lets anyone pull.
+	// A repository policy that lets anyone pull: every authenticated
+	// principal, and anonymous callers when the evaluator opts in.
 	repoPolicy, err := policy.ParseRepositoryPolicy(`{
 	  "Version": "2012-10-17",
 	  "Statement": [{
@@ -23,10 +24,10 @@ func ExampleEvaluate() {
 	}
 	repo := "arn:aws:ecr:us-east-1:123456789012:repository/team/app"
 
-	pull := policy.Evaluate(nil, repoPolicy, policy.Request{Action: "ecr:BatchGetImage", Resource: repo})
+	pull := policy.Evaluate(nil, repoPolicy, policy.Request{Action: "ecr:BatchGetImage", Resource: repo, AnonymousGrant: true})
 	fmt.Println(pull.Result, pull.Statement.Sid)
 
-	push := policy.Evaluate(nil, repoPolicy, policy.Request{Action: "ecr:PutImage", Resource: repo})
+	push := policy.Evaluate(nil, repoPolicy, policy.Request{Action: "ecr:PutImage", Resource: repo, AnonymousGrant: true})
 	fmt.Println(push.Result)
 
 	alice := policy.Evaluate([]*policy.Policy{policy.PowerUser()}, repoPolicy, policy.Request{

@@ -48,8 +48,9 @@ func openAuthority(ctx context.Context, cfg *config.Config, store authorityStore
 		AccountID: cfg.AWS.AccountID, Region: cfg.AWS.Region,
 		Service: cfg.Auth.Service, Challenge: cfg.Auth.Challenge,
 		FailureBurst: cfg.Auth.FailureBurst, FailureWindow: cfg.Auth.FailureWindow,
-		Open:      cfg.Auth.Mode == "none",
-		Resources: resources,
+		Open:          cfg.Auth.Mode == "none",
+		AnonymousPull: cfg.Auth.Anonymous == "pull",
+		Resources:     resources,
 	}
 	if acfg.Open {
 		log.Warn("AUTHENTICATION IS OFF (auth: none): anyone who can reach this address may push, pull and delete every image. Use it only on a machine of your own.")

@@ -229,6 +229,10 @@ type Auth struct {
 	// get it 429 until the oldest ages out.
 	FailureBurst  int           `yaml:"failureBurst"`
 	FailureWindow time.Duration `yaml:"failureWindow"`
+	// Anonymous is "" (the default: every request needs credentials) or
+	// "pull": repository policies may then open pulls (and only pulls) to
+	// anonymous callers with "Principal": "*".
+	Anonymous string `yaml:"anonymous"`
 }
 
 // UnmarshalYAML accepts the scalar shorthand `auth: none` (or `auth: keys`).
@@ -475,6 +479,11 @@ func (c *Config) Validate() error {
 	case "basic", "bearer":
 	default:
 		errs = append(errs, fmt.Errorf("auth.challenge: %q is not one of basic, bearer", c.Auth.Challenge))
+	}
+	switch c.Auth.Anonymous {
+	case "", "pull":
+	default:
+		errs = append(errs, fmt.Errorf("auth.anonymous: %q is not pull (or empty, no anonymous access)", c.Auth.Anonymous))
 	}
 	if c.Auth.Service == "" {
 		errs = append(errs, errors.New("auth.service: must not be empty"))

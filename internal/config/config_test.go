@@ -301,6 +301,7 @@ var envValues = map[string]string{
 	"BERTH_AUTH_CHALLENGE":                              "bearer",
 	"BERTH_AUTH_FAILURE_BURST":                          "4",
 	"BERTH_AUTH_FAILURE_WINDOW":                         "5s",
+	"BERTH_AUTH_ANONYMOUS":                              "pull",
 	"BERTH_AWS_ACCOUNT_ID":                              "111122223333",
 	"BERTH_AWS_REGION":                                  "ap-south-1",
 	"BERTH_LIFECYCLE_INTERVAL":                          "5m",
