@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -65,19 +66,44 @@ func openAuthority(ctx context.Context, cfg *config.Config, store authorityStore
 		return nil, fmt.Errorf("creating the administrator: %w", err)
 	}
 	if created {
-		fmt.Fprintf(out, `
+		login := fmt.Sprintf("AWS_SHARED_CREDENTIALS_FILE=%s aws ecr get-login-password --endpoint-url http://localhost%s | docker login --username AWS --password-stdin localhost%s",
+			cfg.Auth.AdminCredentialsFile, portOf(cfg.Listen), portOf(cfg.Listen))
+		if isTerminal(out) {
+			fmt.Fprintf(out, `
 berth created the administrator access key (shown once; also saved, readable only by you, in %s):
 
     AWS_ACCESS_KEY_ID=%s
     AWS_SECRET_ACCESS_KEY=%s
 
 Log docker in with:
-    AWS_SHARED_CREDENTIALS_FILE=%s aws ecr get-login-password --endpoint-url http://localhost%s | docker login --username AWS --password-stdin localhost%s
+    %s
 
-`, cfg.Auth.AdminCredentialsFile, k.ID, k.Secret, cfg.Auth.AdminCredentialsFile, portOf(cfg.Listen), portOf(cfg.Listen))
+`, cfg.Auth.AdminCredentialsFile, k.ID, k.Secret, login)
+		} else {
+			// Not a terminal: stdout likely ends in a log collector, which
+			// must never hold the secret. Say where it is instead.
+			fmt.Fprintf(out, `
+berth created the administrator access key %s; its secret is in %s (readable only by you).
+
+Log docker in with:
+    %s
+
+`, k.ID, cfg.Auth.AdminCredentialsFile, login)
+		}
 		log.Info("created the administrator", "user", auth.AdminUser, "access_key_id", k.ID, "credentials_file", cfg.Auth.AdminCredentialsFile)
 	}
 	return auth.New(store, sealer, issuer, acfg, log), nil
+}
+
+// isTerminal reports whether w is a terminal (a character device), where
+// a person, not a log collector, reads what berth prints.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
 // portOf returns ":port" of a listen address.
