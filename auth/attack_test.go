@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -612,4 +614,60 @@ func TestRepositoryPolicyPrincipals(t *testing.T) {
 	f.expect(http.StatusUnauthorized, "GET", "/v2/account/app/manifests/v1", "", nil)
 	reader := basic(f.token(f.user("reader", "read-only")))
 	f.expect(http.StatusOK, "GET", "/v2/account/app/manifests/v1", reader, nil)
+}
+
+// A listing past the threshold reads every repository policy at once and
+// evaluates in memory; the answers are the same as one by one: a
+// repository whose policy denies the caller is hidden, one whose policy
+// grants the caller is shown though its identity policies do not.
+func TestLargeListingHonoursRepositoryPolicies(t *testing.T) {
+	f := newFixture(t)
+	k := f.user("admin", "full-access")
+	ecrc := f.ecrClient(k.ID, k.Secret)
+	viewer := f.user("viewer", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:DescribeRepositories","ecr:BatchGetImage"],"Resource":"arn:aws:ecr:us-east-1:`+account+`:repository/r*"},`+
+		`{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}`)
+	var want []string
+	for i := range 30 {
+		name := fmt.Sprintf("r%02d", i)
+		if i == 25 {
+			name = "granted"
+		}
+		if _, err := ecrc.CreateRepository(t.Context(), &sdkecr.CreateRepositoryInput{RepositoryName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+		principal := `{"AWS":"arn:aws:iam::` + account + `:user/viewer"}`
+		switch i {
+		case 20:
+			_, err := ecrc.SetRepositoryPolicy(t.Context(), &sdkecr.SetRepositoryPolicyInput{RepositoryName: aws.String(name),
+				PolicyText: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":` + principal + `,"Action":"ecr:*"}]}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			continue
+		case 25:
+			_, err := ecrc.SetRepositoryPolicy(t.Context(), &sdkecr.SetRepositoryPolicyInput{RepositoryName: aws.String(name),
+				PolicyText: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":` + principal + `,"Action":"ecr:DescribeRepositories"}]}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		want = append(want, name)
+	}
+	slices.Sort(want)
+	_, body := f.expect(http.StatusOK, "GET", "/v2/_catalog", basic(f.token(viewer)), nil)
+	if got := `{"repositories":["` + strings.Join(want, `","`) + `"]}`; strings.TrimSpace(body) != got {
+		t.Errorf("catalog = %s; want %s", body, got)
+	}
+	out, err := f.ecrClient(viewer.ID, viewer.Secret).DescribeRepositories(t.Context(), &sdkecr.DescribeRepositoriesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range out.Repositories {
+		got = append(got, aws.ToString(r.RepositoryName))
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("DescribeRepositories = %v; want %v", got, want)
+	}
 }

@@ -166,6 +166,9 @@ type Principal struct {
 	// broken: one of the user's identity policies no longer parses; every
 	// request is denied (fail closed) until it is fixed.
 	broken bool
+	// listing holds the resource policies of this request, for a request
+	// that evaluates many resources (a listing).
+	listing policyMemo
 	// scoped principals hold a Docker token-flow token and may do only
 	// what scope grants (and their policies still allow).
 	scoped bool
@@ -326,13 +329,14 @@ func usesResourceTags(policies ...*policy.Policy) bool {
 }
 
 // resourcePolicy returns the policy attached to resource, nil if none,
-// from the lookup of the resource's service.
-func (a *Authority) resourcePolicy(ctx context.Context, resource arn.ARN) (*policy.Policy, error) {
+// from the lookup of the resource's service; through p's memo when p's
+// request evaluates many resources.
+func (a *Authority) resourcePolicy(ctx context.Context, p *Principal, resource arn.ARN) (*policy.Policy, error) {
 	policies, ok := a.cfg.Resources[resource.Service]
 	if !ok {
 		return nil, nil
 	}
-	text, err := policies.ResourcePolicy(ctx, resource)
+	text, err := p.listing.lookup(ctx, policies, resource)
 	if err != nil {
 		// Fail closed: a policy that cannot be read may hold a Deny.
 		return nil, fmt.Errorf("auth: reading the policy of %s: %w", resource, err)
@@ -392,7 +396,7 @@ func (a *Authority) Allowed(ctx context.Context, p *Principal, action, resourceA
 	if p.broken {
 		return false, nil
 	}
-	resource, err := a.resourcePolicy(ctx, target)
+	resource, err := a.resourcePolicy(ctx, p, target)
 	if err != nil {
 		return false, err
 	}

@@ -81,20 +81,21 @@ type ResourceTagger interface {
 }
 
 // requestContext is the condition keys of one request by p for resource,
-// as policy.Request's Context takes them. Resource tags are looked up only
+// as policy.Request's Context takes them, in lower case (as Evaluate
+// compares them, so it need not copy them). Resource tags are looked up only
 // when needTags, since they cost a query.
 func (a *Authority) requestContext(ctx context.Context, p *Principal, resource arn.ARN, needTags bool) (map[string][]string, error) {
 	now := a.now().UTC()
 	c := map[string][]string{
-		"aws:SecureTransport": {strconv.FormatBool(p.SecureTransport)},
-		"aws:CurrentTime":     {now.Format(time.RFC3339)},
-		"aws:EpochTime":       {strconv.FormatInt(now.Unix(), 10)},
+		"aws:securetransport": {strconv.FormatBool(p.SecureTransport)},
+		"aws:currenttime":     {now.Format(time.RFC3339)},
+		"aws:epochtime":       {strconv.FormatInt(now.Unix(), 10)},
 	}
 	if a.cfg.Region != "" {
-		c["aws:RequestedRegion"] = []string{a.cfg.Region}
+		c["aws:requestedregion"] = []string{a.cfg.Region}
 	}
 	if p.SourceIP != "" {
-		c["aws:SourceIp"] = []string{p.SourceIP}
+		c["aws:sourceip"] = []string{p.SourceIP}
 	}
 	if !p.Anonymous() {
 		c["aws:username"] = []string{p.User}
@@ -113,8 +114,8 @@ func (a *Authority) requestContext(ctx context.Context, p *Principal, resource a
 		return nil, fmt.Errorf("auth: reading the tags of %s: %w", resource, err)
 	}
 	for k, v := range tags {
-		c["aws:ResourceTag/"+k] = []string{v}
-		c[resource.Service+":ResourceTag/"+k] = []string{v}
+		c["aws:resourcetag/"+strings.ToLower(k)] = []string{v}
+		c[resource.Service+":resourcetag/"+strings.ToLower(k)] = []string{v}
 	}
 	return c, nil
 }

@@ -27,6 +27,21 @@ func (p RepositoryPolicies) ResourcePolicy(ctx context.Context, resource arn.ARN
 	return text, err
 }
 
+// AllResourcePolicies returns the policy of every repository that has
+// one, by repository name (the ARN's resource id), in one read, when like
+// is a repository's ARN (berth has one account and region): auth
+// loads them so when a request evaluates many repositories (a listing).
+// It needs a Store that can list them (the metadata index can).
+func (p RepositoryPolicies) AllResourcePolicies(ctx context.Context, like arn.ARN) (map[string]string, error) {
+	all, ok := p.Store.(interface {
+		AllRepositoryPolicies(ctx context.Context) (map[string]string, error)
+	})
+	if !ok || !like.Is(arn.ECR, "repository") {
+		return nil, errors.ErrUnsupported
+	}
+	return all.AllRepositoryPolicies(ctx)
+}
+
 // ResourceTags returns the tags of the repository resource names, which
 // policies test as ecr:ResourceTag/<key> and aws:ResourceTag/<key>; none
 // when it has none, does not exist, or resource is not a repository. It
