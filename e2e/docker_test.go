@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"archive/tar"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,9 +86,14 @@ func TestDockerfile(t *testing.T) {
 		t.Fatalf("berth in container %s: %v", container, err)
 	}
 
-	// The administrator key berth printed on its first start logs crane in.
+	// berth's first start, its output not a terminal, names the
+	// credentials file rather than printing the secret; that file's key
+	// logs crane in.
 	logs := run(t, dockerTimeout, "docker", "logs", container)
-	login(t, addr, parseKey(t, logs))
+	if !strings.Contains(logs, "/data/admin-credentials") || credentialLine.MatchString(logs) {
+		t.Errorf("the first start's output should name the credentials file and hold no secret:\n%s", logs)
+	}
+	login(t, addr, parseKey(t, containerFile(t, container, "/data/admin-credentials")))
 	src := newImageLayout(t, 1<<20, 64<<10)
 	repo := addr + "/e2e/in-container"
 	run(t, clientTimeout, crane, "push", "--insecure", src.Dir, repo+":v1")
@@ -158,4 +165,20 @@ func randomHex(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// containerFile is the text of the file at path in container, read with
+// docker cp (which works on a FROM scratch image with no shell).
+func containerFile(t *testing.T, container, path string) string {
+	t.Helper()
+	archive := run(t, dockerTimeout, "docker", "cp", container+":"+path, "-")
+	r := tar.NewReader(strings.NewReader(archive))
+	if _, err := r.Next(); err != nil {
+		t.Fatalf("docker cp %s:%s: %v", container, path, err)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("docker cp %s:%s: %v", container, path, err)
+	}
+	return string(b)
 }

@@ -44,7 +44,10 @@ func replicationStatus(t *testing.T, api *ecr.Client, repo string, dgst v1.Hash)
 // once the second is back.
 func TestReplicationBetweenBerths(t *testing.T) {
 	crane := requireTool(t, "crane")
-	b := startBerth(t)
+	// The destination is a berth of region eu-west-1, as the rule names
+	// it: its ECR API accepts only signatures scoped to its own region.
+	bEnv := []string{"BERTH_AWS_REGION=eu-west-1"}
+	b := startBerth(t, bEnv...)
 	bKey := b.adminKey(t)
 	cfgPath := filepath.Join(t.TempDir(), "berth.yml")
 	write(t, cfgPath, fmt.Sprintf(`replication:
@@ -116,7 +119,7 @@ func TestReplicationBetweenBerths(t *testing.T) {
 		return s == "IN_PROGRESS" && failure == ""
 	})
 	a.Stop(t)
-	if _, err := launch(t, bAddr, bDir, nil); err != nil {
+	if _, err := launch(t, bAddr, bDir, bEnv); err != nil {
 		t.Fatal(err)
 	}
 	a = startBerthIn(t, a.DataDir, "BERTH_CONFIG="+cfgPath)

@@ -68,7 +68,9 @@ type Replication struct {
 // ReplicationDestination is another berth (or any OCI registry) images
 // are replicated to.
 type ReplicationDestination struct {
-	// Region and RegistryID are what replication rules name it by.
+	// Region and RegistryID are what replication rules name it by;
+	// Region is also the region requests to its ECR API are signed for,
+	// so a berth destination's aws.region must be the same.
 	Region     string `yaml:"region"`
 	RegistryID string `yaml:"registryId"`
 	// Endpoint is the registry's base URL: https://host[:port], or
