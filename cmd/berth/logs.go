@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/batch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -21,22 +22,27 @@ func logsCommand() *cobra.Command {
 	var follow bool
 	var cluster string
 	cmd := &cobra.Command{
-		Use:   "logs [-f] TASK|FUNCTION",
-		Short: "Print the output of a task or a function",
+		Use:   "logs [-f] TASK|FUNCTION|JOB",
+		Short: "Print the output of a task, a function or a Batch job",
 		Long: `Print what a task or a function wrote, from berth's log store (the
 CloudWatch Logs API). TASK is a task's id or ARN: its essential container's
 awslogs stream is read (GetLogEvents). FUNCTION is a Lambda function's
-name: its log group /aws/lambda/FUNCTION is read (FilterLogEvents).
+name: its log group /aws/lambda/FUNCTION is read (FilterLogEvents). JOB
+is an AWS Batch job's id or ARN: the streams of its attempts in
+/aws/batch/job are read, an array's children's each after its index.
 
 With -f the output is followed as it comes: a task's until it stops, a
-function's until you interrupt it (Ctrl-C). (Batch jobs will be read here
-as berth offers them.)`,
+job's until it ends, a function's until you interrupt it (Ctrl-C).`,
 		Example: `  berth logs 0f1e2d3c4b5a69788796a5b4c3d2e1f0
   berth logs -f 0f1e2d3c4b5a69788796a5b4c3d2e1f0
-  berth logs -f my-function`,
+  berth logs -f my-function
+  berth logs -f 6f4c1d0e-3b2a-4c5d-9e8f-0a1b2c3d4e5f`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: rf.completeRunning(true),
 		RunE: interruptible(rf.run(func(r *remote, args []string) error {
+			if isJobRef(args[0]) {
+				return jobLogs(r, jobRefID(args[0]), follow)
+			}
 			if isTaskRef(args[0]) {
 				return taskLogs(r, args[0], cluster, follow)
 			}
@@ -66,13 +72,9 @@ func findTask(ctx context.Context, api *ecs.Client, ref, cluster string) (ecstyp
 		if parts := strings.Split(ref, "/"); strings.HasPrefix(ref, "arn:") && len(parts) == 3 {
 			clusters = []string{parts[1]}
 		} else {
-			clusters = nil
-			for p := ecs.NewListClustersPaginator(api, &ecs.ListClustersInput{}); p.HasMorePages(); {
-				page, err := p.NextPage(ctx)
-				if err != nil {
-					return ecstypes.Task{}, err
-				}
-				clusters = append(clusters, page.ClusterArns...)
+			var err error
+			if clusters, err = listClusters(ctx, api); err != nil {
+				return ecstypes.Task{}, err
 			}
 		}
 	}
@@ -128,6 +130,31 @@ func taskLogs(r *remote, ref, cluster string, follow bool) error {
 		return nil // Ctrl-C ends following; the task runs on
 	}
 	return err
+}
+
+// jobLogs prints the job's output, following it until it ends with
+// follow.
+func jobLogs(r *remote, id string, follow bool) error {
+	f := &jobFollower{r: r, batch: batch.NewFromConfig(r.client.AWSConfig()),
+		logs: cloudwatchlogs.NewFromConfig(r.client.AWSConfig()), w: r.cmd.OutOrStdout()}
+	if follow {
+		_, _, err := f.run(id)
+		if errors.Is(err, context.Canceled) {
+			return nil // Ctrl-C ends following; the job runs on
+		}
+		return err
+	}
+	f.reset(id)
+	job, children, err := f.describe(r.ctx(), id)
+	if err != nil {
+		return err
+	}
+	for _, s := range f.streams(job, children) {
+		if err := f.readStream(r.ctx(), s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // functionLogs prints the function's log group, following it with

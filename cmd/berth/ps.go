@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/batch"
+	batchtypes "github.com/aws/aws-sdk-go-v2/service/batch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -22,15 +24,19 @@ func psCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ps",
 		Short: "List the tasks and functions berth runs",
-		Long: `List what berth's launcher runs, in one table: ECS tasks of every
-cluster (ListClusters, ListTasks, DescribeTasks) and Lambda functions
-(ListFunctions). Tasks that stopped are listed too with --all, for as long
-as ECS keeps them. With -o json the document is {"tasks": [...],
-"functions": [...]}, each in its API's shape. (Services and Batch jobs
-will be listed here as berth offers them.)`,
+		Long: `List what berth's launcher runs, in one table: ECS tasks and services of
+every cluster (ListClusters, ListTasks, DescribeTasks, ListServices,
+DescribeServices), Lambda functions (ListFunctions) and the AWS Batch
+jobs of every queue that have not ended (DescribeJobQueues, ListJobs).
+Tasks that stopped and jobs that ended are listed too with --all, for as
+long as ECS and Batch keep them. A service's status is its running and
+desired counts and the URL of its listener. With -o json the document is
+{"tasks": [...], "functions": [...], "services": [...], "jobs": [...]},
+each in its API's shape.`,
 		Example: `  berth ps
   berth ps --all
-  berth ps -o json | jq -r '.tasks[].taskArn'`,
+  berth ps -o json | jq -r '.tasks[].taskArn'
+  berth ps -o json | jq -r '.services[] | .serviceName + " " + .loadBalancers[0].loadBalancerName'`,
 		Args:              cobra.NoArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: rf.run(func(r *remote, _ []string) error {
@@ -42,11 +48,23 @@ will be listed here as berth offers them.)`,
 			if err != nil {
 				return err
 			}
-			// Tasks as ECS writes them, functions as Lambda does.
+			services, err := listServices(r.ctx(), ecs.NewFromConfig(r.client.AWSConfig()))
+			if err != nil {
+				return err
+			}
+			jobs, err := listJobs(r.ctx(), batch.NewFromConfig(r.client.AWSConfig()), all)
+			if err != nil {
+				return err
+			}
+			// Tasks and services as ECS writes them, functions as Lambda
+			// does, jobs as Batch's ListJobs.
 			doc := struct {
 				Tasks     []ecstypes.Task
 				Functions any
-			}{append([]ecstypes.Task{}, tasks...), lambdaShape(append([]lambdatypes.FunctionConfiguration{}, functions...))}
+				Services  []ecstypes.Service
+				Jobs      []batchtypes.JobSummary
+			}{append([]ecstypes.Task{}, tasks...), lambdaShape(append([]lambdatypes.FunctionConfiguration{}, functions...)),
+				append([]ecstypes.Service{}, services...), append([]batchtypes.JobSummary{}, jobs...)}
 			return r.out.Print(doc, func() error {
 				images := map[string]string{}
 				for _, f := range functions {
@@ -55,25 +73,21 @@ will be listed here as berth offers them.)`,
 						images[aws.ToString(f.FunctionName)] = aws.ToString(got.Code.ImageUri)
 					}
 				}
-				return psTable(r.out, tasks, functions, images)
+				return psTable(r.out, psRows{tasks, functions, images, services, jobs})
 			})
 		}),
 	}
 	rf.register(cmd, true)
-	cmd.Flags().BoolVarP(&all, "all", "a", false, "list stopped tasks too")
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "list stopped tasks and ended jobs too")
 	return cmd
 }
 
 // listTasks lists the tasks of every cluster: those meant to run, and
 // with all those stopped.
 func listTasks(ctx context.Context, api *ecs.Client, all bool) ([]ecstypes.Task, error) {
-	var clusters []string
-	for p := ecs.NewListClustersPaginator(api, &ecs.ListClustersInput{}); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		clusters = append(clusters, page.ClusterArns...)
+	clusters, err := listClusters(ctx, api)
+	if err != nil {
+		return nil, err
 	}
 	statuses := []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning}
 	if all {
@@ -104,6 +118,49 @@ func listTasks(ctx context.Context, api *ecs.Client, all bool) ([]ecstypes.Task,
 	return tasks, nil
 }
 
+// listJobs lists the jobs of every queue that have not ended, and with
+// all those that ended too, for as long as Batch keeps them.
+func listJobs(ctx context.Context, api *batch.Client, all bool) ([]batchtypes.JobSummary, error) {
+	statuses := []batchtypes.JobStatus{batchtypes.JobStatusSubmitted, batchtypes.JobStatusPending,
+		batchtypes.JobStatusRunnable, batchtypes.JobStatusStarting, batchtypes.JobStatusRunning}
+	if all {
+		statuses = append(statuses, batchtypes.JobStatusSucceeded, batchtypes.JobStatusFailed)
+	}
+	var jobs []batchtypes.JobSummary
+	for q := batch.NewDescribeJobQueuesPaginator(api, &batch.DescribeJobQueuesInput{}); q.HasMorePages(); {
+		queues, err := q.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, queue := range queues.JobQueues {
+			for _, status := range statuses {
+				in := &batch.ListJobsInput{JobQueue: queue.JobQueueName, JobStatus: status}
+				for p := batch.NewListJobsPaginator(api, in); p.HasMorePages(); {
+					page, err := p.NextPage(ctx)
+					if err != nil {
+						return nil, err
+					}
+					jobs = append(jobs, page.JobSummaryList...)
+				}
+			}
+		}
+	}
+	return jobs, nil
+}
+
+// listClusters lists the ARNs of every cluster.
+func listClusters(ctx context.Context, api *ecs.Client) ([]string, error) {
+	var clusters []string
+	for p := ecs.NewListClustersPaginator(api, &ecs.ListClustersInput{}); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		clusters = append(clusters, page.ClusterArns...)
+	}
+	return clusters, nil
+}
+
 // listFunctions lists every function.
 func listFunctions(ctx context.Context, api *lambda.Client) ([]lambdatypes.FunctionConfiguration, error) {
 	var functions []lambdatypes.FunctionConfiguration
@@ -117,11 +174,20 @@ func listFunctions(ctx context.Context, api *lambda.Client) ([]lambdatypes.Funct
 	return functions, nil
 }
 
-// psTable prints tasks and functions in one table.
-// images are the functions' image URIs by name.
-func psTable(out *output.Printer, tasks []ecstypes.Task, functions []lambdatypes.FunctionConfiguration, images map[string]string) error {
+// psRows are what berth ps lists. images are the functions' image URIs
+// by name.
+type psRows struct {
+	tasks     []ecstypes.Task
+	functions []lambdatypes.FunctionConfiguration
+	images    map[string]string
+	services  []ecstypes.Service
+	jobs      []batchtypes.JobSummary
+}
+
+// psTable prints tasks, functions, services and jobs in one table.
+func psTable(out *output.Printer, rows psRows) error {
 	t := output.NewTable("KIND", "NAME", "IMAGE", "STATUS", "CREATED")
-	for _, task := range tasks {
+	for _, task := range rows.tasks {
 		var image string
 		if len(task.Containers) > 0 {
 			image = aws.ToString(task.Containers[0].Image)
@@ -140,7 +206,7 @@ func psTable(out *output.Printer, tasks []ecstypes.Task, functions []lambdatypes
 		}
 		t.Row(kind, taskID(aws.ToString(task.TaskArn)), image, output.Styled(style, status), age(task.CreatedAt))
 	}
-	for _, f := range functions {
+	for _, f := range rows.functions {
 		status := string(f.State)
 		if f.LastUpdateStatus != "" && f.LastUpdateStatus != lambdatypes.LastUpdateStatusSuccessful {
 			status += ", update " + string(f.LastUpdateStatus)
@@ -149,7 +215,30 @@ func psTable(out *output.Printer, tasks []ecstypes.Task, functions []lambdatypes
 		if at, err := time.Parse("2006-01-02T15:04:05.000-0700", aws.ToString(f.LastModified)); err == nil {
 			modified = &at
 		}
-		t.Row("lambda", aws.ToString(f.FunctionName), images[aws.ToString(f.FunctionName)], status, age(modified))
+		t.Row("lambda", aws.ToString(f.FunctionName), rows.images[aws.ToString(f.FunctionName)], status, age(modified))
+	}
+	for _, s := range rows.services {
+		status := fmt.Sprintf("%d/%d running", s.RunningCount, s.DesiredCount)
+		if url := serviceURL(s); url != "" {
+			status += " " + url
+		}
+		t.Row("service", aws.ToString(s.ServiceName), taskID(aws.ToString(s.TaskDefinition)), output.Styled(output.Green, status), age(s.CreatedAt))
+	}
+	for _, j := range rows.jobs {
+		status, style := string(j.Status), output.Green
+		switch {
+		case j.Status == batchtypes.JobStatusFailed && j.Container != nil && j.Container.ExitCode != nil:
+			status += fmt.Sprintf(" (exit %d)", *j.Container.ExitCode)
+			fallthrough
+		case ended(j.Status):
+			style = output.Dim
+		}
+		var created *time.Time
+		if j.CreatedAt != nil {
+			at := time.UnixMilli(*j.CreatedAt)
+			created = &at
+		}
+		t.Row("batch", aws.ToString(j.JobId), aws.ToString(j.JobName), output.Styled(style, status), age(created))
 	}
 	if t.Len() == 0 {
 		out.Linef("nothing runs (berth run IMAGE starts a task)")

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -52,8 +53,17 @@ type launch struct {
 	payload string
 	url     bool
 
-	// Not offered yet: ECS services and AWS Batch.
-	service string
+	// An ECS service's.
+	service      string
+	desired      int32
+	loadBalanced int32
+
+	// AWS Batch's.
+	queue     string
+	arraySize int32
+	dependsOn []string
+	retries   int32
+	timeout   time.Duration
 }
 
 // portMapping is one -p HOST:CONTAINER.
@@ -74,19 +84,18 @@ var kinds = map[string]kind{
 	"fargate": {check: checkTask, run: runTask},
 	"ecs":     {check: checkTask, run: runTask},
 	"lambda":  {check: checkFunction, run: runFunction},
+	"batch":   {check: checkJob, run: runJob},
 }
 
 // notOffered are --as values berth will serve, and why it does not yet.
-var notOffered = map[string]string{
-	"batch": "AWS Batch jobs are not offered by berth run yet",
-}
+var notOffered = map[string]string{}
 
 func runLaunchCommand() *cobra.Command {
 	var rf remoteFlags
 	l := launch{}
 	cmd := &cobra.Command{
 		Use:   "run IMAGE [flags] [-- ARGS...]",
-		Short: "Run an image of berth's registry as an ECS task or a Lambda function",
+		Short: "Run an image of berth's registry as an ECS task or service, a Lambda function or a Batch job",
 		Long: `Run an image as AWS would, on berth's launcher: one command from an image
 to a running thing, with its output on your terminal.
 
@@ -96,26 +105,44 @@ image (or reuses the last one, when it is the same), runs the task
 store) until it stops, and exits with the exit code of its essential
 container. --detach prints the task's id and returns at once.
 
+With --service NAME the image runs as an ECS service instead: the service
+is created (CreateService) or, when it exists, updated to the task
+definition and --desired (UpdateService); its events are printed until it
+is steady (--desired tasks running on one deployment), then its name, or
+with --load-balanced PORT the URL of the listener berth puts on 127.0.0.1
+in front of that container port of its tasks. berth stop NAME deletes it.
+
 --as lambda creates the function from the image (or updates its code and
 configuration), waits until it is Active, invokes it with --payload, and
 prints the function's result on stdout and the REPORT line and the tail
 of its log on stderr; it exits 1 when the function failed. --url gives the
 function a URL (AuthType NONE) and prints it.
 
+--as batch submits an AWS Batch job (SubmitJob) to --queue, or to the
+queue berth, made with a compute environment of its name when missing;
+its job definition is registered or reused as a task definition is. Each
+state change of the job (and of an array's children) is printed on
+stderr and its output on stdout (an array child's after [INDEX]) until it
+ends; berth run exits 0 when it SUCCEEDED and with its container's exit
+code (the first failed child's) when it FAILED. --array-size, --depends-on,
+--retries and --timeout are SubmitJob's arrayProperties, dependsOn,
+retryStrategy and timeout. --detach prints the job's id.
+
 IMAGE is REPOSITORY:TAG or REPOSITORY@DIGEST, alone, after the registry's
 host (localhost:5000/app:1) or as an ECR repository URI. It must be in
 berth's registry; with --push a local Docker image of that name is pushed
 first. ARGS after -- are the container's command (the function's
 ImageConfig.Command).
-
-ECS services (--service) and AWS Batch jobs (--as batch) are not offered
-yet.`,
+`,
 		Example: `  berth run app:1
   berth run app:1 --cpu 1024 --memory 2GB -e STAGE=dev -- serve --verbose
   berth run --as ecs -p 8080:80 --detach web:latest
   berth run --as lambda fn:1 --payload '{"name":"berth"}'
   berth run --as lambda fn:1 --url --payload @event.json
-  berth run --push localhost:5000/app:dev`,
+  berth run --push localhost:5000/app:dev
+  berth run --as ecs web:1 --service web --desired 2 --load-balanced 8080
+  berth run --as batch app:1 --array-size 3 --retries 2 -- process --shard-from-env
+  berth run --as batch app:1 --depends-on 6f4c1d0e-3b2a-4c5d-9e8f-0a1b2c3d4e5f --timeout 10m`,
 		Args: cobra.MinimumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			if cmd.ArgsLenAtDash() >= 0 {
@@ -142,7 +169,7 @@ yet.`,
 	}
 	rf.register(cmd, true)
 	f := cmd.Flags()
-	f.StringVar(&l.as, "as", "fargate", "what to run the image as: fargate, ecs or lambda (batch: not yet)")
+	f.StringVar(&l.as, "as", "fargate", "what to run the image as: fargate, ecs, lambda or batch")
 	f.StringArrayVarP(&l.envList, "env", "e", nil, "set an environment variable, K=V (repeatable)")
 	f.StringVar(&l.envFile, "env-file", "", "read environment variables from a file of K=V lines")
 	f.StringArrayVarP(&l.publish, "publish", "p", nil, "publish a container port, HOST:CONTAINER or PORT (ECS tasks; repeatable)")
@@ -156,8 +183,15 @@ yet.`,
 	f.BoolVar(&l.push, "push", false, "push the local Docker image IMAGE to berth first when berth does not have it")
 	f.StringVar(&l.payload, "payload", "", "the function's event: JSON, or @FILE (Lambda; default {})")
 	f.BoolVar(&l.url, "url", false, "give the function a URL and print it (Lambda)")
-	f.StringVar(&l.service, "service", "", "run as an ECS service of this name (not offered yet)")
-	cmd.RegisterFlagCompletionFunc("as", cobra.FixedCompletions([]string{"fargate", "ecs", "lambda"}, cobra.ShellCompDirectiveNoFileComp))
+	f.StringVar(&l.service, "service", "", "run as an ECS service of this name, created or updated, until it is steady")
+	f.Int32Var(&l.desired, "desired", 1, "the service's desired count of tasks (--service)")
+	f.Int32Var(&l.loadBalanced, "load-balanced", 0, "put a listener on 127.0.0.1 in front of this container port of the service's tasks and print its URL (--service)")
+	f.StringVar(&l.queue, "queue", "", "the Batch job queue (default: berth, created with its compute environment when missing)")
+	f.Int32Var(&l.arraySize, "array-size", 0, "submit an array job of this many children, 2-10000 (Batch)")
+	f.StringArrayVar(&l.dependsOn, "depends-on", nil, "a job id the job waits for (Batch; repeatable)")
+	f.Int32Var(&l.retries, "retries", 0, "how many times a failed attempt is retried, 0-9 (Batch)")
+	f.DurationVar(&l.timeout, "timeout", 0, "how long an attempt may run before it is stopped, at least 1m (Batch)")
+	cmd.RegisterFlagCompletionFunc("as", cobra.FixedCompletions([]string{"fargate", "ecs", "lambda", "batch"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -169,10 +203,13 @@ func (l *launch) check(image string) error {
 	}
 	k, ok := kinds[l.as]
 	if !ok {
-		return fmt.Errorf("--as %q: one of fargate, ecs, lambda", l.as)
+		return fmt.Errorf("--as %q: one of fargate, ecs, lambda, batch", l.as)
 	}
-	if l.service != "" {
-		return errors.New("--service: ECS services are not offered by berth run yet")
+	if l.service != "" && l.as != "ecs" && l.as != "fargate" {
+		return fmt.Errorf("--service is for --as ecs or fargate, not --as %s", l.as)
+	}
+	if l.as != "batch" && (l.queue != "" || l.arraySize != 0 || len(l.dependsOn) > 0 || l.retries != 0 || l.timeout != 0) {
+		return fmt.Errorf("--queue, --array-size, --depends-on, --retries and --timeout are for --as batch, not --as %s", l.as)
 	}
 	img, err := client.ParseImage(image)
 	if err != nil {
@@ -275,6 +312,14 @@ func nameFrom(repository string) string {
 func checkTask(l *launch) error {
 	if l.payload != "" || l.url {
 		return fmt.Errorf("--payload and --url are for --as lambda, not --as %s", l.as)
+	}
+	if l.service == "" && l.loadBalanced != 0 {
+		return errors.New("--load-balanced is for a service: add --service NAME")
+	}
+	if l.service != "" {
+		if err := checkService(l); err != nil {
+			return err
+		}
 	}
 	if l.count < 1 || l.count > 10 {
 		return fmt.Errorf("--count %d: from 1 to 10 tasks, as RunTask starts", l.count)

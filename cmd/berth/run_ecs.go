@@ -38,6 +38,9 @@ const (
 // prints their output until they stop and returns the exit code of the
 // first one whose essential container failed.
 func runTask(r *remote, l *launch) error {
+	if l.service != "" {
+		return runService(r, l)
+	}
 	api := ecs.NewFromConfig(r.client.AWSConfig())
 	def, err := ensureTaskDefinition(r.ctx(), api, l.taskDefinition(r.client.AWSConfig().Region))
 	if err != nil {
@@ -255,16 +258,27 @@ func (f *follower) states(ctx context.Context) error {
 	return nil
 }
 
-// read prints what is new in the task's log stream, which does not exist
-// until the container first writes.
+// read prints what is new in the task's log stream.
 func (f *follower) read(ctx context.Context, t *followed) error {
 	id := taskID(t.arn)
+	return readLog(ctx, f.logs, f.group, f.streamPrefix+"/"+f.container+"/"+id, &t.token, func(line string) {
+		if f.tagLines {
+			line = id[:min(len(id), 12)] + " | " + line
+		}
+		fmt.Fprintln(f.w, line)
+	})
+}
+
+// readLog passes each line that is new in a log stream since *token to
+// print, and moves *token on. A stream does not exist until its
+// container first writes: that is nothing new.
+func readLog(ctx context.Context, logs *cloudwatchlogs.Client, group, stream string, token **string, print func(string)) error {
 	for {
-		out, err := f.logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
-			LogGroupName:  aws.String(f.group),
-			LogStreamName: aws.String(f.streamPrefix + "/" + f.container + "/" + id),
+		out, err := logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
+			LogGroupName:  aws.String(group),
+			LogStreamName: aws.String(stream),
 			StartFromHead: aws.Bool(true),
-			NextToken:     t.token,
+			NextToken:     *token,
 		})
 		var absent *logtypes.ResourceNotFoundException
 		if errors.As(err, &absent) {
@@ -274,14 +288,10 @@ func (f *follower) read(ctx context.Context, t *followed) error {
 			return err
 		}
 		for _, e := range out.Events {
-			line := strings.TrimRight(aws.ToString(e.Message), "\n")
-			if f.tagLines {
-				line = id[:min(len(id), 12)] + " | " + line
-			}
-			fmt.Fprintln(f.w, line)
+			print(strings.TrimRight(aws.ToString(e.Message), "\n"))
 		}
-		same := aws.ToString(out.NextForwardToken) == aws.ToString(t.token)
-		t.token = out.NextForwardToken
+		same := aws.ToString(out.NextForwardToken) == aws.ToString(*token)
+		*token = out.NextForwardToken
 		if same || len(out.Events) == 0 {
 			return nil
 		}

@@ -37,9 +37,17 @@ func TestRunChecksFlagsFirst(t *testing.T) {
 	}{
 		{[]string{"run", "app:1", "--cpu", "256", "--memory", "4GB"}, "run: --cpu 256 --memory 4GB: no Fargate configuration exists for 256 CPU and 4096 MiB memory"},
 		{[]string{"run", "app:1", "--cpu", "1 vCPU", "--memory", "1024"}, "no Fargate configuration exists for 1024 CPU and 1024 MiB"},
-		{[]string{"run", "app:1", "--as", "batch"}, "run: --as batch: AWS Batch jobs are not offered by berth run yet"},
-		{[]string{"run", "app:1", "--service", "web"}, "run: --service: ECS services are not offered by berth run yet"},
-		{[]string{"run", "app:1", "--as", "kubernetes"}, `run: --as "kubernetes": one of fargate, ecs, lambda`},
+		{[]string{"run", "app:1", "--as", "lambda", "--service", "web"}, "run: --service is for --as ecs or fargate, not --as lambda"},
+		{[]string{"run", "app:1", "--service", "web", "--desired", "101"}, "run: --desired 101: from 0 to 100 tasks"},
+		{[]string{"run", "app:1", "--service", "web", "--count", "2"}, "run: --count is for tasks; a service has --desired"},
+		{[]string{"run", "app:1", "--load-balanced", "80"}, "run: --load-balanced is for a service: add --service NAME"},
+		{[]string{"run", "app:1", "--array-size", "3"}, "run: --queue, --array-size, --depends-on, --retries and --timeout are for --as batch, not --as fargate"},
+		{[]string{"run", "app:1", "--as", "batch", "--array-size", "1"}, "run: --array-size 1: an array job has 2 to 10000 children"},
+		{[]string{"run", "app:1", "--as", "batch", "--retries", "10"}, "run: --retries 10: 0 to 9"},
+		{[]string{"run", "app:1", "--as", "batch", "--timeout", "30s"}, "run: --timeout 30s: Batch's attempt timeout is at least 60s"},
+		{[]string{"run", "app:1", "--as", "batch", "--memory", "lots"}, `run: --memory "lots": MiB (512) or GB (1GB)`},
+		{[]string{"run", "app:1", "--as", "batch", "-p", "80"}, "run: -p, --count and --stop-timeout are for ECS tasks, not --as batch"},
+		{[]string{"run", "app:1", "--as", "kubernetes"}, `run: --as "kubernetes": one of fargate, ecs, lambda, batch`},
 		{[]string{"run", "app:1", "-p", "8080:80"}, "run: -p 8080:80: a Fargate task (awsvpc) publishes a port at its own number; use -p 80, or --as ecs"},
 		{[]string{"run", "app:1", "-p", "http"}, `run: -p "http": want HOST:CONTAINER or PORT`},
 		{[]string{"run", "app:1", "-e", "NOVALUE"}, `run: -e "NOVALUE": want K=V`},
@@ -106,7 +114,10 @@ func startLauncher(t *testing.T) *remoteServer {
 				engine.Remove(ctx, c.ID)
 			}
 		}
+		// The images last: a container whose image lost its name is
+		// known by the image's id only.
 		engine.RemoveImage(ctx, s.addr+"/fn:1")
+		engine.RemoveImage(ctx, s.addr+"/prog:1")
 	})
 	s.id, s.secret = readCredentialsFile(t, credentialsFile)
 	t.Setenv("BERTH_ENDPOINT", "http://"+addr)

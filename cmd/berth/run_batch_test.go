@@ -1,0 +1,174 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/berth-dev/berth/internal/jsontest"
+	"github.com/berth-dev/berth/launcher/docker/dockertest"
+)
+
+// testProgram is the launcher tests' container program (exit N, serve
+// ADDR TEXT, env NAME, sleep), built static once per test binary.
+var testProgram = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "berth-cmd-testprog-")
+	if err != nil {
+		return "", err
+	}
+	return dockertest.TestProgram(dir)
+})
+
+// pushTestProgram pushes the test program's image to s as prog:1 (which
+// startLauncher's cleanup removes from the engine).
+func pushTestProgram(t *testing.T, s *remoteServer) {
+	t.Helper()
+	bin, err := testProgram()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := dockertest.ProgramImage(bin, "testprog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "repo", "create", "prog")
+	s.pushImage(t, "prog:1", img)}
+
+// TestRunService: an ECS service of 2 load-balanced tasks answers
+// through the URL berth run prints, is listed by ps with its counts and
+// URL, is updated in place by a second run, and berth stop deletes it.
+func TestRunService(t *testing.T) {
+	s := startLauncher(t)
+	pushTestProgram(t, s)
+
+	r := berth(t, "", "run", "--as", "ecs", "prog:1", "--service", "web", "--desired", "2", "--load-balanced", "8080", "--", "serve", ":8080", "hello")
+	url := strings.TrimSpace(r.stdout)
+	if r.err != nil || !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.Contains(r.stderr, "(service web) has reached a steady state.") {
+		t.Fatalf("run --service: %v, stdout %q, stderr %q", r.err, r.stdout, r.stderr)
+	}
+	for range 4 {
+		if body := get(t, url); body != "hello" {
+			t.Fatalf("GET %s: %q; want hello", url, body)
+		}
+	}
+	if out := ok(t, "ps"); !strings.Contains(out, "service") || !strings.Contains(out, "2/2 running "+url) {
+		t.Errorf("ps lacks the service:\n%s", out)
+	}
+	listed := asJSON(t, "ps")
+	jsontest.Expect(t, listed, "web", "services", 0, "serviceName")
+	jsontest.Expect(t, listed, 2, "services", 0, "runningCount")
+	jsontest.Expect(t, listed, strings.TrimPrefix(url, "http://"), "services", 0, "loadBalancers", 0, "loadBalancerName")
+
+	// The same service again, one task: updated, not created anew.
+	updated := runJSON(t, "run", "--as", "ecs", "prog:1", "--service", "web", "--desired", "1", "--load-balanced", "8080", "--", "serve", ":8080", "hello")
+	jsontest.Expect(t, updated, 1, "services", 0, "runningCount")
+	jsontest.Expect(t, updated, strings.TrimPrefix(url, "http://"), "services", 0, "loadBalancers", 0, "loadBalancerName")
+
+	stopped := asJSON(t, "stop", "web")
+	jsontest.Expect(t, stopped, "web", "services", 0, "serviceName")
+	jsontest.Expect(t, stopped, 0, "services", 0, "desiredCount")
+	waitUntil(t, "the service and its tasks are gone", func() bool {
+		listed := asJSON(t, "ps")
+		return len(jsontest.Field(t, listed, "services").([]any)) == 0 && len(jsontest.Field(t, listed, "tasks").([]any)) == 0
+	})
+	fails(t, []string{"stop", "nosuch"}, "stop: nosuch: no such task, service or job")
+}
+
+// runJSON runs berth run ARGS with -o json before its --, which must
+// succeed, and decodes what it prints.
+func runJSON(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	return decode(t, berth(t, "", append([]string{"-o", "json"}, args...)...))
+}
+
+// decode decodes what a berth command printed on stdout.
+func decode(t *testing.T, r result) map[string]any {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("printed %q (%v), not JSON: %v", r.stdout, r.err, err)
+	}
+	return doc
+}
+
+// get is the body of a GET of url.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestRunJob: the image as AWS Batch jobs on the default queue berth
+// makes: a job exiting 7 makes berth run exit 7 after printing its state
+// changes; an array of 3 prints each child's output after its index; a
+// detached job is listed, read and terminated.
+func TestRunJob(t *testing.T) {
+	s := startLauncher(t)
+	pushTestProgram(t, s)
+
+	r := berth(t, "", "run", "--as", "batch", "prog:1", "--", "exit", "7")
+	var status exitStatus
+	if !errors.As(r.err, &status) || status != 7 {
+		t.Fatalf("run --as batch -- exit 7: %v; want exit status 7 (stderr %q)", r.err, r.stderr)
+	}
+	for _, want := range []string{"job prog ", ": FAILED (Essential container in task exited)\n"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("run --as batch printed no %q on stderr:\n%s", want, r.stderr)
+		}
+	}
+
+	r = berth(t, "", "run", "--as", "batch", "prog:1", "--array-size", "3", "--", "env", "AWS_BATCH_JOB_ARRAY_INDEX")
+	if r.err != nil {
+		t.Fatalf("run --array-size 3: %v, stderr %q", r.err, r.stderr)
+	}
+	for _, want := range []string{"[0] 0\n", "[1] 1\n", "[2] 2\n"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("run --array-size 3 printed no %q:\n%s", want, r.stdout)
+		}
+	}
+	// An array of which a child fails fails; -o json prints the parent
+	// as DescribeJobs has it.
+	r = berth(t, "", "run", "--as", "batch", "-o", "json", "prog:1", "--array-size", "2", "--", "exit", "3")
+	if !errors.As(r.err, &status) || status != 3 {
+		t.Fatalf("run --array-size 2 -- exit 3: %v; want exit status 3", r.err)
+	}
+	parent := decode(t, r)
+	jsontest.Expect(t, parent, "FAILED", "jobs", 0, "status")
+	jsontest.Expect(t, parent, 2, "jobs", 0, "arrayProperties", "statusSummary", "FAILED")
+
+	id := strings.TrimSpace(ok(t, "run", "--as", "batch", "-d", "prog:1", "--", "sleep"))
+	if !isJobRef(id) {
+		t.Fatalf("run --as batch -d printed %q; want a job id", id)
+	}
+	waitUntil(t, "the job runs and says so", func() bool {
+		return strings.Contains(ok(t, "ps"), id) && strings.Contains(ok(t, "logs", id), "sleeping")
+	})
+	jsontest.Expect(t, asJSON(t, "ps"), "RUNNING", "jobs", 0, "status")
+	jsontest.Expect(t, asJSON(t, "stop", id), id, "jobs", 0)
+	if out := ok(t, "logs", "-f", id); !strings.Contains(out, "sleeping\n") {
+		t.Errorf("logs -f of a terminated job printed %q", out)
+	}
+	if out := ok(t, "ps", "--all"); !strings.Contains(out, id) || !strings.Contains(out, "FAILED") {
+		t.Errorf("ps --all:\n%s", out)
+	}
+	// A job after a job that succeeded runs; after one that failed,
+	// it fails without running.
+	first := jsontest.Field(t, runJSON(t, "run", "--as", "batch", "prog:1", "--", "exit", "0"), "jobs", 0, "jobId").(string)
+	if out := ok(t, "run", "--as", "batch", "prog:1", "--depends-on", first, "--", "exit", "0"); out != "" {
+		t.Errorf("run --depends-on printed %q", out)
+	}
+	r = berth(t, "", "run", "--as", "batch", "prog:1", "--depends-on", id, "--", "exit", "0")
+	if r.err == nil || errors.As(r.err, &status) || !strings.Contains(r.line(), "failed") {
+		t.Errorf("run --depends-on a failed job: %v (%q)", r.err, r.line())
+	}
+}
