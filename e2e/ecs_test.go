@@ -29,13 +29,26 @@ var taskProgram = sync.OnceValues(func() (string, error) {
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 )
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == "exit" { // exit CODE
+		code, _ := strconv.Atoi(os.Args[2])
+		fmt.Println("exiting", code)
+		os.Exit(code)
+	}
+	if len(os.Args) > 3 && os.Args[1] == "serve" { // serve ADDR TEXT
+		fmt.Println("serving on", os.Args[2])
+		err := http.ListenAndServe(os.Args[2], http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, os.Args[3]) }))
+		fmt.Println(err)
+		os.Exit(1)
+	}
 	if len(os.Args) > 1 && (os.Args[1] == "sleep" || os.Args[1] == "tick") {
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -305,5 +306,97 @@ sleep 600
 	}
 	if !strings.Contains(screen, "EXIT=3") {
 		t.Errorf("the screen lacks EXIT=3, berth run's exit status")
+	}
+}
+
+// TestCLIRunServiceAndJob is berth run of one local image as the two
+// long-lived kinds: an ECS service of two load-balanced tasks answering
+// through the URL berth run prints until berth stop deletes it, and AWS
+// Batch jobs on the queue berth makes: one exiting 7 makes berth run
+// exit 7, an array of 3 prints each child's line after its index, and
+// the JSON of ps and run parses back in Batch's and ECS's shapes.
+func TestCLIRunServiceAndJob(t *testing.T) {
+	requireDocker(t)
+	srv := startBerth(t)
+	env := cliEnv(t, srv, srv.adminKey(t))
+	var tasks, jobs []string
+	image := localImage(t, "e2e/run-more:1", taskContext(t))
+	t.Cleanup(func() {
+		srv.Stop(t)
+		removeTaskContainers(tasks)
+		removeLabelled("berth.job", jobs)
+		removeImage(t, image)
+	})
+
+	svc := runBerth(t, env, "run", "--as", "ecs", "--push", "e2e/run-more:1", "--service", "web", "--desired", "2", "--load-balanced", "8080", "--", "serve", ":8080", "hello from web")
+	url := strings.TrimSpace(svc.stdout)
+	if svc.code != 0 || !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.Contains(svc.stderr, "(service web) has reached a steady state.") {
+		t.Fatalf("berth run --service: exit %d, stdout %q, stderr %q", svc.code, svc.stdout, svc.stderr)
+	}
+	var listed struct {
+		Tasks    []struct{ TaskArn, Group string }
+		Services []struct {
+			ServiceName                string
+			DesiredCount, RunningCount int
+			LoadBalancers              []struct{ LoadBalancerName string }
+		}
+		Jobs []struct{ JobId, Status string }
+	}
+	if err := json.Unmarshal([]byte(berthCLI(t, env, "ps", "-o", "json")), &listed); err != nil || len(listed.Services) != 1 || len(listed.Tasks) != 2 {
+		t.Fatalf("berth ps -o json: %v, %+v; want the service and its two tasks", err, listed)
+	}
+	for _, task := range listed.Tasks {
+		tasks = append(tasks, task.TaskArn[strings.LastIndex(task.TaskArn, "/")+1:])
+	}
+	if s := listed.Services[0]; s.ServiceName != "web" || s.RunningCount != 2 || len(s.LoadBalancers) != 1 || "http://"+s.LoadBalancers[0].LoadBalancerName != url {
+		t.Errorf("berth ps -o json: the service is %+v", s)
+	}
+	for range 4 {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "hello from web" {
+			t.Fatalf("GET %s: %s %q", url, resp.Status, body)
+		}
+	}
+	if out := berthCLI(t, env, "stop", "web"); out != "deleting service web\n" {
+		t.Errorf("berth stop web printed %q", out)
+	}
+	waitFor(t, time.Minute, "the service's tasks stopped", func() bool {
+		var after struct{ Tasks, Services []any }
+		json.Unmarshal([]byte(berthCLI(t, env, "ps", "-o", "json")), &after)
+		return len(after.Tasks) == 0 && len(after.Services) == 0
+	})
+
+	seven := runBerth(t, env, "run", "--as", "batch", "e2e/run-more:1", "--", "exit", "7")
+	if seven.code != 7 || seven.stdout != "exiting 7\n" || !strings.Contains(seven.stderr, ": FAILED (Essential container in task exited)\n") {
+		t.Errorf("berth run --as batch -- exit 7: exit %d, stdout %q, stderr %q", seven.code, seven.stdout, seven.stderr)
+	}
+	array := runBerth(t, env, "run", "--as", "batch", "-o", "json", "--array-size", "3", "e2e/run-more:1", "--", "exit", "0")
+	var ended struct {
+		Jobs []struct {
+			JobId, Status   string
+			ArrayProperties struct{ Size int }
+		}
+	}
+	if err := json.Unmarshal([]byte(array.stdout), &ended); err != nil || array.code != 0 || len(ended.Jobs) != 1 {
+		t.Fatalf("berth run --array-size 3 -o json: exit %d, %v\n%s", array.code, err, array.stdout)
+	}
+	if j := ended.Jobs[0]; j.Status != "SUCCEEDED" || j.ArrayProperties.Size != 3 {
+		t.Errorf("berth run --array-size 3 -o json printed %+v", j)
+	}
+	for i := range 3 {
+		if want := fmt.Sprintf("[%d] exiting 0\n", i); !strings.Contains(array.stderr, want) {
+			t.Errorf("berth run --array-size 3 -o json: no %q on stderr:\n%s", want, array.stderr)
+		}
+	}
+	if err := json.Unmarshal([]byte(berthCLI(t, env, "ps", "--all", "-o", "json")), &listed); err != nil || len(listed.Jobs) != 2 {
+		t.Fatalf("berth ps --all -o json: %v, jobs %+v; want the two jobs", err, listed.Jobs)
+	}
+	for _, j := range listed.Jobs {
+		jobs = append(jobs, j.JobId, j.JobId+":0", j.JobId+":1", j.JobId+":2")
 	}
 }

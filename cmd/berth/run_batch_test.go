@@ -37,7 +37,8 @@ func pushTestProgram(t *testing.T, s *remoteServer) {
 		t.Fatal(err)
 	}
 	ok(t, "repo", "create", "prog")
-	s.pushImage(t, "prog:1", img)}
+	s.pushImage(t, "prog:1", img)
+}
 
 // TestRunService: an ECS service of 2 load-balanced tasks answers
 // through the URL berth run prints, is listed by ps with its counts and
