@@ -222,6 +222,7 @@ func psTable(out *output.Printer, rows psRows) error {
 		if url := serviceURL(s); url != "" {
 			status += " " + url
 		}
+		// A service's image is its task definition's: FAMILY:REVISION.
 		t.Row("service", aws.ToString(s.ServiceName), taskID(aws.ToString(s.TaskDefinition)), output.Styled(output.Green, status), age(s.CreatedAt))
 	}
 	for _, j := range rows.jobs {
@@ -238,7 +239,8 @@ func psTable(out *output.Printer, rows psRows) error {
 			at := time.UnixMilli(*j.CreatedAt)
 			created = &at
 		}
-		t.Row("batch", aws.ToString(j.JobId), aws.ToString(j.JobName), output.Styled(style, status), age(created))
+		// A job's image is its definition's: NAME:REVISION.
+		t.Row("batch", aws.ToString(j.JobId), taskID(aws.ToString(j.JobDefinition)), output.Styled(style, status), age(created))
 	}
 	if t.Len() == 0 {
 		out.Linef("nothing runs (berth run IMAGE starts a task)")

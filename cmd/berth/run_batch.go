@@ -324,7 +324,7 @@ func (f *jobFollower) describe(ctx context.Context, id string) (types.JobDetail,
 			children = append(children, out.Jobs...)
 		}
 	}
-	for _, j := range append(children, job) {
+	for _, j := range append([]types.JobDetail{job}, children...) {
 		jid := aws.ToString(j.JobId)
 		if f.seen[jid] == j.Status {
 			continue
