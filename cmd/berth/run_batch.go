@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -203,12 +200,10 @@ func (l *launch) jobDefinition() *batch.RegisterJobDefinitionInput {
 // the definition when berth run registered it with the same input, and
 // else registers a new revision.
 func ensureJobDefinition(ctx context.Context, api *batch.Client, in *batch.RegisterJobDefinitionInput) (string, error) {
-	b, err := json.Marshal(in)
+	digest, err := inputDigest(in)
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(b)
-	digest := hex.EncodeToString(sum[:12])
 	var defs []types.JobDefinition
 	desc := &batch.DescribeJobDefinitionsInput{JobDefinitionName: in.JobDefinitionName, Status: aws.String("ACTIVE")}
 	for p := batch.NewDescribeJobDefinitionsPaginator(api, desc); p.HasMorePages(); {

@@ -141,12 +141,10 @@ func (l *launch) taskDefinition(region string) *ecs.RegisterTaskDefinitionInput 
 // when berth run registered it with the same input, and else registers a
 // new revision.
 func ensureTaskDefinition(ctx context.Context, api *ecs.Client, in *ecs.RegisterTaskDefinitionInput) (string, error) {
-	b, err := json.Marshal(in)
+	digest, err := inputDigest(in)
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(b)
-	digest := hex.EncodeToString(sum[:12])
 	latest, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 		TaskDefinition: in.Family, Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
 	})
@@ -167,6 +165,17 @@ func ensureTaskDefinition(ctx context.Context, api *ecs.Client, in *ecs.Register
 		return "", err
 	}
 	return aws.ToString(registered.TaskDefinition.TaskDefinitionArn), nil
+}
+
+// inputDigest is the digest of a registration's input that berth run
+// tags what it registers with, so that the same flags reuse it.
+func inputDigest(in any) (string, error) {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12]), nil
 }
 
 // taskID is the id at the end of a task's ARN.
