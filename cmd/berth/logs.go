@@ -22,20 +22,23 @@ func logsCommand() *cobra.Command {
 	var follow bool
 	var cluster string
 	cmd := &cobra.Command{
-		Use:   "logs [-f] TASK|FUNCTION|JOB",
-		Short: "Print the output of a task, a function or a Batch job",
+		Use:   "logs [-f] TASK|SERVICE|FUNCTION|JOB",
+		Short: "Print the output of a task, a service, a function or a Batch job",
 		Long: `Print what a task or a function wrote, from berth's log store (the
 CloudWatch Logs API). TASK is a task's id or ARN: its essential container's
-awslogs stream is read (GetLogEvents). FUNCTION is a Lambda function's
+awslogs stream is read (GetLogEvents). SERVICE is an ECS service's name:
+its running tasks' streams are read, each line after its task's id.
+FUNCTION is a Lambda function's
 name: its log group /aws/lambda/FUNCTION is read (FilterLogEvents). JOB
 is an AWS Batch job's id or ARN: the streams of its attempts in
 /aws/batch/job are read, an array's children's each after its index.
 
-With -f the output is followed as it comes: a task's until it stops, a
-job's until it ends, a function's until you interrupt it (Ctrl-C).`,
+With -f the output is followed as it comes: a task's until it stops (a
+service's tasks' until they stop), a job's until it ends, a function's until you interrupt it (Ctrl-C).`,
 		Example: `  berth logs 0f1e2d3c4b5a69788796a5b4c3d2e1f0
   berth logs -f 0f1e2d3c4b5a69788796a5b4c3d2e1f0
   berth logs -f my-function
+  berth logs web
   berth logs -f 6f4c1d0e-3b2a-4c5d-9e8f-0a1b2c3d4e5f`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: rf.completeRunning(true),
@@ -46,12 +49,17 @@ job's until it ends, a function's until you interrupt it (Ctrl-C).`,
 			if isTaskRef(args[0]) {
 				return taskLogs(r, args[0], cluster, follow)
 			}
+			if s, err := serviceNamed(r.ctx(), ecs.NewFromConfig(r.client.AWSConfig()), cluster, args[0]); err != nil {
+				return err
+			} else if s != nil {
+				return serviceLogs(r, *s, follow)
+			}
 			return functionLogs(r, args[0], follow)
 		})),
 	}
 	rf.register(cmd, false)
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "follow the output as it comes")
-	cmd.Flags().StringVar(&cluster, "cluster", "", "the task's cluster (default: every cluster is searched)")
+	cmd.Flags().StringVar(&cluster, "cluster", "", "the task's or service's cluster (default: every cluster is searched)")
 	return cmd
 }
 
@@ -102,32 +110,67 @@ func taskLogs(r *remote, ref, cluster string, follow bool) error {
 	if err != nil {
 		return err
 	}
-	def, err := api.DescribeTaskDefinition(r.ctx(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: task.TaskDefinitionArn})
+	tasks := []*followed{{arn: aws.ToString(task.TaskArn), cluster: aws.ToString(task.ClusterArn)}}
+	return logTasks(r, api, aws.ToString(task.TaskDefinitionArn), "task "+taskID(aws.ToString(task.TaskArn)), tasks, follow)
+}
+
+// serviceLogs prints the output of the service's running tasks, each
+// line after its task's id, following them with follow until they stop
+// (tasks the service starts later are not followed).
+func serviceLogs(r *remote, s ecstypes.Service, follow bool) error {
+	api := ecs.NewFromConfig(r.client.AWSConfig())
+	var tasks []*followed
+	in := &ecs.ListTasksInput{Cluster: s.ClusterArn, ServiceName: s.ServiceName}
+	for p := ecs.NewListTasksPaginator(api, in); p.HasMorePages(); {
+		page, err := p.NextPage(r.ctx())
+		if err != nil {
+			return err
+		}
+		for _, arn := range page.TaskArns {
+			tasks = append(tasks, &followed{arn: arn, cluster: aws.ToString(s.ClusterArn)})
+		}
+	}
+	if len(tasks) == 0 {
+		return fmt.Errorf("service %s runs no task", aws.ToString(s.ServiceName))
+	}
+	return logTasks(r, api, aws.ToString(s.TaskDefinition), "service "+aws.ToString(s.ServiceName), tasks, follow)
+}
+
+// logTasks prints the output of tasks of the task definition def: the
+// awslogs stream of its first essential container that logs with
+// awslogs. what names them in an error.
+func logTasks(r *remote, api *ecs.Client, def, what string, tasks []*followed, follow bool) error {
+	described, err := api.DescribeTaskDefinition(r.ctx(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(def)})
 	if err != nil {
 		return err
 	}
 	var logged *ecstypes.ContainerDefinition
-	for i, c := range def.TaskDefinition.ContainerDefinitions {
+	for i, c := range described.TaskDefinition.ContainerDefinitions {
 		if lc := c.LogConfiguration; lc != nil && lc.LogDriver == ecstypes.LogDriverAwslogs && (logged == nil || aws.ToBool(c.Essential)) {
-			logged = &def.TaskDefinition.ContainerDefinitions[i]
+			logged = &described.TaskDefinition.ContainerDefinitions[i]
 			if aws.ToBool(c.Essential) {
 				break
 			}
 		}
 	}
 	if logged == nil {
-		return fmt.Errorf("task %s: no container of it logs with awslogs, so berth keeps no output of it", taskID(aws.ToString(task.TaskArn)))
+		return fmt.Errorf("%s: no container of it logs with awslogs, so berth keeps no output of it", what)
 	}
 	opts := logged.LogConfiguration.Options
 	f := &follower{r: r, ecs: api, logs: cloudwatchlogs.NewFromConfig(r.client.AWSConfig()),
 		group: opts["awslogs-group"], streamPrefix: opts["awslogs-stream-prefix"], container: aws.ToString(logged.Name),
-		w: r.cmd.OutOrStdout(), tasks: []*followed{{arn: aws.ToString(task.TaskArn), cluster: aws.ToString(task.ClusterArn)}}}
+		w: r.cmd.OutOrStdout(), tasks: tasks, tagLines: len(tasks) > 1}
 	if !follow {
-		return f.read(r.ctx(), f.tasks[0])
+		for _, t := range f.tasks {
+			if err := f.read(r.ctx(), t); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	_, err = f.run()
 	if errors.Is(err, context.Canceled) {
-		return nil // Ctrl-C ends following; the task runs on
+		return nil // Ctrl-C ends following; the tasks run on
 	}
 	return err
 }

@@ -266,9 +266,10 @@ func age(at *time.Time) string {
 	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
 }
 
-// completeRunning completes TASK arguments with the ids of the tasks
-// meant to run, and with functions also FUNCTION with the functions'
-// names (only the first argument then).
+// completeRunning completes TASK, SERVICE and JOB arguments with the
+// ids of the tasks meant to run, the services' names and the ids of the
+// jobs that have not ended, and with functions also FUNCTION with the
+// functions' names (only the first argument then).
 func (f *remoteFlags) completeRunning(functions bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if functions && len(args) > 0 {
@@ -284,9 +285,23 @@ func (f *remoteFlags) completeRunning(functions bool) cobra.CompletionFunc {
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveError
 		}
+		services, err := listServices(ctx, ecs.NewFromConfig(c.AWSConfig()))
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		jobs, err := listJobs(ctx, batch.NewFromConfig(c.AWSConfig()), false)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
 		var names []string
 		for _, t := range tasks {
 			names = append(names, taskID(aws.ToString(t.TaskArn)))
+		}
+		for _, s := range services {
+			names = append(names, aws.ToString(s.ServiceName))
+		}
+		for _, j := range jobs {
+			names = append(names, aws.ToString(j.JobId))
 		}
 		if functions {
 			fns, err := listFunctions(ctx, lambda.NewFromConfig(c.AWSConfig()))

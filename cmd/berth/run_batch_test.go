@@ -60,6 +60,13 @@ func TestRunService(t *testing.T) {
 	if out := ok(t, "ps"); !strings.Contains(out, "service") || !strings.Contains(out, "2/2 running "+url) {
 		t.Errorf("ps lacks the service:\n%s", out)
 	}
+	// The log store has a task's lines soon after it writes them.
+	waitUntil(t, "logs web prints each task's line after its id", func() bool {
+		return strings.Count(ok(t, "logs", "web"), " | serving on :8080\n") == 2
+	})
+	if out := ok(t, "__complete", "stop", "w"); !strings.HasPrefix(out, "web\n") {
+		t.Errorf("completing stop w: %q; want the service's name", out)
+	}
 	listed := asJSON(t, "ps")
 	jsontest.Expect(t, listed, "web", "services", 0, "serviceName")
 	jsontest.Expect(t, listed, 2, "services", 0, "runningCount")

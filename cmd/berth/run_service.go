@@ -194,27 +194,39 @@ func listServices(ctx context.Context, api *ecs.Client) ([]types.Service, error)
 	return services, nil
 }
 
+// serviceNamed is the active service name (or ARN) of cluster, or when
+// cluster is empty of any cluster; nil when there is none.
+func serviceNamed(ctx context.Context, api *ecs.Client, cluster, name string) (*types.Service, error) {
+	if cluster != "" {
+		return findService(ctx, api, cluster, name)
+	}
+	services, err := listServices(ctx, api)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range services {
+		if aws.ToString(s.ServiceName) == name || aws.ToString(s.ServiceArn) == name {
+			return &s, nil
+		}
+	}
+	return nil, nil
+}
+
 // deleteService scales the service to 0 and deletes it (force), as
 // the console's delete does.
 func deleteService(ctx context.Context, api *ecs.Client, cluster, name string) (types.Service, error) {
-	if cluster == "" {
-		services, err := listServices(ctx, api)
-		if err != nil {
-			return types.Service{}, err
-		}
-		for _, s := range services {
-			if aws.ToString(s.ServiceName) == name || aws.ToString(s.ServiceArn) == name {
-				cluster = aws.ToString(s.ClusterArn)
-			}
-		}
-		if cluster == "" {
-			return types.Service{}, fmt.Errorf("%s: no such task, service or job", name)
-		}
-	}
-	if _, err := api.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String(name), DesiredCount: aws.Int32(0)}); err != nil {
+	s, err := serviceNamed(ctx, api, cluster, name)
+	if err != nil {
 		return types.Service{}, err
 	}
-	out, err := api.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String(cluster), Service: aws.String(name), Force: aws.Bool(true)})
+	if s == nil {
+		return types.Service{}, fmt.Errorf("%s: no such task, service or job", name)
+	}
+	ref := &ecs.UpdateServiceInput{Cluster: s.ClusterArn, Service: s.ServiceName, DesiredCount: aws.Int32(0)}
+	if _, err := api.UpdateService(ctx, ref); err != nil {
+		return types.Service{}, err
+	}
+	out, err := api.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: s.ClusterArn, Service: s.ServiceName, Force: aws.Bool(true)})
 	if err != nil {
 		return types.Service{}, err
 	}
