@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -317,8 +318,12 @@ sleep 600
 // the JSON of ps and run parses back in Batch's and ECS's shapes.
 func TestCLIRunServiceAndJob(t *testing.T) {
 	requireDocker(t)
+	awsBin := requireAWSCLI(t)
+	t.Setenv("TZ", "UTC") // the aws CLI prints times in the local zone; berth in UTC
 	srv := startBerth(t)
-	env := cliEnv(t, srv, srv.adminKey(t))
+	admin := srv.adminKey(t)
+	env := cliEnv(t, srv, admin)
+	aws := awsCLI{t, awsBin, "http://" + srv.Addr, admin}
 	var tasks, jobs []string
 	image := localImage(t, "e2e/run-more:1", taskContext(t))
 	t.Cleanup(func() {
@@ -362,6 +367,12 @@ func TestCLIRunServiceAndJob(t *testing.T) {
 			t.Fatalf("GET %s: %s %q", url, resp.Status, body)
 		}
 	}
+	// What ps -o json prints of the service is what the aws CLI prints.
+	var printed map[string][]any
+	json.Unmarshal([]byte(berthCLI(t, env, "ps", "-o", "json")), &printed)
+	if want := field(t, aws.serviceJSON("ecs", "describe-services", "--services", "web"), "services", 0); len(printed["services"]) != 1 || !covers(printed["services"][0], want) {
+		t.Errorf("berth ps -o json printed the services\n%v\naws ecs describe-services printed\n%v", printed["services"], want)
+	}
 	if out := berthCLI(t, env, "stop", "web"); out != "deleting service web\n" {
 		t.Errorf("berth stop web printed %q", out)
 	}
@@ -398,5 +409,16 @@ func TestCLIRunServiceAndJob(t *testing.T) {
 	}
 	for _, j := range listed.Jobs {
 		jobs = append(jobs, j.JobId, j.JobId+":0", j.JobId+":1", j.JobId+":2")
+	}
+	// What ps -o json prints of the jobs is what the aws CLI's list-jobs
+	// prints of them.
+	printed = nil
+	json.Unmarshal([]byte(berthCLI(t, env, "ps", "--all", "-o", "json")), &printed)
+	for _, status := range []string{"FAILED", "SUCCEEDED"} {
+		for _, want := range field(t, aws.serviceJSON("batch", "list-jobs", "--job-queue", "berth", "--job-status", status), "jobSummaryList").([]any) {
+			if !slices.ContainsFunc(printed["jobs"], func(job any) bool { return covers(job, want) }) {
+				t.Errorf("berth ps --all -o json printed the jobs\n%v\naws batch list-jobs printed\n%v", printed["jobs"], want)
+			}
+		}
 	}
 }
