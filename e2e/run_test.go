@@ -410,6 +410,25 @@ func TestCLIRunServiceAndJob(t *testing.T) {
 	for _, j := range listed.Jobs {
 		jobs = append(jobs, j.JobId, j.JobId+":0", j.JobId+":1", j.JobId+":2")
 	}
+	// Ctrl-C ends berth run and terminates the job it follows.
+	interrupted := startFollowing(t, env, "run", "--as", "batch", "e2e/run-more:1", "--", "tick")
+	interrupted.waitFor(t, "tick 1")
+	interrupted.cmd.Process.Signal(os.Interrupt)
+	var exit *exec.ExitError
+	if _, err := interrupted.wait(); !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Errorf("berth run --as batch after Ctrl-C: %v; want exit status 1", err)
+	}
+	waitFor(t, time.Minute, "the interrupted job FAILED", func() bool {
+		var all struct{ Jobs []struct{ JobId, Status, StatusReason string } }
+		json.Unmarshal([]byte(berthCLI(t, env, "ps", "--all", "-o", "json")), &all)
+		for _, j := range all.Jobs {
+			if j.StatusReason == "berth run was interrupted" {
+				jobs = append(jobs, j.JobId)
+				return j.Status == "FAILED"
+			}
+		}
+		return false
+	})
 	// What ps -o json prints of the jobs is what the aws CLI's list-jobs
 	// prints of them.
 	printed = nil
