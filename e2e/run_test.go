@@ -419,7 +419,9 @@ func TestCLIRunServiceAndJob(t *testing.T) {
 		t.Errorf("berth run --as batch after Ctrl-C: %v; want exit status 1", err)
 	}
 	waitFor(t, time.Minute, "the interrupted job FAILED", func() bool {
-		var all struct{ Jobs []struct{ JobId, Status, StatusReason string } }
+		var all struct {
+			Jobs []struct{ JobId, Status, StatusReason string }
+		}
 		json.Unmarshal([]byte(berthCLI(t, env, "ps", "--all", "-o", "json")), &all)
 		for _, j := range all.Jobs {
 			if j.StatusReason == "berth run was interrupted" {

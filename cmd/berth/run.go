@@ -110,7 +110,8 @@ is created (CreateService) or, when it exists, updated to the task
 definition and --desired (UpdateService); its events are printed until it
 is steady (--desired tasks running on one deployment), then its name, or
 with --load-balanced PORT the URL of the listener berth puts on 127.0.0.1
-in front of that container port of its tasks. berth stop NAME deletes it.
+in front of that container port of its tasks; --detach prints its name
+once it is created or updated. berth stop NAME deletes it.
 
 --as lambda creates the function from the image (or updates its code and
 configuration), waits until it is Active, invokes it with --payload, and

@@ -77,6 +77,10 @@ func TestRunService(t *testing.T) {
 	jsontest.Expect(t, updated, 1, "services", 0, "runningCount")
 	jsontest.Expect(t, updated, strings.TrimPrefix(url, "http://"), "services", 0, "loadBalancers", 0, "loadBalancerName")
 
+	// Detached: the service's name at once.
+	if out := ok(t, "run", "--as", "ecs", "-d", "prog:1", "--service", "web", "--desired", "2", "--load-balanced", "8080", "--", "serve", ":8080", "hello"); out != "web\n" {
+		t.Errorf("run -d --service printed %q", out)
+	}
 	stopped := asJSON(t, "stop", "web")
 	jsontest.Expect(t, stopped, "web", "services", 0, "serviceName")
 	jsontest.Expect(t, stopped, 0, "services", 0, "desiredCount")

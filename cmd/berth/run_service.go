@@ -49,7 +49,8 @@ func mapsPort(ports []portMapping, container int32) bool {
 // runService runs the image as an ECS service (--service): it registers
 // or reuses the task definition, creates the service or updates it to
 // the definition and --desired, prints the service's events until it is
-// steady, and prints the URL of its listener when it has one.
+// steady, and prints the URL of its listener when it has one. Detached,
+// it prints the service's name at once.
 func runService(r *remote, l *launch) error {
 	api := ecs.NewFromConfig(r.client.AWSConfig())
 	in := l.taskDefinition(r.client.AWSConfig().Region)
@@ -68,6 +69,7 @@ func runService(r *remote, l *launch) error {
 		return err
 	}
 	seen := map[string]bool{} // the events printed, by id
+	var svc *types.Service    // as created or updated
 	if existing == nil {
 		create := &ecs.CreateServiceInput{Cluster: aws.String(cluster), ServiceName: aws.String(l.service),
 			TaskDefinition: aws.String(def), DesiredCount: aws.Int32(l.desired), LaunchType: types.LaunchTypeEc2}
@@ -77,18 +79,28 @@ func runService(r *remote, l *launch) error {
 		if l.loadBalanced > 0 {
 			create.LoadBalancers = []types.LoadBalancer{{ContainerName: aws.String(l.name), ContainerPort: aws.Int32(l.loadBalanced)}}
 		}
-		if _, err := api.CreateService(r.ctx(), create); err != nil {
+		created, err := api.CreateService(r.ctx(), create)
+		if err != nil {
 			return err
 		}
+		svc = created.Service
 	} else {
 		for _, e := range existing.Events {
 			seen[aws.ToString(e.Id)] = true
 		}
 		update := &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String(l.service),
 			TaskDefinition: aws.String(def), DesiredCount: aws.Int32(l.desired)}
-		if _, err := api.UpdateService(r.ctx(), update); err != nil {
+		updated, err := api.UpdateService(r.ctx(), update)
+		if err != nil {
 			return err
 		}
+		svc = updated.Service
+	}
+	if l.detach {
+		return r.out.Print(&ecs.DescribeServicesOutput{Services: []types.Service{*svc}}, func() error {
+			r.out.Linef("%s", aws.ToString(svc.ServiceName))
+			return nil
+		})
 	}
 	steady, err := waitSteady(r, api, cluster, l.service, seen)
 	if err != nil {
