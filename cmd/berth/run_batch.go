@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,18 +74,17 @@ func checkJob(l *launch) error {
 
 // mib reads --memory as MiB: 512 or 1GB.
 func mib(s string) (string, error) {
-	if gb, ok := strings.CutSuffix(strings.ToUpper(s), "GB"); ok {
-		var n int
-		if _, err := fmt.Sscanf(gb, "%d", &n); err != nil || n < 1 {
-			return "", fmt.Errorf("--memory %q: MiB (512) or GB (1GB)", s)
-		}
-		return fmt.Sprint(n * 1024), nil
+	digits, unit := strings.CutSuffix(strings.ToUpper(s), "GB")
+	n, err := strconv.Atoi(digits)
+	switch {
+	case err != nil || n < 1 || unit && n > 8192:
+		return "", fmt.Errorf("--memory %q: MiB (512) or GB (1GB)", s)
+	case unit:
+		return strconv.Itoa(n * 1024), nil
+	case n < 4:
+		return "", fmt.Errorf("--memory %q: at least 4 MiB", s)
 	}
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 4 || fmt.Sprint(n) != s {
-		return "", fmt.Errorf("--memory %q: MiB (512) or GB (1GB), at least 4 MiB", s)
-	}
-	return s, nil
+	return strconv.Itoa(n), nil
 }
 
 // runJob runs the image as an AWS Batch job (--as batch): it finds or

@@ -108,6 +108,36 @@ func decode(t *testing.T, r result) map[string]any {
 	return doc
 }
 
+// TestJobRefs: which arguments of logs and stop name Batch jobs, and
+// --memory of a job read as MiB.
+func TestJobRefs(t *testing.T) {
+	for ref, want := range map[string]bool{
+		"6f4c1d0e-3b2a-4c5d-9e8f-0a1b2c3d4e5f":                                          true,
+		"6f4c1d0e-3b2a-4c5d-9e8f-0a1b2c3d4e5f:2":                                        true,
+		"arn:aws:batch:us-east-1:000000000000:job/6f4c1d0e-3b2a-4c5d-9e8f-0a1b2c3d4e5f": true,
+		"0123456789abcdef0123456789abcdef":                                              false, // a task
+		"arn:aws:batch:us-east-1:000000000000:job-queue/berth":                          false,
+		"web": false,
+	} {
+		if got := isJobRef(ref); got != want {
+			t.Errorf("isJobRef(%q) = %v", ref, got)
+		}
+	}
+	if id := jobRefID("arn:aws:batch:us-east-1:000000000000:job/6f4c1d0e-3b2a-4c5d-9e8f-0a1b2c3d4e5f"); id != "6f4c1d0e-3b2a-4c5d-9e8f-0a1b2c3d4e5f" {
+		t.Errorf("jobRefID of an ARN: %q", id)
+	}
+	for in, want := range map[string]string{"512": "512", "1GB": "1024", "2gb": "2048"} {
+		if got, err := mib(in); err != nil || got != want {
+			t.Errorf("mib(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "3", "0GB", "1.5GB", "512MiB", "-1"} {
+		if _, err := mib(bad); err == nil {
+			t.Errorf("mib(%q) is no error", bad)
+		}
+	}
+}
+
 // get is the body of a GET of url.
 func get(t *testing.T, url string) string {
 	t.Helper()
@@ -138,6 +168,17 @@ func TestRunJob(t *testing.T) {
 			t.Errorf("run --as batch printed no %q on stderr:\n%s", want, r.stderr)
 		}
 	}
+
+	// --retries 1: the second attempt, which succeeds, is berth run's
+	// outcome; the failed first one is printed as it is retried.
+	r = berth(t, "", "-o", "json", "run", "--as", "batch", "prog:1", "--retries", "1", "--", "exit-unless-attempt", "2", "5")
+	if r.err != nil {
+		t.Fatalf("run --retries 1: %v, stderr %q", r.err, r.stderr)
+	}
+	retried := decode(t, r)
+	jsontest.Expect(t, retried, "SUCCEEDED", "jobs", 0, "status")
+	jsontest.Expect(t, retried, 5, "jobs", 0, "attempts", 0, "container", "exitCode")
+	jsontest.Expect(t, retried, 2, "jobs", 0, "retryStrategy", "attempts")
 
 	r = berth(t, "", "run", "--as", "batch", "prog:1", "--array-size", "3", "--", "env", "AWS_BATCH_JOB_ARRAY_INDEX")
 	if r.err != nil {
