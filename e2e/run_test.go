@@ -58,6 +58,19 @@ func localImage(t *testing.T, name, dir string) string {
 	return strings.TrimSpace(run(t, dockerTimeout, "docker", "image", "inspect", "--format", "{{.Id}}", name))
 }
 
+// startCLI starts a berth with access control on the real Docker
+// Engine, for the berth CLI (env, the administrator's key) and the aws
+// CLI beside it.
+func startCLI(t *testing.T) (*server, []string, awsCLI) {
+	t.Helper()
+	requireDocker(t)
+	awsBin := requireAWSCLI(t)
+	t.Setenv("TZ", "UTC") // the aws CLI prints times in the local zone; berth in UTC
+	srv := startBerth(t)
+	admin := srv.adminKey(t)
+	return srv, cliEnv(t, srv, admin), awsCLI{t, awsBin, "http://" + srv.Addr, admin}
+}
+
 // TestCLIRun is berth run from a newcomer's terminal against a berth
 // with access control on the real Docker Engine: a local image pushed
 // with --push runs as a Fargate task and as an ECS task, each exiting as
@@ -67,12 +80,8 @@ func localImage(t *testing.T, name, dir string) string {
 // line and exit status 1. What ps -o json prints is what the aws CLI
 // prints.
 func TestCLIRun(t *testing.T) {
-	requireDocker(t)
-	awsBin := requireAWSCLI(t)
-	t.Setenv("TZ", "UTC") // the aws CLI prints times in the local zone; berth in UTC
-	srv := startBerth(t)
-	admin := srv.adminKey(t)
-	env := cliEnv(t, srv, admin)
+	srv, env, aws := startCLI(t)
+	admin := aws.key
 	var tasks, images []string
 	t.Cleanup(func() {
 		srv.Stop(t) // first: stopping, it removes its sidecars and functions' environments
@@ -164,7 +173,6 @@ func TestCLIRun(t *testing.T) {
 
 	// What ps -o json prints of each task and function is what the aws
 	// CLI prints of them.
-	aws := awsCLI{t, awsBin, "http://" + srv.Addr, admin}
 	var printed map[string][]any
 	json.Unmarshal([]byte(berthCLI(t, env, "ps", "--all", "-o", "json")), &printed)
 	for _, task := range printed["tasks"] {
@@ -317,13 +325,7 @@ sleep 600
 // exit 7, an array of 3 prints each child's line after its index, and
 // the JSON of ps and run parses back in Batch's and ECS's shapes.
 func TestCLIRunServiceAndJob(t *testing.T) {
-	requireDocker(t)
-	awsBin := requireAWSCLI(t)
-	t.Setenv("TZ", "UTC") // the aws CLI prints times in the local zone; berth in UTC
-	srv := startBerth(t)
-	admin := srv.adminKey(t)
-	env := cliEnv(t, srv, admin)
-	aws := awsCLI{t, awsBin, "http://" + srv.Addr, admin}
+	srv, env, aws := startCLI(t)
 	var tasks, jobs []string
 	image := localImage(t, "e2e/run-more:1", taskContext(t))
 	t.Cleanup(func() {
