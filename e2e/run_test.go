@@ -319,7 +319,7 @@ sleep 600
 }
 
 // TestCLIRunServiceAndJob is berth run of one local image as the two
-// long-lived kinds: an ECS service of two load-balanced tasks answering
+// long-lived kinds: an ECS service of two load-balanced Fargate tasks answering
 // through the URL berth run prints until berth stop deletes it, and AWS
 // Batch jobs on the queue berth makes: one exiting 7 makes berth run
 // exit 7, an array of 3 prints each child's line after its index, and
@@ -335,7 +335,7 @@ func TestCLIRunServiceAndJob(t *testing.T) {
 		removeImage(t, image)
 	})
 
-	svc := runBerth(t, env, "run", "--as", "ecs", "--push", "e2e/run-more:1", "--service", "web", "--desired", "2", "--load-balanced", "8080", "--", "serve", ":8080", "hello from web")
+	svc := runBerth(t, env, "run", "--push", "e2e/run-more:1", "--service", "web", "--desired", "2", "--load-balanced", "8080", "--", "serve", ":8080", "hello from web")
 	url := strings.TrimSpace(svc.stdout)
 	if svc.code != 0 || !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.Contains(svc.stderr, "(service web) has reached a steady state.") {
 		t.Fatalf("berth run --service: exit %d, stdout %q, stderr %q", svc.code, svc.stdout, svc.stderr)
