@@ -126,6 +126,10 @@ type clusterPage struct {
 	Changes    string
 	EngineDown string
 	Notice     string
+	// Services are its services; CanListServices: the person may list
+	// them (ecs:ListServices).
+	Services        []serviceRow
+	CanListServices bool
 }
 
 const tasksPerPage = 100
@@ -172,6 +176,9 @@ func (u *UI) cluster(w http.ResponseWriter, rq *request) error {
 	for _, t := range live {
 		r, pending := taskCounts(t)
 		p.Running, p.Pending = p.Running+r, p.Pending+pending
+	}
+	if p.Services, p.CanListServices, err = u.clusterServices(rq, name); err != nil {
+		return err
 	}
 	if !p.CanList {
 		u.render(w, rq, http.StatusOK, "cluster", "Cluster "+name, p)

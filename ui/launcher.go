@@ -20,6 +20,11 @@ func (u *UI) launcherRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /ui/clusters/{cluster}/changes", u.page(u.needsLauncher(u.taskChanges)))
 	mux.Handle("GET /ui/clusters/{cluster}/tasks/{task}", u.page(u.needsLauncher(u.task)))
 	mux.Handle("POST /ui/clusters/{cluster}/tasks/{task}/stop", u.page(u.needsLauncher(u.stopTask)))
+	if u.cfg.Services != nil {
+		mux.Handle("GET /ui/clusters/{cluster}/services/{service}", u.page(u.needsLauncher(u.service)))
+		mux.Handle("POST /ui/clusters/{cluster}/services/{service}/scale", u.page(u.needsLauncher(u.scaleService)))
+		mux.Handle("POST /ui/clusters/{cluster}/services/{service}/delete", u.page(u.needsLauncher(u.deleteService)))
+	}
 	mux.Handle("GET /ui/task-definitions", u.page(u.needsLauncher(u.taskDefinitions)))
 	mux.Handle("GET /ui/task-definitions/{family}/{revision}", u.page(u.needsLauncher(u.taskDefinition)))
 	mux.Handle("POST /ui/task-definitions/{family}/{revision}/run", u.page(u.needsLauncher(u.runTasks)))
@@ -84,6 +89,10 @@ func (u *UI) requireEngine(rq *request) error {
 func (u *UI) clusterARN(name string) string { return u.cfg.Scope.Cluster(name).String() }
 
 func (u *UI) taskARN(cluster, id string) string { return u.cfg.Scope.Task(cluster, id).String() }
+
+func (u *UI) serviceARN(cluster, name string) string {
+	return u.cfg.Scope.ECSService(cluster, name).String()
+}
 
 func (u *UI) taskDefinitionARN(family string, revision int) string {
 	return u.cfg.Scope.TaskDefinition(family, revision).String()

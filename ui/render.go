@@ -85,6 +85,9 @@ var templateFuncs = template.FuncMap{
 	"add": func(a, b int) int { return a + b },
 	// The launcher's pages.
 	"clusterURL": func(name string) string { return "/ui/clusters/" + url.PathEscape(name) },
+	"serviceURL": func(cluster, name string) string {
+		return "/ui/clusters/" + url.PathEscape(cluster) + "/services/" + url.PathEscape(name)
+	},
 	"taskURL": func(cluster, id string) string {
 		return "/ui/clusters/" + url.PathEscape(cluster) + "/tasks/" + url.PathEscape(id)
 	},
@@ -278,6 +281,8 @@ func (u *UI) renderError(w http.ResponseWriter, rq *request, err error) {
 		pe = &pageError{http.StatusNotFound, "Not found", "There is no such image in this repository."}
 	case errors.Is(err, metadata.ErrClusterUnknown):
 		pe = &pageError{http.StatusNotFound, "Not found", "There is no such cluster."}
+	case errors.Is(err, metadata.ErrServiceUnknown):
+		pe = &pageError{http.StatusNotFound, "Not found", "There is no such service in this cluster."}
 	case errors.Is(err, metadata.ErrTaskUnknown):
 		pe = &pageError{http.StatusNotFound, "Not found", "There is no such task in this cluster (stopped tasks are kept for an hour)."}
 	case errors.Is(err, metadata.ErrLogGroupUnknown):

@@ -170,6 +170,20 @@ type Tasks interface {
 	Available(ctx context.Context) error
 }
 
+// Services reads and changes ECS services; ecs.API implements it. Its
+// methods authorize nothing: the pages do, first.
+type Services interface {
+	// Services returns up to n of cluster's services that are not
+	// deleted, by name, after the one named after.
+	Services(ctx context.Context, cluster, after string, n int) ([]ecs.Service, error)
+	// Service describes one; metadata.ErrServiceUnknown wrapped if none.
+	Service(ctx context.Context, cluster, name string) (ecs.Service, error)
+	// ScaleService sets its desired count as UpdateService does.
+	ScaleService(ctx context.Context, caller ecs.Caller, cluster, name string, desired int) (ecs.Service, error)
+	// DeleteService deletes it as DeleteService does.
+	DeleteService(ctx context.Context, cluster, name string, force bool) (ecs.Service, error)
+}
+
 // TaskDefinitions reads registered ECS task definitions; ecs.API
 // implements it.
 type TaskDefinitions interface {
@@ -210,6 +224,9 @@ type Config struct {
 	// launcher is off, which its pages then say.
 	Tasks           Tasks
 	TaskDefinitions TaskDefinitions
+	// Services is the launcher's ECS services; nil leaves them out of the
+	// cluster pages.
+	Services Services
 	// Functions is the launcher's Lambda side; nil when it is off, which
 	// leaves out the functions' pages.
 	Functions Functions

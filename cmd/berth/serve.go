@@ -225,6 +225,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if launch.runner != nil { // else the launcher's pages say it is off
 		uiConfig.Tasks, uiConfig.TaskDefinitions = launch.runner, launch.api
 		uiConfig.Functions = launch.lambdaAPI
+		uiConfig.Services = launch.api
 	}
 	webUI, err := ui.New(store, uiConfig)
 	if err != nil {

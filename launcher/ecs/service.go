@@ -133,6 +133,18 @@ func (s *serviceRecord) event(now time.Time, msg string) {
 	}
 }
 
+// primaryFollows gives the PRIMARY deployment the service's desired
+// count; a completed rollout is in progress again when that changes it.
+func (s *serviceRecord) primaryFollows(now time.Time) {
+	p := s.primary()
+	if p.DesiredCount != s.Service.DesiredCount {
+		p.DesiredCount, p.UpdatedAt = s.Service.DesiredCount, awsjson.NewTime(now)
+		if p.RolloutState == rolloutCompleted {
+			p.RolloutState, p.RolloutStateReason = rolloutInProgress, "ECS deployment in progress."
+		}
+	}
+}
+
 // percents returns the deployment configuration's bounds, defaults
 // applied (100 and 200, as ECS's for a REPLICA service).
 func (c DeploymentConfiguration) percents() (minHealthy, maxPercent int) {

@@ -401,13 +401,7 @@ func (a *API) updateService(ctx context.Context, in *updateServiceInput) (*servi
 			}
 			s.Deployments = append([]Deployment{newDeployment(s.TaskDefinition, s.DesiredCount, s.LaunchType, now)}, s.Deployments...)
 		}
-		p := rec.primary()
-		if p.DesiredCount != s.DesiredCount {
-			p.DesiredCount, p.UpdatedAt = s.DesiredCount, awsjson.NewTime(now)
-			if p.RolloutState == rolloutCompleted {
-				p.RolloutState, p.RolloutStateReason = rolloutInProgress, "ECS deployment in progress."
-			}
-		}
+		rec.primaryFollows(now)
 		return nil
 	})
 	if err != nil {
@@ -554,13 +548,23 @@ func (a *API) deleteService(ctx context.Context, in *deleteServiceInput) (*servi
 	if err != nil {
 		return nil, err
 	}
+	rec, err := a.drainService(ctx, cluster, name, in.Force)
+	if err != nil {
+		return nil, err
+	}
+	return &serviceOutput{a.wireService(rec, true)}, nil
+}
+
+// drainService deletes a service scaled to 0, or any with force: it
+// turns DRAINING, and the scheduler stops its tasks.
+func (a *API) drainService(ctx context.Context, cluster, name string, force bool) (serviceRecord, error) {
 	now := a.cfg.Now()
 	rec, err := a.changeService(ctx, cluster, name, func(rec *serviceRecord) error {
 		s := &rec.Service
 		if s.Status != serviceActive {
 			return serviceNotActive()
 		}
-		if s.DesiredCount > 0 && !in.Force {
+		if s.DesiredCount > 0 && !force {
 			return invalidParameter("The service cannot be stopped while it is scaled above 0.")
 		}
 		s.Status, s.DesiredCount = serviceDraining, 0
@@ -570,10 +574,10 @@ func (a *API) deleteService(ctx context.Context, in *deleteServiceInput) (*servi
 		return nil
 	})
 	if err != nil {
-		return nil, serverError("DeleteService", err)
+		return rec, serverError("DeleteService", err)
 	}
 	a.sched.kick(cluster, name)
-	return &serviceOutput{a.wireService(rec, true)}, nil
+	return rec, nil
 }
 
 // serviceNotFound is what calls naming a service that does not exist get.
