@@ -145,7 +145,7 @@ func newFixture(t testing.TB, opts options) *fixture {
 	}
 	if opts.launcher || opts.deadEngine {
 		f.startLauncher(opts.deadEngine, log)
-		cfg.Tasks, cfg.TaskDefinitions = f.runner, f.ecs
+		cfg.Tasks, cfg.TaskDefinitions, cfg.Services = f.runner, f.ecs, f.ecs
 	}
 	if opts.lambda {
 		f.startLambda(log)
