@@ -203,8 +203,9 @@ func BenchmarkLauncherPages(b *testing.B) {
 			LastStatus: ecs.StatusStopped, DesiredStatus: ecs.StatusStopped, HealthStatus: "UNKNOWN",
 			CreatedAt: awsjson.NewTime(now.Add(-time.Duration(benchTasks-i) * time.Second)), StopCode: string(ecs.StopEssentialContainerExited),
 			StoppedReason: "Essential container in task exited", StoppedAt: awsjson.NewTime(now)}
-		if i%10 == 0 {
+		if i%10 == 0 { // the 100 running tasks are service web-00's
 			task.LastStatus, task.DesiredStatus, task.StopCode, task.StoppedReason, task.StoppedAt = ecs.StatusRunning, ecs.StatusRunning, "", "", awsjson.Time{}
+			task.Group, task.StartedBy = "service:web-00", "ecs-svc/0000000000000000001"
 		}
 		for _, name := range []string{"app", "proxy"} {
 			code := 0
@@ -218,6 +219,7 @@ func BenchmarkLauncherPages(b *testing.B) {
 		}
 		last = id
 	}
+	seedServices(b, f, td.TaskDefinitionArn, now)
 	// A stream of 100,000 events, appended as the log store's writer does,
 	// in batches.
 	if err := f.store.CreateLogGroup(ctx, metadata.LogGroup{Name: "/ecs/web", CreatedAt: now}); err != nil {
@@ -248,6 +250,7 @@ func BenchmarkLauncherPages(b *testing.B) {
 		{"Tasks1000All", "/ui/clusters/default?show=all"},
 		{"Tasks1000AllPage10", "/ui/clusters/default?show=all&page=10"},
 		{"Task", "/ui/clusters/default/tasks/" + last},
+		{"Service100Tasks", "/ui/clusters/default/services/web-00"},
 		{"TaskDefinitions", "/ui/task-definitions"},
 		{"TaskDefinition", "/ui/task-definitions/web/1"},
 		{"LogGroups", "/ui/logs"},
@@ -258,6 +261,34 @@ func BenchmarkLauncherPages(b *testing.B) {
 		{"LogStream100kMiddle", streamPath + "&before=" + strconv.FormatInt(start+int64(benchEvents/2)*30, 10) + ".0.0"},
 	} {
 		b.Run(page.name, func(b *testing.B) { renderPage(b, f, cookies, page.path) })
+	}
+}
+
+// benchServices is how many services the cluster page lists.
+const benchServices = 50
+
+// seedServices writes benchServices services of the default cluster to
+// the index, as ECS's API keeps them, each with two deployments (one
+// rolling in) and its 100 newest events.
+func seedServices(b *testing.B, f *fixture, taskDefinition string, now time.Time) {
+	for i := range benchServices {
+		name := fmt.Sprintf("web-%02d", i)
+		s := ecs.Service{ServiceArn: scope.ECSService("default", name).String(), ServiceName: name, ClusterArn: scope.Cluster("default").String(),
+			Status: "ACTIVE", DesiredCount: 100, RunningCount: 100, TaskDefinition: taskDefinition, LaunchType: "EC2",
+			LoadBalancers: []ecs.ServiceLoadBalancer{{LoadBalancerName: fmt.Sprintf("127.0.0.1:%d", 40000+i), ContainerName: "app", ContainerPort: 8080}},
+			CreatedAt:     awsjson.NewTime(now.Add(-time.Hour))}
+		for d := range 2 {
+			s.Deployments = append(s.Deployments, ecs.Deployment{ID: fmt.Sprintf("ecs-svc/%019d", d+1), Status: []string{"PRIMARY", "ACTIVE"}[d],
+				TaskDefinition: taskDefinition, DesiredCount: 100, RunningCount: 50, RolloutState: "IN_PROGRESS", CreatedAt: awsjson.NewTime(now), UpdatedAt: awsjson.NewTime(now)})
+		}
+		for e := range 100 {
+			s.Events = append(s.Events, ecs.ServiceEvent{ID: fmt.Sprintf("%d-%d", i, e), CreatedAt: awsjson.NewTime(now.Add(-time.Duration(e) * time.Minute)),
+				Message: "(service " + name + ") has started 1 tasks: (task " + fmt.Sprintf("%032x", e) + ")."})
+		}
+		doc, _ := json.Marshal(map[string]any{"service": s, "cluster": "default"})
+		if err := f.store.PutService(context.Background(), metadata.Service{Cluster: "default", Name: name, Status: s.Status, CreatedAt: s.CreatedAt.Time, Document: doc}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

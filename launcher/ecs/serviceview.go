@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/berth-dev/berth/metadata"
@@ -26,13 +27,11 @@ func (a *API) Services(ctx context.Context, cluster, after string, n int) ([]Ser
 			if s.Status == serviceInactive || len(out) == n {
 				continue
 			}
-			rec, err := a.serviceRecord(ctx, cluster, s.Name)
-			if errors.Is(err, metadata.ErrServiceUnknown) {
-				continue // deleted since
-			}
-			if err != nil {
+			var rec serviceRecord
+			if err := json.Unmarshal(s.Document, &rec); err != nil {
 				return nil, serverError("Services", err)
 			}
+			rec.Service.Status = s.Status
 			out = append(out, a.wireService(rec, false))
 		}
 		if len(page) < q.Limit {
