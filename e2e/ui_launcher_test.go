@@ -136,5 +136,23 @@ func TestLauncherInChromium(t *testing.T) {
 	b.waitUntil("waiting for STOPPED", `document.getElementById("last-status").textContent === "STOPPED"`)
 	b.sees("the stopped task", "STOPPED", "UserInitiated", "done in the browser")
 	b.holds("the stop form", `document.querySelector("form[action$='/stop']") === null`)
+
+	// A service: its page shows its task once the scheduler starts it,
+	// without reloading.
+	aws.serviceJSON("ecs", "create-service", "--service-name", "ticks", "--task-definition", "ticker", "--desired-count", "1")
+	t.Cleanup(func() {
+		execute(dockerTimeout, nil, bin, "--endpoint-url", "http://"+srv.Addr, "ecs", "delete-service", "--service", "ticks", "--force")
+	})
+	b.open("/ui/clusters/default")
+	b.sees("the cluster's services", "ticks", "ACTIVE")
+	b.do("opening the service", chromedp.Click(chromedp.CSS(`a[href="/ui/clusters/default/services/ticks"]`)), chromedp.WaitVisible(chromedp.ID("deployments-title")))
+	b.waitUntil("waiting for the service's task", `document.querySelector("table.tasks a[href^='/ui/clusters/default/tasks/']") !== null`)
+	serviceTask, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("table.tasks a[href^='/ui/clusters/default/tasks/']").getAttribute("href").split("/").pop()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks = append(tasks, serviceTask)
+	b.sees("the service", "Service ticks", "PRIMARY", "ticker:1", "Update service", "Delete service")
+	b.screenshot("service", true)
 	fmt.Fprintf(os.Stderr, "screenshots in %s\n", strings.Join(b.shots, ", "))
 }

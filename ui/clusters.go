@@ -96,7 +96,8 @@ func (u *UI) clusters(w http.ResponseWriter, rq *request) error {
 // taskRow is a task in a cluster's list.
 type taskRow struct {
 	ecs.Task
-	ID string
+	// Cluster and ID name it.
+	Cluster, ID string
 	// Family and Revision name its task definition.
 	Family   string
 	Revision int
@@ -206,7 +207,7 @@ func (u *UI) cluster(w http.ResponseWriter, rq *request) error {
 		p.Next = link(p.Page + 1)
 	}
 	for _, mt := range shown[(p.Page-1)*tasksPerPage : min(p.Page*tasksPerPage, p.Total)] {
-		row := taskRow{ID: mt.ID, CanDescribe: rq.allowed("ecs:DescribeTasks", u.taskARN(name, mt.ID))}
+		row := taskRow{Cluster: name, ID: mt.ID, CanDescribe: rq.allowed("ecs:DescribeTasks", u.taskARN(name, mt.ID))}
 		if row.CanDescribe {
 			t, err := u.cfg.Tasks.Task(rq.Context(), mt.ID)
 			if errors.Is(err, metadata.ErrTaskUnknown) {

@@ -128,7 +128,7 @@ func (u *UI) renderService(w http.ResponseWriter, rq *request, status int, msg s
 			return cmp.Or(b.CreatedAt.Compare(a.CreatedAt.Time), strings.Compare(a.TaskArn, b.TaskArn))
 		})
 		for _, t := range tasks[:min(len(tasks), tasksPerPage)] {
-			row := taskRow{ID: t.ID(), CanDescribe: rq.allowed("ecs:DescribeTasks", u.taskARN(cluster, t.ID()))}
+			row := taskRow{Cluster: cluster, ID: t.ID(), CanDescribe: rq.allowed("ecs:DescribeTasks", u.taskARN(cluster, t.ID()))}
 			if row.CanDescribe {
 				row.Task = t
 				row.Family, row.Revision = definitionOf(t.TaskDefinitionArn)
