@@ -74,8 +74,15 @@ func registryToken(t *testing.T, addr string, k accessKey) string {
 // the test.
 func login(t *testing.T, addr string, k accessKey) {
 	t.Helper()
+	loginBasic(t, addr, "AWS", registryToken(t, addr, k))
+}
+
+// loginBasic is login with a user and password as given, e.g. an access
+// key id and its secret, which berth's registry also accepts.
+func loginBasic(t *testing.T, addr, user, password string) {
+	t.Helper()
 	dir := t.TempDir()
-	auth := base64.StdEncoding.EncodeToString([]byte("AWS:" + registryToken(t, addr, k)))
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
 	config, _ := json.Marshal(map[string]any{"auths": map[string]any{addr: map[string]string{"auth": auth}}})
 	write(t, filepath.Join(dir, "config.json"), string(config))
 	t.Setenv("DOCKER_CONFIG", dir)

@@ -96,7 +96,9 @@ func TestReplicationBetweenBerths(t *testing.T) {
 		s, _ := replicationStatus(t, api, "prod/app", sbomDigest)
 		return s == "COMPLETE"
 	})
-	login(t, b.Addr, bKey)
+	// The destination's region is not the SDK's default: crane logs in
+	// with the access key itself, as replication does.
+	loginBasic(t, b.Addr, bKey.ID, bKey.Secret)
 	for ref, want := range map[string]v1.Hash{"prod/app:v1": imgDigest, "prod/multi:v1": idxDigest, "prod/app@" + sbomDigest.String(): sbomDigest} {
 		if got := strings.TrimSpace(run(t, clientTimeout, crane, "digest", "--insecure", b.Addr+"/"+ref)); got != want.String() {
 			t.Errorf("crane digest %s on the destination = %s, want %s", ref, got, want)
