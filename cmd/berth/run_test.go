@@ -65,6 +65,18 @@ func TestRunChecksFlagsFirst(t *testing.T) {
 	}
 }
 
+// testFunctionDir holds the test function's build, removed when the
+// test binary ends.
+var testFunctionDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if testFunctionDir != "" {
+		os.RemoveAll(testFunctionDir)
+	}
+	os.Exit(code)
+}
+
 // testFunction is the Lambda tests' function (launcher/lambda/internal/
 // testfn), built static once per test binary. As a task it is a program
 // that prints "init MODE" and, with the argument initexit, exits 2.
@@ -73,6 +85,7 @@ var testFunction = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	testFunctionDir = dir
 	bin := filepath.Join(dir, "bootstrap")
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, "./launcher/lambda/internal/testfn")
 	cmd.Dir = filepath.Join("..", "..")
