@@ -32,7 +32,7 @@ func (f *configFlags) withStores(run func(cmd *cobra.Command, args []string, cfg
 		if err != nil {
 			return err
 		}
-		store, err := openIndex(cmd.Context(), cfg.Metadata.SQLite.Path)
+		store, err := openIndex(cmd.Context(), cfg.Metadata)
 		if err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/metadata/postgres"
 	"github.com/berth-dev/berth/metadata/sqlite"
 )
 
@@ -71,7 +72,7 @@ func (f *configFlags) withIndex(run identityRun) func(*cobra.Command, []string) 
 		if err != nil {
 			return err
 		}
-		store, err := openIndex(cmd.Context(), cfg.Metadata.SQLite.Path)
+		store, err := openIndex(cmd.Context(), cfg.Metadata)
 		if err != nil {
 			return err
 		}
@@ -80,11 +81,16 @@ func (f *configFlags) withIndex(run identityRun) func(*cobra.Command, []string) 
 	}
 }
 
-// openIndex opens the index at path, which must exist: a mistyped
+// openIndex opens the configured index, which must exist: a mistyped
 // --data-dir should fail, not start an empty registry. SQLite's WAL mode
 // lets these commands share the file with a running server, which reads
-// the index on every request, so their changes take effect at once.
-func openIndex(ctx context.Context, path string) (*sqlite.Store, error) {
+// the index on every request, so their changes take effect at once; a
+// PostgreSQL index is shared by design.
+func openIndex(ctx context.Context, cfg config.Metadata) (metadata.Store, error) {
+	if cfg.Postgres.Enabled() {
+		return postgres.Open(ctx, cfg.Postgres.DSN)
+	}
+	path := cfg.SQLite.Path
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no registry index at %s: start berth serve once, or point --data-dir or --config at the registry", path)
 	} else if err != nil {

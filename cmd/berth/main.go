@@ -72,6 +72,7 @@ on the server's own machine.`,
 	root.AddCommand(remoteCommands(runLaunchCommand(), psCommand(), logsCommand(), stopCommand())...)
 	root.AddCommand(localCommands(serveCommand(), userCommand(), keyCommand(), signingKeyCommand(),
 		lifecycleCommand(now), gcCommand(now), scanCommand(), vulndbCommand(), pullThroughCommand())...)
+		lifecycleCommand(now), gcCommand(now), scanCommand(), vulndbCommand(), migrateCommand())...)
 	root.AddCommand(credentialHelperCommand(), versionCommand(), sidecarCommand())
 	return root
 }

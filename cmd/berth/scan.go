@@ -180,7 +180,7 @@ scan without reading layers again.`,
 				fmt.Fprintf(out, "imported %d vulnerability records into %s\n", n, cfg.Scanning.OSVDir)
 				return nil
 			}
-			store, err := openIndex(cmd.Context(), cfg.Metadata.SQLite.Path)
+			store, err := openIndex(cmd.Context(), cfg.Metadata)
 			if err != nil {
 				return err
 			}

@@ -25,6 +25,7 @@ import (
 	"github.com/berth-dev/berth/launcher/logs"
 	"github.com/berth-dev/berth/lifecycle"
 	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/metadata/postgres"
 	"github.com/berth-dev/berth/metadata/sqlite"
 	"github.com/berth-dev/berth/pullthrough"
 	"github.com/berth-dev/berth/registry"
@@ -134,6 +135,15 @@ func housekeepers(cfg *config.Config, store housekeepingStore, blobs storage.Dri
 	return runner, collector
 }
 
+// openStore opens the configured index for the server: PostgreSQL when
+// its DSN is set, else the SQLite file, created if need be.
+func openStore(ctx context.Context, cfg config.Metadata) (metadata.Store, error) {
+	if cfg.Postgres.Enabled() {
+		return postgres.Open(ctx, cfg.Postgres.DSN)
+	}
+	return sqlite.Open(ctx, cfg.SQLite.Path)
+}
+
 // serve runs berth until ctx ends: it builds the components, puts their
 // routes on one mux (the AWS APIs through the front door), runs their
 // background loops beside the HTTP server, and on shutdown drains the
@@ -148,7 +158,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, cfg.Metadata.SQLite.Path)
+	store, err := openStore(ctx, cfg.Metadata)
 	if err != nil {
 		return err
 	}
@@ -287,7 +297,11 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		scheme = "https"
 	}
 	log.Info("berth listening", "address", ln.Addr().String(), "scheme", scheme, "version", version)
-	log.Info("berth data", "blobs", where, "index", cfg.Metadata.SQLite.Path)
+	index := cfg.Metadata.SQLite.Path
+	if cfg.Metadata.Postgres.Enabled() {
+		index = "PostgreSQL" // never the DSN: it may hold a password
+	}
+	log.Info("berth data", "blobs", where, "index", index)
 
 	// The HTTP server and the loops run in one group: the first to fail
 	// stops the others, and Wait returns when all of them have returned.

@@ -290,9 +290,11 @@ type Filesystem struct {
 	Root string `yaml:"root"`
 }
 
-// Metadata chooses and configures the metadata index.
+// Metadata chooses and configures the metadata index: the embedded
+// SQLite file, or PostgreSQL when a DSN is set (for several replicas).
 type Metadata struct {
-	SQLite SQLite `yaml:"sqlite"`
+	SQLite   SQLite   `yaml:"sqlite"`
+	Postgres Postgres `yaml:"postgres"`
 }
 
 // SQLite is the embedded index.
@@ -300,6 +302,16 @@ type SQLite struct {
 	// Path is the database file; default <dataDir>/berth.db.
 	Path string `yaml:"path"`
 }
+
+// Postgres is the PostgreSQL index, which several berth replicas share.
+type Postgres struct {
+	// DSN is the connection string (postgres://user@host:5432/db?...);
+	// when set, the index is in PostgreSQL and the SQLite path is unused.
+	DSN string `yaml:"dsn"`
+}
+
+// Enabled reports whether PostgreSQL is the configured index.
+func (p Postgres) Enabled() bool { return p.DSN != "" }
 
 // TLS serves HTTPS (and HTTP/2) when both files are set.
 type TLS struct {

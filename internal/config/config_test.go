@@ -283,6 +283,7 @@ var envValues = map[string]string{
 	"BERTH_STORAGE_S3_CREATE_BUCKET":                    "true",
 	"BERTH_STORAGE_S3_PART_SIZE":                        "16777216",
 	"BERTH_METADATA_SQLITE_PATH":                        "/env/berth.db",
+	"BERTH_METADATA_POSTGRES_DSN":                       "postgres://berth@db/berth",
 	"BERTH_TLS_CERT_FILE":                               "/env/cert.pem",
 	"BERTH_TLS_KEY_FILE":                                "/env/key.pem",
 	"BERTH_LOG_LEVEL":                                   "error",
