@@ -605,7 +605,6 @@ func (s *Store) filterSlices(ctx context.Context, query string, groupID int64, a
 	return events, false, nil
 }
 
-
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
