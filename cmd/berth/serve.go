@@ -144,6 +144,27 @@ func openStore(ctx context.Context, cfg config.Metadata) (metadata.Store, error)
 	return sqlite.Open(ctx, cfg.SQLite.Path)
 }
 
+// exclusive is an index shared by several replicas that can run a piece
+// of work on one of them at a time (metadata/postgres).
+type exclusive interface {
+	Exclusively(ctx context.Context, name string, retry time.Duration, fn func(context.Context)) error
+}
+
+// leaseRetry is how often a replica seeks work another replica holds:
+// the longest a dead replica's work waits for another to take it over.
+const leaseRetry = 10 * time.Second
+
+// once makes loop, work that must run once however many replicas share
+// the index, run on one replica at a time when the index can arrange it;
+// an index of one process (SQLite) runs it as it is.
+func once(store metadata.Store, name string, loop func(context.Context)) func(context.Context) {
+	ex, ok := store.(exclusive)
+	if !ok {
+		return loop
+	}
+	return func(ctx context.Context) { ex.Exclusively(ctx, name, leaseRetry, loop) }
+}
+
 // serve runs berth until ctx ends: it builds the components, puts their
 // routes on one mux (the AWS APIs through the front door), runs their
 // background loops beside the HTTP server, and on shutdown drains the
@@ -275,11 +296,11 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		untilDone(func(ctx context.Context) { webUI.Run(ctx, 15*time.Minute) }),
 	}
 	if cfg.Lifecycle.Interval > 0 {
-		loops = append(loops, untilDone(func(ctx context.Context) { runner.Schedule(ctx, cfg.Lifecycle.Interval) }))
+		loops = append(loops, untilDone(once(store, "lifecycle", func(ctx context.Context) { runner.Schedule(ctx, cfg.Lifecycle.Interval) })))
 	}
 	loops = append(loops, launch.loops()...)
 	if cfg.GC.Interval > 0 {
-		loops = append(loops, untilDone(func(ctx context.Context) { collector.Schedule(ctx, cfg.GC.Interval) }))
+		loops = append(loops, untilDone(once(store, "gc", func(ctx context.Context) { collector.Schedule(ctx, cfg.GC.Interval) })))
 	}
 
 	srv := &http.Server{
