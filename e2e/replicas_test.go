@@ -217,3 +217,48 @@ func merge(maps ...map[string]string) map[string]string {
 	}
 	return out
 }
+
+// A replica that loses its PostgreSQL index answers 503 UNAVAILABLE (which
+// clients retry) and says so on /readyz without naming the database, and
+// serves again by itself once the index is back.
+func TestReplicaIndexOutage(t *testing.T) {
+	pg := pgtest.Start(t)
+	srv := startBerth(t, "BERTH_AUTH_MODE=none", "BERTH_METADATA_POSTGRES_DSN="+pg.NewDatabase(t))
+	const repo = "outage/app"
+	config := []byte(`{"architecture":"amd64","os":"linux"}`)
+	layer := chunk(21, 1000)
+	cd, ld := pushBlob(t, srv, nil, repo, config), pushBlob(t, srv, nil, repo, layer)
+	manifest := imageManifest(cd, ld, len(config), len(layer))
+	mt := map[string]string{"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+	if resp, body := send(t, http.MethodPut, "http://"+srv.Addr+"/v2/"+repo+"/manifests/v1", manifest, mt); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT manifest: %s %s", resp.Status, body)
+	}
+
+	pg.Down(t)
+	for _, path := range []string{"/v2/" + repo + "/manifests/v1", "/v2/" + repo + "/tags/list"} {
+		resp, body := send(t, http.MethodGet, "http://"+srv.Addr+path, nil, nil)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "UNAVAILABLE") {
+			t.Errorf("GET %s with the index down: %s %s; want 503 UNAVAILABLE", path, resp.Status, body)
+		}
+	}
+	resp, body := send(t, http.MethodGet, "http://"+srv.Addr+"/readyz", nil, nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(string(body), "127.0.0.1") || strings.Contains(string(body), "test_") {
+		t.Errorf("/readyz with the index down: %s %q; want 503 naming no database", resp.Status, body)
+	}
+
+	pg.Up(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, body := send(t, http.MethodGet, "http://"+srv.Addr+"/v2/"+repo+"/manifests/v1", nil, nil)
+		if resp.StatusCode == http.StatusOK && string(body) == string(manifest) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET after the index came back: %s %s", resp.Status, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if resp, _ := send(t, http.MethodGet, "http://"+srv.Addr+"/readyz", nil, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz after the index came back: %s", resp.Status)
+	}
+}

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 
 	"github.com/berth-dev/berth/internal/ocierr"
@@ -42,7 +43,7 @@ func asError(err error) *ocierr.Error {
 		return ocierr.New(ocierr.NameUnknown, "", nil)
 	case errors.Is(err, metadata.ErrUploadUnknown), errors.Is(err, storage.ErrNotFound):
 		return ocierr.New(ocierr.BlobUploadUnknown, "", nil)
-	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), unreachable(err):
 		return ocierr.New(ocierr.Unavailable, "", nil)
 	}
 	return ocierr.New(ocierr.Unknown, "", nil)
@@ -59,4 +60,12 @@ func (reg *Registry) writeError(w http.ResponseWriter, r *http.Request, err erro
 		reg.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	ocierr.Write(w, r.Method, e)
+}
+
+// unreachable reports whether err is a failure to reach a service over
+// the network, such as a PostgreSQL index that is down or restarting: the
+// request may succeed when retried.
+func unreachable(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr)
 }

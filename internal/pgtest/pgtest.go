@@ -158,11 +158,24 @@ func (s *Server) Stop() {
 // and cluster: what a replica sees when its database restarts.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
+	s.Down(t)
+	s.Up(t)
+}
+
+// Down stops the server's process (a fast shutdown), keeping its cluster
+// for Up: the database is gone until then.
+func (s *Server) Down(t testing.TB) {
+	t.Helper()
 	if s.cmd != nil {
 		s.cmd.Process.Signal(syscall.SIGINT)
 		<-s.done
 		s.cmd = nil
 	}
+}
+
+// Up starts the server's process again after Down, on the same port.
+func (s *Server) Up(t testing.TB) {
+	t.Helper()
 	if err := s.run(); err != nil {
 		t.Fatalf("restarting PostgreSQL: %v", err)
 	}
