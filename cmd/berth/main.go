@@ -71,8 +71,7 @@ on the server's own machine.`,
 	root.AddCommand(remoteCommands(loginCommand(), repoCommand(), imageCommand(), policyCommand(), findingsCommand())...)
 	root.AddCommand(remoteCommands(runLaunchCommand(), psCommand(), logsCommand(), stopCommand())...)
 	root.AddCommand(localCommands(serveCommand(), userCommand(), keyCommand(), signingKeyCommand(),
-		lifecycleCommand(now), gcCommand(now), scanCommand(), vulndbCommand(), pullThroughCommand())...)
-		lifecycleCommand(now), gcCommand(now), scanCommand(), vulndbCommand(), migrateCommand())...)
+		lifecycleCommand(now), gcCommand(now), scanCommand(), vulndbCommand(), pullThroughCommand(), migrateCommand())...)
 	root.AddCommand(credentialHelperCommand(), versionCommand(), sidecarCommand())
 	return root
 }

@@ -387,6 +387,52 @@ EXCEPTION WHEN OTHERS THEN
 	RETURN NULL;
 END $$;
 CREATE TRIGGER repository_bytes_unlinked AFTER DELETE ON repository_blobs FOR EACH ROW EXECUTE FUNCTION repository_bytes();
+`, `
+-- ECS services: each one's JSON document (its deployments, events and
+-- load balancer) by cluster and name.
+CREATE TABLE ecs_services (
+	cluster    TEXT COLLATE "C" NOT NULL,
+	name       TEXT COLLATE "C" NOT NULL,
+	status     TEXT COLLATE "C" NOT NULL,
+	created_at BIGINT NOT NULL,
+	document   BYTEA NOT NULL,
+	PRIMARY KEY (cluster, name)
+);
+-- The replication queue: each pushed image to copy to each destination
+-- registry, kept when done as its replication status.
+CREATE TABLE replications (
+	repository  TEXT COLLATE "C" NOT NULL,
+	digest      TEXT COLLATE "C" NOT NULL,
+	destination TEXT COLLATE "C" NOT NULL,
+	status      TEXT COLLATE "C" NOT NULL,
+	failure     TEXT NOT NULL DEFAULT '',
+	attempts    BIGINT NOT NULL DEFAULT 0,
+	due         BIGINT NOT NULL,
+	updated_at  BIGINT NOT NULL,
+	PRIMARY KEY (repository, digest, destination)
+);
+CREATE INDEX replications_due ON replications(status, due);
+`, `
+-- The launcher's Batch state: compute environments and job queues, job
+-- definition revisions and jobs, each as the launcher's JSON document.
+CREATE TABLE batch_resources (
+	kind     TEXT COLLATE "C" NOT NULL,
+	name     TEXT COLLATE "C" NOT NULL,
+	document BYTEA NOT NULL,
+	PRIMARY KEY (kind, name)
+);
+CREATE TABLE batch_job_definitions (
+	name     TEXT COLLATE "C" NOT NULL,
+	revision BIGINT NOT NULL,
+	document BYTEA NOT NULL,
+	PRIMARY KEY (name, revision)
+);
+CREATE TABLE batch_jobs (
+	id         TEXT COLLATE "C" PRIMARY KEY,
+	status     TEXT COLLATE "C" NOT NULL,
+	created_at BIGINT NOT NULL,
+	document   BYTEA NOT NULL
+);
 `}
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
