@@ -63,9 +63,20 @@ func (reg *Registry) writeError(w http.ResponseWriter, r *http.Request, err erro
 }
 
 // unreachable reports whether err is a failure to reach a service over
-// the network, such as a PostgreSQL index that is down or restarting: the
-// request may succeed when retried.
+// the network, such as a PostgreSQL index that is down, restarting or
+// dropping its connections: the request may succeed when retried.
 func unreachable(err error) bool {
 	var netErr net.Error
-	return errors.As(err, &netErr)
+	if errors.As(err, &netErr) {
+		return true
+	}
+	// A SQL server's connection exceptions (class 08) and operator
+	// intervention (class 57: shutting down, terminating connections),
+	// as PostgreSQL's errors report them through SQLState.
+	var sqlErr interface{ SQLState() string }
+	if errors.As(err, &sqlErr) {
+		class := sqlErr.SQLState()[:min(2, len(sqlErr.SQLState()))]
+		return class == "08" || class == "57"
+	}
+	return false
 }
