@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -73,10 +74,12 @@ func rpmHelperMain(path string, out io.Writer) int {
 	// result's: send them to standard error with the rest.
 	os.Stdout = os.Stderr
 	var res helperResult
+	before := runtime.NumGoroutine()
 	infos, err := listRpmPackages(path)
 	if err != nil {
 		res.Error = err.Error()
 	}
+	awaitReaders(before)
 	for _, info := range infos {
 		if p, ok := rpmPackage(info); ok {
 			res.Packages = append(res.Packages, p)
@@ -87,6 +90,21 @@ func rpmHelperMain(path string, out io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// readerGrace is how long a helper waits for go-rpmdb's reader goroutines
+// to end before it reports.
+const readerGrace = 250 * time.Millisecond
+
+// awaitReaders waits until the goroutines go-rpmdb started have ended, or
+// for readerGrace when one stays blocked for good. A reader that panics
+// closes its channel while it unwinds, so the list can look complete and
+// empty a moment before the panic ends the process: reporting only after
+// the readers are gone keeps that partial list from passing as the whole.
+func awaitReaders(before int) {
+	for deadline := time.Now().Add(readerGrace); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // readInHelper reads the rpm database at path in a helper process.
