@@ -33,8 +33,9 @@ name: its log group /aws/lambda/FUNCTION is read (FilterLogEvents). JOB
 is an AWS Batch job's id or ARN: the streams of its attempts in
 /aws/batch/job are read, an array's children's each after its index.
 
-With -f the output is followed as it comes: a task's until it stops (a
-service's tasks' until they stop), a job's until it ends, a function's until you interrupt it (Ctrl-C).`,
+With -f the output is followed as it comes: a task's until it stops, a
+service's tasks' (those it starts later too) until the service is deleted,
+a job's until it ends, a function's until you interrupt it (Ctrl-C).`,
 		Example: `  berth logs 0f1e2d3c4b5a69788796a5b4c3d2e1f0
   berth logs -f 0f1e2d3c4b5a69788796a5b4c3d2e1f0
   berth logs -f my-function
@@ -111,35 +112,48 @@ func taskLogs(r *remote, ref, cluster string, follow bool) error {
 		return err
 	}
 	tasks := []*followed{{arn: aws.ToString(task.TaskArn), cluster: aws.ToString(task.ClusterArn)}}
-	return logTasks(r, api, aws.ToString(task.TaskDefinitionArn), "task "+taskID(aws.ToString(task.TaskArn)), tasks, follow)
+	return logTasks(r, api, aws.ToString(task.TaskDefinitionArn), "task "+taskID(aws.ToString(task.TaskArn)), tasks, nil, follow)
 }
 
 // serviceLogs prints the output of the service's running tasks, each
-// line after its task's id, following them with follow until they stop
-// (tasks the service starts later are not followed).
+// line after its task's id. With follow it follows them, and the tasks
+// the service starts later, until the service is deleted and its tasks
+// stopped.
 func serviceLogs(r *remote, s ecstypes.Service, follow bool) error {
 	api := ecs.NewFromConfig(r.client.AWSConfig())
-	var tasks []*followed
-	in := &ecs.ListTasksInput{Cluster: s.ClusterArn, ServiceName: s.ServiceName}
-	for p := ecs.NewListTasksPaginator(api, in); p.HasMorePages(); {
-		page, err := p.NextPage(r.ctx())
-		if err != nil {
-			return err
-		}
-		for _, arn := range page.TaskArns {
-			tasks = append(tasks, &followed{arn: arn, cluster: aws.ToString(s.ClusterArn)})
-		}
+	arns, err := serviceTasks(r.ctx(), api, s)
+	if err != nil {
+		return err
 	}
-	if len(tasks) == 0 {
+	if len(arns) == 0 && !follow {
 		return fmt.Errorf("service %s runs no task", aws.ToString(s.ServiceName))
 	}
-	return logTasks(r, api, aws.ToString(s.TaskDefinition), "service "+aws.ToString(s.ServiceName), tasks, follow)
+	var tasks []*followed
+	for _, arn := range arns {
+		tasks = append(tasks, &followed{arn: arn, cluster: aws.ToString(s.ClusterArn)})
+	}
+	return logTasks(r, api, aws.ToString(s.TaskDefinition), "service "+aws.ToString(s.ServiceName), tasks, &s, follow)
+}
+
+// serviceTasks lists the ARNs of the service's running tasks.
+func serviceTasks(ctx context.Context, api *ecs.Client, s ecstypes.Service) ([]string, error) {
+	var arns []string
+	in := &ecs.ListTasksInput{Cluster: s.ClusterArn, ServiceName: s.ServiceName}
+	for p := ecs.NewListTasksPaginator(api, in); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		arns = append(arns, page.TaskArns...)
+	}
+	return arns, nil
 }
 
 // logTasks prints the output of tasks of the task definition def: the
 // awslogs stream of its first essential container that logs with
-// awslogs. what names them in an error.
-func logTasks(r *remote, api *ecs.Client, def, what string, tasks []*followed, follow bool) error {
+// awslogs. what names them in an error; service, when set, is the
+// service they belong to.
+func logTasks(r *remote, api *ecs.Client, def, what string, tasks []*followed, service *ecstypes.Service, follow bool) error {
 	described, err := api.DescribeTaskDefinition(r.ctx(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(def)})
 	if err != nil {
 		return err
@@ -159,7 +173,7 @@ func logTasks(r *remote, api *ecs.Client, def, what string, tasks []*followed, f
 	opts := logged.LogConfiguration.Options
 	f := &follower{r: r, ecs: api, logs: cloudwatchlogs.NewFromConfig(r.client.AWSConfig()),
 		group: opts["awslogs-group"], streamPrefix: opts["awslogs-stream-prefix"], container: aws.ToString(logged.Name),
-		w: r.cmd.OutOrStdout(), tasks: tasks, tagLines: len(tasks) > 1}
+		w: r.cmd.OutOrStdout(), tasks: tasks, tagLines: len(tasks) > 1 || service != nil, service: service}
 	if !follow {
 		for _, t := range f.tasks {
 			if err := f.read(r.ctx(), t); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/internal/jsontest"
 	"github.com/berth-dev/berth/launcher/docker/dockertest"
@@ -64,6 +65,9 @@ func TestRunService(t *testing.T) {
 	waitUntil(t, "logs web prints each task's line after its id", func() bool {
 		return strings.Count(ok(t, "logs", "web"), " | serving on :8080\n") == 2
 	})
+	// Followed, the service's tasks are read as they come, those it
+	// starts later too, until it is deleted.
+	following := follow(t, "logs", "-f", "web")
 	if out := ok(t, "__complete", "stop", "w"); !strings.HasPrefix(out, "web\n") {
 		t.Errorf("completing stop w: %q; want the service's name", out)
 	}
@@ -81,6 +85,9 @@ func TestRunService(t *testing.T) {
 	if out := ok(t, "run", "--as", "ecs", "-d", "prog:1", "--service", "web", "--desired", "2", "--load-balanced", "8080", "--", "serve", ":8080", "hello"); out != "web\n" {
 		t.Errorf("run -d --service printed %q", out)
 	}
+	waitUntil(t, "the detached run's second task serves", func() bool {
+		return strings.Count(ok(t, "logs", "web"), " | serving on :8080\n") == 2
+	})
 	stopped := asJSON(t, "stop", "web")
 	jsontest.Expect(t, stopped, "web", "services", 0, "serviceName")
 	jsontest.Expect(t, stopped, 0, "services", 0, "desiredCount")
@@ -89,6 +96,41 @@ func TestRunService(t *testing.T) {
 		return len(jsontest.Field(t, listed, "services").([]any)) == 0 && len(jsontest.Field(t, listed, "tasks").([]any)) == 0
 	})
 	fails(t, []string{"stop", "nosuch"}, "stop: nosuch: no such task, service or job")
+
+	// Two tasks at first, one of them kept by the update to 1, and one
+	// more from the detached run: three tasks, each line after its id.
+	out := following()
+	tasks := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if id, rest, _ := strings.Cut(line, " | "); rest == "serving on :8080" {
+			tasks[id] = true
+		}
+	}
+	if len(tasks) < 3 {
+		t.Errorf("logs -f web saw %d tasks start; want those started after it began too:\n%s", len(tasks), out)
+	}
+}
+
+// follow starts berth with args, which must end by themselves and
+// succeed, and returns a function that waits for that and returns what
+// it printed.
+func follow(t *testing.T, args ...string) func() string {
+	t.Helper()
+	done := make(chan result, 1)
+	go func() { done <- berth(t, "", args...) }()
+	return func() string {
+		t.Helper()
+		select {
+		case r := <-done:
+			if r.err != nil {
+				t.Fatalf("berth %s: %v\n%s%s", strings.Join(args, " "), r.err, r.stdout, r.stderr)
+			}
+			return r.stdout
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("berth %s still running 2 minutes after it should have ended", strings.Join(args, " "))
+			return ""
+		}
+	}
 }
 
 // runJSON runs berth run ARGS with -o json before its --, which must

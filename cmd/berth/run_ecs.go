@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -196,6 +197,12 @@ type follower struct {
 	// stopOnInterrupt stops the tasks when the command is interrupted:
 	// berth run's, not berth logs -f's.
 	stopOnInterrupt bool
+	// service, when set, is the service whose tasks are followed: the
+	// tasks it starts later are followed too, and following ends only
+	// once it is deleted and its tasks stopped.
+	service *types.Service
+	// serviceGone is set once the service was seen deleted.
+	serviceGone bool
 }
 
 // followed is one task being followed: where its log was read to, and
@@ -215,10 +222,13 @@ func (f *follower) run() ([]types.Task, error) {
 	for {
 		// The state first, then the log: a task seen stopped has written
 		// all it will by the time its log is read.
+		if err := f.discover(ctx); err != nil {
+			return nil, f.interrupted(err)
+		}
 		if err := f.states(ctx); err != nil {
 			return nil, f.interrupted(err)
 		}
-		done := true
+		done := f.service == nil || f.serviceGone
 		for _, t := range f.tasks {
 			if err := f.read(ctx, t); err != nil {
 				return nil, f.interrupted(err)
@@ -238,6 +248,32 @@ func (f *follower) run() ([]types.Task, error) {
 		case <-tick.C:
 		}
 	}
+}
+
+// discover adds the tasks the followed service started since it last
+// looked, and learns whether the service was deleted.
+func (f *follower) discover(ctx context.Context) error {
+	if f.service == nil || f.serviceGone {
+		return nil
+	}
+	described, err := f.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: f.service.ClusterArn, Services: []string{aws.ToString(f.service.ServiceArn)}})
+	if err != nil {
+		return err
+	}
+	if len(described.Services) == 0 || aws.ToString(described.Services[0].Status) != "ACTIVE" {
+		f.serviceGone = true
+		return nil
+	}
+	arns, err := serviceTasks(ctx, f.ecs, *f.service)
+	if err != nil {
+		return err
+	}
+	for _, arn := range arns {
+		if !slices.ContainsFunc(f.tasks, func(t *followed) bool { return t.arn == arn }) {
+			f.tasks = append(f.tasks, &followed{arn: arn, cluster: aws.ToString(f.service.ClusterArn)})
+		}
+	}
+	return nil
 }
 
 // states learns which tasks stopped.
