@@ -451,10 +451,12 @@ func TestServiceRestart(t *testing.T) {
 	e.start()
 	td := e.serveDefinition("hello")
 	e.cleanupService("kept")
-	out := e.must("CreateService", map[string]any{"serviceName": "kept", "taskDefinition": td.TaskDefinitionArn, "desiredCount": 2,
+	e.must("CreateService", map[string]any{"serviceName": "kept", "taskDefinition": td.TaskDefinitionArn, "desiredCount": 2,
 		"loadBalancers": []any{map[string]any{"containerName": "web", "containerPort": 8080}}})
-	addr, _ := path(out, "service", "loadBalancers", 0, "loadBalancerName").(string)
-	e.steady("kept", td.TaskDefinitionArn)
+	// The address from the steady service: a service created while the
+	// scheduler is still starting gets its listener a moment after the
+	// answer.
+	addr := e.steady("kept", td.TaskDefinitionArn).LoadBalancers[0].LoadBalancerName
 	tasks := e.serviceTasks("kept")
 	if len(tasks) != 2 {
 		t.Fatalf("%d tasks; want 2", len(tasks))
