@@ -12,6 +12,7 @@ import (
 	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/auth/token"
+	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/metadata"
 )
@@ -31,6 +32,12 @@ type authorityStore interface {
 	auth.Store
 	metadata.Identities
 }
+
+// tagsOnly gives the authority the tags of a service's resources, for a
+// service whose resources have no policies of their own.
+type tagsOnly struct{ auth.ResourceTagger }
+
+func (tagsOnly) ResourcePolicy(context.Context, arn.ARN) (string, error) { return "", nil }
 
 // openAuthority wires the access-control pieces from config; resources
 // finds each service's resource policies. In keys mode a registry with no

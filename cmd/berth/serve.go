@@ -271,6 +271,13 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	// The launcher's services have no resource policies, but their
+	// resources' tags are what aws:ResourceTag/<key> conditions test.
+	// The authority reads resources only once requests come.
+	resources[arn.Logs] = tagsOnly{logsAPI}
+	if launch.api != nil {
+		resources[arn.ECS], resources[arn.Lambda] = tagsOnly{launch.api}, tagsOnly{launch.lambdaAPI}
+	}
 
 	// Routes: each component registers its own. The AWS APIs register on
 	// the front door, which picks one by X-Amz-Target or path and checks

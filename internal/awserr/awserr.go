@@ -17,6 +17,7 @@
 package awserr
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -88,6 +89,13 @@ func Errorf(typ, format string, args ...any) *Error {
 // ECS and Batch) with the generic message; log the cause, never send it.
 func Server(typ string) *Error {
 	return New(typ, http.StatusInternalServerError, ServerMessage)
+}
+
+// IsClient reports whether err is an AWS error the client caused (a
+// status below 500): a resource that does not exist, a bad request.
+func IsClient(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.HTTPStatus() < http.StatusInternalServerError
 }
 
 // Error returns "Type: Message".

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/berth-dev/berth/internal/arn"
+	"github.com/berth-dev/berth/internal/awserr"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -55,6 +57,24 @@ func (a *API) listTagsForResource(ctx context.Context, in *listTagsForResourceIn
 		tags = []Tag{}
 	}
 	return &listTagsForResourceOutput{Tags: tags}, nil
+}
+
+// ResourceTags returns the tags of the cluster, task definition, task or
+// service resource names, which policies test as aws:ResourceTag/<key>
+// and ecs:ResourceTag/<key>; none when it does not exist.
+func (a *API) ResourceTags(ctx context.Context, resource arn.ARN) (map[string]string, error) {
+	tags, err := a.resourceTags(ctx, resource.String())
+	if awserr.IsClient(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[t.Key] = t.Value
+	}
+	return m, nil
 }
 
 // resourceTags reads the tags of a cluster, task definition, task or

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	btharn "github.com/berth-dev/berth/internal/arn"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/middleware"
 	sdk "github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -249,6 +251,12 @@ func TestAPIFunctionLifecycle(t *testing.T) {
 	tags, err := a.client.ListTags(t.Context(), &sdk.ListTagsInput{Resource: aws.String(arn)})
 	if err != nil || len(tags.Tags) != 1 || tags.Tags["env"] != "dev" {
 		t.Errorf("ListTags = %v, %v", tags, err)
+	}
+	// What policies' aws:ResourceTag conditions see, for the function and
+	// a version of it.
+	parsed, _ := btharn.Parse(arn + ":1")
+	if got, err := a.api.ResourceTags(t.Context(), parsed); err != nil || len(got) != 1 || got["env"] != "dev" {
+		t.Errorf("ResourceTags(%s) = %v, %v", parsed, got, err)
 	}
 
 	if _, err := a.client.DeleteFunction(t.Context(), &sdk.DeleteFunctionInput{FunctionName: aws.String(name)}); err != nil {

@@ -2,9 +2,13 @@ package lambda
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/berth-dev/berth/internal/arn"
+	"github.com/berth-dev/berth/metadata"
 )
 
 type tagsInput struct {
@@ -32,6 +36,29 @@ func (a *API) tagged(ctx context.Context, action, resource string) (string, erro
 		return "", functionNotFound(resource)
 	}
 	return ref.Name, nil
+}
+
+// ResourceTags returns the tags of the function resource names (any
+// qualifier: a version's or an alias's tags are its function's), which
+// policies test as aws:ResourceTag/<key> and lambda:ResourceTag/<key>;
+// none when it does not exist.
+func (a *API) ResourceTags(ctx context.Context, resource arn.ARN) (map[string]string, error) {
+	name, _, ok := resource.Function()
+	if !ok {
+		return nil, nil
+	}
+	f, err := a.store.Function(ctx, name)
+	if errors.Is(err, metadata.ErrFunctionUnknown) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var doc functionDoc
+	if err := json.Unmarshal(f.Document, &doc); err != nil {
+		return nil, fmt.Errorf("function %s: %w", name, err)
+	}
+	return doc.Tags, nil
 }
 
 // TagResource: https://docs.aws.amazon.com/lambda/latest/api/API_TagResource.html

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/metadata"
 )
@@ -394,6 +395,25 @@ func (a *API) untagResource(ctx context.Context, in *untagResourceInput) (*struc
 		return nil
 	})
 	return nil, err
+}
+
+// ResourceTags returns the tags of the log group resource names (a
+// group's or one of its streams' ARN), which policies test as
+// aws:ResourceTag/<key> and logs:ResourceTag/<key>; none when it does
+// not exist.
+func (a *API) ResourceTags(ctx context.Context, resource arn.ARN) (map[string]string, error) {
+	if !resource.Is(arn.Logs, "log-group") {
+		return nil, nil
+	}
+	name, _, _ := strings.Cut(resource.ID(), ":")
+	g, err := a.index.LogGroup(ctx, name)
+	if errors.Is(err, metadata.ErrLogGroupUnknown) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return g.Tags, nil
 }
 
 type listTagsForResourceInput struct {
