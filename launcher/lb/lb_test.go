@@ -245,7 +245,9 @@ func TestRollingReplacementFailsNoRequest(t *testing.T) {
 
 func TestUnhealthyTargetGetsNoTrafficUntilItRecovers(t *testing.T) {
 	t.Parallel()
-	l := listen(t, Config{HealthCheck: HealthCheck{Path: "/health", Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond}})
+	// A timeout near a second: a slow answer on a loaded machine is not the
+	// 500 this test is about.
+	l := listen(t, Config{HealthCheck: HealthCheck{Path: "/health", Interval: time.Second, Timeout: 900 * time.Millisecond, HealthyThreshold: 2, UnhealthyThreshold: 2}})
 	a, b, sick := newBackend(t, "a"), newBackend(t, "b"), newBackend(t, "sick")
 	// Only sick is checked, so a slow check on a loaded machine cannot
 	// take the other two out.
