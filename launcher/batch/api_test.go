@@ -145,3 +145,42 @@ func TestRoom(t *testing.T) {
 		t.Errorf("after release: %d milli-vCPUs, %d MiB held", ce.usedMilliCPU, a.usedMemoryMiB)
 	}
 }
+
+// Cancelling or terminating an array child before its turn fails it
+// with the reason given, out of order; its parent counts it, ListJobs
+// lists it, and a second call changes nothing.
+func TestEndChildBeforeItsTurn(t *testing.T) {
+	e := newEnv(t, false)
+	e.queue("q", 2, 1)
+	e.definition("d", []string{"exit", "0"}, nil)
+	id := e.submit(map[string]any{"jobName": "a", "jobQueue": "q", "jobDefinition": "d", "arrayProperties": map[string]int{"size": 5}})
+	e.must("CancelJob", map[string]any{"jobId": childID(id, 3), "reason": "not this one"})
+	e.must("TerminateJob", map[string]any{"jobId": childID(id, 1), "reason": "nor this"})
+	e.must("CancelJob", map[string]any{"jobId": childID(id, 3), "reason": "again"})
+	for i, reason := range map[int]string{3: "not this one", 1: "nor this"} {
+		c := e.describe(childID(id, i))
+		if c.Status != StatusFailed || c.StatusReason != reason || len(c.Attempts) != 0 || c.StartedAt != 0 {
+			t.Errorf("child %d: %s (%s), %d attempts", i, c.Status, c.StatusReason, len(c.Attempts))
+		}
+	}
+	if c := e.describe(childID(id, 3)); !c.IsCancelled || c.IsTerminated {
+		t.Errorf("cancelled child: isCancelled %v, isTerminated %v", c.IsCancelled, c.IsTerminated)
+	}
+	if c := e.describe(childID(id, 1)); !c.IsTerminated {
+		t.Error("terminated child: isTerminated false")
+	}
+	p := e.describe(id)
+	if s := p.ArrayProperties.StatusSummary; s[StatusFailed] != 2 || s[StatusPending] != 3 {
+		t.Errorf("parent's summary: %v", s)
+	}
+	out := e.must("ListJobs", map[string]any{"arrayJobId": id, "jobStatus": "FAILED"})
+	if n := len(out["jobSummaryList"].([]any)); n != 2 {
+		t.Errorf("ListJobs(FAILED) lists %d children; want 2", n)
+	}
+	a := e.api
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if pj := a.jobs[id]; pj.next != 0 || pj.made() != 2 {
+		t.Errorf("parent: next %d, made %d; want 0 and 2", pj.next, pj.made())
+	}
+}

@@ -15,9 +15,11 @@ type job struct {
 	State jobState `json:"berth"`
 
 	// For an array parent, in memory only (rebuilt on load): the children
-	// made so far, by index, and how many of them have finished (and
-	// failed).
+	// made so far, by index, the lowest index not made yet (a child
+	// cancelled before its turn is made out of order, failed), and how
+	// many of them have finished (and failed).
 	children       map[int]*job
+	next           int
 	childrenDone   int
 	childrenFailed int
 	// parent is an array child's parent.
@@ -73,8 +75,15 @@ func (j *job) isArray() bool {
 func (j *job) size() int { return j.ArrayProperties.Size }
 
 // made is how many children an array parent has made: indexes 0 to
-// made-1.
+// next-1, and those cancelled before their turn.
 func (j *job) made() int { return len(j.children) }
+
+// advance moves next past the children made.
+func (j *job) advance() {
+	for j.children[j.next] != nil {
+		j.next++
+	}
+}
 
 // maxAttempts is how many attempts the job may make.
 func (j *job) maxAttempts() int {

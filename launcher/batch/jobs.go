@@ -405,12 +405,13 @@ func (a *API) endJob(ctx context.Context, op, id, reason string, running bool) (
 		return nil, clientError("Job %s does not exist.", id)
 	}
 	if _, made := a.jobs[id]; !made {
-		// A child not made yet: make it, failed.
-		p := j.parent
-		if p.State.Closed != "" || j.State.Index != p.made() {
+		// A child not made yet (none has started): make it, failed, as
+		// Batch does; its parent counts it and its turn is skipped.
+		if done(j.Status) {
 			return &struct{}{}, nil
 		}
-		a.adopt(p, j)
+		j.IsCancelled, j.IsTerminated = !running, running
+		a.adopt(j.parent, j)
 		a.fail(ctx, j, reason)
 		return &struct{}{}, nil
 	}

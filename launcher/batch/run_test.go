@@ -247,3 +247,36 @@ func TestRestart(t *testing.T) {
 		}
 	}
 }
+
+// An array on one vCPU: while a child runs, the parent is PENDING (AWS
+// gives a parent SUBMITTED, PENDING, SUCCEEDED or FAILED only) and its
+// summary counts the running child; a child terminated before its turn
+// never runs, the others do, and the parent then fails with all three
+// counted.
+func TestArrayParentStatus(t *testing.T) {
+	e := newEnv(t, true)
+	e.queue("q", 1, 1)
+	e.definition("nap", []string{"nap", "1s"}, nil)
+	id := e.submit(map[string]any{"jobName": "arr", "jobQueue": "q", "jobDefinition": "nap", "arrayProperties": map[string]int{"size": 3}})
+	e.must("TerminateJob", map[string]any{"jobId": childID(id, 2), "reason": "skip the last"})
+	deadline := time.Now().Add(time.Minute)
+	for e.describe(childID(id, 0)).Status != StatusRunning {
+		if time.Now().After(deadline) {
+			t.Fatal("child 0 did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p := e.describe(id)
+	s := p.ArrayProperties.StatusSummary
+	if p.Status != StatusPending || s[StatusRunning]+s[StatusSucceeded] < 1 || s[StatusFailed] != 1 {
+		t.Errorf("parent while child 0 runs: %s %v", p.Status, s)
+	}
+	p = e.wait(id)
+	s = p.ArrayProperties.StatusSummary
+	if p.Status != StatusFailed || s[StatusSucceeded] != 2 || s[StatusFailed] != 1 {
+		t.Errorf("parent at the end: %s %v", p.Status, s)
+	}
+	if c := e.describe(childID(id, 2)); c.StatusReason != "skip the last" || len(c.Attempts) != 0 {
+		t.Errorf("terminated child: %s (%s), %d attempts", c.Status, c.StatusReason, len(c.Attempts))
+	}
+}

@@ -101,7 +101,13 @@ func (a *API) tick(ctx context.Context) {
 		}
 		switch a.deps(j) {
 		case depsFailed:
-			a.fail(ctx, j, reasonDependency)
+			if j.isArray() {
+				// Its children fail with it, those cancelled already
+				// counted.
+				a.close(ctx, j, reasonDependency)
+			} else {
+				a.fail(ctx, j, reasonDependency)
+			}
 		case depsWaiting:
 			if j.Status == StatusSubmitted {
 				j.Status = StatusPending
@@ -166,8 +172,8 @@ func (a *API) startChildren(ctx context.Context, p *job, q *jobQueue) {
 	if !p.State.Released || p.State.Closed != "" {
 		return
 	}
-	for p.made() < p.size() {
-		i := p.made()
+	for p.advance(); p.next < p.size(); p.advance() {
+		i := p.next
 		if p.State.Sequential && i > 0 {
 			prev := p.children[i-1]
 			if prev.Status == StatusFailed {
@@ -206,6 +212,7 @@ func (a *API) adopt(p, c *job) {
 		p.children = map[int]*job{}
 	}
 	p.children[c.State.Index] = c
+	p.advance()
 	c.parent = p
 	a.jobs[c.JobID] = c
 	a.active[c.JobID] = c
@@ -463,6 +470,7 @@ func (a *API) load(ctx context.Context) error {
 			continue
 		}
 		p.children[c.State.Index] = c
+		p.advance()
 		c.parent = p
 		if done(c.Status) {
 			p.childrenDone++
