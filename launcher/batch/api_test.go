@@ -2,6 +2,8 @@ package batch
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -182,5 +184,22 @@ func TestEndChildBeforeItsTurn(t *testing.T) {
 	defer a.mu.Unlock()
 	if pj := a.jobs[id]; pj.next != 0 || pj.made() != 2 {
 		t.Errorf("parent: next %d, made %d; want 0 and 2", pj.next, pj.made())
+	}
+}
+
+// The host's memory is read from /proc/meminfo; where that is missing
+// or malformed the error says so (and New caps by vCPUs only).
+func TestHostMemory(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{"good": "MemFree: 1 kB\nMemTotal:     2048000 kB\n", "none": "MemFree: 1 kB\n", "bad": "MemTotal: lots\n"} {
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600)
+	}
+	if m, err := hostMemoryMiB(filepath.Join(dir, "good")); err != nil || m != 2000 {
+		t.Errorf("good meminfo: %d MiB, %v", m, err)
+	}
+	for _, name := range []string{"none", "bad", "missing"} {
+		if m, err := hostMemoryMiB(filepath.Join(dir, name)); err == nil || m != 0 {
+			t.Errorf("%s meminfo: %d MiB, no error", name, m)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -154,14 +155,18 @@ func New(store Store, engine Engine, cfg Config) *API {
 	if cfg.HostCPUs <= 0 {
 		cfg.HostCPUs = 4
 	}
-	if cfg.HostMemoryMiB <= 0 {
-		cfg.HostMemoryMiB = hostMemoryMiB()
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.HostMemoryMiB <= 0 {
+		m, err := hostMemoryMiB("/proc/meminfo")
+		if err != nil {
+			cfg.Log.Warn("batch: the host's memory is unknown, so jobs are capped by vCPUs only", "err", err)
+		}
+		cfg.HostMemoryMiB = m
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &API{store: store, engine: engine, access: cfg.Access, cfg: cfg, log: cfg.Log,
@@ -308,18 +313,22 @@ type opError struct {
 func (e *opError) Error() string { return e.op + ": " + e.err.Error() }
 func (e *opError) Unwrap() error { return e.err }
 
-// hostMemoryMiB is the machine's memory from /proc/meminfo, 0 when it
-// cannot be read.
-func hostMemoryMiB() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
+// hostMemoryMiB is the machine's memory from meminfo (Linux's
+// /proc/meminfo); elsewhere, or when it holds no MemTotal line, an error
+// says so.
+func hostMemoryMiB(meminfo string) (int64, error) {
+	b, err := os.ReadFile(meminfo)
 	if err != nil {
-		return 0
+		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb >> 10
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil || kb <= 0 {
+				return 0, fmt.Errorf("%s: unreadable MemTotal line %q", meminfo, line)
+			}
+			return kb >> 10, nil
 		}
 	}
-	return 0
+	return 0, fmt.Errorf("%s has no MemTotal line", meminfo)
 }

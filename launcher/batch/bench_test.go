@@ -32,8 +32,9 @@ const benchRound = 20
 
 // BenchmarkArrayDrain drains arrays of trivial children (exit 0) and, in
 // the same rounds interleaved (the machine's load drifts), runs as many
-// containers of the same image with the engine's API (create, start,
-// wait, remove: a plain `docker run --rm`) at the same concurrency, while
+// containers of the same image and configuration with the engine's API
+// (create, start, follow the output, wait, remove: a plain `docker run
+// --rm`) at the same concurrency, while
 // a client calls DescribeJobs and ListJobs in a loop. It reports the
 // median per-job overhead of the scheduler over the plain runs (ms), the
 // API's p99 latency (ms) and the test process's highest resident memory
@@ -110,9 +111,16 @@ func BenchmarkArrayDrain(b *testing.B) {
 			runs.Add(1)
 			go func() {
 				defer func() { <-sem; runs.Done() }()
-				spec := launcher.Spec{Name: "berth-bench-plain-" + strconv.Itoa(i) + "-" + launcher.NewID()[:6], Image: image, Cmd: []string{"exit", "0"},
-					Network: launcher.NetworkHost, Owner: launcher.Owner{Service: launcher.ServiceBatch, Instance: e.cfg.Instance},
-					Limits: launcher.Limits{CPUShares: 1024, Memory: 64 << 20}}
+				// The container berth makes for a child: the same
+				// variables, labels, network and limits.
+				jobID := launcher.NewUUID() + ":" + strconv.Itoa(i)
+				spec := launcher.Spec{Name: "berth-bench-plain-" + strings.ReplaceAll(jobID, ":", "-"), Image: image, Cmd: []string{"exit", "0"},
+					Env: map[string]string{"AWS_BATCH_JOB_ID": jobID, "AWS_BATCH_JOB_ATTEMPT": "1", "AWS_BATCH_CE_NAME": "bench",
+						"AWS_BATCH_JQ_NAME": "bench", "AWS_REGION": e.cfg.Region, "AWS_DEFAULT_REGION": e.cfg.Region,
+						"AWS_BATCH_JOB_ARRAY_INDEX": strconv.Itoa(i), "AWS_BATCH_JOB_ARRAY_SIZE": strconv.Itoa(size)},
+					Network: launcher.NetworkHost,
+					Owner:   launcher.Owner{Service: launcher.ServiceBatch, Job: jobID, Container: "default", Instance: e.cfg.Instance},
+					Limits:  launcher.Limits{CPUShares: 1024, Memory: 64 << 20}}
 				cid, err := rt.Create(ctx, spec)
 				if err != nil {
 					b.Error(err)
@@ -123,9 +131,21 @@ func BenchmarkArrayDrain(b *testing.B) {
 					b.Error(err)
 					return
 				}
+				// docker run prints the container's output as it comes;
+				// berth copies it to the log store the same way.
+				output := make(chan struct{})
+				go func() {
+					defer close(output)
+					for _, err := range rt.Logs(ctx, cid, launcher.LogOptions{Follow: true}) {
+						if err != nil {
+							b.Error(err)
+						}
+					}
+				}()
 				if _, err := rt.Wait(ctx, cid); err != nil {
 					b.Error(err)
 				}
+				<-output
 			}()
 		}
 		runs.Wait()
