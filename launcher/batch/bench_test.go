@@ -27,8 +27,12 @@ func benchSize() int {
 // child), and the plain runs' concurrency.
 const benchConcurrency = 4
 
-// benchRound is how many jobs each interleaved round runs each way.
-const benchRound = 20
+// benchRound is how many jobs each interleaved round runs each way, in
+// at most benchRounds rounds (the whole array's round is the large one).
+const (
+	benchRound  = 20
+	benchRounds = 8
+)
 
 // BenchmarkArrayDrain drains arrays of trivial children (exit 0) and, in
 // the same rounds interleaved (the machine's load drifts), runs as many
@@ -38,7 +42,10 @@ const benchRound = 20
 // a client calls DescribeJobs and ListJobs in a loop. It reports the
 // median per-job overhead of the scheduler over the plain runs (ms), the
 // API's p99 latency (ms) and the test process's highest resident memory
-// (MiB). The last round submits one array of the whole size
+// (MiB), and beside the wall times the spans from the first container's
+// start to the last one's exit, which leave out what a submission costs
+// once (the submit, the first tick, the polling, the last output's
+// drain). The last round submits one array of the whole size
 // (BATCH_BENCH_SIZE), to see memory and latency with a large array.
 func BenchmarkArrayDrain(b *testing.B) {
 	e := newEnv(b, true)
@@ -88,7 +95,7 @@ func BenchmarkArrayDrain(b *testing.B) {
 			}
 		}
 	}()
-	drain := func(size int) time.Duration {
+	drain := func(size int) (total, span time.Duration) {
 		start := time.Now()
 		id := e.submit(map[string]any{"jobName": "drain", "jobQueue": "bench", "jobDefinition": "trivial", "arrayProperties": map[string]int{"size": size}})
 		latest.Store("id", id)
@@ -97,15 +104,17 @@ func BenchmarkArrayDrain(b *testing.B) {
 				if j.Status != StatusSucceeded {
 					b.Fatalf("array: %s %v", j.Status, j.ArrayProperties.StatusSummary)
 				}
-				return time.Since(start)
+				return time.Since(start), e.childrenSpan(id, size)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	plain := func(size int) time.Duration {
+	plain := func(size int) (total, span time.Duration) {
 		start := time.Now()
 		sem := make(chan struct{}, benchConcurrency)
 		var runs sync.WaitGroup
+		var spanMu sync.Mutex
+		var first, last time.Time // the first start, the last exit
 		for i := range size {
 			sem <- struct{}{}
 			runs.Add(1)
@@ -127,6 +136,7 @@ func BenchmarkArrayDrain(b *testing.B) {
 					return
 				}
 				defer rt.Remove(ctx, cid)
+				started := time.Now()
 				if err := rt.Start(ctx, cid); err != nil {
 					b.Error(err)
 					return
@@ -142,26 +152,45 @@ func BenchmarkArrayDrain(b *testing.B) {
 						}
 					}
 				}()
-				if _, err := rt.Wait(ctx, cid); err != nil {
+				exit, err := rt.Wait(ctx, cid)
+				if err != nil {
 					b.Error(err)
 				}
+				spanMu.Lock()
+				if first.IsZero() || started.Before(first) {
+					first = started
+				}
+				last = later(last, exit.FinishedAt)
+				spanMu.Unlock()
 				<-output
 			}()
 		}
 		runs.Wait()
-		return time.Since(start)
+		return time.Since(start), last.Sub(first)
 	}
+	var batchSpan, plainSpan time.Duration
 	for b.Loop() {
-		for range max(1, n/benchRound) {
-			bt, pt := drain(benchRound), plain(benchRound)
+		for range min(max(1, n/benchRound), benchRounds) {
+			bt, bs := drain(benchRound)
+			pt, ps := plain(benchRound)
 			batchTotal += bt
 			plainTotal += pt
+			batchSpan += bs
+			plainSpan += ps
 			overheads = append(overheads, float64((bt-pt).Milliseconds())/benchRound)
 		}
 	}
 	if n > benchRound {
-		drain(n)
+		bt, bs := drain(n)
+		pt, ps := plain(n)
+		b.ReportMetric(float64(bt.Milliseconds())/float64(n), "whole-array-batch-ms/job")
+		b.ReportMetric(float64(pt.Milliseconds())/float64(n), "whole-array-plain-ms/job")
+		b.ReportMetric(float64(bs.Milliseconds())/float64(n), "whole-array-batch-span-ms/job")
+		b.ReportMetric(float64(ps.Milliseconds())/float64(n), "whole-array-plain-span-ms/job")
 	}
+	jobs := float64(len(overheads) * benchRound)
+	b.ReportMetric(float64(batchSpan.Milliseconds())/jobs, "batch-span-ms/job")
+	b.ReportMetric(float64(plainSpan.Milliseconds())/jobs, "plain-span-ms/job")
 	close(stop)
 	watchers.Wait()
 	slices.Sort(overheads)
@@ -189,4 +218,26 @@ func rssBytes() int64 {
 		}
 	}
 	return 0
+}
+
+// childrenSpan is the time from the first start of array id's children
+// to their last stop.
+func (e *env) childrenSpan(id string, size int) time.Duration {
+	e.t.Helper()
+	var first, last int64
+	for i := range size {
+		c := e.describe(childID(id, i))
+		if first == 0 || c.StartedAt < first {
+			first = c.StartedAt
+		}
+		last = max(last, c.StoppedAt)
+	}
+	return time.Duration(last-first) * time.Millisecond
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
