@@ -280,3 +280,23 @@ func TestArrayParentStatus(t *testing.T) {
 		t.Errorf("terminated child: %s (%s), %d attempts", c.Status, c.StatusReason, len(c.Attempts))
 	}
 }
+
+// An array whose dependency fails fails with all its children counted
+// FAILED, those cancelled before included.
+func TestArrayOfFailedDependency(t *testing.T) {
+	e := newEnv(t, true)
+	e.queue("q", 2, 1)
+	e.definition("fail", []string{"exit", "1"}, nil)
+	e.definition("nap", []string{"nap", "100ms"}, nil)
+	failing := e.submit(map[string]any{"jobName": "failing", "jobQueue": "q", "jobDefinition": "fail"})
+	id := e.submit(map[string]any{"jobName": "arr", "jobQueue": "q", "jobDefinition": "nap",
+		"arrayProperties": map[string]int{"size": 4}, "dependsOn": []map[string]string{{"jobId": failing}}})
+	e.must("CancelJob", map[string]any{"jobId": childID(id, 2), "reason": "not needed"})
+	p := e.wait(id)
+	if s := p.ArrayProperties.StatusSummary; p.Status != StatusFailed || p.StatusReason != reasonDependency || s[StatusFailed] != 4 {
+		t.Errorf("array of a failed dependency: %s (%s) %v", p.Status, p.StatusReason, s)
+	}
+	if c := e.describe(childID(id, 2)); c.StatusReason != "not needed" {
+		t.Errorf("the child cancelled first: %s (%s)", c.Status, c.StatusReason)
+	}
+}
