@@ -276,7 +276,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	// The authority reads resources only once requests come.
 	resources[arn.Logs] = tagsOnly{logsAPI}
 	if launch.api != nil {
-		resources[arn.ECS], resources[arn.Lambda] = tagsOnly{launch.api}, tagsOnly{launch.lambdaAPI}
+		resources[arn.ECS], resources[arn.Lambda], resources[arn.Batch] = tagsOnly{launch.api}, tagsOnly{launch.lambdaAPI}, tagsOnly{launch.batchAPI}
 	}
 
 	// Routes: each component registers its own. The AWS APIs register on

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/internal/arn"
+	"github.com/berth-dev/berth/internal/awserr"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -54,6 +55,20 @@ func (a *API) tagsOf(ctx context.Context, resource string) (map[string]string, f
 		}
 	}
 	return nil, nil, clientError("Resource %s does not exist.", resource)
+}
+
+// ResourceTags returns the tags of the compute environment, job queue,
+// job definition or job resource names, which policies test as
+// aws:ResourceTag/<key> and batch:ResourceTag/<key>; none when it does
+// not exist.
+func (a *API) ResourceTags(ctx context.Context, resource arn.ARN) (map[string]string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tags, _, err := a.tagsOf(ctx, resource.String())
+	if awserr.IsClient(err) {
+		return nil, nil
+	}
+	return maps.Clone(tags), err
 }
 
 func (a *API) tagResource(w http.ResponseWriter, r *http.Request) error {
