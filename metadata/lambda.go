@@ -111,3 +111,24 @@ type FunctionAliases interface {
 	// ErrFunctionAliasUnknown if none.
 	DeleteFunctionAlias(ctx context.Context, fn, name string) error
 }
+
+// LambdaEvent is an asynchronous (Event) invocation not done yet, kept so
+// that it survives a restart: its request id, when it was queued, and the
+// launcher's JSON Document (the request and its attempts so far), opaque
+// to the index.
+type LambdaEvent struct {
+	RequestID string
+	QueuedAt  time.Time
+	Document  []byte
+}
+
+// LambdaEvents is the queue of asynchronous invocations.
+type LambdaEvents interface {
+	// PutLambdaEvent stores e, replacing the event of its request id.
+	PutLambdaEvent(ctx context.Context, e LambdaEvent) error
+	// DeleteLambdaEvent removes the event of requestID; none is no error.
+	DeleteLambdaEvent(ctx context.Context, requestID string) error
+	// LambdaEvents lists up to n events whose request ids come after
+	// after, in request id order.
+	LambdaEvents(ctx context.Context, after string, n int) ([]LambdaEvent, error)
+}

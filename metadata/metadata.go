@@ -83,6 +83,7 @@ type Store interface {
 	Functions
 	FunctionVersions
 	FunctionAliases
+	LambdaEvents
 	Replications
 	BatchResources
 	BatchJobDefinitions

@@ -29,6 +29,7 @@ type Store interface {
 	metadata.Functions
 	metadata.FunctionVersions
 	metadata.FunctionAliases
+	metadata.LambdaEvents
 	// Manifest resolves a function's image in berth's registry:
 	// metadata.ErrManifestUnknown when it has no such image.
 	Manifest(ctx context.Context, repo, reference string) (metadata.Manifest, error)
@@ -175,9 +176,9 @@ func (a *API) Usage(ctx context.Context, name string, from, to time.Time) (Usage
 
 // Run takes up what an earlier run left, until ctx ends: it serves the
 // function URLs kept in the index, each on its port again when that is
-// free (else on a new one, recorded), and pulls again the images of
+// free (else on a new one, recorded), pulls again the images of
 // functions whose pull it did not finish (Pending, or an update in
-// progress).
+// progress), and delivers the asynchronous invocations not done yet.
 func (a *API) Run(ctx context.Context) error {
 	after := ""
 	for {
@@ -201,6 +202,9 @@ func (a *API) Run(ctx context.Context) error {
 		if len(page) < 100 {
 			break
 		}
+	}
+	if err := a.resumeEvents(ctx); err != nil {
+		return err
 	}
 	<-ctx.Done()
 	a.urls.close("*", "*")

@@ -608,6 +608,63 @@ func TestAPIAsyncRetries(t *testing.T) {
 	}
 }
 
+// An Event invocation not done when berth stops is kept in the index and
+// runs when berth starts again, with the retries it has left: a failing
+// event that ran once before the restart runs twice after it, then is
+// gone from the index.
+func TestAPIAsyncSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, lambda.RunnerConfig{}, func(c *lambda.Config) { c.RetryDelay = time.Hour })
+	name := functionName(t, "")
+	a.create(t, name)
+	if _, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"action":"fail"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	starts := func(lines []string) (n int) {
+		for _, l := range lines {
+			if strings.HasPrefix(l, "START RequestId: ") {
+				n++
+			}
+		}
+		return n
+	}
+	flat := func(streams map[string][]string) (lines []string) {
+		for _, l := range streams {
+			lines = append(lines, l...)
+		}
+		return lines
+	}
+	// The events of this test's function (the index is the test binary's).
+	queued := func() (docs []string) {
+		all, err := a.reg.store.LambdaEvents(t.Context(), "", 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range all {
+			if strings.Contains(string(e.Document), ":function:"+name+`"`) {
+				docs = append(docs, string(e.Document))
+			}
+		}
+		return docs
+	}
+	waitFor(t, "the event's first failure recorded in the index", func() bool {
+		docs := queued()
+		return len(docs) == 1 && strings.Contains(docs[0], `"failures":1`)
+	})
+	a.api.Close() // its first retry an hour away
+
+	again := lambda.New(a.reg.store, a.runner, lambda.Config{AccountID: account, Region: "us-east-1", Access: allowAll{},
+		Images: launcher.Images{Registry: a.reg.Host, Account: account}, RetryDelay: 10 * time.Millisecond})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- again.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; again.Close() })
+	waitFor(t, "the event's retries done and the event gone from the index", func() bool { return len(queued()) == 0 })
+	if n := starts(flat(a.logs.lines(lambda.LogGroup(name)))); n != 3 {
+		t.Errorf("the event ran %d times; want once before the restart and its two retries after", n)
+	}
+}
+
 // A function URL turns HTTP requests into payload 2.0 events and the
 // function's answers into responses: status, headers, cookies, the body;
 // CORS preflights are answered without the function; AWS_IAM wants a

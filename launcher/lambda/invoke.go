@@ -109,7 +109,9 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) error {
 	// The invocation's id is the call's x-amzn-RequestId, as in Lambda.
 	req := Request{RequestID: awsjson.RequestID(ctx), Payload: in.payload, FunctionARN: res.arn, ClientContext: in.clientContext, Tail: in.tail}
 	if in.kind == invokeEvent {
-		a.enqueue(v, req)
+		if err := a.enqueue(ctx, v, req); err != nil {
+			return err
+		}
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	}

@@ -1,6 +1,7 @@
 package metadatatest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -212,5 +213,39 @@ func mustCreateFunction(t *testing.T, s metadata.Store, name string) {
 	t.Helper()
 	if err := s.CreateFunction(t.Context(), metadata.Function{Name: name, CreatedAt: time.Unix(1_700_000_000, 0), Document: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func testLambdaEvents(t *testing.T, s metadata.Store) {
+	ctx := context.Background()
+	if got, err := s.LambdaEvents(ctx, "", 10); err != nil || len(got) != 0 {
+		t.Fatalf("LambdaEvents of an empty queue = %v, %v", got, err)
+	}
+	queued := time.Unix(1700000000, 123)
+	for _, id := range []string{"c", "a", "b"} {
+		if err := s.PutLambdaEvent(ctx, metadata.LambdaEvent{RequestID: id, QueuedAt: queued, Document: []byte(`{"try":0}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Put again replaces the document and keeps when it was queued.
+	if err := s.PutLambdaEvent(ctx, metadata.LambdaEvent{RequestID: "b", QueuedAt: queued.Add(time.Hour), Document: []byte(`{"try":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.LambdaEvents(ctx, "", 2)
+	if err != nil || len(page) != 2 || page[0].RequestID != "a" || page[1].RequestID != "b" {
+		t.Fatalf("first page = %+v, %v; want a, b", page, err)
+	}
+	if string(page[1].Document) != `{"try":1}` || !page[1].QueuedAt.Equal(queued) {
+		t.Errorf("event b = %s queued %v; want the new document, queued %v", page[1].Document, page[1].QueuedAt, queued)
+	}
+	if err := s.DeleteLambdaEvent(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteLambdaEvent(ctx, "a"); err != nil {
+		t.Errorf("deleting an event again: %v; want no error", err)
+	}
+	rest, err := s.LambdaEvents(ctx, "a", 10)
+	if err != nil || len(rest) != 2 || rest[0].RequestID != "b" || rest[1].RequestID != "c" {
+		t.Errorf("after deleting a = %+v, %v; want b, c", rest, err)
 	}
 }

@@ -97,6 +97,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 		{"Functions", testFunctions},
 		{"FunctionVersions", testFunctionVersions},
 		{"FunctionAliases", testFunctionAliases},
+		{"LambdaEvents", testLambdaEvents},
 		{"BatchResources", testBatchResources},
 		{"BatchJobDefinitions", testBatchJobDefinitions},
 		{"BatchJobs", testBatchJobs},

@@ -433,6 +433,14 @@ CREATE TABLE batch_jobs (
 	created_at BIGINT NOT NULL,
 	document   BYTEA NOT NULL
 );
+`, `
+-- Lambda's asynchronous invocations not done yet, so that they survive a
+-- restart: each one's request and attempts as the launcher's document.
+CREATE TABLE lambda_events (
+	request_id TEXT COLLATE "C" PRIMARY KEY,
+	queued_at  BIGINT NOT NULL,
+	document   BYTEA NOT NULL
+);
 `}
 
 // Open connects to the database at dsn (a postgres:// URL or key=value

@@ -406,6 +406,14 @@ CREATE TABLE batch_jobs (
 	created_at INTEGER NOT NULL,
 	document   BLOB NOT NULL
 ) WITHOUT ROWID;
+`, `
+-- Lambda's asynchronous invocations not done yet, so that they survive a
+-- restart: each one's request and attempts as the launcher's document.
+CREATE TABLE lambda_events (
+	request_id TEXT PRIMARY KEY,
+	queued_at  INTEGER NOT NULL,
+	document   BLOB NOT NULL
+) WITHOUT ROWID;
 `}
 
 // Open opens (creating if needed) the database file at path and brings its
