@@ -37,6 +37,12 @@ func (u *UI) launcherRoutes(mux *http.ServeMux) {
 		mux.Handle("GET /ui/functions/{function}", u.page(u.function))
 		mux.Handle("POST /ui/functions/{function}/invoke", u.page(u.invokeFunction))
 	}
+	if u.cfg.Batch != nil {
+		mux.Handle("GET "+batchHref, u.page(u.batchOverview))
+		mux.Handle("GET "+batchHref+"/queues/{queue}", u.page(u.jobQueue))
+		mux.Handle("GET "+batchHref+"/jobs/{job}", u.page(u.job))
+		mux.Handle("POST "+batchHref+"/jobs/{job}/terminate", u.page(u.terminateJob))
+	}
 }
 
 // errLauncherOff answers the ECS pages of a berth whose launcher is off.

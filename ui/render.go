@@ -19,6 +19,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/awserr"
+	"github.com/berth-dev/berth/launcher/batch"
 	"github.com/berth-dev/berth/metadata"
 )
 
@@ -106,6 +107,17 @@ var templateFuncs = template.FuncMap{
 	"int":         func(n int64) int { return int(n) },
 	"gbs":         func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) },
 	"logiso":      logISO,
+	"jobURL":      jobURL,
+	// vcpus formats thousandths of a vCPU.
+	"vcpus":       func(m int64) string { return strconv.FormatFloat(float64(m)/1000, 'f', -1, 64) },
+	"jobQueueURL": jobQueueURL,
+	// millis is an epoch-milliseconds time (Batch's), zero for 0.
+	"millis": func(ms int64) time.Time {
+		if ms == 0 {
+			return time.Time{}
+		}
+		return time.UnixMilli(ms)
+	},
 }
 
 // taskDefinitionURL is the path of a task definition revision's page.
@@ -116,11 +128,11 @@ func taskDefinitionURL(family string, revision int) string {
 // statusClass is the class that colours an ECS status or health.
 func statusClass(status string) string {
 	switch status {
-	case "RUNNING", "HEALTHY", "ACTIVE":
+	case "RUNNING", "HEALTHY", "ACTIVE", "SUCCEEDED", "VALID", "ENABLED":
 		return "st-ok"
-	case "STOPPED", "INACTIVE":
+	case "STOPPED", "INACTIVE", "DISABLED":
 		return "st-done"
-	case "UNHEALTHY":
+	case "UNHEALTHY", "FAILED", "INVALID":
 		return "st-bad"
 	}
 	return "st-busy"
@@ -199,10 +211,9 @@ type navItem struct {
 	Current    bool
 }
 
-// sections are the navigation's entries. The launcher's parts join them
-// as they land (ECS services will be pages of their clusters, Batch
-// queues a section of their own); the ECS pages say so when the launcher
-// is off, and Lambda's are absent then.
+// sections are the navigation's entries (ECS services are pages of their
+// clusters); the ECS pages say so when the launcher is off, and Lambda's
+// and Batch's are absent then.
 var sections = []navItem{
 	{Name: "Overview", Href: "/ui/"},
 	{Name: "Repositories", Href: "/ui/repositories"},
@@ -210,10 +221,15 @@ var sections = []navItem{
 	{Name: "Task definitions", Href: "/ui/task-definitions"},
 	{Name: "Logs", Href: "/ui/logs"},
 	{Name: "Functions", Href: functionsHref},
+	{Name: "Batch", Href: batchHref},
 }
 
-// functionsHref is the functions' section, absent while Lambda is off.
-const functionsHref = "/ui/functions"
+// functionsHref and batchHref are the sections absent while Lambda or
+// Batch is off.
+const (
+	functionsHref = "/ui/functions"
+	batchHref     = "/ui/batch"
+)
 
 func navigation(p string) []navItem {
 	out := make([]navItem, len(sections))
@@ -234,9 +250,9 @@ func (u *UI) renderView(w http.ResponseWriter, rq *request, status int, name str
 	v.CSRF, v.Open = rq.csrf, u.cfg.Access.Open()
 	if rq.principal != nil {
 		v.Nav, v.User = navigation(rq.URL.Path), rq.principal.User
-		if u.cfg.Functions == nil {
-			v.Nav = slices.DeleteFunc(v.Nav, func(n navItem) bool { return n.Href == functionsHref })
-		}
+		v.Nav = slices.DeleteFunc(v.Nav, func(n navItem) bool {
+			return n.Href == functionsHref && u.cfg.Functions == nil || n.Href == batchHref && u.cfg.Batch == nil
+		})
 	}
 	var buf bytes.Buffer
 	if err := u.views.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
@@ -287,6 +303,8 @@ func (u *UI) renderError(w http.ResponseWriter, rq *request, err error) {
 		pe = &pageError{http.StatusNotFound, "Not found", "There is no such task in this cluster (stopped tasks are kept for an hour)."}
 	case errors.Is(err, metadata.ErrLogGroupUnknown):
 		pe = &pageError{http.StatusNotFound, "Not found", "There is no such log group."}
+	case errors.Is(err, batch.ErrJobUnknown):
+		pe = errJobUnknown
 	case errors.Is(err, metadata.ErrLogStreamUnknown):
 		pe = &pageError{http.StatusNotFound, "Not found", "There is no such log stream in this group."}
 	case errors.As(err, new(*awserr.Error)):

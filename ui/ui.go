@@ -24,7 +24,10 @@
 // authorized as the CloudWatch Logs API authorizes them; and Lambda
 // functions (with their usage and cost, recent invocations, and a form
 // that invokes them) through the Lambda API's Go methods, authorized with
-// the same lambda: actions, and absent while Lambda is not configured.
+// the same lambda: actions, and absent while Lambda is not configured;
+// and Batch's compute environments, job queues and jobs (with their
+// attempts, array children and logs, and a terminate button), the same
+// way with the batch: actions.
 // Task states and log lines follow live through server-sent events
 // (live.go), which the little script reads; without it the pages read
 // the same.
@@ -35,8 +38,10 @@
 // policy editor and previews), image.go (one image), overview.go and
 // chart.go (the overview), clusters.go (clusters and their tasks),
 // tasks.go (one task, stopping it), taskdefs.go (task definitions,
-// running them), functions.go (Lambda functions, invoking them), logs.go (log groups, streams and events), live.go (the
-// live streams), render.go (templates and errors).
+// running them), functions.go (Lambda functions, invoking them),
+// batch.go (Batch's environments, queues and jobs, terminating them),
+// logs.go (log groups, streams and events), live.go (the live
+// streams), render.go (templates and errors).
 package ui
 
 import (
@@ -52,6 +57,7 @@ import (
 
 	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/internal/arn"
+	"github.com/berth-dev/berth/launcher/batch"
 	"github.com/berth-dev/berth/launcher/ecs"
 	"github.com/berth-dev/berth/launcher/lambda"
 	"github.com/berth-dev/berth/metadata"
@@ -212,6 +218,25 @@ type Functions interface {
 	Invoke(ctx context.Context, name, qualifier string, payload []byte) (lambda.Invocation, error)
 }
 
+// Batch reads AWS Batch's compute environments, queues and jobs and
+// terminates jobs; batch.API implements it. Its methods authorize
+// nothing: the pages do, first.
+type Batch interface {
+	// ComputeEnvironments and JobQueues return every one, by name.
+	ComputeEnvironments(ctx context.Context) ([]batch.ComputeEnvironment, error)
+	JobQueues(ctx context.Context) ([]batch.JobQueue, error)
+	// Jobs returns a page of the jobs q selects and how many it selects;
+	// Batch's ClientException for a queue or array job that does not
+	// exist.
+	Jobs(ctx context.Context, q batch.JobQuery) ([]batch.JobSummary, int, error)
+	// Job describes job id and names its queue; batch.ErrJobUnknown if
+	// there is none.
+	Job(ctx context.Context, id string) (batch.JobDetail, string, error)
+	// TerminateJob fails it as TerminateJob does; batch.ErrJobUnknown if
+	// there is none.
+	TerminateJob(ctx context.Context, id, reason string) error
+}
+
 // Config configures the UI.
 type Config struct {
 	// Access authenticates and authorizes people.
@@ -230,6 +255,9 @@ type Config struct {
 	// Functions is the launcher's Lambda side; nil when it is off, which
 	// leaves out the functions' pages.
 	Functions Functions
+	// Batch is the launcher's Batch side; nil when it is off, which
+	// leaves out the Batch pages.
+	Batch Batch
 	// Scope is the region and account of the repositories' ARNs.
 	Scope arn.Scope
 	// RepositoryHost is the host (and port) in the docker pull commands

@@ -257,6 +257,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		uiConfig.Tasks, uiConfig.TaskDefinitions = launch.runner, launch.api
 		uiConfig.Functions = launch.lambdaAPI
 		uiConfig.Services = launch.api
+		uiConfig.Batch = launch.batchAPI
 	}
 	webUI, err := ui.New(store, uiConfig)
 	if err != nil {

@@ -26,10 +26,10 @@ var allowed = map[string][]string{
 	// The web UI shows and changes what the API does through the layers
 	// the API uses, not through the API; auth signs people in. The
 	// launcher's pages read and drive it through its Go APIs (the ECS
-	// runner, the task definitions, the Lambda API's Go methods, the log
-	// store's pattern grammar), never its HTTP, and show the AWS errors
-	// those return.
-	"ui": {"registry", "lifecycle", "scanner", "metadata", "auth", "internal/arn", "internal/awserr", "launcher/ecs", "launcher/logs", "launcher/lambda"},
+	// runner, the task definitions, the Lambda and Batch APIs' Go
+	// methods, the log store's pattern grammar), never its HTTP, and show
+	// the AWS errors those return.
+	"ui": {"registry", "lifecycle", "scanner", "metadata", "auth", "internal/arn", "internal/awserr", "launcher/ecs", "launcher/logs", "launcher/lambda", "launcher/batch"},
 	// The launcher pulls images through the Docker Engine like any other
 	// client; it needs identities (registry tokens) and the index only.
 	"launcher":         {"auth", "metadata", "internal"},

@@ -398,27 +398,35 @@ func (a *API) endJob(ctx context.Context, op, id, reason string, running bool) (
 	if reason == "" {
 		return nil, clientError("reason is required.")
 	}
+	if err := a.end(ctx, id, reason, running); err != nil {
+		return nil, err
+	}
+	return &struct{}{}, nil
+}
+
+// end terminates (running) or cancels job id, authorized already.
+func (a *API) end(ctx context.Context, id, reason string, running bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	j, ok := a.lookup(id)
 	if !ok {
-		return nil, clientError("Job %s does not exist.", id)
+		return clientError("Job %s does not exist.", id)
 	}
 	if _, made := a.jobs[id]; !made {
 		// A child not made yet (none has started): make it, failed, as
 		// Batch does; its parent counts it and its turn is skipped.
 		if done(j.Status) {
-			return &struct{}{}, nil
+			return nil
 		}
 		j.IsCancelled, j.IsTerminated = !running, running
 		a.adopt(j.parent, j)
 		a.fail(ctx, j, reason)
-		return &struct{}{}, nil
+		return nil
 	}
 	if running {
 		a.terminate(ctx, j, reason)
 	} else {
 		a.cancel(ctx, j, reason)
 	}
-	return &struct{}{}, nil
+	return nil
 }
