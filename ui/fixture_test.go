@@ -30,6 +30,7 @@ import (
 	"github.com/berth-dev/berth/auth/token"
 	"github.com/berth-dev/berth/ecr"
 	"github.com/berth-dev/berth/internal/arn"
+	"github.com/berth-dev/berth/launcher/batch"
 	"github.com/berth-dev/berth/launcher/ecs"
 	"github.com/berth-dev/berth/launcher/lambda"
 	"github.com/berth-dev/berth/lifecycle"
@@ -70,9 +71,11 @@ type fixture struct {
 	lambda       *lambda.API
 	lambdaClient *lambdasdk.Client
 	meter        *lambda.Meter
-	ui           *ui.UI
-	srv          *httptest.Server
-	logs         *bytes.Buffer
+	// batch is the launcher's Batch side, when the options ask for it.
+	batch *batch.API
+	ui    *ui.UI
+	srv   *httptest.Server
+	logs  *bytes.Buffer
 	// offset moves the UI's clock.
 	offset atomic.Int64
 }
@@ -91,6 +94,8 @@ type options struct {
 	launcher, deadEngine bool
 	// lambda runs Lambda functions on the machine's Docker Engine.
 	lambda bool
+	// batch runs Batch jobs on the machine's Docker Engine.
+	batch bool
 }
 
 func newFixture(t testing.TB, opts options) *fixture {
@@ -150,6 +155,10 @@ func newFixture(t testing.TB, opts options) *fixture {
 	if opts.lambda {
 		f.startLambda(log)
 		cfg.Functions = f.lambda
+	}
+	if opts.batch {
+		f.startBatch(log)
+		cfg.Batch = f.batch
 	}
 	if f.ui, err = ui.New(f.store, cfg); err != nil {
 		t.Fatal(err)
