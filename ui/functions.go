@@ -5,9 +5,12 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,6 +123,21 @@ type functionPage struct {
 	// Result is the invocation the form ran, nil before.
 	Result *invocationResult
 	Error  string
+	// Async: the form queued an Event invocation, Queued its request id.
+	Async  bool
+	Queued string
+	// CanConfigure shows the configuration form
+	// (lambda:UpdateFunctionConfiguration); Config is what it holds.
+	CanConfigure bool
+	Config       configForm
+	Notice       string
+}
+
+// configForm is the configuration form's fields, as sent or as the
+// function has them.
+type configForm struct {
+	Memory, Timeout, Environment string
+	Error                        string
 }
 
 // invocationResult is what the invoke form shows of an invocation.
@@ -139,11 +157,15 @@ func (u *UI) function(w http.ResponseWriter, rq *request) error {
 	return u.renderFunction(w, rq, http.StatusOK, functionForm{})
 }
 
-// functionForm is what the invoke form sent and what came of it.
+// functionForm is what the invoke or the configuration form sent and
+// what came of it.
 type functionForm struct {
 	payload, qualifier string
+	async              bool
+	queued             string
 	result             *invocationResult
 	err                string
+	config             *configForm
 }
 
 func (u *UI) renderFunction(w http.ResponseWriter, rq *request, status int, form functionForm) error {
@@ -163,6 +185,17 @@ func (u *UI) renderFunction(w http.ResponseWriter, rq *request, status int, form
 		CanURLs:     rq.allowed("lambda:GetFunctionUrlConfig", fnARN),
 		CanInvoke:   rq.allowed("lambda:InvokeFunction", fnARN),
 		Payload:     cmp.Or(form.payload, "{}"), Qualifier: form.qualifier, Result: form.result, Error: form.err,
+		Async: form.async, Queued: form.queued,
+		CanConfigure: rq.allowed("lambda:UpdateFunctionConfiguration", fnARN),
+		Notice:       functionNotices[rq.URL.Query().Get("done")],
+	}
+	if form.config != nil {
+		p.Config = *form.config
+	} else {
+		p.Config = configForm{Memory: strconv.Itoa(f.MemorySize), Timeout: strconv.Itoa(f.Timeout)}
+		if f.Environment != nil {
+			p.Config.Environment = formatEnvironment(f.Environment.Variables)
+		}
 	}
 	if f.Repository != "" && f.Digest != "" {
 		p.Image = imageURL(f.Repository, digest.Digest(f.Digest))
@@ -250,14 +283,31 @@ func (u *UI) invokeFunction(w http.ResponseWriter, rq *request) error {
 		form.err = "The payload is not JSON. Send a JSON document, {} for an empty event."
 		return u.renderFunction(w, rq, http.StatusBadRequest, form)
 	}
+	// Lambda's refusals (not Active yet, no such version or alias, over a
+	// concurrency limit) are said beside the form, which keeps the event.
+	refused := func(err error) (int, bool) {
+		var ae *awserr.Error
+		if errors.As(err, &ae) && ae.HTTPStatus() < http.StatusInternalServerError {
+			form.err = ae.Message
+			return ae.HTTPStatus(), true
+		}
+		return 0, false
+	}
+	if form.async = rq.PostForm.Get("type") == "Event"; form.async {
+		id, err := u.cfg.Functions.InvokeAsync(rq.Context(), name, form.qualifier, []byte(payload))
+		if status, ok := refused(err); ok {
+			return u.renderFunction(w, rq, status, form)
+		}
+		if err != nil {
+			return err
+		}
+		u.log.InfoContext(rq.Context(), "ui: queued an invocation", "function", name, "request", id, "user", rq.principal.User)
+		form.queued = id
+		return u.renderFunction(w, rq, http.StatusAccepted, form)
+	}
 	inv, err := u.cfg.Functions.Invoke(rq.Context(), name, form.qualifier, []byte(payload))
-	var ae *awserr.Error
-	if errors.As(err, &ae) && ae.HTTPStatus() < http.StatusInternalServerError {
-		// Lambda refused (not Active yet, no such version or alias, over
-		// a concurrency limit): said beside the form, which keeps the
-		// event.
-		form.err = ae.Message
-		return u.renderFunction(w, rq, ae.HTTPStatus(), form)
+	if status, ok := refused(err); ok {
+		return u.renderFunction(w, rq, status, form)
 	}
 	if err != nil {
 		return err
@@ -336,4 +386,77 @@ func parseReport(line string) (invocationRow, bool) {
 // functionARN is the ARN the Lambda API authorizes its actions on.
 func (u *UI) functionARN(name, qualifier string) string {
 	return u.cfg.Scope.Function(name, qualifier).String()
+}
+
+// functionNotices are the messages the function page shows after a form
+// sent the browser there (?done=...).
+var functionNotices = map[string]string{
+	"configured": "Configuration saved. Environments started from now on run with it.",
+}
+
+// configureFunction changes the function's memory, timeout and
+// environment as UpdateFunctionConfiguration does.
+func (u *UI) configureFunction(w http.ResponseWriter, rq *request) error {
+	name := rq.PathValue("function")
+	if err := rq.requireOn("lambda:UpdateFunctionConfiguration", u.functionARN(name, "")); err != nil {
+		return err
+	}
+	c := configForm{Memory: strings.TrimSpace(rq.PostForm.Get("memory")), Timeout: strings.TrimSpace(rq.PostForm.Get("timeout")),
+		Environment: rq.PostForm.Get("environment")}
+	refuse := func(format string, args ...any) error {
+		c.Error = fmt.Sprintf(format, args...)
+		return u.renderFunction(w, rq, http.StatusBadRequest, functionForm{config: &c})
+	}
+	memory, err := strconv.Atoi(c.Memory)
+	if err != nil {
+		return refuse("Memory is a whole number of MB, from 128 to 10240.")
+	}
+	timeout, err := strconv.Atoi(c.Timeout)
+	if err != nil {
+		return refuse("The timeout is a whole number of seconds, from 1 to 900.")
+	}
+	env, err := parseEnvironment(c.Environment)
+	if err != nil {
+		return refuse("%s", err.Error())
+	}
+	_, err = u.cfg.Functions.UpdateConfiguration(rq.Context(), name, lambda.Settings{MemorySize: memory, Timeout: timeout, Environment: env,
+		RevisionID: rq.PostForm.Get("revision")})
+	var ae *awserr.Error
+	if errors.As(err, &ae) && ae.HTTPStatus() < http.StatusInternalServerError && ae.HTTPStatus() != http.StatusNotFound {
+		c.Error = ae.Message
+		return u.renderFunction(w, rq, ae.HTTPStatus(), functionForm{config: &c})
+	}
+	if err != nil {
+		return err
+	}
+	u.log.InfoContext(rq.Context(), "ui: configured a function", "function", name, "user", rq.principal.User, "memory", memory, "timeout", timeout)
+	http.Redirect(w, rq.Request, functionsHref+"/"+url.PathEscape(name)+"?done=configured", http.StatusSeeOther)
+	return nil
+}
+
+// formatEnvironment writes variables one NAME=value a line, by name.
+func formatEnvironment(vars map[string]string) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		b.WriteString(k + "=" + vars[k] + "\n")
+	}
+	return b.String()
+}
+
+// parseEnvironment reads NAME=value lines; blank lines are skipped.
+// Lambda checks the names and sizes.
+func parseEnvironment(text string) (map[string]string, error) {
+	vars := map[string]string{}
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("Line %d of the environment is not NAME=value.", i+1)
+		}
+		vars[strings.TrimSpace(k)] = v
+	}
+	return vars, nil
 }

@@ -261,3 +261,73 @@ func TestFunctionsAbsentWithoutLambda(t *testing.T) {
 	b.expect(http.StatusNotFound, "/ui/functions")
 	b.expect(http.StatusNotFound, "/ui/functions/echo")
 }
+
+// The invoke form queues an Event invocation, which runs in the
+// background and is counted; the configuration form changes memory,
+// timeout and environment as UpdateFunctionConfiguration does, says what
+// Lambda refuses beside the form, and is absent for a person who may
+// not update the function, who is refused 403 when posting anyway.
+func TestFunctionAsyncAndConfiguration(t *testing.T) {
+	f := newFixture(t, options{lambda: true})
+	b := f.signedIn(f.user("admin", "admin"))
+	f.createFunction("evented", lambdasdk.CreateFunctionInput{})
+
+	p := b.post("/ui/functions/evented/invoke", url.Values{"payload": {`{"action":"echo"}`}, "qualifier": {"$LATEST"}, "type": {"Event"}})
+	if p.Status != http.StatusAccepted {
+		t.Fatalf("queueing = %d\n%s", p.Status, p.Body)
+	}
+	contains(t, "the queued invocation", p.Body, `id="queued"`, "Queued as request", `href="/ui/logs/group?name=%2Faws%2Flambda%2Fevented"`, `id="type-event" checked`)
+	lacks(t, "the queued invocation", p.Body, `id="result"`)
+	for deadline := time.Now().Add(time.Minute); ; {
+		u, err := f.lambda.Usage(context.Background(), "evented", time.Now().Add(-time.Hour), time.Now())
+		if err == nil && u.Invocations == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the queued invocation did not run within a minute: %+v, %v", u, err)
+		}
+		f.meter.Flush(context.Background())
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	p = b.expect(http.StatusOK, "/ui/functions/evented")
+	contains(t, "the configuration form", p.Body, `id="configure-title"`, `name="memory" inputmode="numeric" value="128"`, `name="timeout" inputmode="numeric" value="3"`)
+	conf := "/ui/functions/evented/configuration"
+	p = b.post(conf, url.Values{"memory": {"512"}, "timeout": {"30"}, "environment": {"MODE=fast\nGREETING=" + hostile + "\n"}})
+	if p.Status != http.StatusSeeOther || p.Location != "/ui/functions/evented?done=configured" {
+		t.Fatalf("configuring = %d %q\n%s", p.Status, p.Location, p.Body)
+	}
+	got, err := f.lambdaClient.GetFunctionConfiguration(context.Background(), &lambdasdk.GetFunctionConfigurationInput{FunctionName: aws.String("evented")})
+	if err != nil || aws.ToInt32(got.MemorySize) != 512 || aws.ToInt32(got.Timeout) != 30 || got.Environment.Variables["GREETING"] != hostile || got.Environment.Variables["MODE"] != "fast" {
+		t.Errorf("the configuration saved = %+v, %v", got, err)
+	}
+	p = b.expect(http.StatusOK, "/ui/functions/evented?done=configured")
+	contains(t, "the configured function", p.Body, "Configuration saved.", "512 MB", "30 s", "GREETING=&lt;script&gt;")
+	lacks(t, "the configured function", p.Body, hostile)
+
+	// Lambda's refusals, and what is not a number, beside the form with
+	// what was sent.
+	for _, c := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"memory": {"64"}, "timeout": {"30"}}, "greater than or equal to 128"},
+		{url.Values{"memory": {"lots"}, "timeout": {"30"}}, "Memory is a whole number"},
+		{url.Values{"memory": {"512"}, "timeout": {"30"}, "environment": {"no equals sign"}}, "Line 1 of the environment"},
+	} {
+		p := b.post(conf, c.form)
+		if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, c.want) || !strings.Contains(p.Body, `value="`+c.form.Get("memory")+`"`) {
+			t.Errorf("configuring with %v = %d; want 400 saying %q with the form kept\n%s", c.form, p.Status, c.want, p.Body)
+		}
+	}
+	if p := b.post(conf, url.Values{"memory": {"256"}, "timeout": {"30"}, "csrf": {"forged"}}); p.Status != http.StatusForbidden {
+		t.Errorf("configuring without the CSRF token = %d; want 403", p.Status)
+	}
+
+	reader := f.signedIn(f.user("reader", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["lambda:Get*","lambda:List*","lambda:InvokeFunction"],"Resource":"*"}]}`))
+	lacks(t, "the reader's page", reader.expect(http.StatusOK, "/ui/functions/evented").Body, `id="configure-title"`, "/configuration")
+	p = reader.post(conf, url.Values{"memory": {"256"}, "timeout": {"30"}})
+	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "lambda:UpdateFunctionConfiguration") {
+		t.Errorf("the reader configuring = %d; want 403\n%s", p.Status, p.Body)
+	}
+}

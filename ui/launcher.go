@@ -36,6 +36,7 @@ func (u *UI) launcherRoutes(mux *http.ServeMux) {
 		mux.Handle("GET /ui/functions", u.page(u.functions))
 		mux.Handle("GET /ui/functions/{function}", u.page(u.function))
 		mux.Handle("POST /ui/functions/{function}/invoke", u.page(u.invokeFunction))
+		mux.Handle("POST /ui/functions/{function}/configuration", u.page(u.configureFunction))
 	}
 	if u.cfg.Batch != nil {
 		mux.Handle("GET "+batchHref, u.page(u.batchOverview))

@@ -216,6 +216,13 @@ type Functions interface {
 	// Invoke runs it synchronously with payload and the log tail; Lambda's
 	// errors for what it refuses, the function's own in the result.
 	Invoke(ctx context.Context, name, qualifier string, payload []byte) (lambda.Invocation, error)
+	// InvokeAsync queues it as an Event invocation and returns the
+	// request id; Invoke's errors.
+	InvokeAsync(ctx context.Context, name, qualifier string, payload []byte) (string, error)
+	// UpdateConfiguration changes its memory, timeout and environment as
+	// UpdateFunctionConfiguration does; Lambda's errors for what it
+	// refuses.
+	UpdateConfiguration(ctx context.Context, name string, s lambda.Settings) (lambda.Configuration, error)
 }
 
 // Batch reads AWS Batch's compute environments, queues and jobs and

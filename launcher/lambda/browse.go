@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/berth-dev/berth/launcher"
 )
 
 // The Go API below is what berth's web UI reads and drives functions
@@ -118,24 +120,76 @@ type Invocation struct {
 // ResourceConflictException while the function is not Active,
 // TooManyRequestsException over a concurrency limit.
 func (a *API) Invoke(ctx context.Context, name, qualifier string, payload []byte) (Invocation, error) {
-	if len(payload) == 0 {
-		payload = []byte("{}")
-	} else if !json.Valid(payload) {
-		return Invocation{}, invalidContent()
-	}
-	if len(payload) > MaxPayload {
-		return Invocation{}, requestTooLarge(MaxPayload)
-	}
-	res, err := a.resolve(ctx, functionRef{Name: name, Qualifier: qualifier})
+	res, payload, err := a.invocable(ctx, name, qualifier, payload)
 	if err != nil {
 		return Invocation{}, err
-	}
-	if s := res.spec.State; s != StateActive {
-		return Invocation{}, notReady(s)
 	}
 	result, err := a.runner.Invoke(ctx, a.runnable(res), Request{Payload: payload, FunctionARN: res.arn, Tail: true})
 	if err != nil {
 		return Invocation{}, invokeError(err)
 	}
 	return Invocation{Result: result, ExecutedVersion: res.spec.Version}, nil
+}
+
+// invocable resolves what an invocation runs and checks its payload ({}
+// when empty), with Invoke's errors.
+func (a *API) invocable(ctx context.Context, name, qualifier string, payload []byte) (resolved, []byte, error) {
+	if len(payload) == 0 {
+		payload = []byte("{}")
+	} else if !json.Valid(payload) {
+		return resolved{}, nil, invalidContent()
+	}
+	if len(payload) > MaxPayload {
+		return resolved{}, nil, requestTooLarge(MaxPayload)
+	}
+	res, err := a.resolve(ctx, functionRef{Name: name, Qualifier: qualifier})
+	if err != nil {
+		return resolved{}, nil, err
+	}
+	if s := res.spec.State; s != StateActive {
+		return resolved{}, nil, notReady(s)
+	}
+	return res, payload, nil
+}
+
+// InvokeAsync queues an invocation of function name (at qualifier) with
+// payload, as Invoke with InvocationType Event does, and returns its
+// request id: it runs in the background, retried as Lambda retries
+// events, its output in the function's log group. Invoke's errors.
+func (a *API) InvokeAsync(ctx context.Context, name, qualifier string, payload []byte) (string, error) {
+	res, payload, err := a.invocable(ctx, name, qualifier, payload)
+	if err != nil {
+		return "", err
+	}
+	req := Request{RequestID: launcher.NewUUID(), Payload: payload, FunctionARN: res.arn}
+	a.enqueue(a.runnable(res), req)
+	return req.RequestID, nil
+}
+
+// Settings are the parts of a function's configuration the web UI
+// changes.
+type Settings struct {
+	// MemorySize is in MB (128 to 10240), Timeout in seconds (1 to 900).
+	MemorySize, Timeout int
+	Environment         map[string]string
+	// RevisionID, when set, must be the function's, as
+	// UpdateFunctionConfiguration's RevisionId.
+	RevisionID string
+}
+
+// UpdateConfiguration changes function name's $LATEST as
+// UpdateFunctionConfiguration does with s; its errors
+// (InvalidParameterValueException, ResourceConflictException while an
+// update runs, PreconditionFailedException for an old revision,
+// ResourceNotFoundException).
+func (a *API) UpdateConfiguration(ctx context.Context, name string, s Settings) (Configuration, error) {
+	in := settings{MemorySize: &s.MemorySize, Timeout: &s.Timeout, Environment: &environmentInput{Variables: s.Environment}}
+	if s.RevisionID != "" {
+		in.RevisionID = &s.RevisionID
+	}
+	c, err := a.configure(ctx, name, in)
+	if err != nil {
+		return Configuration{}, err
+	}
+	return *c, nil
 }

@@ -171,12 +171,18 @@ func (a *API) updateFunctionConfiguration(ctx context.Context, in *updateConfigu
 	if err != nil {
 		return nil, err
 	}
+	return a.configure(ctx, ref.Name, in.settings)
+}
+
+// configure changes the settings of function name, authorized already.
+func (a *API) configure(ctx context.Context, name string, in settings) (*Configuration, error) {
+	ref := functionRef{Name: name}
 	doc, err := a.update(ctx, ref.Name, func(doc *functionDoc) error {
 		s := &doc.Latest
 		if err := updatable(*s, a.functionARN(ref.Name, ""), in.RevisionID); err != nil {
 			return err
 		}
-		if err := in.settings.apply(s); err != nil {
+		if err := in.apply(s); err != nil {
 			return err
 		}
 		s.LastModified, s.RevisionID = time.Now(), launcher.NewUUID()
