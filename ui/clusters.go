@@ -2,7 +2,6 @@ package ui
 
 import (
 	"cmp"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -187,7 +186,7 @@ func (u *UI) cluster(w http.ResponseWriter, rq *request) error {
 	}
 	p.Changes = "/ui/clusters/" + url.PathEscape(name) + "/changes"
 	// The index's columns select, order and count the tasks; only the
-	// page's are read whole.
+	// page's documents are decoded.
 	shown, err := u.store.Tasks(rq.Context(), metadata.TaskQuery{Cluster: name, DesiredStatus: desired})
 	if err != nil {
 		return err
@@ -209,10 +208,9 @@ func (u *UI) cluster(w http.ResponseWriter, rq *request) error {
 	for _, mt := range shown[(p.Page-1)*tasksPerPage : min(p.Page*tasksPerPage, p.Total)] {
 		row := taskRow{Cluster: name, ID: mt.ID, CanDescribe: rq.allowed("ecs:DescribeTasks", u.taskARN(name, mt.ID))}
 		if row.CanDescribe {
-			t, err := u.cfg.Tasks.Task(rq.Context(), mt.ID)
-			if errors.Is(err, metadata.ErrTaskUnknown) {
-				continue // purged since
-			}
+			// The listing read the task's document: decoding it costs
+			// no second read of the index.
+			t, err := ecs.TaskOf(mt)
 			if err != nil {
 				return err
 			}

@@ -457,6 +457,16 @@ func (r *Runner) record(ctx context.Context, id string) (taskRecord, error) {
 	return rec, nil
 }
 
+// TaskOf is the task an index row holds, as the runner wrote it: a
+// page of tasks the index listed reads whole without a read per task.
+func TaskOf(mt metadata.Task) (Task, error) {
+	var rec taskRecord
+	if err := json.Unmarshal(mt.Document, &rec); err != nil {
+		return Task{}, fmt.Errorf("task %s: %w", mt.ID, err)
+	}
+	return rec.Task, nil
+}
+
 // TaskFilter selects tasks for [Runner.Tasks]; "" matches anything.
 type TaskFilter struct {
 	Cluster, Family, Group, StartedBy, DesiredStatus string
@@ -476,11 +486,11 @@ func (r *Runner) Tasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 			return nil, err
 		}
 		for _, mt := range page {
-			var rec taskRecord
-			if err := json.Unmarshal(mt.Document, &rec); err != nil {
-				return nil, fmt.Errorf("task %s: %w", mt.ID, err)
+			t, err := TaskOf(mt)
+			if err != nil {
+				return nil, err
 			}
-			out = append(out, rec.Task)
+			out = append(out, t)
 			q.After = mt.ID
 		}
 		if len(page) < q.Limit {
