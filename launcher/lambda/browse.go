@@ -162,7 +162,9 @@ func (a *API) InvokeAsync(ctx context.Context, name, qualifier string, payload [
 		return "", err
 	}
 	req := Request{RequestID: launcher.NewUUID(), Payload: payload, FunctionARN: res.arn}
-	a.enqueue(a.runnable(res), req)
+	if err := a.enqueue(ctx, a.runnable(res), req); err != nil {
+		return "", err
+	}
 	return req.RequestID, nil
 }
 
