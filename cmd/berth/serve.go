@@ -297,7 +297,8 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	// Background work, each loop until the server's context ends.
 	loops := []func(context.Context) error{
 		previews.Run,
-		logStore.Run,
+		// The retention sweep deletes from the shared index: one replica at a time.
+		untilDone(once(store, "log-retention", func(ctx context.Context) { logStore.Run(ctx) })),
 		untilDone(replicator.Run),
 		untilDone(func(ctx context.Context) { scan.Run(ctx, cfg.Scanning.Workers) }),
 		untilDone(func(ctx context.Context) { scan.Watch(ctx, cfg.Scanning.ReloadInterval) }),
