@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -89,7 +90,12 @@ func twoPlatformIndex(t *testing.T) (v1.ImageIndex, map[string]v1.Image) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		img, _ = mutate.ConfigFile(img, &v1.ConfigFile{Architecture: arch, OS: "linux"})
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Architecture, cfg.OS = arch, "linux"
+		img, _ = mutate.ConfigFile(img, cfg)
 		imgs["linux/"+arch] = img
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
 	}
@@ -100,9 +106,10 @@ func twoPlatformIndex(t *testing.T) (v1.ImageIndex, map[string]v1.Image) {
 // rule whose upstream is Debian's docker-registry with htpasswd auth.
 func TestPullThroughDistribution(t *testing.T) {
 	crane := requireTool(t, "crane")
+	requireDocker(t)
 	up := startDistribution(t)
 	proxy := newCountingProxy(t, up.Addr)
-	cache := startBerth(t)
+	cache := startBerth(t, "BERTH_PULL_THROUGH_RECHECK_INTERVAL=1s")
 	cacheKey := cache.adminKey(t)
 	api := ecrAt(cache, cacheKey)
 	ctx := t.Context()
@@ -160,9 +167,35 @@ func TestPullThroughDistribution(t *testing.T) {
 		t.Errorf("index digest through the cache = %s, want %s", got, wantIdx)
 	}
 
+	// The real docker CLI through the cache: the machine's platform.
+	tag := cached
+	t.Cleanup(func() { removeImage(t, tag) })
+	run(t, dockerTimeout, "docker", "pull", "--platform", "linux/amd64", tag)
+	if id := strings.TrimSpace(run(t, dockerTimeout, "docker", "image", "inspect", "--format", "{{index .RepoDigests 0}}", tag)); !strings.HasSuffix(id, wantIdx.String()) {
+		t.Errorf("docker pull through the cache: repo digest %s, want %s", id, wantIdx)
+	}
+
+	// Wrong upstream credentials: ValidatePullThroughCacheRule says the
+	// rule fails and why. (Through the SDK: awscli 2.9.19, Debian's, has no
+	// validate-pull-through-cache-rule.)
+	set = exec.Command(berthBin, "pull-through", "credential", "set", "wrong", "--username", up.User, "--password-stdin", "--data-dir", cache.DataDir)
+	set.Stdin = strings.NewReader("not-the-password\n")
+	if out, err := set.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := api.CreatePullThroughCacheRule(ctx, &ecr.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("wrong"), UpstreamRegistryUrl: aws.String(proxy.URL),
+		CredentialArn: aws.String(strings.Replace(arn, "/dist", "/wrong", 1))}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := api.ValidatePullThroughCacheRule(ctx, &ecr.ValidatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("wrong")})
+	if err != nil || v.IsValid || !strings.Contains(aws.ToString(v.Failure), "401") || strings.Contains(fmt.Sprintf("%+v", v), "not-the-password") {
+		t.Errorf("ValidatePullThroughCacheRule with wrong credentials: %+v, %v; want invalid with the upstream's 401, and no password", v, err)
+	}
+
 	// The upstream stopped: the cached tag serves, an uncached one fails
 	// with an error naming the upstream.
 	up.stop()
+	time.Sleep(1100 * time.Millisecond) // past the re-check interval
 	if got := strings.TrimSpace(run(t, clientTimeout, crane, "digest", "--insecure", cached)); got != wantIdx.String() {
 		t.Errorf("upstream down: digest = %s, want the cached %s", got, wantIdx)
 	}
