@@ -120,11 +120,7 @@ func TestPullThroughDistribution(t *testing.T) {
 		t.Fatalf("push the index to docker-registry: %v", err)
 	}
 
-	set := exec.Command(berthBin, "pull-through", "credential", "set", "dist", "--username", up.User, "--password-stdin", "--data-dir", cache.DataDir)
-	set.Stdin = strings.NewReader(up.Password + "\n")
-	if out, err := set.CombinedOutput(); err != nil {
-		t.Fatalf("berth pull-through credential set: %v\n%s", err, out)
-	}
+	setUpstreamCredential(t, cache, "dist", up.User, up.Password)
 	arn := "arn:aws:secretsmanager:us-east-1:000000000000:secret:ecr-pullthroughcache/dist"
 	if _, err := api.CreatePullThroughCacheRule(ctx, &ecr.CreatePullThroughCacheRuleInput{
 		EcrRepositoryPrefix: aws.String("dist"), UpstreamRegistryUrl: aws.String(proxy.URL), CredentialArn: aws.String(arn),
@@ -178,11 +174,7 @@ func TestPullThroughDistribution(t *testing.T) {
 	// Wrong upstream credentials: ValidatePullThroughCacheRule says the
 	// rule fails and why. (Through the SDK: awscli 2.9.19, Debian's, has no
 	// validate-pull-through-cache-rule.)
-	set = exec.Command(berthBin, "pull-through", "credential", "set", "wrong", "--username", up.User, "--password-stdin", "--data-dir", cache.DataDir)
-	set.Stdin = strings.NewReader("not-the-password\n")
-	if out, err := set.CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	setUpstreamCredential(t, cache, "wrong", up.User, "not-the-password")
 	if _, err := api.CreatePullThroughCacheRule(ctx, &ecr.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("wrong"), UpstreamRegistryUrl: aws.String(proxy.URL),
 		CredentialArn: aws.String(strings.Replace(arn, "/dist", "/wrong", 1))}); err != nil {
 		t.Fatal(err)

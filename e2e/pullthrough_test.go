@@ -124,11 +124,7 @@ func TestPullThroughCache(t *testing.T) {
 
 	// The credentials, sealed by the cache's master key, set with the CLI
 	// on the cache's machine while it runs.
-	set := exec.Command(berthBin, "pull-through", "credential", "set", "upstream", "--username", upKey.ID, "--password-stdin", "--data-dir", cache.DataDir)
-	set.Stdin = strings.NewReader(upKey.Secret + "\n")
-	if out, err := set.CombinedOutput(); err != nil {
-		t.Fatalf("berth pull-through credential set: %v\n%s", err, out)
-	}
+	setUpstreamCredential(t, cache, "upstream", upKey.ID, upKey.Secret)
 	arn := "arn:aws:secretsmanager:us-east-1:000000000000:secret:ecr-pullthroughcache/upstream"
 	if _, err := api.CreatePullThroughCacheRule(ctx, &ecr.CreatePullThroughCacheRuleInput{
 		EcrRepositoryPrefix: aws.String("hub"), UpstreamRegistryUrl: aws.String(proxy.URL), CredentialArn: aws.String(arn),
@@ -161,11 +157,7 @@ func TestPullThroughCache(t *testing.T) {
 		t.Errorf("unknown rule: %v; want PullThroughCacheRuleNotFoundException", err)
 	}
 	// Wrong upstream credentials: the rule is stored, and validating it says why it fails.
-	set = exec.Command(berthBin, "pull-through", "credential", "set", "wrong", "--username", upKey.ID, "--password-stdin", "--data-dir", cache.DataDir)
-	set.Stdin = strings.NewReader("not-the-secret\n")
-	if out, err := set.CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	setUpstreamCredential(t, cache, "wrong", upKey.ID, "not-the-secret")
 	if _, err := api.CreatePullThroughCacheRule(ctx, &ecr.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("wrong"), UpstreamRegistryUrl: aws.String(proxy.URL),
 		CredentialArn: aws.String(strings.Replace(arn, "/upstream", "/wrong", 1))}); err != nil {
 		t.Fatal(err)
@@ -228,6 +220,17 @@ func TestPullThroughCache(t *testing.T) {
 	}
 	if strings.Contains(cache.log.String(), upKey.Secret) {
 		t.Error("the upstream password is in the cache's log")
+	}
+}
+
+// setUpstreamCredential seals user and password as the upstream
+// credential name with the CLI on cache's machine, the only way in.
+func setUpstreamCredential(t *testing.T, cache *server, name, user, password string) {
+	t.Helper()
+	set := exec.Command(berthBin, "pull-through", "credential", "set", name, "--username", user, "--password-stdin", "--data-dir", cache.DataDir)
+	set.Stdin = strings.NewReader(password + "\n")
+	if out, err := set.CombinedOutput(); err != nil {
+		t.Fatalf("berth pull-through credential set %s: %v\n%s", name, err, out)
 	}
 }
 
