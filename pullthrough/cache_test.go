@@ -1,7 +1,6 @@
 package pullthrough_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -35,6 +34,7 @@ type server struct {
 	*httptest.Server
 	store     *sqlite.Store
 	reg       *registry.Registry
+	restart   func() // replaces reg by a new one over the same stores
 	blobGets  sync.Map // digest → *atomic.Int64
 	manifests atomic.Int64
 }
@@ -64,7 +64,8 @@ func newServer(t testing.TB, cfg registry.Config, user, password string) *server
 	t.Cleanup(func() { store.Close() })
 	cfg.CreateOnPush = true
 	s := &server{store: store}
-	s.reg = registry.New(store, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
+	s.restart = func() { s.reg = registry.New(store, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg) }
+	s.restart()
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if user != "" {
 			if u, p, ok := r.BasicAuth(); !ok || u != user || p != password {
@@ -117,14 +118,14 @@ func newFixtureWith(t testing.TB, importDelay time.Duration) *fixture {
 	}
 	// The cache's index is its own: open it first to give the Cache its
 	// settings, then serve a registry over it.
-	var pt *pullthrough.Cache
-	up := upstreamFunc(func(ctx context.Context, repo string) (registry.Source, error) { return pt.Source(ctx, repo) })
+	// The cache needs the server's index, which the server needs it for.
+	up := &lateCache{}
 	f.cache = newServer(t, registry.Config{
 		Upstream: up, ImportDelay: importDelay, RecheckInterval: time.Hour,
 		Now: func() time.Time { return time.Unix(f.now.Load(), 0) },
 	}, "", "")
-	pt = pullthrough.New(f.cache.store, sealer, pullthrough.Config{})
-	f.pt = pt
+	pt := pullthrough.New(f.cache.store, sealer, pullthrough.Config{})
+	up.Cache, f.pt = pt, pt
 	if err := pt.SetCredential(t.Context(), "upstream", pullthrough.Credential{Username: upUser, Password: upPass}); err != nil {
 		t.Fatal(err)
 	}
@@ -135,11 +136,8 @@ func newFixtureWith(t testing.TB, importDelay time.Duration) *fixture {
 	return f
 }
 
-type upstreamFunc func(ctx context.Context, repo string) (registry.Source, error)
-
-func (u upstreamFunc) Source(ctx context.Context, repo string) (registry.Source, error) {
-	return u(ctx, repo)
-}
+// lateCache is a pullthrough.Cache set after the server it serves.
+type lateCache struct{ *pullthrough.Cache }
 
 func ref(t testing.TB, s *server, r string) name.Reference {
 	t.Helper()
@@ -342,6 +340,31 @@ func TestTagRecheckedOncePerInterval(t *testing.T) {
 	f.now.Add(int64(time.Hour / time.Second))
 	if got := pull(t, f.cache, "hub/team/app:v1"); got != db {
 		t.Errorf("after the interval: %s, want the upstream's new %s", got, db)
+	}
+}
+
+// When a tag was last compared with its upstream is kept in the index:
+// a restarted berth (or another replica) does not check it again before
+// the interval is over, even when the tag was cached long before.
+func TestRecheckTimeSurvivesRestart(t *testing.T) {
+	f := newFixture(t)
+	f.now.Store(time.Now().Unix()) // the index stamps the push with the real clock
+	a := f.pushImage(t, "team/app:v1", 1)
+	da, _ := a.Digest()
+	pull(t, f.cache, "hub/team/app:v1")
+	f.waitCached(t, "hub/team/app", "v1")
+	f.now.Add(int64(61 * time.Minute / time.Second))
+	pull(t, f.cache, "hub/team/app:v1") // re-checked: the same digest
+	b := f.pushImage(t, "team/app:v1", 1)
+	db, _ := b.Digest()
+	f.cache.restart()
+	f.now.Add(int64(30 * time.Minute / time.Second))
+	if got := pull(t, f.cache, "hub/team/app:v1"); got != da {
+		t.Errorf("30 minutes after a re-check, restarted: %s; want the cached %s", got, da)
+	}
+	f.now.Add(int64(31 * time.Minute / time.Second))
+	if got := pull(t, f.cache, "hub/team/app:v1"); got != db {
+		t.Errorf("an interval after the re-check: %s; want the upstream's new %s", got, db)
 	}
 }
 

@@ -131,6 +131,25 @@ func Match(rules []Rule, repo string) (rule Rule, path string, ok bool) {
 	return rule, path, ok
 }
 
+// checkedPrefix starts the setting that holds when a cached tag was last
+// compared with its upstream: checkedPrefix + "<repository>:<tag>".
+const checkedPrefix = "pullthrough.checked/"
+
+// Checked implements registry.Upstream: the time is kept in the index,
+// so that replicas agree and a restart does not check every tag again.
+func (c *Cache) Checked(ctx context.Context, repo, tag string) (time.Time, error) {
+	v, err := c.store.Setting(ctx, checkedPrefix+repo+":"+tag)
+	if err != nil || v == "" {
+		return time.Time{}, err
+	}
+	return time.Parse(time.RFC3339Nano, v)
+}
+
+// MarkChecked implements registry.Upstream.
+func (c *Cache) MarkChecked(ctx context.Context, repo, tag string, at time.Time) error {
+	return c.store.PutSetting(ctx, checkedPrefix+repo+":"+tag, at.UTC().Format(time.RFC3339Nano))
+}
+
 // Source implements registry.Upstream.
 func (c *Cache) Source(ctx context.Context, repo string) (registry.Source, error) {
 	rules, err := c.Rules(ctx)

@@ -37,6 +37,12 @@ type Upstream interface {
 	// Source returns the upstream that repo is a cache of; nil, nil when
 	// no pull-through cache rule covers repo.
 	Source(ctx context.Context, repo string) (Source, error)
+	// Checked returns when tag of repo was last compared with its
+	// upstream, the zero time if never, as every replica sees it.
+	Checked(ctx context.Context, repo, tag string) (time.Time, error)
+	// MarkChecked records that tag of repo was compared with its
+	// upstream at at.
+	MarkChecked(ctx context.Context, repo, tag string, at time.Time) error
 }
 
 // Source is one upstream repository. Its methods return ErrUpstreamUnknown
@@ -84,8 +90,9 @@ type cache struct {
 	flight   singleflight.Group
 
 	mu sync.Mutex
-	// checked is when each cached tag ("repo:tag") was last compared
-	// with the upstream; a tag not here counts from its image's push.
+	// checked is when each tag ("repo:tag") was last compared with the
+	// upstream as far as this process knows, a memo of the upstream's
+	// Checked; a tag not here counts from its image's push.
 	checked map[string]time.Time
 	// sizes are the sizes of blobs that fetched manifests name, by
 	// "repo@digest", so a blob streamed from the upstream can be sent
@@ -133,16 +140,17 @@ func (reg *Registry) cachedManifest(ctx context.Context, repo, ref string, store
 	now := reg.config.Now()
 	var src Source
 	if lookupErr == nil {
-		if byDigest || !reg.cache.due(repo+":"+ref, stored.PushedAt, now) {
+		if byDigest || !reg.cache.due(ctx, repo, ref, stored.PushedAt, now) {
 			return stored, nil
 		}
 		// A re-check needs a rule and the right to import; without
 		// them the cached copy is served as it is.
-		reg.cache.markChecked(repo+":"+ref, now)
+		reg.cache.memo(repo, ref, now)
 		var err error
 		if src, err = reg.source(ctx, repo); err != nil || src == nil {
 			return stored, nil
 		}
+		reg.markChecked(ctx, repo, ref, now)
 		d, err := src.Head(ctx, ref)
 		switch {
 		case err != nil:
@@ -248,7 +256,7 @@ func (reg *Registry) importImage(ctx context.Context, src Source, repo string, u
 		}
 		reg.cache.donePending(repo, tag, um.Digest)
 		if tag != "" {
-			reg.cache.markChecked(repo+":"+tag, reg.config.Now())
+			reg.markChecked(ctx, repo, tag, reg.config.Now())
 		}
 		reg.log.InfoContext(ctx, "cached from upstream", "repository", repo, "tag", tag, "digest", m.Digest, "upstream", src.String())
 		return m, nil
@@ -265,22 +273,43 @@ func parseRef(ref string) (digest.Digest, bool) {
 	return d, err == nil
 }
 
-// due reports whether tag key, cached since pushedAt, should be compared
-// with the upstream again at now.
-func (c *cache) due(key string, pushedAt, now time.Time) bool {
+// due reports whether tag of repo, cached since pushedAt, should be
+// compared with the upstream again at now. The upstream's record is read
+// only when this process's memo says it is due: another replica, or this
+// one before a restart, may have checked since.
+func (c *cache) due(ctx context.Context, repo, tag string, pushedAt, now time.Time) bool {
+	key := repo + ":" + tag
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	last, ok := c.checked[key]
-	if !ok { // not checked since this process started
+	c.mu.Unlock()
+	if !ok {
 		last = pushedAt
+	}
+	if now.Sub(last) < c.interval {
+		return false
+	}
+	if at, err := c.upstream.Checked(ctx, repo, tag); err == nil && at.After(last) {
+		c.memo(repo, tag, at)
+		last = at
 	}
 	return now.Sub(last) >= c.interval
 }
 
-func (c *cache) markChecked(key string, now time.Time) {
+// memo notes in this process that tag of repo was compared with the
+// upstream at at.
+func (c *cache) memo(repo, tag string, at time.Time) {
 	c.mu.Lock()
-	c.checked[key] = now
+	c.checked[repo+":"+tag] = at
 	c.mu.Unlock()
+}
+
+// markChecked records that tag of repo was compared with the upstream at
+// at, in this process and where the other replicas see it.
+func (reg *Registry) markChecked(ctx context.Context, repo, tag string, at time.Time) {
+	reg.cache.memo(repo, tag, at)
+	if err := reg.cache.upstream.MarkChecked(ctx, repo, tag, at); err != nil {
+		reg.log.WarnContext(ctx, "recording an upstream check", "repository", repo, "tag", tag, "err", err)
+	}
 }
 
 func (c *cache) noteSizes(repo string, refs map[digest.Digest]int64) {

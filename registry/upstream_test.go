@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -32,6 +33,10 @@ func (u *fakeUpstream) Blob(context.Context, digest.Digest) (io.ReadCloser, erro
 	return nil, errors.New("upstream down")
 }
 func (u *fakeUpstream) String() string { return "fake" }
+func (u *fakeUpstream) Checked(context.Context, string, string) (time.Time, error) {
+	return time.Time{}, nil
+}
+func (u *fakeUpstream) MarkChecked(context.Context, string, string, time.Time) error { return nil }
 
 // pullOnly lets every caller pull, and import from upstreams only if
 // importer is set.
