@@ -191,6 +191,9 @@ func TestPullThroughDistribution(t *testing.T) {
 	if got := strings.TrimSpace(run(t, clientTimeout, crane, "digest", "--insecure", cached)); got != wantIdx.String() {
 		t.Errorf("upstream down: digest = %s, want the cached %s", got, wantIdx)
 	}
+	if !strings.Contains(cache.log.String(), "upstream unreachable; serving the cached tag") {
+		t.Errorf("no warning in berth's log that the upstream is down:\n%s", cache.log.String())
+	}
 	_, err = execute(clientTimeout, nil, crane, "manifest", "--insecure", cache.Addr+"/dist/team/multi:v2")
 	if err == nil || !strings.Contains(err.Error(), "unable to get the image from the upstream") {
 		t.Errorf("uncached tag with the upstream down: %v; want an error naming the upstream", err)

@@ -65,6 +65,9 @@ type UpstreamManifest struct {
 	Body      []byte
 	MediaType string
 	Digest    digest.Digest
+	// FetchedAt is when berth fetched it (set by the registry): the time
+	// its tag was compared with the upstream.
+	FetchedAt time.Time
 }
 
 // ErrUpstreamUnknown: the upstream does not have the manifest or blob.
@@ -207,6 +210,7 @@ func (reg *Registry) upstreamManifest(ctx context.Context, src Source, repo, ref
 		if err != nil {
 			return nil, reg.upstreamFailure(src, err, true)
 		}
+		um.FetchedAt = reg.config.Now()
 		if sizes := referenceSizes(um.Body); len(sizes) > 0 {
 			reg.cache.noteSizes(repo, sizes)
 		}
@@ -256,7 +260,9 @@ func (reg *Registry) importImage(ctx context.Context, src Source, repo string, u
 		}
 		reg.cache.donePending(repo, tag, um.Digest)
 		if tag != "" {
-			reg.markChecked(ctx, repo, tag, reg.config.Now())
+			// Checked when fetched, not when stored: an import can end
+			// long after, and the upstream may be gone by then.
+			reg.markChecked(ctx, repo, tag, um.FetchedAt)
 		}
 		reg.log.InfoContext(ctx, "cached from upstream", "repository", repo, "tag", tag, "digest", m.Digest, "upstream", src.String())
 		return m, nil
