@@ -4,11 +4,17 @@ import (
 	"bytes"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/berth-dev/berth/auth"
+	"github.com/berth-dev/berth/auth/secret"
 	"github.com/berth-dev/berth/auth/token"
 	"github.com/berth-dev/berth/internal/config"
+	"github.com/berth-dev/berth/internal/pgtest"
+	"github.com/berth-dev/berth/metadata/postgres"
 	"github.com/berth-dev/berth/metadata/sqlite"
 )
 
@@ -136,5 +142,51 @@ func TestSigningKeyRotation(t *testing.T) {
 	// The JWS header (the first segment) carries the kid.
 	if strings.Split(fresh, ".")[0] == strings.Split(old, ".")[0] {
 		t.Errorf("a token after the rotation has the old key's header")
+	}
+}
+
+// Replicas starting at once on an empty PostgreSQL index agree on one
+// administrator with one access key: one start creates it, the others
+// find it, none fails.
+func TestConcurrentFirstStartsOnPostgres(t *testing.T) {
+	dsn := pgtest.Start(t).NewDatabase(t)
+	sealer, err := secret.LoadOrCreateMasterKey(filepath.Join(t.TempDir(), "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const replicas = 4
+	created := make(chan bool, replicas)
+	var wg sync.WaitGroup
+	for i := range replicas {
+		wg.Go(func() {
+			store, err := postgres.Open(t.Context(), dsn)
+			if err != nil {
+				t.Errorf("replica %d: %v", i, err)
+				return
+			}
+			defer store.Close()
+			_, ok, err := auth.Bootstrap(t.Context(), store, sealer, filepath.Join(t.TempDir(), "admin-credentials"))
+			if err != nil {
+				t.Errorf("replica %d: %v", i, err)
+			}
+			created <- ok
+		})
+	}
+	wg.Wait()
+	close(created)
+	n := 0
+	for ok := range created {
+		if ok {
+			n++
+		}
+	}
+	store, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	keys, err := store.AccessKeys(t.Context(), auth.AdminUser)
+	if n != 1 || err != nil || len(keys) != 1 {
+		t.Errorf("%d of %d starts created the administrator, who has %d access keys (%v); want one of each", n, replicas, len(keys), err)
 	}
 }
