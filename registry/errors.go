@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 
 	"github.com/berth-dev/berth/internal/ocierr"
@@ -43,7 +42,7 @@ func asError(err error) *ocierr.Error {
 		return ocierr.New(ocierr.NameUnknown, "", nil)
 	case errors.Is(err, metadata.ErrUploadUnknown), errors.Is(err, storage.ErrNotFound):
 		return ocierr.New(ocierr.BlobUploadUnknown, "", nil)
-	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), unreachable(err):
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), metadata.Unavailable(err):
 		return ocierr.New(ocierr.Unavailable, "", nil)
 	}
 	return ocierr.New(ocierr.Unknown, "", nil)
@@ -60,23 +59,4 @@ func (reg *Registry) writeError(w http.ResponseWriter, r *http.Request, err erro
 		reg.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	ocierr.Write(w, r.Method, e)
-}
-
-// unreachable reports whether err is a failure to reach a service over
-// the network, such as a PostgreSQL index that is down, restarting or
-// dropping its connections: the request may succeed when retried.
-func unreachable(err error) bool {
-	var netErr net.Error
-	if errors.As(err, &netErr) {
-		return true
-	}
-	// A SQL server's connection exceptions (class 08) and operator
-	// intervention (class 57: shutting down, terminating connections),
-	// as PostgreSQL's errors report them through SQLState.
-	var sqlErr interface{ SQLState() string }
-	if errors.As(err, &sqlErr) {
-		class := sqlErr.SQLState()[:min(2, len(sqlErr.SQLState()))]
-		return class == "08" || class == "57"
-	}
-	return false
 }

@@ -58,6 +58,10 @@ const (
 // ServerMessage is the only text a client ever sees for a server fault.
 const ServerMessage = "An internal error occurred while processing the request."
 
+// UnavailableMessage is the only text a client sees when berth cannot
+// reach its index: the server fault sent with 503, which SDKs retry.
+const UnavailableMessage = "The service is temporarily unavailable; retry the request."
+
 // Error is an AWS API error: a type name, a message for the client, an
 // HTTP status (400 when zero) and headers to send with it (Retry-After).
 // It may record a cause for errors.Is and errors.As on the server side;
@@ -89,6 +93,12 @@ func Errorf(typ, format string, args ...any) *Error {
 // ECS and Batch) with the generic message; log the cause, never send it.
 func Server(typ string) *Error {
 	return New(typ, http.StatusInternalServerError, ServerMessage)
+}
+
+// Unavailable returns the server fault of type typ sent with 503 Service
+// Unavailable: the request may succeed when retried.
+func Unavailable(typ string) *Error {
+	return New(typ, http.StatusServiceUnavailable, UnavailableMessage)
 }
 
 // IsClient reports whether err is an AWS error the client caused (a

@@ -15,7 +15,9 @@
 //   - the one error writer that turns any error into its protocol's form:
 //     {"__type":"<Name>","message":"..."} with its HTTP status for AWS JSON
 //     1.1, the X-Amzn-ErrorType header and the service's body for REST-JSON.
-//     Error values are protocol-neutral [awserr.Error]s;
+//     Error values are protocol-neutral [awserr.Error]s; any other error is
+//     the service's server fault, sent with 503 when it is a failure to
+//     reach the metadata index, so that clients retry it;
 //   - the x-amzn-RequestId header on every response ([RequestID]);
 //   - epoch-seconds timestamps ([Time]);
 //   - opaque, tamper-proof pagination tokens ([TokenCodec]).

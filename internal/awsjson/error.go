@@ -7,14 +7,22 @@ import (
 	"net/http"
 
 	"github.com/berth-dev/berth/internal/awserr"
+	"github.com/berth-dev/berth/metadata"
 )
 
 // asAWS returns the AWS form of err. internal reports that err carried none,
 // so it became the service's server fault (type fault) and its text must
-// only be logged.
+// only be logged. A failure to reach the index (a PostgreSQL index down or
+// restarting) is that fault sent with 503, so SDKs and the CLI retry it:
+// the models of ECR, ECS and Batch (ServerException), Lambda
+// (ServiceException) and CloudWatch Logs (ServiceUnavailableException)
+// each have that one server fault and no other.
 func asAWS(err error, fault string) (e *awserr.Error, internal bool) {
 	if errors.As(err, &e) && e.Type != "" {
 		return e, false
+	}
+	if metadata.Unavailable(err) {
+		return awserr.Unavailable(fault), true
 	}
 	return awserr.Server(fault), true
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -65,6 +66,9 @@ func TestRESTService(t *testing.T) {
 	HandleREST(svc, "GET /2015-03-31/functions/{FunctionName}/boom", "Boom", func(ctx context.Context, in *struct{}) (*struct{}, error) {
 		return nil, errors.New("docker engine unreachable at /var/run/secret.sock")
 	})
+	HandleREST(svc, "GET /2015-03-31/functions/{FunctionName}/index-down", "IndexDown", func(ctx context.Context, in *struct{}) (*struct{}, error) {
+		return nil, fmt.Errorf("reading function: %w", indexDown)
+	})
 	HandleRESTFunc(svc, "POST /2015-03-31/functions/{FunctionName}/invocations", "Invoke", func(w http.ResponseWriter, r *http.Request) error {
 		if Operation(r.Context()) != "Invoke" || RequestID(r.Context()) == "" {
 			return errors.New("no operation or request id in the context")
@@ -101,6 +105,7 @@ func TestRESTService(t *testing.T) {
 		{name: "created", method: "POST", path: "/2015-03-31/functions", wantCode: 201, wantBody: `{"name":"f"}`},
 		{name: "no content", method: "DELETE", path: "/2015-03-31/functions/fn", wantCode: 204, wantBody: ``},
 		{name: "server fault", method: "GET", path: "/2015-03-31/functions/fn/boom", wantCode: 500, wantType: "ServiceException"},
+		{name: "index unreachable", method: "GET", path: "/2015-03-31/functions/fn/index-down", wantCode: 503, wantType: "ServiceException"},
 		{name: "raw payload", method: "POST", path: "/2015-03-31/functions/fn/invocations", body: `{"raw":true}`, wantCode: 200, wantBody: `fn:{"raw":true}`},
 		{name: "raw error", method: "POST", path: "/2015-03-31/functions/fn/invocations", body: `fail`, wantCode: 429, wantType: "TooManyRequestsException"},
 		{name: "unknown path", method: "GET", path: "/2015-03-31/layers", wantCode: 400, wantType: awserr.UnknownOperationException},
@@ -137,9 +142,9 @@ func TestRESTService(t *testing.T) {
 			if tt.wantCode == 429 && w.Header().Get("Retry-After") != "1" {
 				t.Errorf("Retry-After = %q", w.Header().Get("Retry-After"))
 			}
-			if tt.wantCode == 500 {
-				if strings.Contains(w.Body.String(), "secret") {
-					t.Errorf("500 body leaks the cause: %s", w.Body)
+			if tt.wantCode >= 500 {
+				if strings.Contains(w.Body.String(), "secret") || strings.Contains(w.Body.String(), "postgres") {
+					t.Errorf("%d body leaks the cause: %s", tt.wantCode, w.Body)
 				}
 				if !strings.Contains(logs.String(), w.Header().Get("x-amzn-RequestId")) {
 					t.Errorf("server fault not logged with its request id: %s", logs.String())

@@ -3,12 +3,15 @@ package awsjson
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
@@ -132,5 +135,52 @@ func TestAWSSDKClient(t *testing.T) {
 	var apiErr smithy.APIError
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != awserr.UnknownOperationException {
 		t.Errorf("ListImages error = %v, want %s", err, awserr.UnknownOperationException)
+	}
+}
+
+// TestAWSSDKRetriesUnavailable checks that the real SDK takes an index
+// outage as a retryable server fault: with retries on, two failed attempts
+// are hidden behind the third's success; with them off, the caller gets
+// the model's ServerException with status 503.
+func TestAWSSDKRetriesUnavailable(t *testing.T) {
+	var attempts atomic.Int32
+	svc := NewService(testPrefix, "ecr", WithLogger(discardLogger()))
+	Handle(svc, "DescribeRegistry", func(ctx context.Context, in *struct{}) (*struct{}, error) {
+		if attempts.Add(1) <= 2 {
+			return nil, fmt.Errorf("reading settings: %w", indexDown)
+		}
+		return nil, nil
+	})
+	srv := httptest.NewServer(frontFor(svc, nil))
+	defer srv.Close()
+	client := func(maxAttempts int) *ecr.Client {
+		return ecr.New(ecr.Options{
+			Region:       "us-east-1",
+			BaseEndpoint: aws.String(srv.URL),
+			Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+			}),
+			Credentials: aws.AnonymousCredentials{},
+		})
+	}
+	ctx := context.Background()
+
+	if _, err := client(3).DescribeRegistry(ctx, &ecr.DescribeRegistryInput{}); err != nil {
+		t.Fatalf("DescribeRegistry with retries: %v", err)
+	}
+	if n := attempts.Load(); n != 3 {
+		t.Errorf("attempts = %d, want 3", n)
+	}
+
+	attempts.Store(0)
+	_, err := client(1).DescribeRegistry(ctx, &ecr.DescribeRegistryInput{})
+	var server *types.ServerException
+	var respErr *awshttp.ResponseError
+	if !errors.As(err, &server) || !errors.As(err, &respErr) || respErr.HTTPStatusCode() != http.StatusServiceUnavailable {
+		t.Fatalf("DescribeRegistry without retries: %v, want ServerException with 503", err)
+	}
+	if server.ErrorMessage() != awserr.UnavailableMessage {
+		t.Errorf("message = %q", server.ErrorMessage())
 	}
 }

@@ -79,8 +79,10 @@ func WithLogger(l *slog.Logger) Option {
 func WithBodyTooLarge(e *awserr.Error) Option { return func(s *settings) { s.tooBig = e } }
 
 // WithServerFault sets the type name of the service's server fault, sent
-// for every error that has no AWS form. The default, ServerException, is
-// ECR's, ECS's and Batch's; Lambda's is ServiceException.
+// for every error that has no AWS form: with 500, or with 503 when the
+// error is a failure to reach the index (metadata.Unavailable), which
+// clients retry. The default, ServerException, is ECR's, ECS's and
+// Batch's; Lambda's is ServiceException.
 func WithServerFault(typ string) Option { return func(s *settings) { s.fault = typ } }
 
 // WithErrorBody sets how a REST-JSON service writes an error's body; the

@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/berth-dev/berth/internal/awserr"
 )
@@ -58,6 +61,9 @@ func newTestService(t *testing.T, logs io.Writer, opts ...Option) *Service {
 	Handle(svc, "Boom", func(ctx context.Context, in *struct{}) (*struct{}, error) {
 		return nil, errors.New("sqlite: database is locked at /var/lib/berth/secret.db")
 	})
+	Handle(svc, "IndexDown", func(ctx context.Context, in *struct{}) (*struct{}, error) {
+		return nil, fmt.Errorf("listing repositories: %w", indexDown)
+	})
 	return svc
 }
 
@@ -97,6 +103,7 @@ func TestService(t *testing.T) {
 		{name: "wrong method", method: http.MethodGet, target: "Echo", wantCode: 405, wantType: awserr.UnknownOperationException},
 		{name: "typed error wrapped", target: "NotFound", wantCode: 400, wantType: "RepositoryNotFoundException", wantMessage: "The repository with name 'x' does not exist"},
 		{name: "plain error is ServerException", target: "Boom", wantCode: 500, wantType: awserr.ServerException, wantMessage: awserr.ServerMessage},
+		{name: "index unreachable is 503", target: "IndexDown", wantCode: 503, wantType: awserr.ServerException, wantMessage: awserr.UnavailableMessage},
 		{
 			name: "auth error in AWS form", target: "Echo", body: `{}`, wantCode: 403, wantType: awserr.InvalidSignatureException, wantMessage: "signature",
 			auth: func(r *http.Request, body []byte) (context.Context, error) {
@@ -181,10 +188,10 @@ func TestService(t *testing.T) {
 			if !strings.Contains(e["message"], tt.wantMessage) {
 				t.Errorf("message = %q, want it to contain %q", e["message"], tt.wantMessage)
 			}
-			if tt.wantCode == 500 {
-				for _, leak := range []string{"sqlite", "secret", "unreachable"} {
+			if tt.wantCode >= 500 {
+				for _, leak := range []string{"sqlite", "secret", "unreachable", "postgres"} {
 					if strings.Contains(string(body), leak) {
-						t.Errorf("500 body leaks %q: %s", leak, body)
+						t.Errorf("%d body leaks %q: %s", tt.wantCode, leak, body)
 					}
 				}
 				if !strings.Contains(logs.String(), resp.Header.Get("x-amzn-RequestId")) {
@@ -358,6 +365,11 @@ func TestErrorWriterForms(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", awserr.Errorf(awserr.ValidationException, "v")), awserr.ValidationException, 400, "v"},
 		{errors.New("internal detail"), awserr.ServerException, 500, awserr.ServerMessage},
 		{&awserr.Error{Message: "no type"}, awserr.ServerException, 500, awserr.ServerMessage},
+		{fmt.Errorf("reading: %w", indexDown), awserr.ServerException, 503, awserr.UnavailableMessage},
+		{fmt.Errorf("reading: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}), awserr.ServerException, 503, awserr.UnavailableMessage},
+		{&pgconn.PgError{Code: "23505", Message: "duplicate key"}, awserr.ServerException, 500, awserr.ServerMessage},
+		// An error already in an AWS form keeps it, whatever it wraps.
+		{awserr.Errorf("RepositoryNotFoundException", "gone").WithCause(indexDown), "RepositoryNotFoundException", 400, "gone"},
 	}
 	for _, tt := range tests {
 		e, _ := asAWS(tt.err, awserr.ServerException)
@@ -365,7 +377,15 @@ func TestErrorWriterForms(t *testing.T) {
 			t.Errorf("asAWS(%v) = %+v, want %s %d %q", tt.err, e, tt.wantType, tt.wantStatus, tt.wantMsg)
 		}
 	}
+	// CloudWatch Logs' one server fault is ServiceUnavailableException.
+	if e, internal := asAWS(indexDown, "ServiceUnavailableException"); e.Type != "ServiceUnavailableException" || e.HTTPStatus() != 503 || !internal {
+		t.Errorf("asAWS(index down) for Logs = %+v, %v; want ServiceUnavailableException 503, logged", e, internal)
+	}
 }
+
+// indexDown is what the PostgreSQL index returns while it is down: a
+// refused connection, its text naming the server.
+var indexDown = &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("postgres at 127.0.0.1:5432: connection refused")}
 
 // frontFor serves svc behind a front door whose every service is
 // authenticated by auth (nil: not at all).
