@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -12,6 +14,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/batch"
+	batchtypes "github.com/aws/aws-sdk-go-v2/service/batch/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/miniotest"
@@ -218,12 +233,72 @@ func merge(maps ...map[string]string) map[string]string {
 	return out
 }
 
-// A replica that loses its PostgreSQL index answers 503 UNAVAILABLE (which
-// clients retry) and says so on /readyz without naming the database, and
+// awsCall is one call of an AWS API through its SDK, with at most
+// attempts attempts; unavailable reports whether its error is the
+// service's own server fault, the type its model declares.
+type awsCall struct {
+	name        string
+	call        func(ctx context.Context, attempts int) error
+	unavailable func(err error) bool
+}
+
+// awsCalls are calls of each AWS API berth serves at addr that need the
+// index: ECR and ECS (AWS JSON 1.1, ServerException), CloudWatch Logs
+// (ServiceUnavailableException), Lambda (REST-JSON, ServiceException) and
+// Batch (REST-JSON, ServerException).
+func awsCalls(addr string) []awsCall {
+	endpoint := aws.String("http://" + addr)
+	creds := credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secretEXAMPLE", "")
+	const region = "us-east-1"
+	return []awsCall{
+		{"ECR DescribeRepositories", func(ctx context.Context, n int) error {
+			c := ecr.New(ecr.Options{Region: region, BaseEndpoint: endpoint, Credentials: creds, RetryMaxAttempts: n})
+			_, err := c.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{})
+			return err
+		}, func(err error) bool { var e *ecrtypes.ServerException; return errors.As(err, &e) }},
+		{"ECS ListClusters", func(ctx context.Context, n int) error {
+			c := ecs.New(ecs.Options{Region: region, BaseEndpoint: endpoint, Credentials: creds, RetryMaxAttempts: n})
+			_, err := c.ListClusters(ctx, &ecs.ListClustersInput{})
+			return err
+		}, func(err error) bool { var e *ecstypes.ServerException; return errors.As(err, &e) }},
+		{"Logs DescribeLogGroups", func(ctx context.Context, n int) error {
+			c := cloudwatchlogs.New(cloudwatchlogs.Options{Region: region, BaseEndpoint: endpoint, Credentials: creds, RetryMaxAttempts: n})
+			_, err := c.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
+			return err
+		}, func(err error) bool { var e *logstypes.ServiceUnavailableException; return errors.As(err, &e) }},
+		{"Lambda ListFunctions", func(ctx context.Context, n int) error {
+			c := lambda.New(lambda.Options{Region: region, BaseEndpoint: endpoint, Credentials: creds, RetryMaxAttempts: n})
+			_, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+			return err
+		}, func(err error) bool { var e *lambdatypes.ServiceException; return errors.As(err, &e) }},
+		// Batch answers its reads from memory; a registration writes.
+		{"Batch RegisterJobDefinition", func(ctx context.Context, n int) error {
+			c := batch.New(batch.Options{Region: region, BaseEndpoint: endpoint, Credentials: creds, RetryMaxAttempts: n})
+			_, err := c.RegisterJobDefinition(ctx, &batch.RegisterJobDefinitionInput{
+				JobDefinitionName: aws.String("outage"), Type: batchtypes.JobDefinitionTypeContainer,
+				ContainerProperties: &batchtypes.ContainerProperties{Image: aws.String("scratch"), ResourceRequirements: []batchtypes.ResourceRequirement{
+					{Type: batchtypes.ResourceTypeVcpu, Value: aws.String("1")}, {Type: batchtypes.ResourceTypeMemory, Value: aws.String("64")},
+				}},
+			})
+			return err
+		}, func(err error) bool { var e *batchtypes.ServerException; return errors.As(err, &e) }},
+	}
+}
+
+// A replica that loses its PostgreSQL index answers 503 (which clients
+// retry): UNAVAILABLE on the registry, each AWS API's own server fault on
+// the AWS APIs. It says so on /readyz without naming the database, and
 // serves again by itself once the index is back.
 func TestReplicaIndexOutage(t *testing.T) {
 	pg := pgtest.Start(t)
-	srv := startBerth(t, "BERTH_AUTH_MODE=none", "BERTH_METADATA_POSTGRES_DSN="+pg.NewDatabase(t))
+	srv := startBerth(t, "BERTH_AUTH_MODE=none", "BERTH_LAUNCHER_SIDECAR_POOL=0", "BERTH_METADATA_POSTGRES_DSN="+pg.NewDatabase(t))
+	ctx := context.Background()
+	calls := awsCalls(srv.Addr)
+	for _, r := range calls {
+		if err := r.call(ctx, 1); err != nil {
+			t.Fatalf("%s with the index up: %v", r.name, err)
+		}
+	}
 	const repo = "outage/app"
 	config := []byte(`{"architecture":"amd64","os":"linux"}`)
 	layer := chunk(21, 1000)
@@ -239,6 +314,16 @@ func TestReplicaIndexOutage(t *testing.T) {
 		resp, body := send(t, http.MethodGet, "http://"+srv.Addr+path, nil, nil)
 		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "UNAVAILABLE") {
 			t.Errorf("GET %s with the index down: %s %s; want 503 UNAVAILABLE", path, resp.Status, body)
+		}
+	}
+	for _, r := range calls {
+		// Retries off: the SDK would retry the 503 and hide it.
+		err := r.call(ctx, 1)
+		var respErr *awshttp.ResponseError
+		if !r.unavailable(err) || !errors.As(err, &respErr) || respErr.HTTPStatusCode() != http.StatusServiceUnavailable {
+			t.Errorf("%s with the index down: %v; want the service's server fault with 503", r.name, err)
+		} else if msg := respErr.Error(); strings.Contains(msg, pg.Addr()) || strings.Contains(msg, "test_") {
+			t.Errorf("%s with the index down names the database: %v", r.name, err)
 		}
 	}
 	resp, body := send(t, http.MethodGet, "http://"+srv.Addr+"/readyz", nil, nil)
@@ -260,5 +345,12 @@ func TestReplicaIndexOutage(t *testing.T) {
 	}
 	if resp, _ := send(t, http.MethodGet, "http://"+srv.Addr+"/readyz", nil, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz after the index came back: %s", resp.Status)
+	}
+	for _, r := range calls {
+		// The SDK's own retries (3 attempts) ride out a pool still
+		// reconnecting.
+		if err := r.call(ctx, 3); err != nil {
+			t.Errorf("%s after the index came back: %v", r.name, err)
+		}
 	}
 }
