@@ -117,6 +117,13 @@ func TestService(t *testing.T) {
 			},
 		},
 		{
+			// SigV4 reads the caller's key from the index first.
+			name: "auth index unreachable is 503", target: "Echo", body: `{}`, wantCode: 503, wantType: awserr.ServerException, wantMessage: awserr.UnavailableMessage,
+			auth: func(r *http.Request, body []byte) (context.Context, error) {
+				return nil, fmt.Errorf("sigv4: looking up access key: %w", indexDown)
+			},
+		},
+		{
 			name: "auth runs before unknown action", target: "Nope", body: `{}`, wantCode: 400, wantType: awserr.MissingAuthenticationTokenException,
 			auth: func(r *http.Request, body []byte) (context.Context, error) {
 				return nil, awserr.Errorf(awserr.MissingAuthenticationTokenException, "Missing Authentication Token")
