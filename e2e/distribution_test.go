@@ -159,6 +159,9 @@ func TestPullThroughDistribution(t *testing.T) {
 		}
 	}
 	wantIdx, _ := idx.Digest()
+	if repos, err := api.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{"dist/team/multi"}}); err != nil || len(repos.Repositories) != 1 {
+		t.Errorf("DescribeRepositories of the cached repository: %+v, %v", repos, err)
+	}
 	if got := strings.TrimSpace(run(t, clientTimeout, crane, "digest", "--insecure", cached)); got != wantIdx.String() {
 		t.Errorf("index digest through the cache = %s, want %s", got, wantIdx)
 	}
