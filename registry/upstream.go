@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"strconv"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/berth-dev/berth/internal/ocierr"
 	"github.com/berth-dev/berth/metadata"
-	"github.com/berth-dev/berth/storage"
 )
 
 // A pull-through cache (ECR's pull-through cache rules): a repository a
@@ -415,7 +413,7 @@ func (reg *Registry) fetchBlob(ctx context.Context, src Source, repo string, dgs
 		return false, err
 	}
 	h := u.Algorithm.Hash()
-	var client io.Writer
+	var out io.Writer = h
 	// A size the manifest gave bounds what is read: an upstream that sends
 	// more does not fill the disk.
 	var in io.Reader = body
@@ -433,9 +431,9 @@ func (reg *Registry) fetchBlob(ctx context.Context, src Source, repo string, dgs
 		}
 		w.WriteHeader(http.StatusOK)
 		started = true
-		client = &lenientWriter{w: w}
+		out = io.MultiWriter(h, &lenientWriter{w: w})
 	}
-	su, err := reg.storeBehind(ctx, u, in, h, client)
+	su, err := reg.blobs.Append(ctx, storageUpload(u), io.TeeReader(in, out))
 	if err == nil && sized && su.Size != size {
 		err = fmt.Errorf("blob %s is %d bytes upstream; its manifest says %d", dgst, su.Size, size)
 	}
@@ -459,129 +457,6 @@ func (reg *Registry) fetchBlob(ctx context.Context, src Source, repo string, dgs
 	}
 	reg.cache.forgetSize(repo, dgst)
 	return started, nil
-}
-
-// A blob fetched from an upstream is read and sent to the client in one
-// goroutine and hashed and stored in another, with up to behindChunks
-// chunks of behindChunkSize bytes between them: the disk write and the hash
-// run beside the client's stream instead of between its reads, and a blob
-// never takes more memory than the chunks.
-const behindChunks, behindChunkSize = 4, 256 << 10
-
-// storeBehind appends what it reads from in to upload u, hashing it into h,
-// and writes it to client (if not nil) as soon as it is read, before it is
-// stored. It returns when every byte is stored or the first error.
-func (reg *Registry) storeBehind(ctx context.Context, u metadata.Upload, in io.Reader, h hash.Hash, client io.Writer) (storage.Upload, error) {
-	cr := &chunkReader{full: make(chan []byte, behindChunks), free: make(chan []byte, behindChunks), h: h}
-	done := make(chan struct{})
-	var su storage.Upload
-	var serr error
-	go func() {
-		defer close(done)
-		su, serr = reg.blobs.Append(ctx, storageUpload(u), cr)
-	}()
-	var rerr error
-	var b []byte
-	made := 0
-read:
-	for {
-		if b == nil {
-			select {
-			case b = <-cr.free:
-			default:
-				if made < behindChunks {
-					b, made = make([]byte, behindChunkSize), made+1
-					break
-				}
-				select {
-				case b = <-cr.free:
-				case <-done: // the store failed
-					break read
-				}
-			}
-		}
-		n, err := in.Read(b)
-		if n > 0 {
-			if client != nil {
-				client.Write(b[:n])
-			}
-			select {
-			case cr.full <- b[:n]:
-				b = nil
-			case <-done:
-				break read
-			}
-		}
-		if err != nil {
-			if err != io.EOF {
-				rerr = err
-			}
-			break
-		}
-	}
-	cr.err = rerr // seen by the store after full is closed
-	close(cr.full)
-	<-done
-	if serr == nil {
-		serr = rerr
-	}
-	return su, serr
-}
-
-// chunkReader reads the chunks storeBehind sends, hashing them, and hands
-// each buffer back once it is read.
-type chunkReader struct {
-	full  chan []byte // chunks read, in order; closed at the end
-	free  chan []byte // buffers read from full and done with
-	h     hash.Hash
-	err   error  // why full was closed before the end, if it was
-	chunk []byte // the chunk being read
-	rest  []byte // what of chunk is still to read
-}
-
-func (c *chunkReader) Read(p []byte) (int, error) {
-	if len(c.rest) == 0 {
-		if !c.next() {
-			return 0, c.end()
-		}
-	}
-	n := copy(p, c.rest)
-	c.h.Write(c.rest[:n])
-	c.rest = c.rest[n:]
-	return n, nil
-}
-
-// WriteTo writes each chunk as it comes, saving io.Copy a copy of it.
-func (c *chunkReader) WriteTo(w io.Writer) (int64, error) {
-	var total int64
-	for len(c.rest) > 0 || c.next() {
-		c.h.Write(c.rest)
-		n, err := w.Write(c.rest)
-		total += int64(n)
-		c.rest = c.rest[n:]
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, c.err
-}
-
-// next moves to the next chunk, handing the last back; false at the end.
-func (c *chunkReader) next() bool {
-	if c.chunk != nil {
-		c.free <- c.chunk[:cap(c.chunk)]
-		c.chunk = nil
-	}
-	b, ok := <-c.full
-	c.chunk, c.rest = b, b
-	return ok
-}
-
-func (c *chunkReader) end() error {
-	if c.err != nil {
-		return c.err
-	}
-	return io.EOF
 }
 
 // lenientWriter passes writes to a client until one fails, then drops the
