@@ -449,15 +449,27 @@ func (e *environment) start(ctx context.Context) (err error) {
 		}
 	}
 	spec := e.spec()
-	e.container, err = e.r.engine.Create(ctx, spec)
+	id, err := e.r.engine.Create(ctx, spec)
 	if errors.Is(err, launcher.ErrImageNotFound) && e.v.Pull != nil {
 		// The engine lost the image since the function became Active.
 		if err = e.v.Pull(ctx); err == nil {
-			e.container, err = e.r.engine.Create(ctx, spec)
+			id, err = e.r.engine.Create(ctx, spec)
 		}
 	}
 	if err != nil {
 		return err
+	}
+	e.mu.Lock()
+	e.container = id
+	removed := e.removed
+	e.mu.Unlock()
+	if removed {
+		// Removed while its container was being made (berth stopping
+		// past its shutdown timeout): the container goes too.
+		if err := e.r.engine.Remove(context.WithoutCancel(ctx), id); err != nil && !errors.Is(err, launcher.ErrNotFound) {
+			e.log.Warn("lambda: removing an environment's container", "environment", e.id, "container", id, "err", err)
+		}
+		return ErrClosed
 	}
 	e.started = time.Now()
 	if err := e.r.engine.Start(ctx, e.container); err != nil {
@@ -488,12 +500,13 @@ func (e *environment) remove() {
 		return
 	}
 	e.removed = true
+	container := e.container // "" while start has not made it: start removes it then
 	e.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if e.container != "" {
-		if err := e.r.engine.Remove(ctx, e.container); err != nil && !errors.Is(err, launcher.ErrNotFound) {
-			e.log.Warn("lambda: removing an environment's container", "environment", e.id, "container", e.container, "err", err)
+	if container != "" {
+		if err := e.r.engine.Remove(ctx, container); err != nil && !errors.Is(err, launcher.ErrNotFound) {
+			e.log.Warn("lambda: removing an environment's container", "environment", e.id, "container", container, "err", err)
 		}
 	}
 	if e.srv != nil {

@@ -284,8 +284,8 @@ func (r *Runner) acquire(ctx context.Context, v Version) (*environment, error) {
 	if err := e.start(context.WithoutCancel(ctx)); err != nil {
 		r.mu.Lock()
 		r.leave(v.Name)
-		delete(r.all, e)
 		r.mu.Unlock()
+		r.discard(e) // a container made but not started goes too
 		return nil, fmt.Errorf("starting an execution environment of %s: %w", v.Name, err)
 	}
 	return e, nil
@@ -443,7 +443,9 @@ func (r *Runner) Run(ctx context.Context) {
 		r.mu.Lock()
 		ours := false
 		for e := range r.all {
+			e.mu.Lock()
 			ours = ours || e.container == c.ID
+			e.mu.Unlock()
 		}
 		r.mu.Unlock()
 		if !ours {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/launcher"
+	"github.com/berth-dev/berth/launcher/docker"
 	"github.com/berth-dev/berth/launcher/lambda"
 )
 
@@ -544,4 +545,64 @@ func (b *barrier) waiting() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return max(b.n, 0)
+}
+
+// gatedEngine is the machine's engine with a gate before Create and a
+// Start that can be made to fail.
+type gatedEngine struct {
+	*docker.Runtime
+	created chan struct{} // receives when Create is entered
+	gate    chan struct{} // Create waits until it is closed
+	failing bool          // Start fails
+}
+
+func (g *gatedEngine) Create(ctx context.Context, spec launcher.Spec) (string, error) {
+	g.created <- struct{}{}
+	<-g.gate
+	return g.Runtime.Create(ctx, spec)
+}
+
+func (g *gatedEngine) Start(ctx context.Context, id string) error {
+	if g.failing {
+		return errors.New("start refused by the test")
+	}
+	return g.Runtime.Start(ctx, id)
+}
+
+// No container outlives its environment: not one that was made but could
+// not start, nor one still being made when a runner closing past its
+// deadline removed its environment.
+func TestNoContainerLeftBehind(t *testing.T) {
+	t.Parallel()
+	v := version(t)
+	for _, tc := range []struct {
+		name    string
+		failing bool
+	}{{"start fails", true}, {"closed while creating", false}} {
+		g := &gatedEngine{Runtime: newEngine(t), created: make(chan struct{}, 1), gate: make(chan struct{}), failing: tc.failing}
+		r := lambda.NewRunner(g, lambda.RunnerConfig{Instance: strings.NewReplacer("/", "-").Replace(t.Name()), Logs: &memorySink{}})
+		done := make(chan error, 1)
+		go func() {
+			_, err := r.Invoke(t.Context(), v, lambda.Request{Payload: []byte(`{}`)})
+			done <- err
+		}()
+		<-g.created
+		if !tc.failing {
+			ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+			if err := r.Close(ctx); err == nil {
+				t.Errorf("%s: Close with an environment still starting returned no error", tc.name)
+			}
+			cancel()
+		}
+		close(g.gate)
+		if err := <-done; err == nil {
+			t.Errorf("%s: the invocation succeeded; want it to fail", tc.name)
+		}
+		waitNoContainers(t, v.Name, 0)
+		if tc.failing {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			r.Close(ctx)
+			cancel()
+		}
+	}
 }
