@@ -34,7 +34,7 @@ type server struct {
 	*httptest.Server
 	store     *sqlite.Store
 	reg       *registry.Registry
-	restart   func() // replaces reg by a new one over the same stores
+	restart   func()   // replaces reg by a new one over the same stores
 	blobGets  sync.Map // digest → *atomic.Int64
 	manifests atomic.Int64
 }

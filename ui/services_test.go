@@ -92,7 +92,7 @@ func TestServicePages(t *testing.T) {
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
-		ecsCall(t, srv, "CreateService", `{"serviceName":"web-1","taskDefinition":"site","desiredCount":1,
+	ecsCall(t, srv, "CreateService", `{"serviceName":"web-1","taskDefinition":"site","desiredCount":1,
 		"loadBalancers":[{"containerName":"web","containerPort":8080}],"tags":[{"key":"owner","value":"<script>alert(1)</script>"}]}`)
 	b := f.signedIn(f.user("admin", "admin"))
 	path := "/ui/clusters/default/services/web-1"
