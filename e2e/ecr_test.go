@@ -158,10 +158,20 @@ func TestAWSCLIWorkflow(t *testing.T) {
 	expectField(t, put, digest, "image", "imageId", "imageDigest")
 	expectField(t, put, "stable", "image", "imageId", "imageTag")
 	aws.refused("ImageAlreadyExistsException", "put-image", "--repository-name", "team/app", "--image-tag", "stable", "--image-manifest", manifest)
+	t.Cleanup(func() { removeImage(t, image("team/app", "stable")) })
 	run(t, dockerTimeout, "docker", "pull", image("team/app", "stable"))
 
 	// Immutable tags hold on the API and on docker push.
 	run(t, dockerTimeout, "docker", "push", image("team/frozen", "v1"))
+	// Rebuilt below, the pushed image keeps only its digest reference.
+	t.Cleanup(func() {
+		refs := run(t, dockerTimeout, "docker", "images", "--digests", "--format", "{{.Repository}}@{{.Digest}}", srv.Addr+"/team/frozen")
+		for _, ref := range strings.Fields(refs) {
+			if !strings.HasSuffix(ref, "@<none>") {
+				removeImage(t, ref)
+			}
+		}
+	})
 	other := helloContext(t, "rebuilt")
 	run(t, dockerTimeout, "docker", "build", "-t", image("team/frozen", "v1"), other)
 	_, err = execute(dockerTimeout, nil, "docker", "push", image("team/frozen", "v1"))
