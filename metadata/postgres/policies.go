@@ -18,6 +18,26 @@ func (s *Store) RepositoryPolicy(ctx context.Context, repo string) (string, erro
 	return text, err
 }
 
+// AllRepositoryPolicies returns the policy of every repository that has
+// one, by repository name, in one query: for evaluating a listing's
+// policies in memory.
+func (s *Store) AllRepositoryPolicies(ctx context.Context) (map[string]string, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT name, policy FROM repositories WHERE policy != ''`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, text string
+		if err := rows.Scan(&name, &text); err != nil {
+			return nil, err
+		}
+		out[name] = text
+	}
+	return out, rows.Err()
+}
+
 // SetRepositoryPolicy implements metadata.RepositoryPolicies.
 func (s *Store) SetRepositoryPolicy(ctx context.Context, repo, text string) error {
 	return s.deleteOne(ctx, `UPDATE repositories SET policy = ? WHERE name = ?`, metadata.ErrRepositoryUnknown, text, repo)

@@ -49,7 +49,7 @@ func (s *Store) KeepBlob(ctx context.Context, dgst digest.Digest) error {
 // young ones stay candidates for a later pass.
 func (s *Store) MarkGarbage(ctx context.Context, cutoff, at time.Time, last digest.Digest, n int) (int, digest.Digest, error) {
 	var end sql.NullString
-	err := s.read.QueryRowContext(ctx, `SELECT MAX(digest) FROM (SELECT digest FROM gc_candidates WHERE digest > ? ORDER BY digest LIMIT ?)`,
+	err := s.read.QueryRowContext(ctx, `SELECT MAX(digest) FROM (SELECT digest FROM gc_candidates WHERE digest > ? ORDER BY digest LIMIT ?) c`,
 		last.String(), n).Scan(&end)
 	if err != nil || !end.Valid {
 		return 0, "", err

@@ -50,8 +50,8 @@ const factsQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m
 
 // imageFilter is the WHERE clause of ImageFilter's tags and storage
 // class, after the repository; its arguments are filterArgs'.
-const imageFilter = ` AND (CASE WHEN EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest) THEN ? ELSE ? END)
-	AND (CASE WHEN m.storage_class = ? THEN ? ELSE ? END)`
+const imageFilter = ` AND (CASE WHEN EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest) THEN CAST(? AS boolean) ELSE CAST(? AS boolean) END)
+	AND (CASE WHEN m.storage_class = ? THEN CAST(? AS boolean) ELSE CAST(? AS boolean) END)`
 
 func filterArgs(f metadata.ImageFilter) []any {
 	return []any{f.Tagged, f.Untagged, metadata.StorageClassArchive, f.Archived, f.Standard}

@@ -151,7 +151,7 @@ func (s *Store) DeleteLogGroup(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO log_stream_deletions(stream_id) SELECT id FROM log_streams WHERE group_id = ?`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_stream_deletions(stream_id) SELECT id FROM log_streams WHERE group_id = ? ON CONFLICT DO NOTHING`, id); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM log_groups WHERE id = ?`, id)
@@ -262,7 +262,7 @@ func (s *Store) DeleteLogStream(ctx context.Context, group, name string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO log_stream_deletions(stream_id) VALUES (?)`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_stream_deletions(stream_id) VALUES (?) ON CONFLICT DO NOTHING`, id); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM log_streams WHERE id = ?`, id)
@@ -438,7 +438,7 @@ func (s *Store) FilterLogEvents(ctx context.Context, q metadata.LogFilter) ([]me
 	// Events of deleted streams wait for ExpireLogEvents; while any do,
 	// they are left out (the check costs a probe per event, so only then).
 	var pending int
-	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_stream_deletions LIMIT 1)`).Scan(&pending); err != nil {
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_stream_deletions LIMIT 1) d`).Scan(&pending); err != nil {
 		return nil, false, err
 	}
 	if pending > 0 {

@@ -150,7 +150,7 @@ func (s *Store) PreviewResults(ctx context.Context, repo, previewID string, f me
 	query := `SELECT x.position, x.digest, x.tags, x.pushed_at, x.storage_class, x.rule_priority, x.action, x.target_storage_class
 		FROM lifecycle_preview_results x JOIN lifecycle_previews p ON p.repository_id = x.repository_id
 		WHERE x.repository_id = ? AND p.id = ? AND x.position > ?
-			AND (CASE WHEN x.tags <> '' THEN ? ELSE ? END) AND (CASE WHEN x.storage_class = ? THEN ? ELSE ? END)`
+			AND (CASE WHEN x.tags <> '' THEN CAST(? AS boolean) ELSE CAST(? AS boolean) END) AND (CASE WHEN x.storage_class = ? THEN CAST(? AS boolean) ELSE CAST(? AS boolean) END)`
 	args := append([]any{id, previewID, after}, filterArgs(f)...)
 	if len(f.Digests) > 0 {
 		digests, err := json.Marshal(f.Digests)

@@ -16,7 +16,7 @@ func dayNumber(t time.Time) int64 {
 // AddStatistic implements metadata.Statistics.
 func (s *Store) AddStatistic(ctx context.Context, name string, at time.Time, delta int64) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO statistics(name, day, value) VALUES (?, ?, ?)
-		ON CONFLICT(name, day) DO UPDATE SET value = value + excluded.value`, name, dayNumber(at), delta)
+		ON CONFLICT(name, day) DO UPDATE SET value = statistics.value + excluded.value`, name, dayNumber(at), delta)
 	return err
 }
 
