@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -33,7 +33,7 @@ func (s *Store) DeleteBatchResource(ctx context.Context, kind, name string) erro
 // only changes a document), so numbers are never reused.
 func (s *Store) RegisterBatchJobDefinition(ctx context.Context, name string, fill func(revision int) ([]byte, error)) (metadata.BatchJobDefinition, error) {
 	d := metadata.BatchJobDefinition{Name: name}
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.tx(ctx, func(tx Conn) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(revision), 0) + 1 FROM batch_job_definitions WHERE name = ?`, name).Scan(&d.Revision); err != nil {
 			return err
 		}
@@ -84,7 +84,7 @@ func (s *Store) BatchJobs(ctx context.Context, after string, n int) ([]metadata.
 
 // DeleteBatchJobs implements metadata.BatchJobs.
 func (s *Store) DeleteBatchJobs(ctx context.Context, ids []string) error {
-	return s.tx(ctx, func(tx *tx) error {
+	return s.tx(ctx, func(tx Conn) error {
 		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM batch_jobs WHERE id = ?`, id); err != nil {
 				return err

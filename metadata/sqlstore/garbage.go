@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -18,7 +18,7 @@ const unreferenced = `NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.
 // LinkBlob implements metadata.Blobs.
 func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest) (metadata.Blob, error) {
 	b := metadata.Blob{Digest: dgst}
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.tx(ctx, func(tx Conn) error {
 		err := tx.QueryRowContext(ctx, `UPDATE blobs SET marked_at = 0 WHERE digest = ? RETURNING size, location`,
 			dgst.String()).Scan(&b.Size, &b.Location)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -55,7 +55,7 @@ func (s *Store) MarkGarbage(ctx context.Context, cutoff, at time.Time, last dige
 		return 0, "", err
 	}
 	var marked int64
-	err = s.tx(ctx, func(tx *tx) error {
+	err = s.tx(ctx, func(tx Conn) error {
 		// Forget the candidates referenced again (the common case), then
 		// mark what is left that is garbage and old enough. (A swept blob's
 		// candidate goes with it, so every candidate has a blob.)
@@ -98,7 +98,7 @@ func (s *Store) blobList(ctx context.Context, q querier, query string, args ...a
 // SweepGarbage implements metadata.Garbage.
 func (s *Store) SweepGarbage(ctx context.Context, markedBefore time.Time, n int) ([]metadata.Blob, error) {
 	var swept []metadata.Blob
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.tx(ctx, func(tx Conn) error {
 		var err error
 		swept, err = s.blobList(ctx, tx, `SELECT b.digest, b.size, b.location, 1 FROM blobs b
 			WHERE b.marked_at <> 0 AND b.marked_at < ? AND `+unreferenced+` ORDER BY b.marked_at LIMIT ?`, markedBefore.UnixNano(), n)
@@ -169,8 +169,8 @@ func (s *Store) StaleUploads(ctx context.Context, cutoff time.Time, n int) ([]me
 	return out, nil
 }
 
-// UnknownObjects implements metadata.Garbage, in one statement: SQLite
-// runs it on one snapshot of the database.
+// UnknownObjects implements metadata.Garbage, in one statement, which
+// either engine runs on one snapshot of the database.
 func (s *Store) UnknownObjects(ctx context.Context, objs []metadata.StoredObject) ([]metadata.StoredObject, error) {
 	type object struct {
 		Key    string `json:"k"`
@@ -187,7 +187,7 @@ func (s *Store) UnknownObjects(ctx context.Context, objs []metadata.StoredObject
 	return queryAll(ctx, s.read, func(row interface{ Scan(...any) error }) (o metadata.StoredObject, err error) {
 		err = row.Scan(&o.Key, &o.Upload)
 		return o, err
-	}, `SELECT o.k, o.u FROM (SELECT value->>'k' AS k, value->>'u' AS u FROM jsonb_array_elements(CAST(? AS jsonb))) o
+	}, `SELECT o.k, o.u FROM (`+s.d.JSONObjects+`) o
 		WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.location = o.k)
 		AND NOT EXISTS (SELECT 1 FROM blob_deletions d WHERE d.location = o.k)
 		AND NOT EXISTS (SELECT 1 FROM uploads up WHERE up.id = o.u)`, string(arg))

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func (s *Store) CreateFunction(ctx context.Context, f metadata.Function) error {
 // UpdateFunction implements metadata.Functions.
 func (s *Store) UpdateFunction(ctx context.Context, f metadata.Function, from int64) (int64, error) {
 	var revision int64
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.tx(ctx, func(tx Conn) error {
 		err := tx.QueryRowContext(ctx, `UPDATE lambda_functions SET revision = revision + 1, document = ?
 			WHERE name = ? AND revision = ? RETURNING revision`, orEmptyBytes(f.Document), f.Name, from).Scan(&revision)
 		if !errors.Is(err, sql.ErrNoRows) {
@@ -88,7 +88,7 @@ func scanFunctionVersion(row interface{ Scan(...any) error }) (metadata.Function
 // deleted version's number is not given again.
 func (s *Store) PublishFunctionVersion(ctx context.Context, v metadata.FunctionVersion) (metadata.FunctionVersion, error) {
 	var out metadata.FunctionVersion
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.tx(ctx, func(tx Conn) error {
 		var number int
 		err := tx.QueryRowContext(ctx, `UPDATE lambda_functions SET last_version = last_version + 1
 			WHERE name = ? RETURNING last_version`, v.Function).Scan(&number)
@@ -136,7 +136,7 @@ func scanFunctionAlias(row interface{ Scan(...any) error }) (metadata.FunctionAl
 
 // CreateFunctionAlias implements metadata.FunctionAliases.
 func (s *Store) CreateFunctionAlias(ctx context.Context, a metadata.FunctionAlias) error {
-	return s.tx(ctx, func(tx *tx) error {
+	return s.tx(ctx, func(tx Conn) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM lambda_functions WHERE name = ?`, a.Function).Scan(&one); errors.Is(err, sql.ErrNoRows) {
 			return metadata.ErrFunctionUnknown

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 // CreateSession implements metadata.Sessions.
 func (s *Store) CreateSession(ctx context.Context, sn metadata.Session) error {
-	return s.tx(ctx, func(tx *tx) error {
+	return s.tx(ctx, func(tx Conn) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM access_keys WHERE id = ?`, sn.AccessKeyID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func scanPreview(row interface{ Scan(...any) error }, extra ...any) (metadata.Li
 
 // StartPreview implements metadata.LifecyclePreviews.
 func (s *Store) StartPreview(ctx context.Context, p metadata.LifecyclePreview) error {
-	return s.tx(ctx, func(tx *tx) error {
+	return s.tx(ctx, func(tx Conn) error {
 		id, _, err := lookupRepository(ctx, tx, p.Repository)
 		if err != nil {
 			return err
@@ -62,7 +62,7 @@ func (s *Store) LifecyclePreview(ctx context.Context, repo string) (metadata.Lif
 // ClaimPreview implements metadata.LifecyclePreviews.
 func (s *Store) ClaimPreview(ctx context.Context, staleBefore, at time.Time) (metadata.LifecyclePreview, error) {
 	var p metadata.LifecyclePreview
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.tx(ctx, func(tx Conn) error {
 		var id int64
 		var err error
 		// The status is written out (metadata.PreviewInProgress) so that
@@ -83,7 +83,7 @@ func (s *Store) ClaimPreview(ctx context.Context, staleBefore, at time.Time) (me
 
 // HoldPreview implements metadata.LifecyclePreviews.
 func (s *Store) HoldPreview(ctx context.Context, repo, previewID string, at time.Time) error {
-	return s.tx(ctx, func(tx *tx) error {
+	return s.tx(ctx, func(tx Conn) error {
 		id, err := previewRepository(ctx, tx, repo)
 		if err != nil {
 			return err
@@ -95,7 +95,7 @@ func (s *Store) HoldPreview(ctx context.Context, repo, previewID string, at time
 
 // FinishPreview implements metadata.LifecyclePreviews.
 func (s *Store) FinishPreview(ctx context.Context, p metadata.LifecyclePreview, results []metadata.PreviewResult) error {
-	return s.tx(ctx, func(tx *tx) error {
+	return s.tx(ctx, func(tx Conn) error {
 		id, err := previewRepository(ctx, tx, p.Repository)
 		if err != nil {
 			return err
@@ -157,7 +157,7 @@ func (s *Store) PreviewResults(ctx context.Context, repo, previewID string, f me
 		if err != nil {
 			return nil, err
 		}
-		query, args = query+` AND x.digest IN (SELECT value FROM json_each(?))`, append(args, string(digests))
+		query, args = query+` AND x.digest IN (`+s.d.JSONStrings+`)`, append(args, string(digests))
 	}
 	return queryAll(ctx, s.read, func(row interface{ Scan(...any) error }) (metadata.PreviewResult, error) {
 		var r metadata.PreviewResult

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -26,17 +26,12 @@ func (s *Store) RepositorySummaries(ctx context.Context) ([]metadata.RepositoryS
 		FROM repositories r ORDER BY r.name`)
 }
 
-// platformsColumn lists the platforms an index names, one a line.
-const platformsColumn = `COALESCE((SELECT group_concat(
-		json_extract(p.value, '$.platform.os') || '/' || json_extract(p.value, '$.platform.architecture')
-			|| COALESCE('/' || json_extract(p.value, '$.platform.variant'), ''), char(10))
-	FROM json_each(CASE WHEN json_valid(m.content) THEN CAST(m.content AS TEXT) ELSE '{}' END, '$.manifests') p
-	WHERE json_extract(p.value, '$.platform.os') IS NOT NULL), '')`
-
 // tagContains selects the images with a tag containing the argument:
 // the repository's tags are read once (a range of their primary key),
 // not an image at a time.
-const tagContains = ` AND m.digest IN (SELECT t.digest FROM tags t WHERE t.repository_id = ? AND instr(t.name, ?) > 0)`
+func (s *Store) tagContains() string {
+	return ` AND m.digest IN (SELECT t.digest FROM tags t WHERE t.repository_id = ? AND ` + s.d.Strpos + `(t.name, ?) > 0)`
+}
 
 // ImagePage implements metadata.Browsing. The order and the cursor are a
 // range of the manifests_pushed or manifests_pulled index, so a page
@@ -64,11 +59,11 @@ func (s *Store) ImagePage(ctx context.Context, repo string, q metadata.ImageQuer
 	if !descending {
 		cmp, dir = ">", "ASC"
 	}
-	query := `SELECT ` + imageColumns + `, ` + platformsColumn + imageSource +
+	query := `SELECT ` + s.imageColumns + `, ` + s.d.Platforms + imageSource +
 		`WHERE m.repository_id = ? AND (` + column + `, m.digest) ` + cmp + ` (?, ?)`
 	args := []any{id, after, last}
 	if q.TagContains != "" {
-		query, args = query+tagContains, append(args, id, q.TagContains)
+		query, args = query+s.tagContains(), append(args, id, q.TagContains)
 	}
 	query += ` ORDER BY ` + column + ` ` + dir + `, m.digest ` + dir + ` LIMIT ?`
 	return queryAll(ctx, s.read, func(row interface{ Scan(...any) error }) (metadata.Image, error) {
@@ -92,7 +87,7 @@ func (s *Store) CountImages(ctx context.Context, repo, tag string) (int, error) 
 	}
 	query, args := `SELECT COUNT(*) FROM manifests m WHERE m.repository_id = ?`, []any{id}
 	if tag != "" {
-		query, args = query+tagContains, append(args, id, tag)
+		query, args = query+s.tagContains(), append(args, id, tag)
 	}
 	var n int
 	err = s.read.QueryRowContext(ctx, query, args...).Scan(&n)

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -79,7 +79,7 @@ func (s *Store) LogGroups(ctx context.Context, q metadata.LogGroupQuery) ([]meta
 		query, args = prefixRange(query, args, "g.name", q.Prefix)
 	}
 	if q.Contains != "" {
-		query += ` AND instr(g.name, ?) > 0`
+		query += ` AND ` + s.d.Strpos + `(g.name, ?) > 0`
 		args = append(args, q.Contains)
 	}
 	if q.Class != "" {
@@ -87,7 +87,7 @@ func (s *Store) LogGroups(ctx context.Context, q metadata.LogGroupQuery) ([]meta
 		args = append(args, q.Class, q.Class)
 	}
 	// The query's shape varies with the filters: not worth a cached statement each.
-	return queryAll(ctx, s.read.DB, scanLogGroup, query+` ORDER BY g.name LIMIT ?`, append(args, q.Limit)...)
+	return queryAll(ctx, s.adhoc, scanLogGroup, query+` ORDER BY g.name LIMIT ?`, append(args, q.Limit)...)
 }
 
 // prefixRange adds "column starts with prefix" to query as a range on
@@ -119,7 +119,7 @@ func prefixEnd(prefix string) (string, bool) {
 // UpdateLogGroup implements metadata.Logs.
 func (s *Store) UpdateLogGroup(ctx context.Context, name string, change func(*metadata.LogGroup) error) (metadata.LogGroup, error) {
 	var g metadata.LogGroup
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.tx(ctx, func(tx Conn) error {
 		var err error
 		g, err = scanLogGroup(tx.QueryRowContext(ctx, `SELECT `+logGroupColumns+` FROM log_groups g WHERE g.name = ?`, name))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -146,7 +146,7 @@ func (s *Store) UpdateLogGroup(ctx context.Context, name string, change func(*me
 // DeleteLogGroup implements metadata.Logs. Its streams go with it (ON
 // DELETE CASCADE) after they are queued in log_stream_deletions.
 func (s *Store) DeleteLogGroup(ctx context.Context, name string) error {
-	return s.tx(ctx, func(tx *tx) error {
+	return s.tx(ctx, func(tx Conn) error {
 		id, err := logGroupID(ctx, tx, name)
 		if err != nil {
 			return err
@@ -189,7 +189,7 @@ func logStreamID(ctx context.Context, q rowQuerier, group, name string) (streamI
 
 // CreateLogStream implements metadata.Logs.
 func (s *Store) CreateLogStream(ctx context.Context, st metadata.LogStream) error {
-	return s.tx(ctx, func(tx *tx) error {
+	return s.tx(ctx, func(tx Conn) error {
 		id, err := logGroupID(ctx, tx, st.Group)
 		if err != nil {
 			return err
@@ -248,7 +248,7 @@ func (s *Store) LogStreams(ctx context.Context, q metadata.LogStreamQuery) ([]me
 		}
 		query += ` ORDER BY name ` + order
 	}
-	streams, err := queryAll(ctx, s.read.DB, scanLogStream, query+` LIMIT ?`, append(args, q.Limit)...)
+	streams, err := queryAll(ctx, s.adhoc, scanLogStream, query+` LIMIT ?`, append(args, q.Limit)...)
 	for i := range streams {
 		streams[i].Group = q.Group
 	}
@@ -257,7 +257,7 @@ func (s *Store) LogStreams(ctx context.Context, q metadata.LogStreamQuery) ([]me
 
 // DeleteLogStream implements metadata.Logs.
 func (s *Store) DeleteLogStream(ctx context.Context, group, name string) error {
-	return s.tx(ctx, func(tx *tx) error {
+	return s.tx(ctx, func(tx Conn) error {
 		id, _, err := logStreamID(ctx, tx, group, name)
 		if err != nil {
 			return err
@@ -280,7 +280,7 @@ func (s *Store) AppendLogEvents(ctx context.Context, group, stream string, event
 		first, last, ingested = min(first, e.Time), max(last, e.Time), max(ingested, e.Ingested)
 		size += int64(len(e.Message)) + metadata.LogEventOverhead
 	}
-	return s.tx(ctx, func(tx *tx) error {
+	return s.tx(ctx, func(tx Conn) error {
 		streamID, groupID, err := logStreamID(ctx, tx, group, stream)
 		if err != nil {
 			return err
@@ -288,8 +288,8 @@ func (s *Store) AppendLogEvents(ctx context.Context, group, stream string, event
 		var seq, stored int64
 		err = tx.QueryRowContext(ctx,
 			`UPDATE log_streams SET next_seq = next_seq + ?, stored_bytes = stored_bytes + ?,
-			   first_event_at = CASE WHEN first_event_at < 0 THEN ? ELSE min(first_event_at, ?) END,
-			   last_event_at = max(last_event_at, ?), last_ingested_at = max(last_ingested_at, ?)
+			   first_event_at = CASE WHEN first_event_at < 0 THEN ? ELSE `+s.d.Least+`(first_event_at, ?) END,
+			   last_event_at = `+s.d.Greatest+`(last_event_at, ?), last_ingested_at = `+s.d.Greatest+`(last_ingested_at, ?)
 			 WHERE id = ? RETURNING next_seq - ?, stored_bytes`,
 			len(events), size, first, first, last, ingested, streamID, len(events)).Scan(&seq, &stored)
 		if err != nil {
@@ -303,7 +303,7 @@ func (s *Store) AppendLogEvents(ctx context.Context, group, stream string, event
 			}
 		}
 		if maxStreamBytes > 0 && stored > maxStreamBytes {
-			return trimLogStream(ctx, tx, streamID, stored-maxStreamBytes)
+			return s.trimLogStream(ctx, tx, streamID, stored-maxStreamBytes)
 		}
 		return nil
 	})
@@ -311,7 +311,7 @@ func (s *Store) AppendLogEvents(ctx context.Context, group, stream string, event
 
 // trimLogStream drops a stream's oldest events until at least excess
 // bytes are freed.
-func trimLogStream(ctx context.Context, tx *tx, streamID, excess int64) error {
+func (s *Store) trimLogStream(ctx context.Context, tx Conn, streamID, excess int64) error {
 	rows, err := tx.QueryContext(ctx,
 		`SELECT ts, seq, octet_length(message) FROM log_events WHERE stream_id = ? ORDER BY ts, seq`, streamID)
 	if err != nil {
@@ -335,14 +335,14 @@ func trimLogStream(ctx context.Context, tx *tx, streamID, excess int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE stream_id = ? AND (ts, seq) <= (?, ?)`, streamID, edge.Time, edge.Seq); err != nil {
 		return err
 	}
-	return shrinkLogStream(ctx, tx, streamID, freed)
+	return s.shrinkLogStream(ctx, tx, streamID, freed)
 }
 
 // shrinkLogStream records that freed bytes of a stream's oldest events
 // were deleted.
-func shrinkLogStream(ctx context.Context, tx *tx, streamID, freed int64) error {
+func (s *Store) shrinkLogStream(ctx context.Context, tx Conn, streamID, freed int64) error {
 	_, err := tx.ExecContext(ctx,
-		`UPDATE log_streams SET stored_bytes = max(stored_bytes - ?, 0),
+		`UPDATE log_streams SET stored_bytes = `+s.d.Greatest+`(stored_bytes - ?, 0),
 		   first_event_at = coalesce((SELECT ts FROM log_events WHERE stream_id = ? ORDER BY ts, seq LIMIT 1), first_event_at)
 		 WHERE id = ?`, freed, streamID, streamID)
 	return err
@@ -415,9 +415,9 @@ func (s *Store) ReadLogEvents(ctx context.Context, q metadata.LogRead) ([]metada
 	return events, err
 }
 
-// FilterLogEvents implements metadata.Logs. The terms become GLOB
-// patterns, which SQLite evaluates while it scans, so events that do not
-// match never leave the engine. A search is cut into time slices scanned
+// FilterLogEvents implements metadata.Logs. The terms become conditions
+// (Dialect.Contains), which the engine evaluates while it scans, so
+// events that do not match never leave it. A search is cut into time slices scanned
 // at once on several read connections: a term no event holds makes the
 // search read the whole group, which takes one core about 150 ns an event.
 func (s *Store) FilterLogEvents(ctx context.Context, q metadata.LogFilter) ([]metadata.LogEvent, bool, error) {
@@ -445,7 +445,7 @@ func (s *Store) FilterLogEvents(ctx context.Context, q metadata.LogFilter) ([]me
 		b.WriteString(` AND e.stream_id NOT IN (SELECT stream_id FROM log_stream_deletions)`)
 	}
 	if len(q.Streams) > 0 {
-		ids, err := queryAll(ctx, s.read.DB, func(row interface{ Scan(...any) error }) (any, error) {
+		ids, err := queryAll(ctx, s.adhoc, func(row interface{ Scan(...any) error }) (any, error) {
 			var id int64
 			return id, row.Scan(&id)
 		}, `SELECT id FROM log_streams WHERE group_id = ? AND name IN (`+placeholders(len(q.Streams))+`)`, append([]any{groupID}, stringArgs(q.Streams)...)...)
@@ -464,8 +464,8 @@ func (s *Store) FilterLogEvents(ctx context.Context, q metadata.LogFilter) ([]me
 		args = append(args, subArgs...)
 	}
 	for _, t := range q.Match.All {
-		b.WriteString(` AND e.message GLOB ?`)
-		args = append(args, containsGlob(t))
+		b.WriteString(` AND ` + s.contains("e.message"))
+		args = append(args, s.d.ContainsArg(t))
 	}
 	if len(q.Match.Any) > 0 {
 		b.WriteString(` AND (`)
@@ -473,14 +473,14 @@ func (s *Store) FilterLogEvents(ctx context.Context, q metadata.LogFilter) ([]me
 			if i > 0 {
 				b.WriteString(` OR `)
 			}
-			b.WriteString(`e.message GLOB ?`)
-			args = append(args, containsGlob(t))
+			b.WriteString(s.contains("e.message"))
+			args = append(args, s.d.ContainsArg(t))
 		}
 		b.WriteString(`)`)
 	}
 	for _, t := range q.Match.None {
-		b.WriteString(` AND e.message NOT GLOB ?`)
-		args = append(args, containsGlob(t))
+		b.WriteString(` AND NOT ` + s.contains("e.message"))
+		args = append(args, s.d.ContainsArg(t))
 	}
 	b.WriteString(` AND e.ts < ? ORDER BY e.ts, e.stream_id, e.seq LIMIT ?`)
 
@@ -558,7 +558,7 @@ func (s *Store) filterSlices(ctx context.Context, query string, groupID int64, a
 				sliceArgs := append([]any{groupID, from.Time, from.Stream, from.Seq}, args...)
 				// Filters give the query many shapes: run it unprepared
 				// rather than cache a statement per shape.
-				rows, err := s.read.DB.QueryContext(ctx, query, append(sliceArgs, bounds[i+1], limit+1)...)
+				rows, err := s.adhoc.QueryContext(ctx, query, append(sliceArgs, bounds[i+1], limit+1)...)
 				if err != nil {
 					p.err = err
 					return
@@ -605,23 +605,10 @@ func (s *Store) filterSlices(ctx context.Context, query string, groupID int64, a
 	return events, false, nil
 }
 
-// containsGlob is the GLOB pattern of "contains s": s with GLOB's special
-// characters each in a one-character class.
-func containsGlob(s string) string {
-	var b strings.Builder
-	b.WriteByte('*')
-	for _, r := range s {
-		switch r {
-		case '*', '?', '[':
-			b.WriteByte('[')
-			b.WriteRune(r)
-			b.WriteByte(']')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('*')
-	return b.String()
+// contains is the condition that column contains the text of its one
+// parameter, made by Dialect.ContainsArg.
+func (s *Store) contains(column string) string {
+	return "(" + strings.ReplaceAll(s.d.Contains, "%s", column) + ")"
 }
 
 func placeholders(n int) string {
@@ -668,7 +655,7 @@ func (s *Store) ExpireLogEvents(ctx context.Context, now time.Time, n int) (int,
 // forgets the stream once it has none left.
 func (s *Store) expireDeletedStreams(ctx context.Context, n int) (int, error) {
 	deleted := 0
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.tx(ctx, func(tx Conn) error {
 		var streamID int64
 		err := tx.QueryRowContext(ctx, `SELECT stream_id FROM log_stream_deletions ORDER BY stream_id LIMIT 1`).Scan(&streamID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -710,7 +697,7 @@ func (s *Store) expireDeletedStreams(ctx context.Context, n int) (int, error) {
 // oldest first, and takes them off their streams' sizes.
 func (s *Store) expireGroup(ctx context.Context, groupID, cutoff int64, n int) (int, error) {
 	deleted := 0
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.tx(ctx, func(tx Conn) error {
 		// The n-th expired event bounds the batch; fewer than n: all.
 		edge := metadata.LogPosition{Time: cutoff - 1, Stream: metadata.LogTail.Stream, Seq: metadata.LogTail.Seq}
 		err := tx.QueryRowContext(ctx,
@@ -743,7 +730,7 @@ func (s *Store) expireGroup(ctx context.Context, groupID, cutoff int64, n int) (
 			return err
 		}
 		for _, st := range shrunk {
-			if err := shrinkLogStream(ctx, tx, st[0], st[2]+st[1]*metadata.LogEventOverhead); err != nil {
+			if err := s.shrinkLogStream(ctx, tx, st[0], st[2]+st[1]*metadata.LogEventOverhead); err != nil {
 				return err
 			}
 		}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -89,7 +89,7 @@ func (s *Store) CreateAccessKey(ctx context.Context, k metadata.AccessKey) error
 	if k.SealedSecret == nil {
 		k.SealedSecret = []byte{} // NOT NULL; an empty secret is the caller's business
 	}
-	return s.tx(ctx, func(tx *tx) error {
+	return s.tx(ctx, func(tx Conn) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE name = ?`, k.User).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {

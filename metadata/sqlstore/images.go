@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -14,18 +14,17 @@ import (
 	"github.com/berth-dev/berth/metadata"
 )
 
-// imageQuery describes images with their scans; the caller appends the
-// WHERE clause on m. Sizes: the blobs a manifest references, or for an
-// index the largest of its children's.
-const imageQuery = `SELECT ` + imageColumns + imageSource
-
 // imageColumns are what scanImage reads of an image and its scan;
-// imageSource is where they come from.
-const imageColumns = `m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
+// imageSource is where they come from. Store.imageQuery is both: images
+// with their scans, the caller appending the WHERE clause on m. Sizes:
+// the blobs a manifest references, or for an index the largest of its
+// children's.
+func imageColumns(d Dialect) string {
+	return `m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
 	m.storage_class, m.archived_at, m.activated_at,
 	(SELECT COUNT(*) FROM manifest_references p WHERE p.repository_id = m.repository_id AND p.digest = m.digest AND p.kind = 1),
-	COALESCE(berth_json(m.content)->'config'->>'mediaType', ''),
-	COALESCE((SELECT string_agg(t.name, ' ') FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest), ''),
+	COALESCE(` + d.ConfigMediaType + `, ''),
+	COALESCE((SELECT ` + d.StringAgg + `(t.name, ' ') FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest), ''),
 	COALESCE((SELECT SUM(b.size) FROM manifest_references mr JOIN blobs b ON b.digest = mr.digest
 		WHERE mr.repository_id = m.repository_id AND mr.manifest_digest = m.digest AND mr.kind = 0), 0),
 	COALESCE((SELECT MAX((SELECT SUM(b.size) FROM manifest_references r2 JOIN blobs b ON b.digest = r2.digest
@@ -34,19 +33,22 @@ const imageColumns = `m.digest, m.media_type, m.artifact_type, m.subject, m.push
 		WHERE mr.repository_id = m.repository_id AND mr.manifest_digest = m.digest AND mr.kind = 1), 0),
 	COALESCE(sc.status, ''), COALESCE(sc.description, ''), COALESCE(sc.started_at, 0), COALESCE(sc.completed_at, 0),
 	COALESCE(sc.source_updated_at, 0), COALESCE(sc.severity_counts, '')`
+}
 
 const imageSource = `
 	FROM manifests m LEFT JOIN scans sc ON sc.repository_id = m.repository_id AND sc.digest = m.digest `
 
 // factsQuery is imageQuery without the costly columns: sizes, the config
 // media type and the scan read as zero.
-const factsQuery = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
+func factsQuery(d Dialect) string {
+	return `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.pushed_at, m.last_pulled_at,
 	m.storage_class, m.archived_at, m.activated_at,
 	(SELECT COUNT(*) FROM manifest_references p WHERE p.repository_id = m.repository_id AND p.digest = m.digest AND p.kind = 1),
 	'',
-	COALESCE((SELECT string_agg(t.name, ' ') FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest), ''),
+	COALESCE((SELECT ` + d.StringAgg + `(t.name, ' ') FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest), ''),
 	0, 0, '', '', 0, 0, 0, ''
 	FROM manifests m `
+}
 
 // imageFilter is the WHERE clause of ImageFilter's tags and storage
 // class, after the repository; its arguments are filterArgs'.
@@ -135,13 +137,13 @@ func (s *Store) Images(ctx context.Context, repo string, f metadata.ImageFilter,
 	if err != nil {
 		return nil, err
 	}
-	query, args := imageQuery+`WHERE m.repository_id = ? AND m.digest > ?`+imageFilter, append([]any{id, last.String()}, filterArgs(f)...)
+	query, args := s.imageQuery+`WHERE m.repository_id = ? AND m.digest > ?`+imageFilter, append([]any{id, last.String()}, filterArgs(f)...)
 	if len(f.Digests) > 0 {
 		digests, err := json.Marshal(f.Digests)
 		if err != nil {
 			return nil, err
 		}
-		query, args = query+` AND m.digest IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))`, append(args, string(digests))
+		query, args = query+` AND m.digest IN (`+s.d.JSONStrings+`)`, append(args, string(digests))
 	}
 	images, err := queryAll(ctx, s.read, scanImage, query+` ORDER BY m.digest LIMIT ?`, append(args, n)...)
 	for _, im := range images {
@@ -158,7 +160,7 @@ func (s *Store) ImageFacts(ctx context.Context, repo string, last digest.Digest,
 	if err != nil {
 		return nil, err
 	}
-	return queryAll(ctx, s.read, scanImage, factsQuery+`WHERE m.repository_id = ? AND m.digest > ? ORDER BY m.digest LIMIT ?`, id, last.String(), n)
+	return queryAll(ctx, s.read, scanImage, s.factsQuery+`WHERE m.repository_id = ? AND m.digest > ? ORDER BY m.digest LIMIT ?`, id, last.String(), n)
 }
 
 // Image implements metadata.Images.
@@ -167,7 +169,7 @@ func (s *Store) Image(ctx context.Context, repo string, dgst digest.Digest) (met
 	if err != nil {
 		return metadata.Image{}, err
 	}
-	im, err := scanImage(s.read.QueryRowContext(ctx, imageQuery+`WHERE m.repository_id = ? AND m.digest = ?`, id, dgst.String()))
+	im, err := scanImage(s.read.QueryRowContext(ctx, s.imageQuery+`WHERE m.repository_id = ? AND m.digest = ?`, id, dgst.String()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return im, metadata.ErrManifestUnknown
 	}

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -73,7 +73,7 @@ func (s *Store) RegisterTaskDefinition(ctx context.Context, td metadata.TaskDefi
 	if err != nil {
 		return out, err
 	}
-	err = s.tx(ctx, func(tx *tx) error {
+	err = s.tx(ctx, func(tx Conn) error {
 		var err error
 		out, err = scanTaskDefinition(tx.QueryRowContext(ctx, `INSERT INTO ecs_task_definitions(family, revision, status, registered_at, document, tags)
 			VALUES (?1, (SELECT COALESCE(MAX(revision), 0) + 1 FROM ecs_task_definitions WHERE family = ?1), 'ACTIVE', ?2, ?3, ?4)
@@ -130,7 +130,7 @@ func (s *Store) TaskDefinitions(ctx context.Context, q metadata.TaskDefinitionQu
 // DeregisterTaskDefinition implements metadata.TaskDefinitions.
 func (s *Store) DeregisterTaskDefinition(ctx context.Context, family string, revision int, at time.Time) (metadata.TaskDefinition, error) {
 	var out metadata.TaskDefinition
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.tx(ctx, func(tx Conn) error {
 		var err error
 		out, err = scanTaskDefinition(tx.QueryRowContext(ctx, `UPDATE ecs_task_definitions
 			SET status = 'INACTIVE', deregistered_at = CASE WHEN status = 'INACTIVE' THEN deregistered_at ELSE ? END

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -134,7 +134,7 @@ func (s *Store) ListRepositories(ctx context.Context, last string, n int) ([]met
 // UpdateRepository implements metadata.Repositories.
 func (s *Store) UpdateRepository(ctx context.Context, name string, change func(*metadata.Repository) error) (metadata.Repository, error) {
 	var r metadata.Repository
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.tx(ctx, func(tx Conn) error {
 		id, current, err := lookupRepository(ctx, tx, name)
 		if err != nil {
 			return err
@@ -158,7 +158,7 @@ func (s *Store) UpdateRepository(ctx context.Context, name string, change func(*
 // references and blob links go with the row (ON DELETE CASCADE).
 func (s *Store) DeleteRepository(ctx context.Context, name string, force bool) (metadata.Repository, error) {
 	var r metadata.Repository
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.tx(ctx, func(tx Conn) error {
 		id, current, err := lookupRepository(ctx, tx, name)
 		if err != nil {
 			return err
