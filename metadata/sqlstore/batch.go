@@ -25,7 +25,7 @@ func (s *Store) BatchResources(ctx context.Context, kind string) ([]metadata.Bat
 
 // DeleteBatchResource implements metadata.BatchResources.
 func (s *Store) DeleteBatchResource(ctx context.Context, kind, name string) error {
-	return s.deleteOne(ctx, `DELETE FROM batch_resources WHERE kind = ? AND name = ?`, metadata.ErrBatchResourceUnknown, kind, name)
+	return changeOne(ctx, s.write, `DELETE FROM batch_resources WHERE kind = ? AND name = ?`, metadata.ErrBatchResourceUnknown, kind, name)
 }
 
 // RegisterBatchJobDefinition implements metadata.BatchJobDefinitions. The
@@ -50,7 +50,7 @@ func (s *Store) RegisterBatchJobDefinition(ctx context.Context, name string, fil
 
 // PutBatchJobDefinition implements metadata.BatchJobDefinitions.
 func (s *Store) PutBatchJobDefinition(ctx context.Context, d metadata.BatchJobDefinition) error {
-	return s.deleteOne(ctx, `UPDATE batch_job_definitions SET document = ? WHERE name = ? AND revision = ?`,
+	return changeOne(ctx, s.write, `UPDATE batch_job_definitions SET document = ? WHERE name = ? AND revision = ?`,
 		metadata.ErrBatchJobDefinitionUnknown, orEmptyBytes(d.Document), d.Name, d.Revision)
 }
 

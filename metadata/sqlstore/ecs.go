@@ -149,7 +149,7 @@ func (s *Store) SetTaskDefinitionTags(ctx context.Context, family string, revisi
 	if err != nil {
 		return err
 	}
-	return s.deleteOne(ctx, `UPDATE ecs_task_definitions SET tags = ? WHERE family = ? AND revision = ?`,
+	return changeOne(ctx, s.write, `UPDATE ecs_task_definitions SET tags = ? WHERE family = ? AND revision = ?`,
 		metadata.ErrTaskDefinitionUnknown, text, family, revision)
 }
 

@@ -40,7 +40,7 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest) (
 
 // KeepBlob implements metadata.Blobs.
 func (s *Store) KeepBlob(ctx context.Context, dgst digest.Digest) error {
-	return s.deleteOne(ctx, `UPDATE blobs SET marked_at = 0 WHERE digest = ?`, metadata.ErrBlobUnknown, dgst.String())
+	return changeOne(ctx, s.write, `UPDATE blobs SET marked_at = 0 WHERE digest = ?`, metadata.ErrBlobUnknown, dgst.String())
 }
 
 // MarkGarbage implements metadata.Garbage. It scans the candidates (blobs

@@ -16,16 +16,9 @@ func (s *Store) CreateUser(ctx context.Context, u metadata.User) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.write.ExecContext(ctx,
+	return changeOne(ctx, s.write,
 		`INSERT INTO users(name, arn, policies, created_at) VALUES (?, ?, ?, ?)
-		 ON CONFLICT(name) DO NOTHING`, u.Name, u.ARN, policies, s.orNow(u.CreatedAt))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return metadata.ErrUserExists
-	}
-	return nil
+		 ON CONFLICT(name) DO NOTHING`, metadata.ErrUserExists, u.Name, u.ARN, policies, s.orNow(u.CreatedAt))
 }
 
 // User implements metadata.Credentials.
@@ -59,7 +52,7 @@ func (s *Store) Users(ctx context.Context) ([]metadata.User, error) {
 // DeleteUser implements metadata.Identities. The user's access keys go
 // with it (ON DELETE CASCADE).
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
-	return s.deleteOne(ctx, `DELETE FROM users WHERE name = ?`, metadata.ErrUserUnknown, name)
+	return changeOne(ctx, s.write, `DELETE FROM users WHERE name = ?`, metadata.ErrUserUnknown, name)
 }
 
 // PutUserPolicies implements metadata.Identities.
@@ -68,14 +61,7 @@ func (s *Store) PutUserPolicies(ctx context.Context, name string, policies []str
 	if err != nil {
 		return err
 	}
-	res, err := s.write.ExecContext(ctx, `UPDATE users SET policies = ? WHERE name = ?`, encoded, name)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return metadata.ErrUserUnknown
-	}
-	return nil
+	return changeOne(ctx, s.write, `UPDATE users SET policies = ? WHERE name = ?`, metadata.ErrUserUnknown, encoded, name)
 }
 
 // CreateAccessKey implements metadata.Identities.
@@ -98,17 +84,10 @@ func (s *Store) CreateAccessKey(ctx context.Context, k metadata.AccessKey) error
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx,
+		return changeOne(ctx, tx,
 			`INSERT INTO access_keys(id, user_name, sealed_secret, status, created_at, last_used_at)
-			 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
+			 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`, metadata.ErrAccessKeyExists,
 			k.ID, k.User, k.SealedSecret, string(k.Status), s.orNow(k.CreatedAt), unixNano(k.LastUsedAt))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return metadata.ErrAccessKeyExists
-		}
-		return nil
 	})
 }
 
@@ -155,19 +134,12 @@ func (s *Store) SetAccessKeyStatus(ctx context.Context, id string, status metada
 	if !status.Valid() {
 		return metadata.ErrAccessKeyStatus
 	}
-	res, err := s.write.ExecContext(ctx, `UPDATE access_keys SET status = ? WHERE id = ?`, string(status), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return metadata.ErrAccessKeyUnknown
-	}
-	return nil
+	return changeOne(ctx, s.write, `UPDATE access_keys SET status = ? WHERE id = ?`, metadata.ErrAccessKeyUnknown, string(status), id)
 }
 
 // DeleteAccessKey implements metadata.Identities.
 func (s *Store) DeleteAccessKey(ctx context.Context, id string) error {
-	return s.deleteOne(ctx, `DELETE FROM access_keys WHERE id = ?`, metadata.ErrAccessKeyUnknown, id)
+	return changeOne(ctx, s.write, `DELETE FROM access_keys WHERE id = ?`, metadata.ErrAccessKeyUnknown, id)
 }
 
 // TouchAccessKey implements metadata.Credentials: one UPDATE by primary

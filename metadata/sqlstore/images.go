@@ -114,7 +114,7 @@ func (s *Store) SetStorageClass(ctx context.Context, repo string, dgst digest.Di
 	if class == metadata.StorageClassArchive {
 		column = "archived_at"
 	}
-	return s.deleteOne(ctx, `UPDATE manifests SET storage_class = ?, `+column+` = ? WHERE repository_id = ? AND digest = ?`,
+	return changeOne(ctx, s.write, `UPDATE manifests SET storage_class = ?, `+column+` = ? WHERE repository_id = ? AND digest = ?`,
 		metadata.ErrManifestUnknown, class, at.UnixNano(), id, dgst.String())
 }
 

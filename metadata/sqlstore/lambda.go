@@ -11,15 +11,8 @@ import (
 
 // CreateFunction implements metadata.Functions.
 func (s *Store) CreateFunction(ctx context.Context, f metadata.Function) error {
-	res, err := s.write.ExecContext(ctx, `INSERT INTO lambda_functions(name, revision, created_at, document)
-		VALUES (?, 1, ?, ?) ON CONFLICT(name) DO NOTHING`, f.Name, f.CreatedAt.UnixNano(), orEmptyBytes(f.Document))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return metadata.ErrFunctionExists
-	}
-	return nil
+	return changeOne(ctx, s.write, `INSERT INTO lambda_functions(name, revision, created_at, document)
+		VALUES (?, 1, ?, ?) ON CONFLICT(name) DO NOTHING`, metadata.ErrFunctionExists, f.Name, f.CreatedAt.UnixNano(), orEmptyBytes(f.Document))
 }
 
 // UpdateFunction implements metadata.Functions.
@@ -70,7 +63,7 @@ func (s *Store) Functions(ctx context.Context, after string, n int) ([]metadata.
 // DeleteFunction implements metadata.Functions. Its versions and aliases
 // go with it (ON DELETE CASCADE).
 func (s *Store) DeleteFunction(ctx context.Context, name string) error {
-	return s.deleteOne(ctx, `DELETE FROM lambda_functions WHERE name = ?`, metadata.ErrFunctionUnknown, name)
+	return changeOne(ctx, s.write, `DELETE FROM lambda_functions WHERE name = ?`, metadata.ErrFunctionUnknown, name)
 }
 
 const versionColumns = `function, version, created_at, document`
@@ -122,7 +115,7 @@ func (s *Store) FunctionVersions(ctx context.Context, fn string, after, n int) (
 
 // DeleteFunctionVersion implements metadata.FunctionVersions.
 func (s *Store) DeleteFunctionVersion(ctx context.Context, fn string, version int) error {
-	return s.deleteOne(ctx, `DELETE FROM lambda_versions WHERE function = ? AND version = ?`,
+	return changeOne(ctx, s.write, `DELETE FROM lambda_versions WHERE function = ? AND version = ?`,
 		metadata.ErrFunctionVersionUnknown, fn, version)
 }
 
@@ -143,21 +136,14 @@ func (s *Store) CreateFunctionAlias(ctx context.Context, a metadata.FunctionAlia
 		} else if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO lambda_aliases(function, name, version, document) VALUES (?, ?, ?, ?)
-			ON CONFLICT(function, name) DO NOTHING`, a.Function, a.Name, a.Version, orEmptyBytes(a.Document))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return metadata.ErrFunctionAliasExists
-		}
-		return nil
+		return changeOne(ctx, tx, `INSERT INTO lambda_aliases(function, name, version, document) VALUES (?, ?, ?, ?)
+			ON CONFLICT(function, name) DO NOTHING`, metadata.ErrFunctionAliasExists, a.Function, a.Name, a.Version, orEmptyBytes(a.Document))
 	})
 }
 
 // PutFunctionAlias implements metadata.FunctionAliases.
 func (s *Store) PutFunctionAlias(ctx context.Context, a metadata.FunctionAlias) error {
-	return s.deleteOne(ctx, `UPDATE lambda_aliases SET version = ?, document = ? WHERE function = ? AND name = ?`,
+	return changeOne(ctx, s.write, `UPDATE lambda_aliases SET version = ?, document = ? WHERE function = ? AND name = ?`,
 		metadata.ErrFunctionAliasUnknown, a.Version, orEmptyBytes(a.Document), a.Function, a.Name)
 }
 
@@ -179,7 +165,7 @@ func (s *Store) FunctionAliases(ctx context.Context, fn, after string, n int) ([
 
 // DeleteFunctionAlias implements metadata.FunctionAliases.
 func (s *Store) DeleteFunctionAlias(ctx context.Context, fn, name string) error {
-	return s.deleteOne(ctx, `DELETE FROM lambda_aliases WHERE function = ? AND name = ?`,
+	return changeOne(ctx, s.write, `DELETE FROM lambda_aliases WHERE function = ? AND name = ?`,
 		metadata.ErrFunctionAliasUnknown, fn, name)
 }
 

@@ -49,17 +49,10 @@ func (s *Store) CreateLogGroup(ctx context.Context, g metadata.LogGroup) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.write.ExecContext(ctx,
+	return changeOne(ctx, s.write,
 		`INSERT INTO log_groups(name, created_at, retention_days, kms_key_id, class, tags) VALUES (?, ?, ?, ?, ?, ?)
-		 ON CONFLICT(name) DO NOTHING`,
+		 ON CONFLICT(name) DO NOTHING`, metadata.ErrLogGroupExists,
 		g.Name, g.CreatedAt.UnixMilli(), g.RetentionDays, g.KMSKeyID, g.Class, tags)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return metadata.ErrLogGroupExists
-	}
-	return nil
 }
 
 // LogGroup implements metadata.Logs.
@@ -194,15 +187,8 @@ func (s *Store) CreateLogStream(ctx context.Context, st metadata.LogStream) erro
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO log_streams(group_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		return changeOne(ctx, tx, `INSERT INTO log_streams(group_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, metadata.ErrLogStreamExists,
 			id, st.Name, st.CreatedAt.UnixMilli())
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return metadata.ErrLogStreamExists
-		}
-		return nil
 	})
 }
 

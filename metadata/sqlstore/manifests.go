@@ -79,7 +79,7 @@ func (s *Store) PutBlob(ctx context.Context, repo string, b metadata.Blob) (meta
 
 // UnlinkBlob implements metadata.Blobs.
 func (s *Store) UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error {
-	return s.deleteOne(ctx, `DELETE FROM repository_blobs WHERE digest = ?
+	return changeOne(ctx, s.write, `DELETE FROM repository_blobs WHERE digest = ?
 		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, metadata.ErrBlobUnknown, dgst.String(), repo)
 }
 
@@ -179,27 +179,14 @@ func (s *Store) PutManifest(ctx context.Context, m metadata.Manifest, tags []str
 
 // DeleteManifest implements metadata.Manifests.
 func (s *Store) DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error {
-	return s.deleteOne(ctx, `DELETE FROM manifests WHERE digest = ?
+	return changeOne(ctx, s.write, `DELETE FROM manifests WHERE digest = ?
 		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, metadata.ErrManifestUnknown, dgst.String(), repo)
 }
 
 // DeleteTag implements metadata.Manifests.
 func (s *Store) DeleteTag(ctx context.Context, repo, tag string) error {
-	return s.deleteOne(ctx, `DELETE FROM tags WHERE name = ?
+	return changeOne(ctx, s.write, `DELETE FROM tags WHERE name = ?
 		 AND repository_id = (SELECT id FROM repositories WHERE name = ?)`, metadata.ErrTagUnknown, tag, repo)
-}
-
-// deleteOne runs a DELETE (or UPDATE) and returns none when it changed
-// no row.
-func (s *Store) deleteOne(ctx context.Context, query string, none error, args ...any) error {
-	res, err := s.write.ExecContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return none
-	}
-	return nil
 }
 
 // Tags implements metadata.Manifests.

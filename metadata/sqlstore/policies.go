@@ -40,7 +40,7 @@ func (s *Store) AllRepositoryPolicies(ctx context.Context) (map[string]string, e
 
 // SetRepositoryPolicy implements metadata.RepositoryPolicies.
 func (s *Store) SetRepositoryPolicy(ctx context.Context, repo, text string) error {
-	return s.deleteOne(ctx, `UPDATE repositories SET policy = ? WHERE name = ?`, metadata.ErrRepositoryUnknown, text, repo)
+	return changeOne(ctx, s.write, `UPDATE repositories SET policy = ? WHERE name = ?`, metadata.ErrRepositoryUnknown, text, repo)
 }
 
 // Setting implements metadata.Settings.

@@ -88,8 +88,8 @@ func (s *Store) HoldPreview(ctx context.Context, repo, previewID string, at time
 		if err != nil {
 			return err
 		}
-		return changedOne(tx.ExecContext(ctx, `UPDATE lifecycle_previews SET claimed_at = ? WHERE repository_id = ? AND id = ? AND status = ?`,
-			nanosOrZero(at), id, previewID, metadata.PreviewInProgress))
+		return changeOne(ctx, tx, `UPDATE lifecycle_previews SET claimed_at = ? WHERE repository_id = ? AND id = ? AND status = ?`,
+			metadata.ErrPreviewUnknown, nanosOrZero(at), id, previewID, metadata.PreviewInProgress)
 	})
 }
 
@@ -100,10 +100,10 @@ func (s *Store) FinishPreview(ctx context.Context, p metadata.LifecyclePreview, 
 		if err != nil {
 			return err
 		}
-		if err := changedOne(tx.ExecContext(ctx, `UPDATE lifecycle_previews
+		if err := changeOne(ctx, tx, `UPDATE lifecycle_previews
 			SET status = ?, completed_at = ?, expiring = ?, transitioning = ?, claimed_at = 0
-			WHERE repository_id = ? AND id = ? AND status = ?`,
-			p.Status, nanosOrZero(p.CompletedAt), p.Expiring, p.Transitioning, id, p.ID, metadata.PreviewInProgress)); err != nil {
+			WHERE repository_id = ? AND id = ? AND status = ?`, metadata.ErrPreviewUnknown,
+			p.Status, nanosOrZero(p.CompletedAt), p.Expiring, p.Transitioning, id, p.ID, metadata.PreviewInProgress); err != nil {
 			return err
 		}
 		for i, r := range results {
@@ -128,13 +128,15 @@ func previewRepository(ctx context.Context, q rowQuerier, repo string) (int64, e
 	return id, err
 }
 
-// changedOne is ErrPreviewUnknown for a statement that changed no row.
-func changedOne(res sql.Result, err error) error {
+// changeOne runs a statement (an INSERT, UPDATE or DELETE) through q and
+// returns none when it changed no row.
+func changeOne(ctx context.Context, q Conn, query string, none error, args ...any) error {
+	res, err := q.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return metadata.ErrPreviewUnknown
+		return none
 	}
 	return nil
 }

@@ -106,16 +106,9 @@ func (s *Store) CreateRepository(ctx context.Context, r metadata.Repository) err
 	if !r.CreatedAt.IsZero() {
 		created = r.CreatedAt.UnixNano()
 	}
-	res, err := s.write.ExecContext(ctx,
-		`INSERT INTO repositories(name, created_at, settings) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING`,
+	return changeOne(ctx, s.write,
+		`INSERT INTO repositories(name, created_at, settings) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING`, metadata.ErrRepositoryExists,
 		r.Name, created, text)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return metadata.ErrRepositoryExists
-	}
-	return nil
 }
 
 // Repository implements metadata.Repositories.

@@ -61,22 +61,15 @@ func (s *Store) PutScan(ctx context.Context, sc metadata.Scan) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO scans(repository_id, digest, status, description, started_at, completed_at, source_updated_at, vulndb_generation, findings, inventory, severity_counts)
+	return changeOne(ctx, s.write, `INSERT INTO scans(repository_id, digest, status, description, started_at, completed_at, source_updated_at, vulndb_generation, findings, inventory, severity_counts)
 		SELECT m.repository_id, m.digest, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM manifests m JOIN repositories r ON r.id = m.repository_id
 		WHERE r.name = ? AND m.digest = ?
 		ON CONFLICT(repository_id, digest) DO UPDATE SET status = excluded.status, description = excluded.description,
 			started_at = excluded.started_at, completed_at = excluded.completed_at, source_updated_at = excluded.source_updated_at,
 			vulndb_generation = excluded.vulndb_generation, findings = excluded.findings, inventory = excluded.inventory,
-			severity_counts = excluded.severity_counts`,
+			severity_counts = excluded.severity_counts`, metadata.ErrManifestUnknown,
 		sc.Status, sc.Description, nanosOrZero(sc.StartedAt), nanosOrZero(sc.CompletedAt), nanosOrZero(sc.SourceUpdatedAt),
 		sc.VulnDBGeneration, sc.Findings, sc.Inventory, counts, sc.Repository, sc.Digest.String())
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return metadata.ErrManifestUnknown
-	}
-	return nil
 }
 
 // Scan implements metadata.Scans.

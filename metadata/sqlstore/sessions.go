@@ -20,15 +20,8 @@ func (s *Store) CreateSession(ctx context.Context, sn metadata.Session) error {
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions(id, user_name, access_key_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT(id) DO NOTHING`, sn.ID, sn.User, sn.AccessKeyID, s.orNow(sn.CreatedAt), sn.ExpiresAt.UnixNano())
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return metadata.ErrSessionExists
-		}
-		return nil
+		return changeOne(ctx, tx, `INSERT INTO sessions(id, user_name, access_key_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT(id) DO NOTHING`, metadata.ErrSessionExists, sn.ID, sn.User, sn.AccessKeyID, s.orNow(sn.CreatedAt), sn.ExpiresAt.UnixNano())
 	})
 }
 
