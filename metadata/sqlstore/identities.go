@@ -33,20 +33,7 @@ func (s *Store) User(ctx context.Context, name string) (metadata.User, error) {
 
 // Users implements metadata.Identities.
 func (s *Store) Users(ctx context.Context) ([]metadata.User, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name, arn, policies, created_at FROM users ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	users := []metadata.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, u)
-	}
-	return users, rows.Err()
+	return queryAll(ctx, s.read, scanUser, `SELECT name, arn, policies, created_at FROM users ORDER BY name`)
 }
 
 // DeleteUser implements metadata.Identities. The user's access keys go
@@ -111,22 +98,9 @@ func (s *Store) AccessKeys(ctx context.Context, user string) ([]metadata.AccessK
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx,
+	return queryAll(ctx, s.read, scanAccessKey,
 		`SELECT id, user_name, sealed_secret, status, created_at, last_used_at FROM access_keys
 		 WHERE user_name = ? ORDER BY created_at, id`, user)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	keys := []metadata.AccessKey{}
-	for rows.Next() {
-		k, err := scanAccessKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k)
-	}
-	return keys, rows.Err()
 }
 
 // SetAccessKeyStatus implements metadata.Identities.
@@ -152,9 +126,7 @@ func (s *Store) TouchAccessKey(ctx context.Context, id string, at time.Time) err
 }
 
 // scanner is a *sql.Row or *sql.Rows.
-type scanner interface {
-	Scan(dest ...any) error
-}
+type scanner = interface{ Scan(dest ...any) error }
 
 func scanUser(row scanner) (metadata.User, error) {
 	var u metadata.User

@@ -204,20 +204,11 @@ func (s *Store) Repositories(ctx context.Context, last string, n int) ([]string,
 }
 
 func (s *Store) names(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	names := []string{}
-	for rows.Next() {
+	return queryAll(ctx, s.read, func(row scanner) (string, error) {
 		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		names = append(names, name)
-	}
-	return names, rows.Err()
+		err := row.Scan(&name)
+		return name, err
+	}, query, args...)
 }
 
 // Referrers implements metadata.Manifests.
