@@ -32,16 +32,29 @@ func (c awsCLI) json(args ...string) map[string]any {
 // prints; the test fails unless the CLI exits 0.
 func (c awsCLI) serviceJSON(service string, args ...string) map[string]any {
 	c.t.Helper()
-	out := runWith(c.t, time.Minute, func(cmd *exec.Cmd) { cmd.Env = awsEnv(c.key) }, c.bin,
-		append(append([]string{service}, args...), "--endpoint-url", c.endpoint, "--output", "json")...)
-	var v map[string]any
-	if strings.TrimSpace(out) == "" {
-		return v
-	}
-	if err := json.Unmarshal([]byte(out), &v); err != nil {
-		c.t.Fatalf("aws %s %s printed no JSON: %v\n%s", service, strings.Join(args, " "), err, out)
+	v, err := c.try(service, args...)
+	if err != nil {
+		c.t.Fatal(err)
 	}
 	return v
+}
+
+// try is serviceJSON returning the CLI's failure instead of failing the
+// test.
+func (c awsCLI) try(service string, args ...string) (map[string]any, error) {
+	out, err := execute(time.Minute, func(cmd *exec.Cmd) { cmd.Env = awsEnv(c.key) }, c.bin,
+		append(append([]string{service}, args...), "--endpoint-url", c.endpoint, "--output", "json")...)
+	if err != nil {
+		return nil, err
+	}
+	var v map[string]any
+	if strings.TrimSpace(out) == "" {
+		return v, nil
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		return nil, fmt.Errorf("aws %s %s printed no JSON: %v\n%s", service, strings.Join(args, " "), err, out)
+	}
+	return v, nil
 }
 
 // refused runs `aws ecr ARGS` and checks that the CLI exits 254 (a service

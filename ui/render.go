@@ -231,6 +231,10 @@ const (
 	batchHref     = "/ui/batch"
 )
 
+// LauncherPaths are the paths of the launcher's pages, each with its
+// subtree: a replica whose launcher runs on another replica hands them on.
+var LauncherPaths = []string{"/ui/clusters", "/ui/task-definitions", functionsHref, batchHref}
+
 func navigation(p string) []navItem {
 	out := make([]navItem, len(sections))
 	for i, s := range sections {
@@ -251,7 +255,7 @@ func (u *UI) renderView(w http.ResponseWriter, rq *request, status int, name str
 	if rq.principal != nil {
 		v.Nav, v.User = navigation(rq.URL.Path), rq.principal.User
 		v.Nav = slices.DeleteFunc(v.Nav, func(n navItem) bool {
-			return n.Href == functionsHref && u.cfg.Functions == nil || n.Href == batchHref && u.cfg.Batch == nil
+			return !u.cfg.LauncherElsewhere && (n.Href == functionsHref && u.cfg.Functions == nil || n.Href == batchHref && u.cfg.Batch == nil)
 		})
 	}
 	var buf bytes.Buffer

@@ -265,6 +265,9 @@ type Config struct {
 	// Batch is the launcher's Batch side; nil when it is off, which
 	// leaves out the Batch pages.
 	Batch Batch
+	// LauncherElsewhere keeps Lambda and Batch in the navigation of a UI
+	// without them: another replica serves the launcher's pages.
+	LauncherElsewhere bool
 	// Scope is the region and account of the repositories' ARNs.
 	Scope arn.Scope
 	// RepositoryHost is the host (and port) in the docker pull commands

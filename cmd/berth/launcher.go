@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berth-dev/berth/auth"
+	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/launcher"
@@ -25,6 +27,7 @@ import (
 	"github.com/berth-dev/berth/launcher/logs"
 	"github.com/berth-dev/berth/launcher/sidecar"
 	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/ui"
 )
 
 // launcherStore is what the launcher keeps in the index.
@@ -66,6 +69,22 @@ func (l launchers) loops() []func(context.Context) error {
 		untilDone(func(ctx context.Context) { l.meter.Run(ctx, 10*time.Second) }), l.batchAPI.Run}
 }
 
+// uiConfig is c with the launcher's pages.
+func (l launchers) uiConfig(c ui.Config) ui.Config {
+	if l.runner != nil {
+		c.Tasks, c.TaskDefinitions, c.Services = l.runner, l.api, l.api
+		c.Functions, c.Batch = l.lambdaAPI, l.batchAPI
+	}
+	return c
+}
+
+// resourcePolicies are the launcher's services as auth looks up their
+// resources: they have no resource policies, but their resources' tags
+// are what aws:ResourceTag/<key> conditions test.
+func (l launchers) resourcePolicies() map[string]auth.ResourcePolicies {
+	return map[string]auth.ResourcePolicies{arn.ECS: tagsOnly{l.api}, arn.Lambda: tagsOnly{l.lambdaAPI}, arn.Batch: tagsOnly{l.batchAPI}}
+}
+
 // close ends the Lambda API's pulls and removes the functions'
 // environments, whose Runtime API servers go with berth (ECS tasks keep
 // running).
@@ -77,17 +96,18 @@ func (l launchers) close(ctx context.Context) error {
 	return l.lambdaRunner.Close(ctx)
 }
 
-// openLauncher returns the ECS and Lambda APIs and their runners on the
-// Docker Engine the configuration names, pulling from this berth's
-// registry on 127.0.0.1 at the port it listens on. It does not need the
-// engine to answer: until it does, calls that need it say so.
-func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, authority *auth.Authority, logStore *logs.Store, metrics prometheus.Registerer, log *slog.Logger) (launchers, error) {
-	if !cfg.Launcher.Enabled {
-		return launchers{}, nil
-	}
+// launcherBuilder returns what builds the launcher on the Docker Engine
+// the configuration names, pulling from this berth's registry on
+// 127.0.0.1 at the port it listens on; it does not need the engine to
+// answer (until it does, calls that need it say so). Each call builds a
+// new one,
+// with its own runners and nothing started (a replica that takes over
+// the launcher builds it again, as a restart does), sharing one engine
+// client and one set of Lambda metrics.
+func launcherBuilder(cfg *config.Config, store launcherStore, authority *auth.Authority, logStore *logs.Store, metrics prometheus.Registerer, log *slog.Logger) (func(context.Context) (launchers, error), error) {
 	_, port, err := net.SplitHostPort(cfg.Listen)
 	if err != nil || port == "" || port == "0" {
-		return launchers{}, fmt.Errorf("the engine pulls from 127.0.0.1 at the port berth listens on: listen on a fixed port (listen %q)", cfg.Listen)
+		return nil, fmt.Errorf("the engine pulls from 127.0.0.1 at the port berth listens on: listen on a fixed port (listen %q)", cfg.Listen)
 	}
 	opts := []docker.Option{docker.WithLogger(log)}
 	if cfg.Launcher.DockerHost != "" {
@@ -95,80 +115,90 @@ func openLauncher(ctx context.Context, cfg *config.Config, store launcherStore, 
 	}
 	engine, err := docker.New(opts...)
 	if err != nil {
-		return launchers{}, err
+		return nil, err
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return launchers{}, fmt.Errorf("the sidecar image is made of berth's executable: %w", err)
+		return nil, fmt.Errorf("the sidecar image is made of berth's executable: %w", err)
 	}
 	access := launchAccess{authority}
 	// The engine reaches the registry on loopback, where it allows plain
 	// HTTP.
 	images := launcher.Images{Registry: "127.0.0.1:" + port, Aliases: []string{cfg.Registry.Host}, Account: cfg.AWS.AccountID}
-	runner := ecs.NewRunner(engine, store, access, sidecar.NewImage(engine, exe), ecs.RunnerConfig{
-		AccountID:   cfg.AWS.AccountID,
-		Region:      cfg.AWS.Region,
-		Images:      images,
-		StateDir:    cfg.Launcher.StateDir,
-		SidecarPool: cfg.Launcher.SidecarPool,
-		Logs:        ecsLogs{logStore},
-		Log:         log,
-	})
-	api, err := ecs.New(ctx, store, runner, ecs.Config{
-		AccountID: cfg.AWS.AccountID,
-		Region:    cfg.AWS.Region,
-		Access:    access,
-		Services:  ecs.ServiceConfig{DeregistrationDelay: cfg.Launcher.DeregistrationDelay},
-		Log:       log,
+	// The metrics are registered once; in flight is the newest runner's.
+	var current atomic.Pointer[lambda.Runner]
+	lambdaMetrics, err := lambda.NewMetrics(metrics, func() map[string]int {
+		if r := current.Load(); r != nil {
+			return r.InFlight()
+		}
+		return nil
 	})
 	if err != nil {
-		return launchers{}, err
+		return nil, err
 	}
-	l := cfg.Launcher.Lambda
-	meter := lambda.NewMeter(store, log)
-	var lambdaMetrics *lambda.Metrics
-	lambdaRunner := lambda.NewRunner(engine, lambda.RunnerConfig{
-		Region:             cfg.AWS.Region,
-		Instance:           instance(cfg.DataDir),
-		AccountConcurrency: l.AccountConcurrency,
-		IdleTimeout:        l.IdleTimeout,
-		Logs:               lambdaLogs{logStore},
-		Observe: func(o lambda.Observation) {
-			lambdaMetrics.Observe(o)
-			meter.Observe(o)
-		},
-		Log: log,
-	})
-	if lambdaMetrics, err = lambda.NewMetrics(metrics, lambdaRunner.InFlight); err != nil {
-		return launchers{}, err
-	}
-	lambdaAPI := lambda.New(store, lambdaRunner, lambda.Config{
-		AccountID:          cfg.AWS.AccountID,
-		Region:             cfg.AWS.Region,
-		Images:             images,
-		Access:             access,
-		AccountConcurrency: l.AccountConcurrency,
-		RetryDelay:         l.RetryDelay,
-		URLHost:            l.URLHost,
-		Authenticate:       authority.AuthenticateAWS(lambda.SigningName),
-		Metrics:            lambdaMetrics,
-		Meter:              meter,
-		Prices:             lambda.Prices{RequestsPerMillion: l.Prices.RequestsPerMillion, GBSecondX86: l.Prices.GBSecondX86, GBSecondARM: l.Prices.GBSecondARM},
-		Log:                log,
-	})
-	batchAPI := batch.New(store, engine, batch.Config{
-		AccountID: cfg.AWS.AccountID,
-		Region:    cfg.AWS.Region,
-		Instance:  instance(cfg.DataDir),
-		Images:    images,
-		Access:    access,
-		Logs:      batchLogs{logStore},
-		StopGrace: cfg.Launcher.Batch.StopGrace,
-		Retention: cfg.Launcher.Batch.Retention,
-		HostCPUs:  runtime.NumCPU(),
-		Log:       log,
-	})
-	return launchers{api: api, runner: runner, lambdaAPI: lambdaAPI, lambdaRunner: lambdaRunner, meter: meter, batchAPI: batchAPI}, nil
+	return func(ctx context.Context) (launchers, error) {
+		runner := ecs.NewRunner(engine, store, access, sidecar.NewImage(engine, exe), ecs.RunnerConfig{
+			AccountID:   cfg.AWS.AccountID,
+			Region:      cfg.AWS.Region,
+			Images:      images,
+			StateDir:    cfg.Launcher.StateDir,
+			SidecarPool: cfg.Launcher.SidecarPool,
+			Logs:        ecsLogs{logStore},
+			Log:         log,
+		})
+		api, err := ecs.New(ctx, store, runner, ecs.Config{
+			AccountID: cfg.AWS.AccountID,
+			Region:    cfg.AWS.Region,
+			Access:    access,
+			Services:  ecs.ServiceConfig{DeregistrationDelay: cfg.Launcher.DeregistrationDelay},
+			Log:       log,
+		})
+		if err != nil {
+			return launchers{}, err
+		}
+		l := cfg.Launcher.Lambda
+		meter := lambda.NewMeter(store, log)
+		lambdaRunner := lambda.NewRunner(engine, lambda.RunnerConfig{
+			Region:             cfg.AWS.Region,
+			Instance:           instance(cfg.DataDir),
+			AccountConcurrency: l.AccountConcurrency,
+			IdleTimeout:        l.IdleTimeout,
+			Logs:               lambdaLogs{logStore},
+			Observe: func(o lambda.Observation) {
+				lambdaMetrics.Observe(o)
+				meter.Observe(o)
+			},
+			Log: log,
+		})
+		current.Store(lambdaRunner)
+		lambdaAPI := lambda.New(store, lambdaRunner, lambda.Config{
+			AccountID:          cfg.AWS.AccountID,
+			Region:             cfg.AWS.Region,
+			Images:             images,
+			Access:             access,
+			AccountConcurrency: l.AccountConcurrency,
+			RetryDelay:         l.RetryDelay,
+			URLHost:            l.URLHost,
+			Authenticate:       authority.AuthenticateAWS(lambda.SigningName),
+			Metrics:            lambdaMetrics,
+			Meter:              meter,
+			Prices:             lambda.Prices{RequestsPerMillion: l.Prices.RequestsPerMillion, GBSecondX86: l.Prices.GBSecondX86, GBSecondARM: l.Prices.GBSecondARM},
+			Log:                log,
+		})
+		batchAPI := batch.New(store, engine, batch.Config{
+			AccountID: cfg.AWS.AccountID,
+			Region:    cfg.AWS.Region,
+			Instance:  instance(cfg.DataDir),
+			Images:    images,
+			Access:    access,
+			Logs:      batchLogs{logStore},
+			StopGrace: cfg.Launcher.Batch.StopGrace,
+			Retention: cfg.Launcher.Batch.Retention,
+			HostCPUs:  runtime.NumCPU(),
+			Log:       log,
+		})
+		return launchers{api: api, runner: runner, lambdaAPI: lambdaAPI, lambdaRunner: lambdaRunner, meter: meter, batchAPI: batchAPI}, nil
+	}, nil
 }
 
 // instance names this berth on the engine by its data directory, so that

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -239,10 +240,6 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	logStore := newLogStore(cfg, store, log)
-	launch, err := openLauncher(ctx, cfg, store, authority, logStore, metrics.Registry(), log)
-	if err != nil {
-		return fmt.Errorf("launcher: %w", err)
-	}
 	uiConfig := ui.Config{
 		Access:         authority,
 		Previews:       previews,
@@ -253,12 +250,27 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		SecureCookies:  cfg.UI.SecureCookies,
 		Log:            log,
 	}
-	if launch.runner != nil { // else the launcher's pages say it is off
-		uiConfig.Tasks, uiConfig.TaskDefinitions = launch.runner, launch.api
-		uiConfig.Functions = launch.lambdaAPI
-		uiConfig.Services = launch.api
-		uiConfig.Batch = launch.batchAPI
+	// The launcher runs here for good on an index of its own; on one
+	// that replicas share, on the replica holding its seat.
+	var launch launchers
+	var seat *launcherSeat
+	if cfg.Launcher.Enabled {
+		build, err := launcherBuilder(cfg, store, authority, logStore, metrics.Registry(), log)
+		if err != nil {
+			return fmt.Errorf("launcher: %w", err)
+		}
+		if shared, ok := store.(seatIndex); ok {
+			base := uiConfig
+			pages := func(l launchers) (*ui.UI, error) { return ui.New(store, l.uiConfig(base)) }
+			if seat, err = newLauncherSeat(ctx, cfg, shared, build, pages, authority.AuthenticateAWS, log); err != nil {
+				return fmt.Errorf("launcher: %w", err)
+			}
+			uiConfig.LauncherElsewhere = true
+		} else if launch, err = build(ctx); err != nil {
+			return fmt.Errorf("launcher: %w", err)
+		}
 	}
+	uiConfig = launch.uiConfig(uiConfig) // else the launcher's pages say it is off
 	webUI, err := ui.New(store, uiConfig)
 	if err != nil {
 		return err
@@ -272,12 +284,17 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	// The launcher's services have no resource policies, but their
-	// resources' tags are what aws:ResourceTag/<key> conditions test.
-	// The authority reads resources only once requests come.
+	// Logs and the launcher's services have no resource policies, but
+	// their resources' tags are what aws:ResourceTag/<key> conditions
+	// test. The authority reads resources only once requests come.
 	resources[arn.Logs] = tagsOnly{logsAPI}
 	if launch.api != nil {
-		resources[arn.ECS], resources[arn.Lambda], resources[arn.Batch] = tagsOnly{launch.api}, tagsOnly{launch.lambdaAPI}, tagsOnly{launch.batchAPI}
+		maps.Copy(resources, launch.resourcePolicies())
+	}
+	if seat != nil {
+		for _, service := range []string{arn.ECS, arn.Lambda, arn.Batch} {
+			resources[service] = seat.tagger(service)
+		}
 	}
 
 	// Routes: each component registers its own. The AWS APIs register on
@@ -287,6 +304,9 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	front := awsjson.NewFront(mux, authority.AuthenticateAWS, log)
 	api.Register(front)
 	launch.Register(front)
+	if seat != nil {
+		seat.Register(front, mux) // the launcher's calls and pages
+	}
 	logsAPI.Register(front)
 	reg.Register(mux)
 	authority.Register(mux) // the Docker token endpoint
@@ -308,6 +328,9 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		loops = append(loops, untilDone(once(store, "lifecycle", func(ctx context.Context) { runner.Schedule(ctx, cfg.Lifecycle.Interval) })))
 	}
 	loops = append(loops, launch.loops()...)
+	if seat != nil {
+		loops = append(loops, seat.Run)
+	}
 	if cfg.GC.Interval > 0 {
 		loops = append(loops, untilDone(once(store, "gc", func(ctx context.Context) { collector.Schedule(ctx, cfg.GC.Interval) })))
 	}

@@ -29,8 +29,9 @@ type Front struct {
 	mux          *http.ServeMux
 	authenticate func(signingName string) Authenticator
 	log          *slog.Logger
-	json         map[string]jsonService // by target prefix
-	paths        map[string]bool        // REST path prefixes claimed
+	json         map[string]jsonService  // by target prefix
+	paths        map[string]*RESTService // REST path prefixes claimed, by the first claimant
+	passed       map[string]http.Handler // JSON target prefixes handed on (see Pass)
 }
 
 // jsonService is a registered JSON service with its authenticator.
@@ -48,7 +49,7 @@ func NewFront(mux *http.ServeMux, authenticate func(signingName string) Authenti
 	if log == nil {
 		log = slog.Default()
 	}
-	f := &Front{mux: mux, authenticate: authenticate, log: log, json: map[string]jsonService{}, paths: map[string]bool{}}
+	f := &Front{mux: mux, authenticate: authenticate, log: log, json: map[string]jsonService{}, paths: map[string]*RESTService{}, passed: map[string]http.Handler{}}
 	mux.Handle("/{$}", jsonRouter{f})
 	return f
 }
@@ -79,8 +80,8 @@ func (f *Front) REST(svc *RESTService) {
 	authenticate := f.authenticator(svc.name)
 	for _, rt := range svc.routes {
 		f.mux.Handle(rt.pattern, &restHandler{svc: svc, route: rt, authenticate: authenticate})
-		if !f.paths[rt.prefix] {
-			f.paths[rt.prefix] = true
+		if f.paths[rt.prefix] == nil {
+			f.paths[rt.prefix] = svc
 			f.mux.Handle(rt.prefix, unknownREST{svc})
 		}
 	}
@@ -100,6 +101,10 @@ func (j jsonRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	prefix, action, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	if h := j.f.passed[prefix]; h != nil {
+		h.ServeHTTP(w, r)
+		return
+	}
 	s, ok := j.f.json[prefix]
 	if !ok || action == "" {
 		j.refuse(ctx, w, awserr.Errorf(awserr.UnknownOperationException, "The X-Amz-Target header does not name an operation berth serves."))

@@ -126,6 +126,11 @@ type Launcher struct {
 	// a task (lets its requests in flight finish) before stopping it;
 	// 0: 10 s.
 	DeregistrationDelay time.Duration `yaml:"deregistrationDelay"`
+	// ReplicaAddress is the URL ("http://10.0.0.5:5000") at which the
+	// other replicas sharing a PostgreSQL index reach this one, to hand it
+	// the launcher's calls while it runs the launcher; empty: this host's
+	// name (or the address berth listens on, when it names one) and port.
+	ReplicaAddress string `yaml:"replicaAddress"`
 	// Lambda configures Lambda functions (served when the launcher is).
 	Lambda Lambda `yaml:"lambda"`
 	// Batch configures AWS Batch jobs (served when the launcher is).

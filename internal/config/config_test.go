@@ -315,6 +315,7 @@ var envValues = map[string]string{
 	"BERTH_LAUNCHER_DOCKER_HOST":                        "tcp://127.0.0.1:2375",
 	"BERTH_LAUNCHER_STATE_DIR":                          "/env/launcher",
 	"BERTH_LAUNCHER_SIDECAR_POOL":                       "5",
+	"BERTH_LAUNCHER_REPLICA_ADDRESS":                    "http://10.0.0.5:5000",
 	"BERTH_LAUNCHER_DEREGISTRATION_DELAY":               "4s",
 	"BERTH_LAUNCHER_LAMBDA_ACCOUNT_CONCURRENCY":         "30",
 	"BERTH_LAUNCHER_LAMBDA_IDLE_TIMEOUT":                "2m",
