@@ -291,6 +291,7 @@ func TestScanOnPush(t *testing.T) {
 		t.Fatal(err)
 	}
 	go restarted.Run(ctx, 1)
+	go restarted.Resume(ctx, time.Hour)
 	waitStatus(t, func() string { return status(scratch) }, scanner.StatusUnsupported)
 }
 

@@ -13,6 +13,14 @@
 // loaded, loading the new data first when they differ, so an import
 // applies to the next scan of every process sharing the index. Each scan
 // records the generation it was matched with.
+//
+// Several processes may share the index (berth replicas on PostgreSQL).
+// Each scans the images queued through it (Run), and an image is scanned
+// or re-matched by one process at a time, under the image's claim in the
+// index (metadata.Claim); a scan another process finished is not run
+// again. Resuming the scans left unfinished by any process and
+// re-matching the stored scans with new data (Rescan) is work that must
+// run once: the caller runs it on one process at a time.
 package scanner
 
 import (
@@ -270,34 +278,105 @@ func (s *Scanner) done(j job) {
 	s.mu.Unlock()
 }
 
-// Run scans queued images with workers goroutines until ctx ends. Scans
-// left PENDING or IN_PROGRESS by an earlier run (a restart, a full queue)
-// are queued again first. It returns once every goroutine it started has,
-// so the index may be closed after it.
+// Run scans the images queued in this process with workers goroutines
+// until ctx ends: those asked for through it (Enqueue, OnPush) and those
+// Resume found. An image is scanned under its claim in the index (see
+// claim), so that of the processes sharing the index one scans it, and
+// only while its scan is unfinished: a scan another process finished
+// since it was queued is not run again. It returns once every goroutine
+// it started has, so the index may be closed after it.
 func (s *Scanner) Run(ctx context.Context, workers int) {
 	var wg sync.WaitGroup
-	wg.Go(func() { s.resume(ctx) })
 	for range max(workers, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				select {
 				case <-ctx.Done():
 					return
 				case j := <-s.queue:
-					if _, err := s.Scan(ctx, j.repo, j.dgst); err != nil && ctx.Err() == nil {
-						s.log.ErrorContext(ctx, "scan failed", "repository", j.repo, "digest", j.dgst, "err", err)
-					}
+					s.scanQueued(ctx, j)
 					s.done(j)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }
 
-// resume queues the unfinished scans of an earlier run.
+// scanQueued scans image j if its scan is still unfinished and no other
+// process is scanning it.
+func (s *Scanner) scanQueued(ctx context.Context, j job) {
+	_, err := s.claim(ctx, j, func(ctx context.Context, sc metadata.Scan) error {
+		if sc.Status != StatusPending && sc.Status != StatusInProgress {
+			return nil // finished elsewhere since it was queued
+		}
+		_, err := s.Scan(ctx, j.repo, j.dgst)
+		return err
+	})
+	if err != nil && ctx.Err() == nil && !errors.Is(err, metadata.ErrScanUnknown) {
+		s.log.ErrorContext(ctx, "scan failed", "repository", j.repo, "digest", j.dgst, "err", err)
+	}
+}
+
+// claim runs fn with the scan of image j, read afresh, while this process
+// holds the image's claim in the index: processes sharing the index (the
+// replicas on PostgreSQL) scan or re-match an image one at a time, and a
+// process that dies mid-scan loses its claim with its connection, so
+// that the next Resume anywhere takes the scan over. It reports false,
+// without running fn, when another process holds the claim; the error is
+// fn's or the index's (metadata.ErrScanUnknown when the image has no
+// scan any more).
+func (s *Scanner) claim(ctx context.Context, j job, fn func(context.Context, metadata.Scan) error) (bool, error) {
+	var err error
+	ran, cerr := metadata.Claim(ctx, s.store, "scan:"+j.repo+"@"+j.dgst.String(), func(ctx context.Context) {
+		var sc metadata.Scan
+		if sc, err = s.store.Scan(ctx, j.repo, j.dgst); err == nil {
+			err = fn(ctx, sc)
+		}
+	})
+	if cerr != nil {
+		return ran, cerr
+	}
+	return ran, err
+}
+
+// Resume queues, at once and then every interval until ctx ends, the
+// unfinished scans (PENDING or IN_PROGRESS) in the index that are not
+// queued here: those a restart or a full queue left, and those of a
+// process sharing the index that died mid-scan. Run scans them unless
+// another process holds them, so Resume is the work that must run once
+// among the processes sharing the index (see Rescan), and interval is
+// how long a dead process's scan waits for another to take it over.
+func (s *Scanner) Resume(ctx context.Context, interval time.Duration) {
+	every(ctx, interval, func() { s.resume(ctx) })
+}
+
+// Rescan is the scanner's work that must run once however many processes
+// share the index, until ctx ends: resuming the unfinished scans every
+// resumeEvery (Resume) and re-matching the stored scans when the
+// vulnerability data changes, checked every reloadEvery (Watch).
+func (s *Scanner) Rescan(ctx context.Context, resumeEvery, reloadEvery time.Duration) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Resume(ctx, resumeEvery) })
+	s.Watch(ctx, reloadEvery)
+	wg.Wait()
+}
+
+// every runs fn at once and then every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		fn()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// resume queues the unfinished scans not queued here.
 func (s *Scanner) resume(ctx context.Context) {
 	repo, dgst := "", digest.Digest("")
 	for {
@@ -321,6 +400,7 @@ func (s *Scanner) resume(ctx context.Context) {
 			select {
 			case s.queue <- j:
 			case <-ctx.Done():
+				s.done(j)
 				return
 			}
 		}
@@ -537,20 +617,43 @@ func (s *Scanner) Reload(ctx context.Context) (rescanned int, err error) {
 			if sc.VulnDBGeneration >= db.generation {
 				continue // scanned with this data already
 			}
-			var pkgs []vulndb.Package
-			if err := json.Unmarshal([]byte(sc.Inventory), &pkgs); err != nil {
-				continue
-			}
-			if _, err := s.record(ctx, sc, pkgs); err != nil && !errors.Is(err, metadata.ErrManifestUnknown) {
+			n, err := s.rematch(ctx, job{sc.Repository, sc.Digest}, db.generation)
+			if err != nil {
 				return rescanned, err
 			}
-			rescanned++
+			rescanned += n
 		}
 		if len(page) < 500 {
 			s.rematched.Store(db.generation)
 			return rescanned, nil
 		}
 	}
+}
+
+// rematch re-matches the complete scan of image j, if it was matched with
+// data older than generation, under the image's claim (see claim): a scan
+// running elsewhere is left to record its own result, which it matches
+// with the newest data. It returns how many scans it re-matched, 0 or 1.
+func (s *Scanner) rematch(ctx context.Context, j job, generation int64) (int, error) {
+	n := 0
+	_, err := s.claim(ctx, j, func(ctx context.Context, sc metadata.Scan) error {
+		if sc.Status != StatusComplete || sc.VulnDBGeneration >= generation {
+			return nil // scanned again since it was listed
+		}
+		var pkgs []vulndb.Package
+		if err := json.Unmarshal([]byte(sc.Inventory), &pkgs); err != nil {
+			return nil
+		}
+		if _, err := s.record(ctx, sc, pkgs); err != nil {
+			return err
+		}
+		n = 1
+		return nil
+	})
+	if errors.Is(err, metadata.ErrManifestUnknown) || errors.Is(err, metadata.ErrScanUnknown) {
+		return 0, nil // the image is gone
+	}
+	return n, err
 }
 
 // reload loads the database again if the index has a newer generation or

@@ -320,8 +320,11 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		// The retention sweep deletes from the shared index: one replica at a time.
 		untilDone(once(store, "log-retention", func(ctx context.Context) { logStore.Run(ctx) })),
 		untilDone(replicator.Run),
+		// Each replica scans what was pushed through it; resuming the scans
+		// any replica left unfinished and re-matching them all with new
+		// data is work for one replica at a time.
 		untilDone(func(ctx context.Context) { scan.Run(ctx, cfg.Scanning.Workers) }),
-		untilDone(func(ctx context.Context) { scan.Watch(ctx, cfg.Scanning.ReloadInterval) }),
+		untilDone(once(store, "rescan", func(ctx context.Context) { scan.Rescan(ctx, leaseRetry, cfg.Scanning.ReloadInterval) })),
 		untilDone(func(ctx context.Context) { webUI.Run(ctx, 15*time.Minute) }),
 	}
 	if cfg.Lifecycle.Interval > 0 {
