@@ -5,7 +5,9 @@
 // (manifests, index children, blobs the destination lacks, tags) with
 // go-containerregistry, retrying with back-off. A push is acknowledged
 // before it is replicated; the queue survives restarts. Deletes are not
-// replicated, as on ECR.
+// replicated, as on ECR. Replicas sharing the index all work the queue,
+// and each queued copy is claimed in the index (metadata.Claim), so that
+// one replica makes it.
 //
 // A destination is another berth (or any OCI registry) named in config:
 // ECR's {region, registryId} pair picks the entry with that region and
@@ -200,7 +202,9 @@ func (r *Replicator) Pushed(ctx context.Context, repo string, dgst digest.Digest
 }
 
 // Run copies queued images until ctx ends: what is due, oldest first, one
-// at a time, then waits for a push or the poll interval.
+// at a time, then waits for a push or the poll interval. Every replica
+// sharing the index runs it: each image is copied to each destination by
+// one of them (see claimed).
 func (r *Replicator) Run(ctx context.Context) {
 	t := time.NewTicker(r.cfg.Poll)
 	defer t.Stop()
@@ -216,20 +220,54 @@ func (r *Replicator) Run(ctx context.Context) {
 	}
 }
 
-// RunOnce attempts the replications due now and returns how many it tried.
+// RunOnce attempts the replications due now and returns how many it tried:
+// not those another replica sharing the index is attempting, or attempted
+// since they were listed.
 func (r *Replicator) RunOnce(ctx context.Context) int {
 	due, err := r.store.DueReplications(ctx, r.cfg.Now(), 32)
 	if err != nil {
 		r.cfg.Log.WarnContext(ctx, "reading the replication queue", "err", err)
 		return 0
 	}
+	tried := 0
 	for _, job := range due {
 		if ctx.Err() != nil {
 			return 0
 		}
-		r.attempt(ctx, job)
+		if r.claimed(ctx, job) {
+			tried++
+		}
 	}
-	return len(due)
+	return tried
+}
+
+// claimed attempts job under its claim in the index, so that of the
+// replicas sharing the index one at a time copies an image to a
+// destination, and only if, read again under the claim, it is still due:
+// another replica may have attempted it since it was listed. A replica
+// that dies mid-copy loses the claim with its connection, and the job,
+// still due, goes to the next replica to read the queue. It reports
+// whether it attempted the job.
+func (r *Replicator) claimed(ctx context.Context, job metadata.Replication) bool {
+	tried := false
+	name := "replication:" + job.Destination + ":" + job.Repository + "@" + job.Digest.String()
+	_, err := metadata.Claim(ctx, r.store, name, func(ctx context.Context) {
+		rs, err := r.store.ReplicationStatuses(ctx, job.Repository, job.Digest)
+		if err != nil {
+			r.cfg.Log.WarnContext(ctx, "reading a replication", "repository", job.Repository, "digest", job.Digest, "destination", job.Destination, "err", err)
+			return
+		}
+		for _, cur := range rs {
+			if cur.Destination == job.Destination && cur.Status == metadata.ReplicationInProgress && !cur.Due.After(r.cfg.Now()) {
+				r.attempt(ctx, cur)
+				tried = true
+			}
+		}
+	})
+	if err != nil && ctx.Err() == nil {
+		r.cfg.Log.WarnContext(ctx, "claiming a replication", "repository", job.Repository, "digest", job.Digest, "destination", job.Destination, "err", err)
+	}
+	return tried
 }
 
 // attempt copies one queued image and records the outcome: COMPLETE, or a
