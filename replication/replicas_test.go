@@ -103,14 +103,12 @@ func TestReplicasCopyEachImageOnce(t *testing.T) {
 	}
 	for _, d := range pushed {
 		for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-			mu.Lock()
-			n := puts[d.String()]
-			mu.Unlock()
-			if n > 0 {
+			rs, err := index.ReplicationStatuses(t.Context(), "app", d)
+			if err == nil && len(rs) == 1 && rs[0].Status == metadata.ReplicationComplete {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("image %s never reached the destination", d)
+				t.Fatalf("replication of %s: %+v, %v; want COMPLETE", d, rs, err)
 			}
 		}
 	}
