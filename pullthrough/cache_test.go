@@ -37,6 +37,7 @@ type server struct {
 	restart   func()   // replaces reg by a new one over the same stores
 	blobGets  sync.Map // digest → *atomic.Int64
 	manifests atomic.Int64
+	heads     atomic.Int64 // manifest HEADs: a cache's re-checks
 }
 
 func (s *server) host() string { return strings.TrimPrefix(s.URL, "http://") }
@@ -80,6 +81,9 @@ func newServer(t testing.TB, cfg registry.Config, user, password string) *server
 		}
 		if strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodGet {
 			s.manifests.Add(1)
+		}
+		if strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodHead {
+			s.heads.Add(1)
 		}
 		s.reg.ServeHTTP(w, r)
 	}))

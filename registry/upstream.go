@@ -143,7 +143,11 @@ func (reg *Registry) cachedManifest(ctx context.Context, repo, ref string, store
 	now := reg.config.Now()
 	var src Source
 	if lookupErr == nil {
-		if byDigest || !reg.cache.due(ctx, repo, ref, stored.PushedAt, now) {
+		if byDigest {
+			return stored, nil
+		}
+		last, due := reg.cache.due(ctx, repo, ref, stored.PushedAt, now)
+		if !due {
 			return stored, nil
 		}
 		// A re-check needs a rule and the right to import; without
@@ -153,7 +157,9 @@ func (reg *Registry) cachedManifest(ctx context.Context, repo, ref string, store
 		if src, err = reg.source(ctx, repo); err != nil || src == nil {
 			return stored, nil
 		}
-		reg.markChecked(ctx, repo, ref, now)
+		if !reg.claimCheck(ctx, repo, ref, last, now) {
+			return stored, nil // another replica compares it, or just has
+		}
 		d, err := src.Head(ctx, ref)
 		switch {
 		case err != nil:
@@ -280,10 +286,11 @@ func parseRef(ref string) (digest.Digest, bool) {
 }
 
 // due reports whether tag of repo, cached since pushedAt, should be
-// compared with the upstream again at now. The upstream's record is read
-// only when this process's memo says it is due: another replica, or this
-// one before a restart, may have checked since.
-func (c *cache) due(ctx context.Context, repo, tag string, pushedAt, now time.Time) bool {
+// compared with the upstream again at now, and when it was last compared
+// as far as this process knows. The upstream's record is read only when
+// this process's memo says it is due: another replica, or this one before
+// a restart, may have checked since.
+func (c *cache) due(ctx context.Context, repo, tag string, pushedAt, now time.Time) (last time.Time, due bool) {
 	key := repo + ":" + tag
 	c.mu.Lock()
 	last, ok := c.checked[key]
@@ -292,13 +299,13 @@ func (c *cache) due(ctx context.Context, repo, tag string, pushedAt, now time.Ti
 		last = pushedAt
 	}
 	if now.Sub(last) < c.interval {
-		return false
+		return last, false
 	}
 	if at, err := c.upstream.Checked(ctx, repo, tag); err == nil && at.After(last) {
 		c.memo(repo, tag, at)
 		last = at
 	}
-	return now.Sub(last) >= c.interval
+	return last, now.Sub(last) >= c.interval
 }
 
 // memo notes in this process that tag of repo was compared with the
@@ -307,6 +314,30 @@ func (c *cache) memo(repo, tag string, at time.Time) {
 	c.mu.Lock()
 	c.checked[repo+":"+tag] = at
 	c.mu.Unlock()
+}
+
+// claimCheck records that tag of repo, last compared with the upstream at
+// last as far as this process knows, is compared at now, and reports
+// whether this process is to compare it: not when, read again under the
+// tag's claim in the index (metadata.Claim), another replica sharing the
+// index has compared it since, nor while another holds the claim. So of
+// the replicas whose pulls find a tag due at once, one asks the upstream
+// and the others serve the cached copy, as the pulls within one process
+// do.
+func (reg *Registry) claimCheck(ctx context.Context, repo, tag string, last, now time.Time) bool {
+	mine := false
+	_, err := metadata.Claim(ctx, reg.store, "pullthrough-check:"+repo+":"+tag, func(ctx context.Context) {
+		if at, err := reg.cache.upstream.Checked(ctx, repo, tag); err == nil && at.After(last) {
+			reg.cache.memo(repo, tag, at)
+			return
+		}
+		reg.markChecked(ctx, repo, tag, now)
+		mine = true
+	})
+	if err != nil {
+		reg.log.WarnContext(ctx, "claiming an upstream check", "repository", repo, "tag", tag, "err", err)
+	}
+	return mine
 }
 
 // markChecked records that tag of repo was compared with the upstream at
