@@ -2,6 +2,7 @@ package scanner_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to cut a replica off
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/pgtest"
@@ -170,50 +172,74 @@ func TestReplicasScanEachImageOnce(t *testing.T) {
 
 // A replica that stops mid-scan leaves the scan IN_PROGRESS; the other
 // replicas, sweeping for unfinished scans, leave it alone while its
-// holder lives and take it over once the holder has stopped.
+// holder lives and take it over once the holder is gone: shut down, or
+// cut off from PostgreSQL as a replica killed outright is (its server
+// ends its connections, and with them its claims, while the holder itself
+// has not noticed yet).
 func TestScanTakenOverFromStoppedReplica(t *testing.T) {
-	dsn := pgtest.Shared(t).NewDatabase(t)
-	fs, err := filesystem.New(filepath.Join(t.TempDir(), "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := &starts{by: map[digest.Digest][]int{}, sweeps: map[int]int{}}
-	setup, err := postgres.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer setup.Close()
-	d := scannertest.PutDebianImage(t, setup, fs, "app", "stuck")
-	stuck := &stuckBlobs{Driver: fs, reached: make(chan struct{}, 1)}
-	holder := startReplica(t, dsn, 0, st, stuck)
-	if err := holder.scan.Enqueue(t.Context(), "app", d); err != nil {
-		t.Fatal(err)
-	}
-	<-stuck.reached // the holder is reading the layer
+	for _, tc := range []struct {
+		name string
+		gone func(t *testing.T, holder *replica, dsn string)
+	}{
+		{"shut down", func(t *testing.T, holder *replica, _ string) { holder.stop() }},
+		{"cut off", func(t *testing.T, _ *replica, dsn string) {
+			db, err := sql.Open("pgx", dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var n int
+			if err := db.QueryRowContext(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'holder'`).Scan(&n); err != nil || n == 0 {
+				t.Fatalf("ending the holder's connections: %d, %v", n, err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dsn := pgtest.Shared(t).NewDatabase(t)
+			fs, err := filesystem.New(filepath.Join(t.TempDir(), "blobs"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := &starts{by: map[digest.Digest][]int{}, sweeps: map[int]int{}}
+			setup, err := postgres.Open(t.Context(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer setup.Close()
+			d := scannertest.PutDebianImage(t, setup, fs, "app", "stuck")
+			stuck := &stuckBlobs{Driver: fs, reached: make(chan struct{}, 1)}
+			holder := startReplica(t, dsn+"&application_name=holder", 0, st, stuck)
+			if err := holder.scan.Enqueue(t.Context(), "app", d); err != nil {
+				t.Fatal(err)
+			}
+			<-stuck.reached // the holder is reading the layer
 
-	others := []*replica{startReplica(t, dsn, 1, st, fs), startReplica(t, dsn, 2, st, fs)}
-	for swept := false; !swept; time.Sleep(10 * time.Millisecond) {
-		st.mu.Lock()
-		swept = st.sweeps[1] >= 3 && st.sweeps[2] >= 3
-		st.mu.Unlock()
-	}
-	if sc, err := setup.Scan(t.Context(), "app", d); err != nil || sc.Status != scanner.StatusInProgress {
-		t.Fatalf("while its holder lives the scan is %s, %v; want IN_PROGRESS", sc.Status, err)
-	}
-	st.mu.Lock()
-	if by := st.by[d]; len(by) != 1 || by[0] != 0 {
-		t.Errorf("while its holder lives, scans begun by replicas %v; want only the holder, 0", by)
-	}
-	st.mu.Unlock()
+			others := []*replica{startReplica(t, dsn, 1, st, fs), startReplica(t, dsn, 2, st, fs)}
+			for swept := false; !swept; time.Sleep(10 * time.Millisecond) {
+				st.mu.Lock()
+				swept = st.sweeps[1] >= 3 && st.sweeps[2] >= 3
+				st.mu.Unlock()
+			}
+			if sc, err := setup.Scan(t.Context(), "app", d); err != nil || sc.Status != scanner.StatusInProgress {
+				t.Fatalf("while its holder lives the scan is %s, %v; want IN_PROGRESS", sc.Status, err)
+			}
+			st.mu.Lock()
+			if by := st.by[d]; len(by) != 1 || by[0] != 0 {
+				t.Errorf("while its holder lives, scans begun by replicas %v; want only the holder, 0", by)
+			}
+			st.mu.Unlock()
 
-	holder.stop()
-	if sc, err := setup.Scan(t.Context(), "app", d); err != nil || sc.Status != scanner.StatusInProgress {
-		t.Fatalf("after its holder stopped the scan is %s, %v; want it left IN_PROGRESS", sc.Status, err)
-	}
-	waitComplete(t, others[0].store, "app", d)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if by := st.by[d]; len(by) != 2 || by[1] == 0 {
-		t.Errorf("scans begun by replicas %v; want the holder's and then one other's", by)
+			tc.gone(t, holder, dsn)
+			waitComplete(t, others[0].store, "app", d)
+			holder.stop() // a holder cut off ends its scan without recording it
+			if sc, err := setup.Scan(t.Context(), "app", d); err != nil || sc.Status != scanner.StatusComplete {
+				t.Errorf("after the holder stopped the scan is %s, %v; want COMPLETE", sc.Status, err)
+			}
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			if by := st.by[d]; len(by) != 2 || by[1] == 0 {
+				t.Errorf("scans begun by replicas %v; want the holder's and then one other's", by)
+			}
+		})
 	}
 }
