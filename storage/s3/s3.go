@@ -574,18 +574,14 @@ func (d *Driver) Abort(ctx context.Context, u storage.Upload) error {
 	return nil
 }
 
-// Open implements storage.Driver. The object is read lazily; Stat finds out
-// now whether it exists.
+// Open implements storage.Driver. It starts the GET of the whole object,
+// which finds out whether it exists; see object.
 func (d *Driver) Open(ctx context.Context, location string) (storage.File, error) {
-	obj, err := d.client.GetObject(ctx, d.cfg.Bucket, location, minio.GetObjectOptions{})
+	o, err := d.openObject(ctx, location)
 	if err != nil {
-		return nil, d.fail("opening blob", err)
+		return nil, err
 	}
-	if _, err := obj.Stat(); err != nil {
-		obj.Close()
-		return nil, d.fail("opening blob", err)
-	}
-	return obj, nil
+	return o, nil
 }
 
 // Delete implements storage.Driver.
