@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -135,13 +137,38 @@ func (w *contentWriter) Write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
-// ReadFrom keeps the response's own ReadFrom, which sends a file with
-// sendfile.
+// ReadFrom sends a file with the response's own ReadFrom, which uses
+// sendfile. Any other source (an S3 object's body) it copies through a
+// buffer of copyBufSize: the response's ReadFrom would copy it 32 KiB at a
+// time, a read and a write system call for each.
 func (w *contentWriter) ReadFrom(src io.Reader) (int64, error) {
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok && !w.failed {
+	if w.failed {
+		return io.Copy(io.Discard, src) // ServeContent's plain-text message
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok && isFile(src) {
 		return rf.ReadFrom(src)
 	}
-	return io.Copy(struct{ io.Writer }{w}, src)
+	bufp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bufp)
+	return io.CopyBuffer(struct{ io.Writer }{w.ResponseWriter}, src, *bufp)
+}
+
+// copyBufSize is the buffer contentWriter copies a blob that is not a
+// file through. Measured with BenchmarkPullLayerS3 (64 MiB layer, MinIO in
+// the same 2 cores): see docs/benchmarks.md.
+const copyBufSize = 256 << 10
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// isFile reports whether r is a file, or the part of one that
+// http.ServeContent sends (an *io.LimitedReader of it), which the kernel
+// can send by itself.
+func isFile(r io.Reader) bool {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		r = lr.R
+	}
+	_, ok := r.(*os.File)
+	return ok
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
