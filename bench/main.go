@@ -79,8 +79,17 @@ func main() {
 	flag.StringVar(&cfg.minioBin, "minio-bin", "", "the minio program for the S3 part (empty: minio in PATH, then in the Go bin directory)")
 	flag.IntVar(&cfg.commitGiB, "commit-gib", 1, "S3 part: push one blob of this many GiB and time its final PUT (0 skips it; it writes the blob to MinIO twice, once per registry)")
 	fileServer := flag.String("internal-file-server", "", "internal: run as the minimal yardstick server over this dir")
-	fileListen := flag.String("internal-listen", "", "internal: address for -internal-file-server")
+	fileListen := flag.String("internal-listen", "", "internal: address for -internal-file-server and -internal-s3-proxy")
+	s3Proxy := flag.String("internal-s3-proxy", "", "internal: run as the minimal S3 proxy over this bucket")
 	flag.Parse()
+
+	if *s3Proxy != "" {
+		if err := serveS3Proxy(*s3Proxy, *fileListen); err != nil {
+			fmt.Fprintln(os.Stderr, "bench S3 proxy:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	if *fileServer != "" {
 		if err := serveFiles(*fileServer, *fileListen); err != nil {

@@ -30,7 +30,7 @@ type metric struct {
 	format      string  // printf verb for one value
 	lowerBetter bool    // latency and memory
 	target      float64 // ratio berth/Distribution to meet; 0 means none
-	vals        [4][]float64
+	vals        [5][]float64
 	cpu         *metric // server CPU seconds per measurement of this scenario
 }
 

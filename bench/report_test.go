@@ -47,6 +47,9 @@ func fixtureRun() (config, machineInfo, *results, *s3Results) {
 			s3.pullCPU.add(i, 0.5+float64(i)/4)
 			s3.pullMinio.add(i, 1.5+float64(i)/4)
 		}
+		s3.pull.add(pullProxy, float64(185+r))
+		s3.pullCPU.add(pullProxy, 0.9)
+		s3.pullMinio.add(pullProxy, 2.1)
 	}
 	s3.commit = [2]commitResult{
 		{ran: true, ms: 12.5, pushMiBs: 150, uploadID: "u1", objects: 1, stored: 1 << 30, size: 1 << 30},

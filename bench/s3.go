@@ -46,6 +46,7 @@ const (
 	pullDirect   = 1
 	pullStream   = 2
 	pullDist     = 3
+	pullProxy    = 4 // the yardstick of the streamed pull (s3proxy.go)
 )
 
 // s3Rig is what the S3 part measures: one MinIO, berth over bucket A
@@ -54,6 +55,7 @@ const (
 type s3Rig struct {
 	minio                    *minioServer
 	berth, redirecting, dist *server
+	proxy                    *server // the minimal proxy over bucket A
 }
 
 // startS3Rig starts MinIO, creates the buckets the registries do not
@@ -90,6 +92,10 @@ func startS3Rig(ctx context.Context, cfg config, root string) (rig *s3Rig, err e
 		return nil, fmt.Errorf("start Distribution on MinIO: %w", err)
 	}
 	rig.dist.reg.blobHost = m.Endpoint
+	if rig.proxy, err = startS3Proxy(ctx, mkdir(root, "proxy"), m, bucketBerth); err != nil {
+		return nil, fmt.Errorf("start the minimal S3 proxy: %w", err)
+	}
+	logf("%s ready at %s (pid %d)", rig.proxy.label, rig.proxy.base, rig.proxy.cmd.Process.Pid)
 	for _, s := range rig.registries() {
 		logf("%s ready at %s (pid %d)", s.label, s.base, s.cmd.Process.Pid)
 		if err := warmUp(ctx, s); err != nil {
@@ -119,6 +125,9 @@ func (rig *s3Rig) stop(ctx context.Context, failed bool) {
 		}
 	}
 	regs := rig.registries()
+	if rig.proxy != nil {
+		regs = append(regs, rig.proxy)
+	}
 	for i := len(regs) - 1; i >= 0; i-- {
 		regs[i].stop()
 		tail(regs[i].label, regs[i].logTail(40))
@@ -262,12 +271,18 @@ func (rig *s3Rig) measurePull(ctx context.Context, cfg config, pullImage *image,
 	directClient := newRegClient(rig.minio.base())
 	defer directClient.close()
 	directClient.blobHost = rig.minio.Endpoint
-	slots := []*server{rig.redirecting, nil, rig.berth, rig.dist}
+	proxyClient := newRegClient(rig.proxy.base)
+	defer proxyClient.close()
+	slots := []*server{rig.redirecting, nil, rig.berth, rig.dist, rig.proxy}
 	pullOnce := func(ctx context.Context, i int) (int64, error) {
-		if i == pullDirect {
+		if i == pullDirect || i == pullProxy {
 			var total int64
 			for _, b := range direct {
-				n, err := directClient.fetchBlob(ctx, b.url, b.d)
+				c, u := directClient, b.url
+				if i == pullProxy {
+					c, u = proxyClient, rig.proxy.base+"/"+b.key
+				}
+				n, err := c.fetchBlob(ctx, u, b.d)
 				total += n
 				if err != nil {
 					return total, err
@@ -277,13 +292,13 @@ func (rig *s3Rig) measurePull(ctx context.Context, cfg config, pullImage *image,
 		}
 		return slots[i].reg.pullImage(ctx, pullImage)
 	}
-	who := []int{pullRedirect, pullDirect, pullStream, pullDist}
+	who := []int{pullRedirect, pullDirect, pullStream, pullDist, pullProxy}
 	for r := 0; r < cfg.runs; r++ {
 		var (
-			bytes    [4]int64
-			elapsed  [4]time.Duration
-			regCPU   [4]float64
-			minioCPU [4]float64
+			bytes    [5]int64
+			elapsed  [5]time.Duration
+			regCPU   [5]float64
+			minioCPU [5]float64
 		)
 		for k := 0; k < cfg.pullRepeats; k++ {
 			for _, i := range order(who, 1+r, k) {
@@ -309,7 +324,7 @@ func (rig *s3Rig) measurePull(ctx context.Context, cfg config, pullImage *image,
 		}
 		for _, i := range who {
 			want := int64(cfg.pullRepeats) * pullImage.bytes()
-			if i == pullDirect {
+			if i == pullDirect || i == pullProxy {
 				want -= int64(cfg.pullRepeats) * int64(len(pullImage.manifest))
 			}
 			if bytes[i] != want {

@@ -20,6 +20,7 @@ import (
 // presigned is one blob of the pull image as an object in the bucket.
 type presigned struct {
 	url string
+	key string // the object's key in bucket A
 	d   descriptor
 }
 
@@ -63,7 +64,7 @@ func presignImage(ctx context.Context, m *minioServer, c *regClient, im *image) 
 		if err != nil {
 			return nil, fmt.Errorf("presigning %s: %w", key, err)
 		}
-		out = append(out, presigned{url: u.String(), d: descriptor{MediaType: b.mediaType, Digest: b.digest, Size: b.size}})
+		out = append(out, presigned{url: u.String(), key: key, d: descriptor{MediaType: b.mediaType, Digest: b.digest, Size: b.size}})
 	}
 	return out, nil
 }

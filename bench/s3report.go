@@ -45,7 +45,7 @@ func (b bucketCheck) ok() bool { return b.bytes == b.want && b.incomplete == 0 }
 type s3Results struct {
 	cfg         config
 	pushLabels  [4]string
-	pullLabels  [4]string
+	pullLabels  [5]string
 	push, pull  *metric
 	pushCPU     *metric // registry CPU per push measurement
 	pushMinio   *metric // MinIO CPU per push measurement
@@ -69,7 +69,8 @@ func newS3Results(cfg config) *s3Results {
 		cfg: cfg,
 		pushLabels: [4]string{"berth on MinIO", "Distribution 2.8.2 on MinIO",
 			"straight to MinIO (minio-go, 8 MiB parts one at a time)", "straight to MinIO (minio-go, 8 MiB parts 4 at a time)"},
-		pullLabels: [4]string{"berth, redirecting (307)", "straight from MinIO (presigned URLs)", "berth, streaming (redirect off)", "Distribution 2.8.2 (redirects by default)"},
+		pullLabels: [5]string{"berth, redirecting (307)", "straight from MinIO (presigned URLs)", "berth, streaming (redirect off)",
+			"Distribution 2.8.2 (redirects by default)", "minimal proxy (GetObject + copy, redirect off)"},
 		push: &metric{
 			name:  fmt.Sprintf("Large push to MinIO (%d × %d MiB layers)", cfg.layers, cfg.layerMiB),
 			short: "S3 large push", unit: "MiB/s", format: "%.1f", target: 2,
@@ -138,7 +139,7 @@ func (r *s3Results) table() string {
 	fmt.Fprintf(&b, "| %s | %s: %s | %s: %s | %.2f× | %s | %s |\n", p.name,
 		r.pushLabels[s3Berth], p.value(p.median(s3Berth)), r.pushLabels[s3Dist], p.value(p.median(s3Dist)),
 		p.ratio(), p.targetText(), p.metText())
-	for _, i := range []int{pullRedirect, pullStream, pullDist} {
+	for _, i := range []int{pullRedirect, pullStream, pullProxy, pullDist} {
 		target, result := "—", "—"
 		if i == pullRedirect {
 			target, result = q.targetText(), q.metText()
