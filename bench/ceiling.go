@@ -79,18 +79,25 @@ func startCeiling(ctx context.Context, root, dir string) (*server, error) {
 // ?digest= checks the hash and renames the file; PUT of a manifest writes it.
 // There is no index, no repository scoping and no validation beyond digests.
 func serveFiles(dir, addr string) error {
-	if !strings.HasPrefix(addr, "127.0.0.1:") {
-		return errors.New("-internal-listen must be on 127.0.0.1")
-	}
 	mux, err := minimalHandler(dir)
 	if err != nil {
 		return err
+	}
+	return serveUntilSignal(addr, mux)
+}
+
+// serveUntilSignal serves h on addr, which must be on the loopback
+// interface, until SIGTERM or an interrupt, then shuts down: the main of
+// the bench's own servers.
+func serveUntilSignal(addr string, h http.Handler) error {
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		return errors.New("-internal-listen must be on 127.0.0.1")
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

@@ -2,17 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -55,9 +49,6 @@ func startS3Proxy(ctx context.Context, root string, m *minioServer, bucket strin
 // serveS3Proxy is the minimal proxy's main: until SIGTERM it answers GET
 // /<key> with the object key of bucket.
 func serveS3Proxy(bucket, addr string) error {
-	if !strings.HasPrefix(addr, "127.0.0.1:") {
-		return errors.New("-internal-listen must be on 127.0.0.1")
-	}
 	client, err := minio.New(os.Getenv(proxyEndpointEnv), &minio.Options{
 		Creds:  credentials.NewStaticV4(os.Getenv(proxyAccessKeyEnv), os.Getenv(proxySecretKeyEnv), ""),
 		Region: s3Region,
@@ -82,21 +73,5 @@ func serveS3Proxy(bucket, addr string) error {
 		defer bufs.Put(buf)
 		_, _ = io.CopyBuffer(struct{ io.Writer }{w}, body, *buf) // a short body tells the client
 	})
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shut)
-	}()
-	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntilSignal(addr, mux)
 }
