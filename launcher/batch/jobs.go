@@ -277,29 +277,46 @@ func (a *API) listJobs(ctx context.Context, in *listJobsInput) (*listJobsOutput,
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var list []*job
+	var page []*job
+	var next string
 	if in.ArrayJobID != "" {
 		p, ok := a.jobs[in.ArrayJobID]
 		if !ok || !p.isArray() {
 			return nil, clientError("Array job %s does not exist.", in.ArrayJobID)
 		}
+		// The children not made yet share their parent's status, name,
+		// definition and creation time, which are all the filters look
+		// at, so one of them stands for all; only the page's children are
+		// made up (making up all 10,000 on each page took 14 ms).
+		unmadeKept := (status == "" || p.unmadeStatus() == status) && keep(p.unmade(0))
+		var indexes []int
 		for i := range p.size() {
+			if c, made := p.children[i]; made {
+				if (status == "" || c.Status == status) && keep(c) {
+					indexes = append(indexes, i)
+				}
+			} else if unmadeKept {
+				indexes = append(indexes, i)
+			}
+		}
+		pageIndexes, token, err := paginate(indexes, in.MaxResults, in.NextToken, 1000)
+		if err != nil {
+			return nil, err
+		}
+		next = token
+		for _, i := range pageIndexes {
 			c, made := p.children[i]
 			if !made {
-				if st := p.unmadeStatus(); status != "" && st != status {
-					continue
-				}
 				c = p.unmade(i)
 			}
-			if (status == "" || c.Status == status) && keep(c) {
-				list = append(list, c)
-			}
+			page = append(page, c)
 		}
 	} else {
 		q, ok := a.queues[nameOf(in.JobQueue, "job-queue")]
 		if !ok {
 			return nil, clientError("Job Queue %s does not exist.", in.JobQueue)
 		}
+		var list []*job
 		for _, j := range a.jobs {
 			if j.State.Parent == "" && j.State.Queue == q.Name && (status == "" || j.Status == status) && keep(j) {
 				list = append(list, j)
@@ -311,10 +328,10 @@ func (a *API) listJobs(ctx context.Context, in *listJobsInput) (*listJobsOutput,
 			}
 			return list[x].JobID < list[y].JobID
 		})
-	}
-	page, next, err := paginate(list, in.MaxResults, in.NextToken, 1000)
-	if err != nil {
-		return nil, err
+		var err error
+		if page, next, err = paginate(list, in.MaxResults, in.NextToken, 1000); err != nil {
+			return nil, err
+		}
 	}
 	out := &listJobsOutput{JobSummaryList: make([]JobSummary, 0, len(page)), NextToken: next}
 	for _, j := range page {
