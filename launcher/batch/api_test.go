@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -201,5 +202,44 @@ func TestHostMemory(t *testing.T) {
 		if m, err := hostMemoryMiB(filepath.Join(dir, name)); err == nil || m != 0 {
 			t.Errorf("%s meminfo: %d MiB, no error", name, m)
 		}
+	}
+}
+
+// ListJobs --array-job-id pages through children made and not made
+// alike in index order, and its filters apply to both.
+func TestListArrayPages(t *testing.T) {
+	e := newEnv(t, false)
+	e.queue("q", 2, 1)
+	e.definition("d", []string{"exit", "0"}, nil)
+	id := e.submit(map[string]any{"jobName": "a", "jobQueue": "q", "jobDefinition": "d", "arrayProperties": map[string]int{"size": 5},
+		"dependsOn": []map[string]string{{"type": "SEQUENTIAL"}}})
+	e.must("CancelJob", map[string]any{"jobId": childID(id, 3), "reason": "not this one"})
+	var got []string
+	for token := ""; ; {
+		in := map[string]any{"arrayJobId": id, "filters": []any{map[string]any{"name": "JOB_NAME", "values": []string{"a"}}}, "maxResults": 2}
+		if token != "" {
+			in["nextToken"] = token
+		}
+		out := e.must("ListJobs", in)
+		for _, s := range out["jobSummaryList"].([]any) {
+			got = append(got, s.(map[string]any)["jobId"].(string)+" "+s.(map[string]any)["status"].(string))
+		}
+		if token, _ = out["nextToken"].(string); token == "" {
+			break
+		}
+	}
+	var want []string
+	for i := range 5 {
+		st := StatusPending
+		if i == 3 {
+			st = StatusFailed
+		}
+		want = append(want, childID(id, i)+" "+st)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("pages: %q; want %q", got, want)
+	}
+	if list := e.must("ListJobs", map[string]any{"arrayJobId": id, "filters": []any{map[string]any{"name": "JOB_NAME", "values": []string{"b*"}}}})["jobSummaryList"].([]any); len(list) != 0 {
+		t.Errorf("children of another name: %v", list)
 	}
 }

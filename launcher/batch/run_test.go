@@ -300,3 +300,54 @@ func TestArrayOfFailedDependency(t *testing.T) {
 		t.Errorf("the child cancelled first: %s (%s)", c.Status, c.StatusReason)
 	}
 }
+
+// A child cancelled before its turn (out of order) stays FAILED with its
+// reason across a restart and is never run; the others run, and the
+// parent counts it before and after the restart, fails with it, and
+// stays so once reloaded again.
+func TestRestartKeepsChildEndedBeforeItsTurn(t *testing.T) {
+	e := newEnv(t, true)
+	e.queue("q", 1, 1)
+	e.definition("nap", []string{"nap", "1s"}, nil)
+	id := e.submit(map[string]any{"jobName": "arr", "jobQueue": "q", "jobDefinition": "nap", "arrayProperties": map[string]int{"size": 4}})
+	e.must("CancelJob", map[string]any{"jobId": childID(id, 2), "reason": "not this one"})
+	deadline := time.Now().Add(time.Minute)
+	for e.describe(childID(id, 0)).Status != StatusRunning {
+		if time.Now().After(deadline) {
+			t.Fatal("child 0 did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.halt()
+	e.start(dockerEngine(t))
+	if s := e.describe(id).ArrayProperties.StatusSummary; s[StatusFailed] != 1 || s[StatusSucceeded]+s[StatusRunning]+s[StatusStarting]+s[StatusRunnable] != 3 {
+		t.Errorf("parent's summary after the restart: %v", s)
+	}
+	p := e.wait(id)
+	if s := p.ArrayProperties.StatusSummary; p.Status != StatusFailed || s[StatusSucceeded] != 3 || s[StatusFailed] != 1 {
+		t.Errorf("parent at the end: %s %v", p.Status, s)
+	}
+	check := func(when string) {
+		t.Helper()
+		for i := range 4 {
+			c := e.describe(childID(id, i))
+			if i == 2 {
+				if c.Status != StatusFailed || c.StatusReason != "not this one" || !c.IsCancelled || len(c.Attempts) != 0 || c.StartedAt != 0 {
+					t.Errorf("%s: the cancelled child: %s (%s), cancelled %v, %d attempts, started %d", when, c.Status, c.StatusReason, c.IsCancelled, len(c.Attempts), c.StartedAt)
+				}
+				continue
+			}
+			if c.Status != StatusSucceeded || len(c.Attempts) != 1 {
+				t.Errorf("%s: child %d: %s (%s), %d attempts", when, i, c.Status, c.StatusReason, len(c.Attempts))
+			}
+		}
+	}
+	check("after the run")
+	e.halt()
+	e.start(dockerEngine(t))
+	p = e.describe(id)
+	if s := p.ArrayProperties.StatusSummary; p.Status != StatusFailed || s[StatusSucceeded] != 3 || s[StatusFailed] != 1 {
+		t.Errorf("parent reloaded: %s %v", p.Status, s)
+	}
+	check("reloaded")
+}
