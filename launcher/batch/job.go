@@ -17,8 +17,11 @@ type job struct {
 	// For an array parent, in memory only (rebuilt on load): the children
 	// made so far, by index, the lowest index not made yet (a child
 	// cancelled before its turn is made out of order, failed), and how
-	// many of them have finished (and failed).
+	// many of them have finished (and failed); live are those made that
+	// have not finished, so that the summary, shown on every DescribeJobs
+	// of the parent, need not walk all 10,000.
 	children       map[int]*job
+	live           map[int]*job
 	next           int
 	childrenDone   int
 	childrenFailed int
@@ -110,7 +113,9 @@ func (p *job) summary() map[string]int {
 	for _, st := range statuses {
 		s[st] = 0
 	}
-	for _, c := range p.children {
+	s[StatusSucceeded] = p.childrenDone - p.childrenFailed
+	s[StatusFailed] = p.childrenFailed
+	for _, c := range p.live {
 		s[c.Status]++
 	}
 	s[p.unmadeStatus()] += p.size() - p.made()

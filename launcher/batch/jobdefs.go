@@ -309,29 +309,50 @@ func (a *API) deregisterJobDefinition(ctx context.Context, in *deregisterJobDefi
 // clients pass back as nextToken) of at most maxResults (1 to limit;
 // 100 when absent), and the token of the next page.
 func paginate[T any](items []T, maxResults *int, token string, limit int) ([]T, string, error) {
-	n := 100
-	if maxResults != nil {
-		if *maxResults < 1 || *maxResults > limit {
-			return nil, "", clientError("maxResults must be between 1 and %d.", limit)
-		}
-		n = *maxResults
+	n, err := pageSize(maxResults, limit)
+	if err != nil {
+		return nil, "", err
 	}
-	start := 0
-	if token != "" {
-		b, err := base64.RawURLEncoding.DecodeString(token)
-		v, aerr := strconv.Atoi(string(b))
-		if err != nil || aerr != nil || v < 0 || v > len(items) {
-			return nil, "", clientError("Invalid nextToken.")
-		}
-		start = v
+	start, err := pageStart(token, len(items))
+	if err != nil {
+		return nil, "", err
 	}
 	end := min(start+n, len(items))
 	next := ""
 	if end < len(items) {
-		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+		next = pageToken(end)
 	}
 	return items[start:end], next, nil
 }
+
+// pageSize is how many items a page of maxResults (1 to limit; 100
+// when absent) holds.
+func pageSize(maxResults *int, limit int) (int, error) {
+	if maxResults == nil {
+		return 100, nil
+	}
+	if *maxResults < 1 || *maxResults > limit {
+		return 0, clientError("maxResults must be between 1 and %d.", limit)
+	}
+	return *maxResults, nil
+}
+
+// pageStart is the position (0 to end) a nextToken made by pageToken
+// gives; 0 for none.
+func pageStart(token string, end int) (int, error) {
+	if token == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	v, aerr := strconv.Atoi(string(b))
+	if err != nil || aerr != nil || v < 0 || v > end {
+		return 0, clientError("Invalid nextToken.")
+	}
+	return v, nil
+}
+
+// pageToken is the nextToken of the page starting at position at.
+func pageToken(at int) string { return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(at))) }
 
 // definitionARN is the ARN a job definition reference names, for
 // authorization: the revision's, or with no revision the name's

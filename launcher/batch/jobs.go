@@ -169,7 +169,7 @@ func (a *API) submitJob(ctx context.Context, in *submitJobInput) (*submitJobOutp
 	}
 	if size > 0 {
 		j.ArrayProperties = &ArrayPropertiesDetail{Size: size}
-		j.children = map[int]*job{}
+		j.children, j.live = map[int]*job{}, map[int]*job{}
 	}
 	j.State = jobState{Queue: q.Name, DefName: def.Name, MilliCPU: n.milliCPU, MemoryMiB: n.memoryMiB,
 		Caller: caller, Sequential: sequential, NToN: nToN}
@@ -287,25 +287,30 @@ func (a *API) listJobs(ctx context.Context, in *listJobsInput) (*listJobsOutput,
 		// The children not made yet share their parent's status, name,
 		// definition and creation time, which are all the filters look
 		// at, so one of them stands for all; only the page's children are
-		// made up (making up all 10,000 on each page took 14 ms).
+		// made up. The token is the index of the next child listed, so a
+		// page reads from there on, not all 10,000 children each time.
 		unmadeKept := (status == "" || p.unmadeStatus() == status) && keep(p.unmade(0))
-		var indexes []int
-		for i := range p.size() {
-			if c, made := p.children[i]; made {
-				if (status == "" || c.Status == status) && keep(c) {
-					indexes = append(indexes, i)
-				}
-			} else if unmadeKept {
-				indexes = append(indexes, i)
-			}
-		}
-		pageIndexes, token, err := paginate(indexes, in.MaxResults, in.NextToken, 1000)
+		n, err := pageSize(in.MaxResults, 1000)
 		if err != nil {
 			return nil, err
 		}
-		next = token
-		for _, i := range pageIndexes {
+		start, err := pageStart(in.NextToken, p.size())
+		if err != nil {
+			return nil, err
+		}
+		for i := start; i < p.size(); i++ {
 			c, made := p.children[i]
+			listed := unmadeKept
+			if made {
+				listed = (status == "" || c.Status == status) && keep(c)
+			}
+			if !listed {
+				continue
+			}
+			if len(page) == n {
+				next = pageToken(i)
+				break
+			}
 			if !made {
 				c = p.unmade(i)
 			}

@@ -67,7 +67,7 @@ func (e *env) scaleFigures(b *testing.B, name, id, status string, base uint64) {
 	b.ReportMetric(float64(heap-min(heap, base))/(1<<20)/(scaleSize/1000), name+"-heap-MiB/1000")
 	b.ReportMetric(float64(rssBytes())/(1<<20), name+"-rss-MiB")
 	var describe, list []time.Duration
-	for range 200 {
+	for range 500 {
 		t0 := time.Now()
 		out := e.must("DescribeJobs", map[string]any{"jobs": []string{id, childID(id, 4321)}})
 		describe = append(describe, time.Since(t0))
@@ -75,7 +75,7 @@ func (e *env) scaleFigures(b *testing.B, name, id, status string, base uint64) {
 			b.Fatalf("DescribeJobs found %d of 2", n)
 		}
 	}
-	for range 3 {
+	for range 5 {
 		n, token := 0, ""
 		for {
 			in := map[string]any{"arrayJobId": id, "jobStatus": status}

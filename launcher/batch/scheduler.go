@@ -211,7 +211,13 @@ func (a *API) adopt(p, c *job) {
 	if p.children == nil {
 		p.children = map[int]*job{}
 	}
+	if p.live == nil {
+		p.live = map[int]*job{}
+	}
 	p.children[c.State.Index] = c
+	if !done(c.Status) {
+		p.live[c.State.Index] = c
+	}
 	p.advance()
 	c.parent = p
 	a.jobs[c.JobID] = c
@@ -331,6 +337,7 @@ func (a *API) finalize(ctx context.Context, j *job) {
 	delete(a.active, j.JobID)
 	a.saveLogged(ctx, j)
 	if p := j.parent; p != nil {
+		delete(p.live, j.State.Index)
 		p.childrenDone++
 		if j.Status == StatusFailed {
 			p.childrenFailed++
@@ -449,7 +456,7 @@ func (a *API) load(ctx context.Context) error {
 			}
 			a.jobs[j.JobID] = j
 			if j.isArray() {
-				j.children = map[int]*job{}
+				j.children, j.live = map[int]*job{}, map[int]*job{}
 			}
 			if j.State.Parent != "" {
 				children = append(children, j)
@@ -477,6 +484,8 @@ func (a *API) load(ctx context.Context) error {
 			if c.Status == StatusFailed {
 				p.childrenFailed++
 			}
+		} else {
+			p.live[c.State.Index] = c
 		}
 	}
 	for _, j := range a.active {
