@@ -284,4 +284,20 @@ func (e *env) wait(id string) JobDetail {
 	}
 }
 
+// waitFor waits (at most a minute) until job id is status.
+func (e *env) waitFor(id, status string) {
+	e.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		j := e.describe(id)
+		if j.Status == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("job %s still %s after a minute; want %s", id, j.Status, status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func dockerEngine(t testing.TB) Engine { return dockertest.Require(t) }

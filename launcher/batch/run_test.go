@@ -259,13 +259,7 @@ func TestArrayParentStatus(t *testing.T) {
 	e.definition("nap", []string{"nap", "1s"}, nil)
 	id := e.submit(map[string]any{"jobName": "arr", "jobQueue": "q", "jobDefinition": "nap", "arrayProperties": map[string]int{"size": 3}})
 	e.must("TerminateJob", map[string]any{"jobId": childID(id, 2), "reason": "skip the last"})
-	deadline := time.Now().Add(time.Minute)
-	for e.describe(childID(id, 0)).Status != StatusRunning {
-		if time.Now().After(deadline) {
-			t.Fatal("child 0 did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	e.waitFor(childID(id, 0), StatusRunning)
 	p := e.describe(id)
 	s := p.ArrayProperties.StatusSummary
 	if p.Status != StatusPending || s[StatusRunning]+s[StatusSucceeded] < 1 || s[StatusFailed] != 1 {
@@ -311,13 +305,7 @@ func TestRestartKeepsChildEndedBeforeItsTurn(t *testing.T) {
 	e.definition("nap", []string{"nap", "1s"}, nil)
 	id := e.submit(map[string]any{"jobName": "arr", "jobQueue": "q", "jobDefinition": "nap", "arrayProperties": map[string]int{"size": 4}})
 	e.must("CancelJob", map[string]any{"jobId": childID(id, 2), "reason": "not this one"})
-	deadline := time.Now().Add(time.Minute)
-	for e.describe(childID(id, 0)).Status != StatusRunning {
-		if time.Now().After(deadline) {
-			t.Fatal("child 0 did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	e.waitFor(childID(id, 0), StatusRunning)
 	e.halt()
 	e.start(dockerEngine(t))
 	if s := e.describe(id).ArrayProperties.StatusSummary; s[StatusFailed] != 1 || s[StatusSucceeded]+s[StatusRunning]+s[StatusStarting]+s[StatusRunnable] != 3 {

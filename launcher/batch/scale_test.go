@@ -38,13 +38,7 @@ func BenchmarkTenThousandChildren(b *testing.B) {
 	for b.Loop() {
 		id := e.submit(map[string]any{"jobName": "big", "jobQueue": "q", "jobDefinition": "trivial",
 			"arrayProperties": map[string]int{"size": scaleSize}})
-		deadline := time.Now().Add(time.Minute)
-		for e.describe(id).Status != StatusPending {
-			if time.Now().After(deadline) {
-				b.Fatal("the array was not released")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		e.waitFor(id, StatusPending)
 		e.scaleFigures(b, "pending", id, StatusRunnable, base)
 
 		// As a drained array leaves the index, loaded by a new API.
