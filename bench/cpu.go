@@ -26,19 +26,43 @@ func (p procStat) cpuSeconds() (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", p.label, err)
 	}
+	st, err := parseProcStat(string(b))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", p.label, err)
+	}
+	return st.utime + st.stime, nil
+}
+
+// procTimes is what the bench reads from one /proc/<pid>/stat line, in
+// seconds: the process's own CPU time and that of its children it has
+// waited for, and its process group.
+type procTimes struct {
+	pgrp                         int
+	utime, stime, cutime, cstime float64
+}
+
+// parseProcStat reads a /proc/<pid>/stat line.
+func parseProcStat(line string) (procTimes, error) {
 	// The command name (field 2) may hold spaces; fields after it start
-	// with the state, field 3, so utime (14) and stime (15) are 11 and 12.
-	line := string(b)
+	// with the state, field 3, so pgrp (5) is 2, utime (14) and stime (15)
+	// are 11 and 12, cutime and cstime 13 and 14.
 	fields := strings.Fields(line[strings.LastIndexByte(line, ')')+1:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("%s: short /proc/%d/stat", p.label, p.pid)
+	if len(fields) < 15 {
+		return procTimes{}, fmt.Errorf("short stat line %q", line)
 	}
-	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
-	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("%s: bad /proc/%d/stat: %q", p.label, p.pid, line)
+	var v [5]int64
+	for i, f := range []int{2, 11, 12, 13, 14} {
+		n, err := strconv.ParseInt(fields[f], 10, 64)
+		if err != nil {
+			return procTimes{}, fmt.Errorf("bad stat line %q", line)
+		}
+		v[i] = n
 	}
-	return float64(utime+stime) / clockTicks, nil
+	return procTimes{
+		pgrp:  int(v[0]),
+		utime: float64(v[1]) / clockTicks, stime: float64(v[2]) / clockTicks,
+		cutime: float64(v[3]) / clockTicks, cstime: float64(v[4]) / clockTicks,
+	}, nil
 }
 
 // peakRSS returns VmHWM (peak resident set size) in KiB.

@@ -15,6 +15,13 @@
 //	go run ./bench -s3=false            # filesystem part only
 //	go run ./bench -fs=false -commit-gib 0 -out /tmp/s3.md  # S3 part only, no 1 GiB blob
 //	go run ./bench -berth-kind distribution   # A/A check: Distribution vs itself
+//
+// -scaling runs, instead of both parts, the scaling part (scaling.go):
+// 1, 2 and 3 berth replicas on one PostgreSQL and one MinIO, and writes
+// docs/scaling.md.
+//
+//	go run ./bench -scaling
+//	go run ./bench -scaling -runs 5 -scaling-out /tmp/scaling.md
 package main
 
 import (
@@ -53,7 +60,21 @@ type config struct {
 	s3           bool   // run the S3 part
 	minioBin     string // the minio program for the S3 part
 	commitGiB    int    // size of the S3 commit test's blob; 0 skips it
+
+	scaling            bool   // run the scaling part instead
+	scalingOut         string // its report
+	scalingClients     int
+	scalingLayers      int
+	scalingLayerMiB    int
+	scalingSmallImages int
+	scalingPullRepeats int
+	scalingHeads       int
+	scalingCountSmall  int
 }
+
+// scalingDefaults are the scaling part's settings unless flags change them.
+var scalingDefaults = config{runs: 3, scalingClients: 6, scalingLayers: 4, scalingLayerMiB: 16,
+	scalingSmallImages: 150, scalingPullRepeats: 2, scalingHeads: 1000, scalingCountSmall: 20}
 
 func main() {
 	var cfg config
@@ -78,6 +99,16 @@ func main() {
 	flag.BoolVar(&cfg.s3, "s3", true, "run the S3 part: both registries with their blobs in one MinIO on 127.0.0.1 (unless set, on only when a minio program is found)")
 	flag.StringVar(&cfg.minioBin, "minio-bin", "", "the minio program for the S3 part (empty: minio in PATH, then in the Go bin directory)")
 	flag.IntVar(&cfg.commitGiB, "commit-gib", 1, "S3 part: push one blob of this many GiB and time its final PUT (0 skips it; it writes the blob to MinIO twice, once per registry)")
+	d := scalingDefaults
+	flag.BoolVar(&cfg.scaling, "scaling", false, "run only the scaling part: 1, 2 and 3 berth replicas on one PostgreSQL and one MinIO (scaling.go), written to -scaling-out")
+	flag.StringVar(&cfg.scalingOut, "scaling-out", "docs/scaling.md", "scaling part: write its markdown report here (empty: don't write)")
+	flag.IntVar(&cfg.scalingClients, "scaling-clients", d.scalingClients, "scaling part: concurrent clients, spread round-robin over the replicas")
+	flag.IntVar(&cfg.scalingLayers, "scaling-layers", d.scalingLayers, "scaling part: layers of each large image")
+	flag.IntVar(&cfg.scalingLayerMiB, "scaling-layer-mib", d.scalingLayerMiB, "scaling part: size of each large-image layer in MiB")
+	flag.IntVar(&cfg.scalingSmallImages, "scaling-small-images", d.scalingSmallImages, "scaling part: small images pushed per measurement")
+	flag.IntVar(&cfg.scalingPullRepeats, "scaling-pull-repeats", d.scalingPullRepeats, "scaling part: pulls of the large image by each client per measurement")
+	flag.IntVar(&cfg.scalingHeads, "scaling-heads", d.scalingHeads, "scaling part: manifest HEADs per index per round")
+	flag.IntVar(&cfg.scalingCountSmall, "scaling-count-small", d.scalingCountSmall, "scaling part: small images pushed in the pass that counts S3 requests")
 	fileServer := flag.String("internal-file-server", "", "internal: run as the minimal yardstick server over this dir")
 	fileListen := flag.String("internal-listen", "", "internal: address for -internal-file-server and -internal-s3-proxy")
 	s3Proxy := flag.String("internal-s3-proxy", "", "internal: run as the minimal S3 proxy over this bucket")
@@ -101,6 +132,9 @@ func main() {
 
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if cfg.scaling {
+		os.Exit(mainScaling(cfg))
+	}
 	if cfg.s3 && cfg.minioBin == "" {
 		bin, err := findMinio()
 		switch {
@@ -132,6 +166,30 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// mainScaling runs the scaling part and returns the exit code.
+func mainScaling(cfg config) int {
+	if cfg.minioBin == "" {
+		cfg.minioBin, _ = findMinio()
+	}
+	if err := validateScaling(&cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+	if err := runScaling(ctx, cfg); err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "\nbench: stopped:", context.Cause(ctx))
+		} else {
+			fmt.Fprintln(os.Stderr, "\nbench: FAILED:", err)
+		}
+		return 1
+	}
+	return 0
 }
 
 func validate(cfg *config) error {

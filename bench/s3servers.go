@@ -81,16 +81,22 @@ func startBerthS3(ctx context.Context, label, bin, root string, m *minioServer, 
 		if err != nil {
 			return nil, err
 		}
-		env := berthEnv(
-			"BERTH_STORAGE_S3_ENDPOINT="+m.Endpoint,
-			"BERTH_STORAGE_S3_BUCKET="+bucket,
-			"BERTH_STORAGE_S3_ACCESS_KEY="+m.AccessKey,
-			"BERTH_STORAGE_S3_SECRET_KEY="+m.SecretKey,
-			fmt.Sprintf("BERTH_STORAGE_S3_REDIRECT=%t", redirect),
-			"BERTH_STORAGE_S3_CREATE_BUCKET=true",
-		)
+		env := berthEnv(s3Env(m.Endpoint, m, bucket, redirect)...)
 		return spawnEnv(ctx, label, root, "/healthz", addr, env, bin, "serve", "--no-auth", "--listen", addr, "--data-dir", data)
 	})
+}
+
+// s3Env is the BERTH_STORAGE_S3_* environment of a berth with its blobs
+// in bucket of m, reached at endpoint (MinIO's own, or a proxy's).
+func s3Env(endpoint string, m *minioServer, bucket string, redirect bool) []string {
+	return []string{
+		"BERTH_STORAGE_S3_ENDPOINT=" + endpoint,
+		"BERTH_STORAGE_S3_BUCKET=" + bucket,
+		"BERTH_STORAGE_S3_ACCESS_KEY=" + m.AccessKey,
+		"BERTH_STORAGE_S3_SECRET_KEY=" + m.SecretKey,
+		fmt.Sprintf("BERTH_STORAGE_S3_REDIRECT=%t", redirect),
+		"BERTH_STORAGE_S3_CREATE_BUCKET=true",
+	}
 }
 
 // distributionS3Driver is the s3 driver's section of distributionConfig:
