@@ -248,6 +248,7 @@ func groupCPUSeconds(pgid int) (float64, error) {
 // or pulled.
 func (rig *scaleRig) measure(ctx context.Context, limit time.Duration, f func(ctx context.Context) (units, images float64, err error)) (scaleSample, error) {
 	p := rig.probe()
+	load, _ := loadAvg1()
 	before, err := p.cpu()
 	if err != nil {
 		return scaleSample{}, err
@@ -281,7 +282,7 @@ func (rig *scaleRig) measure(ctx context.Context, limit time.Duration, f func(ct
 	if err := rig.minio.Alive(); err != nil {
 		return scaleSample{}, err
 	}
-	s := scaleSample{units: units, images: images, seconds: d.Seconds(), pg: pgAfter.sub(pgBefore)}
+	s := scaleSample{units: units, images: images, seconds: d.Seconds(), pg: pgAfter.sub(pgBefore), load: load}
 	for i := range after {
 		s.cpu[i] = after[i] - before[i]
 	}
@@ -590,6 +591,16 @@ func (rig *scaleRig) countS3(ctx context.Context, cfg config, tmp string, pullIm
 	return s.alive()
 }
 
+// loadAvg1 is the 1-minute load average.
+func loadAvg1() (float64, bool) {
+	f := strings.Fields(loadAvg())
+	if len(f) == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return v, err == nil
+}
+
 // startLoadSampler reads the 1-minute load average every interval until
 // ctx ends or the returned function is called, which returns the values
 // read (the first at once).
@@ -599,12 +610,10 @@ func startLoadSampler(ctx context.Context, interval time.Duration) func() []floa
 		vals []float64
 	)
 	read := func() {
-		if f := strings.Fields(loadAvg()); len(f) > 0 {
-			if v, err := strconv.ParseFloat(f[0], 64); err == nil {
-				mu.Lock()
-				vals = append(vals, v)
-				mu.Unlock()
-			}
+		if v, ok := loadAvg1(); ok {
+			mu.Lock()
+			vals = append(vals, v)
+			mu.Unlock()
 		}
 	}
 	read()

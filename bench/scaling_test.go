@@ -128,8 +128,8 @@ func fixtureScaling() *scaleResults {
 				}
 				r.add(wl, k, scaleSample{
 					units: units, images: images, seconds: float64(4 + wl + k + round),
-					cpu: [cpuSlots]float64{3 + float64(k), 2, 0.5 + float64(wl), 1},
-					pg:  pgCounts{calls: [sqlClasses]int64{int64(10 * images), int64(4 * images), int64(2 * images), int64(images), int64(6 * images), 0}, writeRows: int64(8 * images), walBytes: int64(4096 * images)},
+					cpu: [cpuSlots]float64{3 + float64(k), 2, 0.5 + float64(wl), 1}, load: 4 + float64(round),
+					pg: pgCounts{calls: [sqlClasses]int64{int64(10 * images), int64(4 * images), int64(2 * images), int64(images), int64(6 * images), 0}, writeRows: int64(8 * images), walBytes: int64(4096 * images)},
 				})
 			}
 		}

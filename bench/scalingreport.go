@@ -33,6 +33,7 @@ type scaleSample struct {
 	seconds float64
 	cpu     [cpuSlots]float64
 	pg      pgCounts
+	load    float64 // 1-minute load average when it began
 }
 
 func (s scaleSample) rate() float64 {
@@ -175,17 +176,25 @@ func (r *scaleResults) throughputTable() string {
 	return b.String()
 }
 
-// runsTable lists every round's value, so the spread is visible.
+// runsTable lists every round's value and the CPU the berth replicas,
+// MinIO and PostgreSQL spent on it, so the spread is visible.
 func (r *scaleResults) runsTable() string {
 	var b strings.Builder
-	b.WriteString("| workload | replicas | every round |\n|---|---:|---|\n")
+	b.WriteString("| workload | replicas | every round | berth CPU s | MinIO CPU s | PostgreSQL CPU s | load average at start |\n|---|---:|---|---|---|---|---|\n")
 	for wl := range wlCount {
 		for k, n := range scaleReplicas {
 			var v []float64
+			var cpu [cpuSlots][]float64
+			var load []float64
 			for _, s := range r.samples[wl][k] {
 				v = append(v, s.rate())
+				load = append(load, s.load)
+				for c := range cpu {
+					cpu[c] = append(cpu[c], s.cpu[c])
+				}
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s %s |\n", workloadNames[wl], n, joinf(v, "%.1f"), workloadUnits[wl])
+			fmt.Fprintf(&b, "| %s | %d | %s %s | %s | %s | %s | %s |\n", workloadNames[wl], n, joinf(v, "%.1f"), workloadUnits[wl],
+				joinf(cpu[cpuBerth], "%.1f"), joinf(cpu[cpuMinio], "%.1f"), joinf(cpu[cpuPG], "%.1f"), joinf(load, "%.1f"))
 		}
 	}
 	return b.String()
