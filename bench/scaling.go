@@ -71,8 +71,8 @@ type scaleRig struct {
 
 // startScaleRig starts everything the scaling part measures, warmed up.
 // On error it stops what it started.
-func startScaleRig(ctx context.Context, cfg config, root string) (rig *scaleRig, err error) {
-	rig = &scaleRig{}
+func startScaleRig(ctx context.Context, cfg config, root string) (_ *scaleRig, err error) {
+	rig := &scaleRig{}
 	defer func() {
 		if err != nil {
 			rig.stop(ctx, true)
@@ -80,7 +80,6 @@ func startScaleRig(ctx context.Context, cfg config, root string) (rig *scaleRig,
 	}()
 	rig.pg, err = pgtest.Launch(map[string]string{
 		"shared_preload_libraries": "pg_stat_statements",
-		"pg_stat_statements.track": "all",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start PostgreSQL: %w", err)
