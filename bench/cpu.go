@@ -35,23 +35,23 @@ func (p procStat) cpuSeconds() (float64, error) {
 
 // procTimes is what the bench reads from one /proc/<pid>/stat line, in
 // seconds: the process's own CPU time and that of its children it has
-// waited for, and its process group.
+// waited for, its parent and its process group.
 type procTimes struct {
-	pgrp                         int
+	ppid, pgrp                   int
 	utime, stime, cutime, cstime float64
 }
 
 // parseProcStat reads a /proc/<pid>/stat line.
 func parseProcStat(line string) (procTimes, error) {
 	// The command name (field 2) may hold spaces; fields after it start
-	// with the state, field 3, so pgrp (5) is 2, utime (14) and stime (15)
+	// with the state, field 3, so ppid (4) is 1, pgrp (5) 2, utime (14) and stime (15)
 	// are 11 and 12, cutime and cstime 13 and 14.
 	fields := strings.Fields(line[strings.LastIndexByte(line, ')')+1:])
 	if len(fields) < 15 {
 		return procTimes{}, fmt.Errorf("short stat line %q", line)
 	}
-	var v [5]int64
-	for i, f := range []int{2, 11, 12, 13, 14} {
+	var v [6]int64
+	for i, f := range []int{1, 2, 11, 12, 13, 14} {
 		n, err := strconv.ParseInt(fields[f], 10, 64)
 		if err != nil {
 			return procTimes{}, fmt.Errorf("bad stat line %q", line)
@@ -59,9 +59,9 @@ func parseProcStat(line string) (procTimes, error) {
 		v[i] = n
 	}
 	return procTimes{
-		pgrp:  int(v[0]),
-		utime: float64(v[1]) / clockTicks, stime: float64(v[2]) / clockTicks,
-		cutime: float64(v[3]) / clockTicks, cstime: float64(v[4]) / clockTicks,
+		ppid: int(v[0]), pgrp: int(v[1]),
+		utime: float64(v[2]) / clockTicks, stime: float64(v[3]) / clockTicks,
+		cutime: float64(v[4]) / clockTicks, cstime: float64(v[5]) / clockTicks,
 	}, nil
 }
 

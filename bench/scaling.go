@@ -176,12 +176,12 @@ func (rig *scaleRig) stop(ctx context.Context, failed bool) {
 type scaleProbe struct {
 	replicas []procStat
 	minio    procStat
-	pgGroup  int
+	pgPid    int
 	self     procStat
 }
 
 func (rig *scaleRig) probe() scaleProbe {
-	p := scaleProbe{minio: rig.minio.stat(), pgGroup: rig.pg.Pid(), self: procStat{label: "bench", pid: os.Getpid()}}
+	p := scaleProbe{minio: rig.minio.stat(), pgPid: rig.pg.Pid(), self: procStat{label: "bench", pid: os.Getpid()}}
 	for _, s := range rig.replicas {
 		p.replicas = append(p.replicas, s.stat())
 	}
@@ -203,17 +203,18 @@ func (p scaleProbe) cpu() ([4]float64, error) {
 	if out[1], err = p.minio.cpuSeconds(); err != nil {
 		return out, err
 	}
-	if out[2], err = groupCPUSeconds(p.pgGroup); err != nil {
+	if out[2], err = treeCPUSeconds(p.pgPid); err != nil {
 		return out, err
 	}
 	out[3], err = p.self.cpuSeconds()
 	return out, err
 }
 
-// groupCPUSeconds is the CPU time of every process in process group pgid
-// so far, with that of the children they have waited for: PostgreSQL
-// runs a process per connection, all in the postmaster's group.
-func groupCPUSeconds(pgid int) (float64, error) {
+// treeCPUSeconds is the CPU time so far of process pid and its children,
+// with that of the children they have waited for: PostgreSQL runs a
+// process per connection, forked by the postmaster (each in a session of
+// its own, so not in the postmaster's process group).
+func treeCPUSeconds(pid int) (float64, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, err
@@ -221,23 +222,23 @@ func groupCPUSeconds(pgid int) (float64, error) {
 	var total float64
 	found := false
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
+		p, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
 		if err != nil {
 			continue // exited since the listing
 		}
 		st, err := parseProcStat(string(b))
-		if err != nil || st.pgrp != pgid {
+		if err != nil || (p != pid && st.ppid != pid) {
 			continue
 		}
-		found = true
+		found = found || p == pid
 		total += st.utime + st.stime + st.cutime + st.cstime
 	}
 	if !found {
-		return 0, fmt.Errorf("no process in group %d", pgid)
+		return 0, fmt.Errorf("no process %d", pid)
 	}
 	return total, nil
 }

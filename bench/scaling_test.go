@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -88,7 +87,7 @@ func TestParseProcStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.pgrp != 4200 || st.utime != 2.5 || st.stime != 0.5 || st.cutime != 0.07 || st.cstime != 0.03 {
+	if st.ppid != 1 || st.pgrp != 4200 || st.utime != 2.5 || st.stime != 0.5 || st.cutime != 0.07 || st.cstime != 0.03 {
 		t.Errorf("parseProcStat = %+v", st)
 	}
 	if _, err := parseProcStat("1 (x) S 1 2"); err == nil {
@@ -97,9 +96,12 @@ func TestParseProcStat(t *testing.T) {
 	if _, err := parseProcStat("1 (x) S 1 x 1 0 -1 0 0 0 0 0 1 1 0 0 20"); err == nil {
 		t.Error("a line with a bad group parsed")
 	}
-	// The bench's own group has at least this process in it.
-	if _, err := groupCPUSeconds(syscall.Getpgrp()); err != nil {
-		t.Errorf("groupCPUSeconds of the test's own group: %v", err)
+	// This process and its children.
+	if _, err := treeCPUSeconds(os.Getpid()); err != nil {
+		t.Errorf("treeCPUSeconds of the test itself: %v", err)
+	}
+	if _, err := treeCPUSeconds(-1); err == nil {
+		t.Error("treeCPUSeconds of no process succeeded")
 	}
 }
 
