@@ -73,13 +73,13 @@ type config struct {
 }
 
 // scalingDefaults are the scaling part's settings unless flags change them.
-var scalingDefaults = config{runs: 3, scalingClients: 6, scalingLayers: 4, scalingLayerMiB: 16,
-	scalingSmallImages: 150, scalingPullRepeats: 2, scalingHeads: 1000, scalingCountSmall: 20}
+var scalingDefaults = config{runs: 5, scalingClients: 6, scalingLayers: 4, scalingLayerMiB: 32,
+	scalingSmallImages: 400, scalingPullRepeats: 6, scalingHeads: 1000, scalingCountSmall: 20}
 
 func main() {
 	var cfg config
 	flag.StringVar(&cfg.out, "out", "docs/benchmarks.md", "write the markdown report here (empty: don't write)")
-	flag.IntVar(&cfg.runs, "runs", 3, "repetitions of each scenario; the median is reported")
+	flag.IntVar(&cfg.runs, "runs", 3, "repetitions of each scenario; the median is reported (-scaling: rounds, default 5)")
 	flag.StringVar(&cfg.berthBin, "berth-bin", "", "berth binary (empty: go build ./cmd/berth from the working tree)")
 	flag.StringVar(&cfg.distBin, "distribution-bin", "/usr/bin/docker-registry", "Distribution 2.8.2 binary")
 	flag.StringVar(&cfg.berthKind, "berth-kind", "berth", `what runs in berth's slot: "berth", or "distribution" for an A/A check of the bench itself (Distribution against itself)`)
@@ -133,6 +133,9 @@ func main() {
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if cfg.scaling {
+		if !set["runs"] {
+			cfg.runs = scalingDefaults.runs
+		}
 		os.Exit(mainScaling(cfg))
 	}
 	if cfg.s3 && cfg.minioBin == "" {

@@ -175,8 +175,8 @@ func TestScalingCommand(t *testing.T) {
 	if got, want := r.command(), "go run ./bench -scaling"; got != want {
 		t.Errorf("command() = %q, want %q", got, want)
 	}
-	r.cfg.runs, r.cfg.scalingClients = 5, 9
-	if got, want := r.command(), "go run ./bench -scaling -runs 5 -scaling-clients 9"; got != want {
+	r.cfg.runs, r.cfg.scalingClients = 3, 9
+	if got, want := r.command(), "go run ./bench -scaling -runs 3 -scaling-clients 9"; got != want {
 		t.Errorf("command() = %q, want %q", got, want)
 	}
 }
