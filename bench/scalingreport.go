@@ -223,6 +223,37 @@ func (r *scaleResults) cpuTable() string {
 	return b.String()
 }
 
+// curveNotes says, per workload, how 3 replicas compare with 1 and
+// whether the work itself (CPU of every party per unit) changed or only
+// the share of the cores it got.
+func (r *scaleResults) curveNotes() string {
+	var b strings.Builder
+	last := len(scaleReplicas) - 1
+	for wl := range wlCount {
+		perUnit := func(k int) float64 {
+			return r.medianOf(wl, k, func(s scaleSample) float64 { return s.cpuTotal() / s.units })
+		}
+		busy := func(k int) float64 {
+			return r.medianOf(wl, k, func(s scaleSample) float64 { return s.cpuTotal() / s.seconds })
+		}
+		unit := "MiB"
+		if wl == wlSmall {
+			unit = "image"
+		}
+		rel := perUnit(last) / perUnit(0)
+		verdict := "the work per unit stayed the same, so the difference is the share of the contended cores the processes got"
+		if rel > 1.1 {
+			verdict = "the work per unit grew with the replicas"
+		} else if rel < 0.9 {
+			verdict = "the work per unit shrank with the replicas"
+		}
+		fmt.Fprintf(&b, "- **%s**: %d replicas reached %s of 1 replica's rate; CPU of all parties per %s %.1f ms with 1 replica and %.1f ms with %d (%.2f×), cores busy %.2f and %.2f: %s.\n",
+			workloadNames[wl], scaleReplicas[last], ratioCell(r.rate(wl, last), r.rate(wl, 0)), unit,
+			1000*perUnit(0), 1000*perUnit(last), scaleReplicas[last], rel, busy(0), busy(last), verdict)
+	}
+	return b.String()
+}
+
 // headTable is manifest HEAD latency through PostgreSQL and SQLite.
 func (r *scaleResults) headTable() string {
 	var b strings.Builder
@@ -413,8 +444,10 @@ func (r *scaleResults) render() string {
 	b.WriteString(r.throughputTable())
 	p("\n")
 	b.WriteString(r.runsTable())
-	p("\nOn %d cores the replicas, MinIO, PostgreSQL and the clients share the same CPUs, so adding a replica adds no capacity: the curve shows what coordination through PostgreSQL and the shared bucket costs, not how far replicas scale on separate machines. The CPU each party used tells where the cores went:\n\n", info.nproc)
+	p("\nEverything runs on the same %d cores: the replicas, MinIO, PostgreSQL and the bench's clients, with other work of the machine beside them (see the load average above). So a replica adds no cores, and the curve shows what spreading the same work over more processes costs or gains on contended cores and what coordinating through PostgreSQL and the shared bucket costs, not how far replicas scale on separate machines. The CPU each party used tells where the cores went:\n\n", info.nproc)
 	b.WriteString(r.cpuTable())
+	p("\n")
+	b.WriteString(r.curveNotes())
 	p("\n")
 
 	p("## Manifest HEAD: PostgreSQL against SQLite\n\n")
@@ -423,7 +456,7 @@ func (r *scaleResults) render() string {
 	p("\n")
 
 	p("## What one image costs PostgreSQL and S3\n\n")
-	p("Statements per image, over every timed measurement (all replica counts); background statements of the replicas in that time are included:\n\n")
+	p("Statements per image, over every timed measurement (all replica counts); background statements of the replicas in that time are included. Each transaction is a BEGIN and a COMMIT (or ROLLBACK), so transactions per image are half that column; a large image is %d layers, a config and a manifest, a small one a layer, a config and a manifest:\n\n", c.scalingLayers)
 	b.WriteString(r.pgTable())
 	p("\nS3 requests per image, counted in a separate untimed pass: a fourth replica whose S3 traffic passes a counting proxy pushed one large image, pulled one, and pushed %d small images:\n\n", c.scalingCountSmall)
 	b.WriteString(r.s3Table())
@@ -437,9 +470,15 @@ func (r *scaleResults) render() string {
 	p("Reading it:\n\n")
 	for wl := range wlCount {
 		e := r.estimate(wl)
-		p("- **%s**: %s first, at %.0f%% of the reference. PostgreSQL needs %.1f cores (%.0f statements/s, %.0f of them writes, %.1f MiB/s of WAL), S3 %.0f reads/s and %.0f writes/s, clients %.1f Gbit/s; berth itself %.1f cores, spread over as many replicas as that takes.\n",
-			workloadNames[wl], e.limit, 100*e.limitUse, e.pgCores, e.pgStatements, e.pgWrites, e.walMiB, e.s3Reads, e.s3Writes, e.clientGbit, e.berthCores)
+		p("- **%s**: %s first, at %.0f%% of the reference. PostgreSQL needs %.1f cores (%.0f statements/s, %.0f of them writes, %.1f MiB/s of WAL), S3 %.0f reads/s and %.0f writes/s, clients %.1f Gbit/s and berth–S3 as much again (%.1f Gbit/s: berth carries every byte, redirects off); berth itself %.1f cores, spread over as many replicas as that takes.\n",
+			workloadNames[wl], e.limit, 100*e.limitUse, e.pgCores, e.pgStatements, e.pgWrites, e.walMiB, e.s3Reads, e.s3Writes, e.clientGbit, e.s3Gbit, e.berthCores)
 	}
-	p("\nberth's own CPU scales out with replicas; PostgreSQL is the one part that does not (one primary takes every write), so its write rate per push is the figure that bounds a deployment of many small pushes, while large images are bound by bytes: bandwidth and S3, which a real S3 or a MinIO cluster scales by adding nodes.\n")
+	e := r.estimate(wlSmall)
+	calls, _, _, _ := r.pgPerImage(wlSmall)
+	txns := calls[sqlTxn] / 2 * e.images
+	p("\nOf these limits only one does not grow by adding machines. berth's CPU scales out with replicas; S3's request rate grows as S3 splits the key space into more partitions (or with a MinIO cluster's nodes), and bandwidth with links. ")
+	p("The PostgreSQL primary takes every write of every replica: at %d× the small pushes it runs %.0f statements/s, %.0f of them writes, in about %.0f transactions/s, and needs %.1f cores of this machine's kind (%.0f%% of a %d-core primary), measured with fsync and synchronous commit off, so a durable primary also flushes WAL for each of those commits (group commit shares the flushes). ",
+		scaleFactor, e.pgStatements, e.pgWrites, txns, e.pgCores, 100*e.pgUse, refPGCores)
+	p("That is the limit a deployment of many small pushes meets and cannot buy its way past with replicas: the %.0f statements a small push costs today are the number to bring down. Large images are bound by bytes instead: bandwidth to the clients and, with redirects off, the same again between berth and S3.\n", e.pgStatements/max(e.images, 1))
 	return b.String()
 }
