@@ -156,19 +156,25 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
+	os.Exit(runUntil(cfg, run))
+}
+
+// runUntil runs part until it ends, is interrupted or runs past
+// -timeout, and returns the exit code.
+func runUntil(cfg config, part func(context.Context, config) error) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-
-	if err := run(ctx, cfg); err != nil {
+	if err := part(ctx, cfg); err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(os.Stderr, "\nbench: stopped:", context.Cause(ctx))
 		} else {
 			fmt.Fprintln(os.Stderr, "\nbench: FAILED:", err)
 		}
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // mainScaling runs the scaling part and returns the exit code.
@@ -180,19 +186,7 @@ func mainScaling(cfg config) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
-	defer cancel()
-	if err := runScaling(ctx, cfg); err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintln(os.Stderr, "\nbench: stopped:", context.Cause(ctx))
-		} else {
-			fmt.Fprintln(os.Stderr, "\nbench: FAILED:", err)
-		}
-		return 1
-	}
-	return 0
+	return runUntil(cfg, runScaling)
 }
 
 func validate(cfg *config) error {
@@ -266,16 +260,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cfg.keep {
-			logf("temp dir kept: %s", tmp)
-			return
-		}
-		os.RemoveAll(tmp)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			logf("rerun with -keep to keep the servers' storage and logs")
-		}
-	}()
+	defer func() { removeTemp(cfg, tmp, err) }()
 
 	info := collectMachineInfo(cfg)
 	info.loadBefore = loadAvg()
@@ -285,9 +270,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	if cfg.berthKind == "distribution" {
 		info.berthRev = "Distribution 2.8.2 standing in for berth (A/A check)"
 	} else if cfg.berthBin == "" {
-		cfg.berthBin = filepath.Join(tmp, "bin", "berth")
-		logf("building berth: go build -o %s ./cmd/berth", cfg.berthBin)
-		if err := buildBerth(ctx, cfg.berthBin); err != nil {
+		if cfg.berthBin, err = buildBerthIn(ctx, tmp); err != nil {
 			return err
 		}
 	}
@@ -366,6 +349,27 @@ func mkdir(parent, name string) string {
 		panic(err)
 	}
 	return p
+}
+
+// removeTemp removes the run's temp dir, unless -keep, after the run
+// ended with err.
+func removeTemp(cfg config, tmp string, err error) {
+	if cfg.keep {
+		logf("temp dir kept: %s", tmp)
+		return
+	}
+	os.RemoveAll(tmp)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		logf("rerun with -keep to keep the servers' storage and logs")
+	}
+}
+
+// buildBerthIn builds berth from the working tree into tmp/bin and
+// returns its path.
+func buildBerthIn(ctx context.Context, tmp string) (string, error) {
+	bin := filepath.Join(tmp, "bin", "berth")
+	logf("building berth: go build -o %s ./cmd/berth", bin)
+	return bin, buildBerth(ctx, bin)
 }
 
 // buildBerth compiles ./cmd/berth from the module that contains the

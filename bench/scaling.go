@@ -297,20 +297,12 @@ func runScaling(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cfg.keep {
-			logf("temp dir kept: %s", tmp)
-			return
-		}
-		os.RemoveAll(tmp)
-	}()
+	defer func() { removeTemp(cfg, tmp, err) }()
 	info := collectMachineInfo(cfg)
 	info.storage = storageInfo(tmp)
 	loads := startLoadSampler(ctx, 5*time.Second)
 	if cfg.berthBin == "" {
-		cfg.berthBin = filepath.Join(tmp, "bin", "berth")
-		logf("building berth: go build -o %s ./cmd/berth", cfg.berthBin)
-		if err := buildBerth(ctx, cfg.berthBin); err != nil {
+		if cfg.berthBin, err = buildBerthIn(ctx, tmp); err != nil {
 			return err
 		}
 	}
