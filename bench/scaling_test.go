@@ -144,6 +144,11 @@ func fixtureScaling() *scaleResults {
 		{"PutObject": 40, "HeadObject": 20},
 	}
 	r.s3Images = [wlCount]float64{1, 1, 20}
+	r.countPG = [wlCount]pgCounts{
+		{calls: [sqlClasses]int64{30, 28, 5, 5, 14, 0}, writeRows: 38, walBytes: 20000},
+		{calls: [sqlClasses]int64{6, 0, 0, 0, 0, 0}},
+		{calls: [sqlClasses]int64{380, 260, 40, 40, 120, 0}, writeRows: 340, walBytes: 170000},
+	}
 	r.loads = []float64{3.5, 4.0, 5.25, 4.5}
 	return r
 }
