@@ -61,8 +61,10 @@ type s3Rig struct {
 // startS3Rig starts MinIO, creates the buckets the registries do not
 // create themselves, and starts the registries, warmed up. On error it
 // stops what it started.
-func startS3Rig(ctx context.Context, cfg config, root string) (rig *s3Rig, err error) {
-	rig = &s3Rig{}
+func startS3Rig(ctx context.Context, cfg config, root string) (_ *s3Rig, err error) {
+	// Not the named result: a failed return sets that to nil before the
+	// deferred stop runs.
+	rig := &s3Rig{}
 	defer func() {
 		if err != nil {
 			rig.stop(ctx, true)
