@@ -41,7 +41,14 @@ import (
 // creating the administrator; the others join it.
 func replicas(t *testing.T, storage []string) ([]*server, []string) {
 	t.Helper()
-	dsn := pgtest.Start(t).NewDatabase(t)
+	return replicasOn(t, pgtest.Start(t), storage)
+}
+
+// replicasOn is replicas on a database of pg, for a test that stops or
+// restarts it.
+func replicasOn(t *testing.T, pg *pgtest.Server, storage []string) ([]*server, []string) {
+	t.Helper()
+	dsn := pg.NewDatabase(t)
 	master := make([]byte, 32)
 	rand.Read(master)
 	env := append([]string{
