@@ -333,6 +333,11 @@ func TestReplicaHousekeepingOnce(t *testing.T) {
 	// A few more rounds of both on every replica change nothing.
 	time.Sleep(time.Second)
 
+	for i := range srvs {
+		t.Logf("replica %d: %v images expired, %v blobs and %v bytes freed", i,
+			metricSum(t, srvs[i:i+1], "berth_lifecycle_images_total"), metricSum(t, srvs[i:i+1], "berth_gc_blobs_deleted_total"),
+			metricSum(t, srvs[i:i+1], "berth_gc_bytes_reclaimed_total"))
+	}
 	if n := metricSum(t, srvs, "berth_lifecycle_images_total"); n != expire {
 		t.Errorf("the replicas' lifecycle counters add up to %v images; want %d, each expired once", n, expire)
 	}
@@ -492,6 +497,9 @@ type outage struct {
 	count    int
 	last     time.Time
 	requests int
+	// up is when the index was back; recovered when the first request
+	// after it succeeded.
+	up, recovered time.Time
 }
 
 // do sends a request to srv until it is answered with want, retrying
@@ -522,6 +530,8 @@ func (o *outage) do(t *testing.T, srv *server, method, path string, body []byte,
 		if unavailable {
 			o.count++
 			o.last = time.Now()
+		} else if resp.StatusCode == want && !o.up.IsZero() && o.recovered.IsZero() {
+			o.recovered = time.Now()
 		}
 		o.mu.Unlock()
 		switch {
@@ -593,6 +603,9 @@ func TestReplicaPostgresRestart(t *testing.T) {
 	o.mu.Unlock()
 	pg.Restart(t)
 	up := time.Now()
+	o.mu.Lock()
+	o.up = up
+	o.mu.Unlock()
 	wg.Wait()
 
 	o.mu.Lock()
@@ -600,8 +613,8 @@ func TestReplicaPostgresRestart(t *testing.T) {
 	if o.last.After(up) {
 		recovery = fmt.Sprintf("the last 503 came %v after it was back", o.last.Sub(up).Round(time.Millisecond))
 	}
-	t.Logf("%d requests (%d before the restart); PostgreSQL down for %v; %d answered 503 UNAVAILABLE and succeeded on retry; %s",
-		o.requests, before, up.Sub(down).Round(time.Millisecond), o.count, recovery)
+	t.Logf("%d requests (%d before the restart); PostgreSQL down for %v; %d answered 503 UNAVAILABLE and succeeded on retry; the first success came %v after it was back; %s",
+		o.requests, before, up.Sub(down).Round(time.Millisecond), o.count, o.recovered.Sub(up).Round(time.Millisecond), recovery)
 	o.mu.Unlock()
 
 	total := 0
