@@ -277,80 +277,124 @@ func (im *replicaImage) pullWhole(t *testing.T, srv *server, auth map[string]str
 	}
 }
 
+// housekeepingMetrics are the counters of what lifecycle enforcement and
+// garbage collection did.
+var housekeepingMetrics = []string{"berth_lifecycle_images_total", "berth_gc_blobs_deleted_total", "berth_gc_bytes_reclaimed_total"}
+
 // TestReplicaHousekeepingOnce: lifecycle enforcement and garbage
 // collection scheduled on all three replicas at once, every few hundred
-// milliseconds, act exactly once. A policy that keeps the two newest of
-// six images expires four, each once: the replicas' lifecycle counters
-// add up to four and the index holds the two. Collection frees each
-// garbage blob once, the planted orphans and the expired images' blobs:
-// the replicas' counters add up to those and the bucket holds exactly the
-// kept images' bytes. Nothing still referenced is deleted: the kept
-// images pull whole from every replica.
+// milliseconds, act exactly once, also when the replica doing them stops
+// and another takes them over. A policy that keeps the four newest of six
+// images, then one that keeps the two newest, expire four images, each
+// once: the replicas' lifecycle counters add up to four and the index
+// holds the two. Collection frees each garbage blob once, the planted
+// orphans and the expired images' blobs: the replicas' counters add up to
+// those and the bucket holds exactly the kept images' bytes. Nothing
+// still referenced is deleted: the kept images pull whole from every
+// replica still up.
 func TestReplicaHousekeepingOnce(t *testing.T) {
 	storage := s3Env(t, false)
 	m, bucket := miniotest.Shared(t), envValue(storage, "BERTH_STORAGE_S3_BUCKET")
 	srvs, _ := replicas(t, append(storage, "BERTH_LIFECYCLE_INTERVAL=300ms", "BERTH_GC_INTERVAL=250ms", "BERTH_GC_GRACE=1s"))
 	admin := srvs[0].adminKey(t)
 	auth := basic(admin.ID, admin.Secret)
-	const repo, expire, keep, orphans = "housekeeping/app", 4, 2, 5
+	const repo, images, keep = "housekeeping/app", 6, 2
+	ctx := t.Context()
+
+	live := slices.Clone(srvs)
+	stopped := map[string]float64{} // the counters of replicas stopped
+	counter := func(name string) float64 { return metricSum(t, live, name) + stopped[name] }
 
 	// One push after another, each through the next replica.
-	var images []*replicaImage
-	for i := range expire + keep {
+	var pushed []*replicaImage
+	for i := range images {
 		im := newReplicaImage(i, 3000+i)
 		im.push(t, srvs[i%3], auth, repo)
-		images = append(images, im)
+		pushed = append(pushed, im)
 	}
+	var orphans int
 	var orphanBytes int64
-	for i := range orphans {
-		b := chunk(byte(200+i), 500+i)
-		pushBlob(t, srvs[i%3], auth, repo, b)
-		orphanBytes += int64(len(b))
-	}
-
-	policy := fmt.Sprintf(`{"rules":[{"rulePriority":1,"description":"keep the newest","selection":{"tagStatus":"tagged","tagPrefixList":["v"],"countType":"imageCountMoreThan","countNumber":%d},"action":{"type":"expire"}}]}`, keep)
-	api := ecrAt(srvs[1], admin)
-	ctx := t.Context()
-	if _, err := api.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String(repo), LifecyclePolicyText: aws.String(policy)}); err != nil {
-		t.Fatal(err)
-	}
-
-	var expiredBytes, keptBytes int64
-	for i, im := range images {
-		n := int64(len(im.config) + len(im.layer))
-		if i < expire {
-			expiredBytes += n
-		} else {
-			keptBytes += n
+	plant := func(n int) {
+		for range n {
+			b := chunk(byte(200+orphans), 500+orphans)
+			pushBlob(t, live[orphans%len(live)], auth, repo, b)
+			orphans++
+			orphanBytes += int64(len(b))
 		}
 	}
-	wantBlobs := orphans + 2*expire
-	waitFor(t, 60*time.Second, "lifecycle and collection to finish", func() bool {
-		return metricSum(t, srvs, "berth_lifecycle_images_total") >= expire &&
-			metricSum(t, srvs, "berth_gc_blobs_deleted_total") >= float64(wantBlobs) &&
-			m.StoredBytes(t, bucket) == keptBytes
-	})
+	// expireTo puts a policy that keeps the newest n images and waits
+	// until the index holds them and collection has freed the rest and
+	// the orphans.
+	expireTo := func(n int) {
+		t.Helper()
+		policy := fmt.Sprintf(`{"rules":[{"rulePriority":1,"description":"keep the newest","selection":{"tagStatus":"tagged","tagPrefixList":["v"],"countType":"imageCountMoreThan","countNumber":%d},"action":{"type":"expire"}}]}`, n)
+		if _, err := ecrAt(live[0], admin).PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String(repo), LifecyclePolicyText: aws.String(policy)}); err != nil {
+			t.Fatal(err)
+		}
+		var kept int64
+		for _, im := range pushed[images-n:] {
+			kept += int64(len(im.config) + len(im.layer))
+		}
+		expired := images - n
+		start := time.Now()
+		// The longest wait is a takeover: another replica seeks the
+		// work every 10 seconds.
+		waitFor(t, 60*time.Second, fmt.Sprintf("%d images expired and collected", expired), func() bool {
+			return counter("berth_lifecycle_images_total") >= float64(expired) &&
+				counter("berth_gc_blobs_deleted_total") >= float64(orphans+2*expired) &&
+				m.StoredBytes(t, bucket) == kept
+		})
+		t.Logf("%d images expired and %d orphans collected in %v", expired, orphans, time.Since(start).Round(100*time.Millisecond))
+	}
+
+	plant(3)
+	expireTo(4)
+	// Stop the replicas doing the work; another takes it over.
+	for _, s := range slices.Clone(live) {
+		if metricSum(t, []*server{s}, "berth_lifecycle_images_total")+metricSum(t, []*server{s}, "berth_gc_blobs_deleted_total") == 0 {
+			continue
+		}
+		for _, name := range housekeepingMetrics {
+			stopped[name] += metricSum(t, []*server{s}, name)
+		}
+		s.Stop(t)
+		live = slices.DeleteFunc(live, func(l *server) bool { return l == s })
+		t.Logf("stopped %s, which did the housekeeping so far", s.Addr)
+	}
+	if len(live) == 0 {
+		t.Fatal("no replica left")
+	}
+	plant(2)
+	expireTo(keep)
 	// A few more rounds of both on every replica change nothing.
 	time.Sleep(time.Second)
 
-	for i := range srvs {
-		t.Logf("replica %d: %v images expired, %v blobs and %v bytes freed", i,
-			metricSum(t, srvs[i:i+1], "berth_lifecycle_images_total"), metricSum(t, srvs[i:i+1], "berth_gc_blobs_deleted_total"),
-			metricSum(t, srvs[i:i+1], "berth_gc_bytes_reclaimed_total"))
+	for _, s := range live {
+		t.Logf("replica %s: %v images expired, %v blobs and %v bytes freed", s.Addr,
+			metricSum(t, []*server{s}, housekeepingMetrics[0]), metricSum(t, []*server{s}, housekeepingMetrics[1]),
+			metricSum(t, []*server{s}, housekeepingMetrics[2]))
 	}
-	if n := metricSum(t, srvs, "berth_lifecycle_images_total"); n != expire {
-		t.Errorf("the replicas' lifecycle counters add up to %v images; want %d, each expired once", n, expire)
+	var expiredBytes, keptBytes int64
+	for i, im := range pushed {
+		if i < images-keep {
+			expiredBytes += int64(len(im.config) + len(im.layer))
+		} else {
+			keptBytes += int64(len(im.config) + len(im.layer))
+		}
 	}
-	if n := metricSum(t, srvs, "berth_gc_blobs_deleted_total"); n != float64(wantBlobs) {
-		t.Errorf("the replicas' collection counters add up to %v blobs deleted; want %d (%d orphans, %d of expired images), each once", n, wantBlobs, orphans, 2*expire)
+	if n := counter("berth_lifecycle_images_total"); n != images-keep {
+		t.Errorf("the replicas' lifecycle counters add up to %v images; want %d, each expired once", n, images-keep)
 	}
-	if n := metricSum(t, srvs, "berth_gc_bytes_reclaimed_total"); n != float64(orphanBytes+expiredBytes) {
+	if n, want := counter("berth_gc_blobs_deleted_total"), orphans+2*(images-keep); n != float64(want) {
+		t.Errorf("the replicas' collection counters add up to %v blobs deleted; want %d (%d orphans, %d of expired images), each once", n, want, orphans, 2*(images-keep))
+	}
+	if n := counter("berth_gc_bytes_reclaimed_total"); n != float64(orphanBytes+expiredBytes) {
 		t.Errorf("the replicas' collection counters add up to %v bytes freed; want %d", n, orphanBytes+expiredBytes)
 	}
 	if n := m.StoredBytes(t, bucket); n != keptBytes {
 		t.Errorf("the bucket holds %d bytes; want the kept images' %d", n, keptBytes)
 	}
-	out, err := api.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String(repo)})
+	out, err := ecrAt(live[0], admin).DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String(repo)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +402,7 @@ func TestReplicaHousekeepingOnce(t *testing.T) {
 	for _, d := range out.ImageDetails {
 		left = append(left, aws.ToString(d.ImageDigest))
 	}
-	for _, im := range images[expire:] {
+	for _, im := range pushed[images-keep:] {
 		want = append(want, im.digest.String())
 	}
 	slices.Sort(left)
@@ -366,8 +410,8 @@ func TestReplicaHousekeepingOnce(t *testing.T) {
 	if !slices.Equal(left, want) {
 		t.Errorf("the index holds %v; want the %d newest %v", left, keep, want)
 	}
-	for _, s := range srvs {
-		for _, im := range images[expire:] {
+	for _, s := range live {
+		for _, im := range pushed[images-keep:] {
 			im.pullWhole(t, s, auth, repo)
 		}
 	}
