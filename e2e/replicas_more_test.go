@@ -616,11 +616,20 @@ func TestReplicaPostgresRestart(t *testing.T) {
 				im := newReplicaImage(n, 2000+n)
 				im.tag = fmt.Sprintf("w%d-%d", w, i)
 				pushTo, pullFrom := srvs[n%3], srvs[(n+1)%3]
-				_, ok1 := o.do(t, pushTo, http.MethodPost, "/v2/"+repo+"/blobs/uploads/?digest="+im.configDigest.String(), im.config, auth, http.StatusCreated)
-				_, ok2 := o.do(t, pushTo, http.MethodPost, "/v2/"+repo+"/blobs/uploads/?digest="+im.layerDg.String(), im.layer, auth, http.StatusCreated)
-				_, ok3 := o.do(t, pushTo, http.MethodPut, "/v2/"+repo+"/manifests/"+im.tag, im.manifest, merge(auth, manifestType), http.StatusCreated)
-				if !ok1 || !ok2 || !ok3 {
-					return
+				// A failed step ends the worker: the next would fail
+				// because of it.
+				for _, step := range []struct {
+					method, path string
+					body         []byte
+					header       map[string]string
+				}{
+					{http.MethodPost, "/v2/" + repo + "/blobs/uploads/?digest=" + im.configDigest.String(), im.config, auth},
+					{http.MethodPost, "/v2/" + repo + "/blobs/uploads/?digest=" + im.layerDg.String(), im.layer, auth},
+					{http.MethodPut, "/v2/" + repo + "/manifests/" + im.tag, im.manifest, merge(auth, manifestType)},
+				} {
+					if _, ok := o.do(t, pushTo, step.method, step.path, step.body, step.header, http.StatusCreated); !ok {
+						return
+					}
 				}
 				pushed[w] = append(pushed[w], im)
 				m, ok := o.do(t, pullFrom, http.MethodGet, "/v2/"+repo+"/manifests/"+im.tag, nil, auth, http.StatusOK)

@@ -24,6 +24,11 @@ func TestUnavailable(t *testing.T) {
 		{"unique violation is a fault", &pgconn.PgError{Code: "23505"}, false},
 		{"serialization failure is a fault", &pgconn.PgError{Code: "40001"}, false},
 		{"no code", &pgconn.PgError{}, false},
+		// What pgx returned to a request on a replica when PostgreSQL
+		// restarted under it (TestReplicaPostgresRestart): its error for
+		// a connection closed after a request may have been sent.
+		{"closed connection", fmt.Errorf("failed to deallocate cached statement(s): %w", connError(false)), true},
+		{"nothing sent", connError(true), true},
 		{"repository unknown", metadata.ErrRepositoryUnknown, false},
 		{"plain error", errors.New("something else"), false},
 		{"nil", nil, false},
@@ -33,3 +38,10 @@ func TestUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// connError is a failure of a driver's connection that says whether the
+// request is safe to retry, as pgconn's errors do (they are unexported).
+type connError bool
+
+func (e connError) Error() string     { return "conn closed" }
+func (e connError) SafeToRetry() bool { return bool(e) }
