@@ -91,11 +91,7 @@ func TestReplicaLauncher(t *testing.T) {
 
 	// The replica running the launcher dies; another takes it over and
 	// answers for the task and the job still running.
-	if err := holder.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-holder.done
-	holder.stopped = true
+	holder.kill(t)
 	killed := time.Now()
 	next := seatHolder(t, others, holder)
 	t.Logf("replica %s took the launcher over %.1f s after %s was killed", next.Addr, time.Since(killed).Seconds(), holder.Addr)
