@@ -375,6 +375,9 @@ func (a *API) checkParent(ctx context.Context, p *job) {
 // running for the next start to reattach.
 func (a *API) Run(ctx context.Context) error {
 	if err := a.load(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while loading: not a failure
+		}
 		return fmt.Errorf("batch: loading jobs: %w", err)
 	}
 	a.recover(ctx)

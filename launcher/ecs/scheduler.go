@@ -92,6 +92,9 @@ func (s *scheduler) run(ctx context.Context) error {
 	for {
 		page, err := s.a.store.Services(ctx, q)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped while reading: not a failure
+			}
 			return fmt.Errorf("ecs: reading services: %w", err)
 		}
 		for _, svc := range page {

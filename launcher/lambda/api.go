@@ -180,6 +180,19 @@ func (a *API) Usage(ctx context.Context, name string, from, to time.Time) (Usage
 // functions whose pull it did not finish (Pending, or an update in
 // progress), and delivers the asynchronous invocations not done yet.
 func (a *API) Run(ctx context.Context) error {
+	if err := a.takeUp(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while reading: not a failure
+		}
+		return err
+	}
+	<-ctx.Done()
+	a.urls.close("*", "*")
+	return nil
+}
+
+// takeUp is what Run takes up from an earlier run.
+func (a *API) takeUp(ctx context.Context) error {
 	after := ""
 	for {
 		page, err := a.store.Functions(ctx, after, 100)
@@ -203,12 +216,7 @@ func (a *API) Run(ctx context.Context) error {
 			break
 		}
 	}
-	if err := a.resumeEvents(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	a.urls.close("*", "*")
-	return nil
+	return a.resumeEvents(ctx)
 }
 
 // Register puts the API on the AWS front door.
