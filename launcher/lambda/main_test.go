@@ -102,8 +102,14 @@ func (f *registryFixture) close() {
 	if rt, err := dockertest.Engine(); err == nil {
 		// By its name, not its id: other test binaries may hold the same
 		// image under their own registry's name.
-		if err := rt.RemoveImage(context.Background(), f.Image()); err != nil && !errors.Is(err, launcher.ErrImageNotFound) {
-			fmt.Fprintln(os.Stderr, "remove test image:", err)
+		images := []string{f.Image()}
+		for repo := range f.held { // the functions pulled these by digest
+			images = append(images, f.Host+"/"+repo+"@"+f.Digest)
+		}
+		for _, image := range images {
+			if err := rt.RemoveImage(context.Background(), image); err != nil && !errors.Is(err, launcher.ErrImageNotFound) {
+				fmt.Fprintln(os.Stderr, "remove test image:", err)
+			}
 		}
 	}
 	f.srv.Close()
