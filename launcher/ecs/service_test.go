@@ -385,11 +385,16 @@ func TestServiceLoadBalancedRollingUpdate(t *testing.T) {
 	out := e.must("CreateService", map[string]any{"serviceName": "web", "taskDefinition": v1.TaskDefinitionArn, "desiredCount": 3,
 		"loadBalancers":           []any{map[string]any{"containerName": "web", "containerPort": 8080}},
 		"deploymentConfiguration": map[string]any{"minimumHealthyPercent": 100, "maximumPercent": 200}})
-	addr, _ := path(out, "service", "loadBalancers", 0, "loadBalancerName").(string)
-	if !strings.HasPrefix(addr, "127.0.0.1:") {
-		t.Fatalf("the listener's address in CreateService's answer: %q", addr)
+	if name, _ := path(out, "service", "loadBalancers", 0, "containerName").(string); name != "web" {
+		t.Fatalf("CreateService's answer: %v", out)
 	}
-	e.steady("web", v1.TaskDefinitionArn)
+	// The listener's address: in CreateService's answer once the
+	// scheduler runs, which a service created just after the start may
+	// come before, so read from the steady service.
+	addr := e.steady("web", v1.TaskDefinitionArn).LoadBalancers[0].LoadBalancerName
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Fatalf("the listener's address: %q", addr)
+	}
 
 	l := startLoad("http://"+addr+"/", 4, 200_000, 4*time.Minute)
 	defer func() {
