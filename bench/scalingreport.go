@@ -231,11 +231,15 @@ func (r *scaleResults) cpuTable() string {
 			for c := range cpuSlots {
 				fmt.Fprintf(&b, " %.2f |", r.medianOf(wl, k, func(s scaleSample) float64 { return s.cpu[c] }))
 			}
-			busy := r.medianOf(wl, k, func(s scaleSample) float64 { return s.cpuTotal() / s.seconds })
-			fmt.Fprintf(&b, " %.2f | %.2f of %.0f |\n", r.medianOf(wl, k, scaleSample.cpuTotal), busy, cores)
+			fmt.Fprintf(&b, " %.2f | %.2f of %.0f |\n", r.medianOf(wl, k, scaleSample.cpuTotal), r.busy(wl, k), cores)
 		}
 	}
 	return b.String()
+}
+
+// busy is how many cores a measurement kept busy (median over rounds).
+func (r *scaleResults) busy(wl, k int) float64 {
+	return r.medianOf(wl, k, func(s scaleSample) float64 { return s.cpuTotal() / s.seconds })
 }
 
 // curveNotes says, per workload, how 3 replicas compare with 1 and
@@ -247,9 +251,6 @@ func (r *scaleResults) curveNotes() string {
 	for wl := range wlCount {
 		perUnit := func(k int) float64 {
 			return r.medianOf(wl, k, func(s scaleSample) float64 { return s.cpuTotal() / s.units })
-		}
-		busy := func(k int) float64 {
-			return r.medianOf(wl, k, func(s scaleSample) float64 { return s.cpuTotal() / s.seconds })
 		}
 		unit := "MiB"
 		if wl == wlSmall {
@@ -264,7 +265,7 @@ func (r *scaleResults) curveNotes() string {
 		}
 		fmt.Fprintf(&b, "- **%s**: %d replicas reached %s of 1 replica's rate; CPU of all parties per %s %.1f ms with 1 replica and %.1f ms with %d (%.2f×), cores busy %.2f and %.2f: %s.\n",
 			workloadNames[wl], scaleReplicas[last], ratioCell(r.rate(wl, last), r.rate(wl, 0)), unit,
-			1000*perUnit(0), 1000*perUnit(last), scaleReplicas[last], rel, busy(0), busy(last), verdict)
+			1000*perUnit(0), 1000*perUnit(last), scaleReplicas[last], rel, r.busy(wl, 0), r.busy(wl, last), verdict)
 	}
 	return b.String()
 }
