@@ -43,10 +43,9 @@ type Collector struct {
 }
 
 // CollectorStore is what a Collector needs of the metadata index: the
-// garbage family, and DeleteUpload to purge abandoned upload sessions.
+// garbage family, which purges abandoned upload sessions too.
 type CollectorStore interface {
 	metadata.Garbage
-	DeleteUpload(ctx context.Context, id string) error
 }
 
 // Report is what one pass found and did.
@@ -186,8 +185,11 @@ func (c *Collector) purgeUploads(ctx context.Context, cutoff time.Time) (int, er
 			return purged, err
 		}
 		for _, u := range stale {
-			if err := c.store.DeleteUpload(ctx, u.ID); err != nil {
+			// A session written since it was listed is no longer stale.
+			if ok, err := c.store.PurgeUpload(ctx, u.ID, cutoff); err != nil {
 				return purged, err
+			} else if !ok {
+				continue
 			}
 			if err := c.blobs.Abort(ctx, storage.Upload{ID: u.ID, Size: u.Size, State: u.StorageState}); err != nil {
 				c.log.WarnContext(ctx, "gc: aborting a stale upload", "upload", u.ID, "err", err)

@@ -503,3 +503,70 @@ func TestGCDryRunAndReport(t *testing.T) {
 		t.Errorf("freed %+v, %d bytes left in the store", freed, g.storedBytes(t))
 	}
 }
+
+// writtenAfterListing is an index on which a client writes to an upload
+// just after a pass has listed it as stale, and before it purges it.
+type writtenAfterListing struct {
+	lifecycle.CollectorStore
+	write func()
+}
+
+func (s *writtenAfterListing) StaleUploads(ctx context.Context, cutoff time.Time, n int) ([]metadata.Upload, error) {
+	stale, err := s.CollectorStore.StaleUploads(ctx, cutoff, n)
+	if len(stale) > 0 && s.write != nil {
+		s.write()
+		s.write = nil
+	}
+	return stale, err
+}
+
+// An upload resumed between a pass listing it as stale and purging it
+// keeps its session and its bytes: the client's next chunk and the
+// closing PUT succeed, and the blob holds every byte written.
+func TestGCKeepsAnUploadWrittenAfterItsListing(t *testing.T) {
+	const timeout = time.Hour
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	g := newGCRig(t, timeout, clock.Now)
+	send := func(method, url string, body []byte) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, url, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/octet-stream")
+		resp, err := g.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := send("POST", g.srv.URL+"/v2/app/blobs/uploads/", nil)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST upload: %d", resp.StatusCode)
+	}
+	location := g.srv.URL + resp.Header.Get("Location")
+	first, second := bytes.Repeat([]byte("a"), 1000), bytes.Repeat([]byte("b"), 500)
+	if resp := send("PATCH", location, first); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("first PATCH: %d", resp.StatusCode)
+	}
+	clock.Advance(timeout + time.Minute)
+	gc := lifecycle.NewCollector(&writtenAfterListing{CollectorStore: g.store, write: func() {
+		if resp := send("PATCH", location, second); resp.StatusCode != http.StatusAccepted {
+			t.Errorf("PATCH after the listing: %d", resp.StatusCode)
+		}
+	}}, g.blobs, nil, lifecycle.WithClock(clock.Now))
+	gc.UploadTimeout = timeout
+	if rep, err := gc.Run(t.Context(), false); err != nil || rep.Uploads != 0 {
+		t.Fatalf("pass = %+v, %v; want no upload purged", rep, err)
+	}
+	whole := append(first, second...)
+	dgst := digest.FromBytes(whole)
+	if resp := send("PUT", location+"?digest="+dgst.String(), nil); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("closing PUT: %d", resp.StatusCode)
+	}
+	status, body, err := g.do("GET", "/v2/app/blobs/"+dgst.String(), nil, "")
+	if err != nil || status != http.StatusOK || !bytes.Equal(body, whole) {
+		t.Fatalf("GET blob: %d, %d bytes, %v; want 200 and the %d bytes written", status, len(body), err, len(whole))
+	}
+}

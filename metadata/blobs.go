@@ -67,6 +67,10 @@ type Garbage interface {
 	// StaleUploads lists up to n upload sessions last written before
 	// cutoff.
 	StaleUploads(ctx context.Context, cutoff time.Time, n int) ([]Upload, error)
+	// PurgeUpload removes upload session id if it was still last written
+	// before cutoff, and reports whether it did: a session written since
+	// it was listed as stale is kept with what was written.
+	PurgeUpload(ctx context.Context, id string, cutoff time.Time) (bool, error)
 	// UnknownObjects returns the objects of objs, found by a walk of the
 	// blob store, that the index does not know: whose key is no blob's
 	// location and is not queued for deletion, and whose upload is no

@@ -39,8 +39,11 @@ type Replications interface {
 	// DueReplications lists up to n replications in progress due at or
 	// before now, the longest waiting first.
 	DueReplications(ctx context.Context, now time.Time, n int) ([]Replication, error)
-	// UpdateReplication stores r's status, failure, attempts and due time.
-	UpdateReplication(ctx context.Context, r Replication) error
+	// UpdateReplication stores r's status, failure, attempts, due time and
+	// UpdatedAt if its row was last updated at from, and reports whether
+	// it did: an image queued again since it was read (pushed with a new
+	// tag while it was being copied) stays due.
+	UpdateReplication(ctx context.Context, r Replication, from time.Time) (bool, error)
 	// ReplicationStatuses lists the replications of image dgst of repo,
 	// by destination.
 	ReplicationStatuses(ctx context.Context, repo string, dgst digest.Digest) ([]Replication, error)

@@ -275,6 +275,7 @@ func (r *Replicator) claimed(ctx context.Context, job metadata.Replication) bool
 func (r *Replicator) attempt(ctx context.Context, job metadata.Replication) {
 	err := r.copy(ctx, job)
 	now := r.cfg.Now()
+	from := job.UpdatedAt
 	job.UpdatedAt = now
 	if err == nil {
 		job.Status, job.Failure = metadata.ReplicationComplete, ""
@@ -292,7 +293,9 @@ func (r *Replicator) attempt(ctx context.Context, job metadata.Replication) {
 		}
 		r.cfg.Log.WarnContext(ctx, "replication failed", "repository", job.Repository, "digest", job.Digest, "destination", job.Destination, "attempt", job.Attempts, "retry_in", wait, "err", err)
 	}
-	if err := r.store.UpdateReplication(ctx, job); err != nil {
+	if ok, err := r.store.UpdateReplication(ctx, job, from); err != nil {
 		r.cfg.Log.WarnContext(ctx, "recording a replication", "err", err)
+	} else if !ok {
+		r.cfg.Log.InfoContext(ctx, "queued again while being copied; copying again", "repository", job.Repository, "digest", job.Digest, "destination", job.Destination)
 	}
 }

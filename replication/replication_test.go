@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -224,6 +225,53 @@ func TestDestinationDownRetries(t *testing.T) {
 	}
 	if got, err := remote.Head(f.b.ref(t, "app:v1"), destAuth); err != nil || got.Digest != d {
 		t.Errorf("on the destination: %v, %v", got, err)
+	}
+}
+
+// An image pushed with a new tag while it is being copied is copied again:
+// the copy that read its tags before the push does not mark it COMPLETE
+// over the new queueing, and the new tag reaches the destination.
+func TestTagPushedDuringCopyIsReplicated(t *testing.T) {
+	f := newFixture(t)
+	held, release := make(chan struct{}), make(chan struct{})
+	var hold sync.Once
+	dest := f.b.h
+	f.b.srv.Close()
+	f.b.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+			hold.Do(func() { close(held); <-release })
+		}
+		dest.ServeHTTP(w, r)
+	})
+	f.b.listen(t, f.b.addr)
+	img, _ := random.Image(64<<10, 1)
+	if err := remote.Write(f.a.ref(t, "app:v1"), img); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	copied := make(chan struct{})
+	go func() { defer close(copied); f.rep.RunOnce(t.Context()) }()
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the copy never reached the destination's manifest")
+	}
+	if err := remote.Tag(f.a.ref(t, "app:v2").(name.Tag), img); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	<-copied
+	if s := f.status(t, "app", d)["eu-west-1/222222222222"]; s.Status != metadata.ReplicationInProgress || s.Attempts != 0 {
+		t.Fatalf("after the copy that started before the new tag: %+v; want IN_PROGRESS as queued again", s)
+	}
+	f.drain(t)
+	if s := f.status(t, "app", d)["eu-west-1/222222222222"]; s.Status != metadata.ReplicationComplete {
+		t.Fatalf("after draining: %+v", s)
+	}
+	for _, tag := range []string{"app:v1", "app:v2"} {
+		if got, err := remote.Head(f.b.ref(t, tag), destAuth); err != nil || got.Digest != d {
+			t.Errorf("%s on the destination: %v, %v", tag, got, err)
+		}
 	}
 }
 

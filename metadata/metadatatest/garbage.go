@@ -132,6 +132,19 @@ func testGarbage(t *testing.T, s metadata.Store) {
 	if stale, _ := s.StaleUploads(ctx, time.Now().Add(-time.Minute), 10); len(stale) != 0 {
 		t.Errorf("StaleUploads of a fresh upload = %v", stale)
 	}
+	// A session written after the cutoff it was listed by is kept.
+	if ok, err := s.PurgeUpload(ctx, "old", time.Now().Add(-time.Minute)); ok || err != nil {
+		t.Errorf("PurgeUpload of an upload written since the cutoff = %v, %v; want false", ok, err)
+	}
+	if _, err := s.Upload(ctx, "old"); err != nil {
+		t.Errorf("Upload after a refused purge: %v", err)
+	}
+	if ok, err := s.PurgeUpload(ctx, "old", time.Now().Add(time.Minute)); !ok || err != nil {
+		t.Errorf("PurgeUpload of a stale upload = %v, %v; want true", ok, err)
+	}
+	if _, err := s.Upload(ctx, "old"); !errors.Is(err, metadata.ErrUploadUnknown) {
+		t.Errorf("Upload after PurgeUpload: %v; want ErrUploadUnknown", err)
+	}
 }
 
 // Garbage is found by what changed: a blob that was referenced becomes a

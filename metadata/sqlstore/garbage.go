@@ -136,6 +136,16 @@ func (s *Store) DeletionDone(ctx context.Context, location string) error {
 	return err
 }
 
+// PurgeUpload implements metadata.Garbage.
+func (s *Store) PurgeUpload(ctx context.Context, id string, cutoff time.Time) (bool, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM uploads WHERE id = ? AND updated_at < ?`, id, cutoff.UnixNano())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // StaleUploads implements metadata.Garbage.
 func (s *Store) StaleUploads(ctx context.Context, cutoff time.Time, n int) ([]metadata.Upload, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id FROM uploads WHERE updated_at < ? ORDER BY updated_at LIMIT ?`, cutoff.UnixNano(), n)

@@ -51,9 +51,13 @@ func (s *Store) replications(ctx context.Context, query string, args ...any) ([]
 }
 
 // UpdateReplication implements metadata.Replications.
-func (s *Store) UpdateReplication(ctx context.Context, r metadata.Replication) error {
-	_, err := s.write.ExecContext(ctx, `UPDATE replications SET status = ?, failure = ?, attempts = ?, due = ?, updated_at = ?
-		WHERE repository = ? AND digest = ? AND destination = ?`,
-		r.Status, r.Failure, r.Attempts, r.Due.UnixNano(), r.UpdatedAt.UnixNano(), r.Repository, r.Digest.String(), r.Destination)
-	return err
+func (s *Store) UpdateReplication(ctx context.Context, r metadata.Replication, from time.Time) (bool, error) {
+	res, err := s.write.ExecContext(ctx, `UPDATE replications SET status = ?, failure = ?, attempts = ?, due = ?, updated_at = ?
+		WHERE repository = ? AND digest = ? AND destination = ? AND updated_at = ?`,
+		r.Status, r.Failure, r.Attempts, r.Due.UnixNano(), r.UpdatedAt.UnixNano(), r.Repository, r.Digest.String(), r.Destination, from.UnixNano())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
