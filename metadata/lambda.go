@@ -53,7 +53,7 @@ type Functions interface {
 }
 
 // FunctionVersion is a published version of a function: a frozen copy of
-// its configuration, as the launcher's JSON Document.
+// its configuration (and its state), as the launcher's JSON Document.
 type FunctionVersion struct {
 	Function  string
 	Version   int
@@ -73,6 +73,11 @@ type FunctionVersions interface {
 	// FunctionVersion returns version of function fn;
 	// ErrFunctionVersionUnknown if there is none.
 	FunctionVersion(ctx context.Context, fn string, version int) (FunctionVersion, error)
+	// UpdateFunctionVersion replaces the Document of version v.Version of
+	// v.Function, keeping its number and CreatedAt: a version's
+	// configuration is frozen, but its state changes when the pull of its
+	// image ends. ErrFunctionVersionUnknown if there is no such version.
+	UpdateFunctionVersion(ctx context.Context, v FunctionVersion) error
 	// FunctionVersions lists up to n versions of fn numbered above after,
 	// in order.
 	FunctionVersions(ctx context.Context, fn string, after, n int) ([]FunctionVersion, error)

@@ -397,8 +397,8 @@ func (a *API) image(ctx context.Context, uri string) (resolvedURI, digest, pull 
 }
 
 // activate pulls the image of function name's $LATEST in the background
-// and makes it Active (or Failed, with the engine's reason), publishing a
-// version if CreateFunction asked. It pulls as owner, who created or
+// and makes it Active (or Failed, with the engine's reason), with the
+// version published with it, if any. It pulls as owner, who created or
 // updated the code.
 func (a *API) activate(name, revision, pull string, owner launcher.Caller) {
 	a.work.Go(func() {
@@ -408,41 +408,67 @@ func (a *API) activate(name, revision, pull string, owner launcher.Caller) {
 		if a.ctx.Err() != nil {
 			return // berth stops: the function stays as it was
 		}
-		var publish bool
-		doc, uerr := a.update(context.WithoutCancel(ctx), name, func(doc *functionDoc) error {
-			s := &doc.Latest
-			if s.RevisionID != revision {
-				return errSuperseded
-			}
-			if err != nil {
-				code := "ImageAccessDenied"
-				if errors.Is(err, launcher.ErrImageNotFound) {
-					code = "ImageDeleted"
-				}
-				reason := err.Error()
-				if s.State == StatePending {
-					s.State, s.StateReason, s.StateReasonCode = StateFailed, reason, code
-				}
-				s.LastUpdateStatus, s.LastUpdateStatusReason, s.LastUpdateStatusReasonCode = UpdateFailed, reason, code
-				return nil
-			}
-			s.State, s.StateReason, s.StateReasonCode = StateActive, "", ""
-			s.LastUpdateStatus, s.LastUpdateStatusReason, s.LastUpdateStatusReasonCode = UpdateSuccessful, "", ""
-			publish, doc.PublishOnActive = doc.PublishOnActive, false
-			return nil
-		})
+		serr := a.settle(context.WithoutCancel(ctx), name, revision, err)
 		switch {
-		case errors.Is(uerr, errSuperseded):
-		case uerr != nil:
-			a.cfg.Log.Warn("lambda: recording a function's state", "function", name, "err", uerr)
+		case errors.Is(serr, errSuperseded):
+		case serr != nil:
+			a.cfg.Log.Warn("lambda: recording a function's state", "function", name, "err", serr)
 		case err != nil:
 			a.cfg.Log.Warn("lambda: pulling a function's image", "function", name, "image", pull, "err", err)
-		case publish:
-			if _, err := a.publish(context.WithoutCancel(ctx), name, doc.Latest.Description); err != nil {
-				a.cfg.Log.Warn("lambda: publishing a function's first version", "function", name, "err", err)
-			}
 		}
 	})
+}
+
+// settle records how the pull of function name's $LATEST at revision
+// ended (pullErr nil: it succeeded), on the version published with that
+// revision first, then on $LATEST: whoever waits for $LATEST to be Active
+// finds the version settled too. errSuperseded if $LATEST changed since.
+func (a *API) settle(ctx context.Context, name, revision string, pullErr error) error {
+	l, err := a.load(ctx, name)
+	if err != nil {
+		return err
+	}
+	if l.doc.Latest.RevisionID != revision {
+		return errSuperseded
+	}
+	if l.doc.Published == revision && l.doc.PublishedVersion != "" {
+		if err := a.settleVersion(ctx, name, versionNumber(l.doc.PublishedVersion), pullErr); err != nil {
+			return err
+		}
+	}
+	_, err = a.update(ctx, name, func(doc *functionDoc) error {
+		if doc.Latest.RevisionID != revision {
+			return errSuperseded
+		}
+		doc.Latest.settle(pullErr)
+		return nil
+	})
+	return err
+}
+
+// settleVersion records how the pull of version number of function name
+// ended; a version deleted meanwhile is no error.
+func (a *API) settleVersion(ctx context.Context, name string, number int, pullErr error) error {
+	v, err := a.store.FunctionVersion(ctx, name, number)
+	if errors.Is(err, metadata.ErrFunctionVersionUnknown) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var s spec
+	if err := json.Unmarshal(v.Document, &s); err != nil {
+		return err
+	}
+	s.settle(pullErr)
+	if v.Document, err = json.Marshal(s); err != nil {
+		return err
+	}
+	err = a.store.UpdateFunctionVersion(ctx, v)
+	if errors.Is(err, metadata.ErrFunctionVersionUnknown) {
+		return nil
+	}
+	return err
 }
 
 // errSuperseded: the function changed since the pull began; the newer

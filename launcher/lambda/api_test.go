@@ -19,6 +19,8 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
+	gcrname "github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/berth-dev/berth/internal/awsjson"
 	"github.com/berth-dev/berth/launcher"
@@ -112,18 +114,23 @@ func (a *apiFixture) create(t *testing.T, name string, mode ...string) *sdk.GetF
 }
 
 // createHeld creates function name of an image whose pull waits until
-// release is called: the function stays Pending until then.
-func (a *apiFixture) createHeld(t *testing.T, name string) (release func()) {
+// release is called: the function stays Pending until then. With
+// publish, CreateFunction publishes version 1. It returns the answer.
+func (a *apiFixture) createHeld(t *testing.T, name string, publish bool) (created *sdk.CreateFunctionOutput, release func()) {
 	t.Helper()
-	image, release := a.reg.hold(t, "lambda/held/"+strings.ToLower(name))
-	if _, err := a.client.CreateFunction(t.Context(), &sdk.CreateFunctionInput{
+	image, release := a.reg.hold(t, heldRepository(name))
+	created, err := a.client.CreateFunction(t.Context(), &sdk.CreateFunctionInput{
 		FunctionName: aws.String(name), Role: aws.String(role), PackageType: types.PackageTypeImage,
-		Code: &types.FunctionCode{ImageUri: aws.String(image)},
-	}); err != nil {
+		Code: &types.FunctionCode{ImageUri: aws.String(image)}, Publish: publish,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return release
+	return created, release
 }
+
+// heldRepository is the repository of function name's held image.
+func heldRepository(name string) string { return "lambda/held/" + strings.ToLower(name) }
 
 func (a *apiFixture) waitActive(t *testing.T, name string) *sdk.GetFunctionOutput {
 	t.Helper()
@@ -330,7 +337,7 @@ func TestAPIPending(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, lambda.RunnerConfig{})
 	name := functionName(t, "")
-	release := a.createHeld(t, name)
+	_, release := a.createHeld(t, name, false)
 	_, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name)})
 	if e := apiError(t, err, "ResourceConflictException", 409); !strings.HasSuffix(e.Message, "The function is currently in the following state: Pending") {
 		t.Errorf("message = %q", e.Message)
@@ -352,12 +359,14 @@ func TestAPIResumesPulls(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, lambda.RunnerConfig{})
 	name := functionName(t, "")
-	release := a.createHeld(t, name)
+	_, release := a.createHeld(t, name, true)
 	a.api.Close() // berth stops mid-pull: the function stays Pending
 	release()
-	got, err := a.client.GetFunctionConfiguration(t.Context(), &sdk.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
-	if err != nil || got.State != types.StatePending {
-		t.Fatalf("after the stop: %+v, %v; want Pending", got, err)
+	for _, q := range []string{"$LATEST", "1"} {
+		got, err := a.client.GetFunctionConfiguration(t.Context(), &sdk.GetFunctionConfigurationInput{FunctionName: aws.String(name), Qualifier: aws.String(q)})
+		if err != nil || got.State != types.StatePending {
+			t.Fatalf("%s after the stop: %+v, %v; want Pending", q, got, err)
+		}
 	}
 	again := lambda.New(a.reg.store, a.runner, lambda.Config{AccountID: account, Region: "us-east-1", Access: allowAll{},
 		Images: launcher.Images{Registry: a.reg.Host, Account: account}})
@@ -366,6 +375,120 @@ func TestAPIResumesPulls(t *testing.T) {
 	go func() { done <- again.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done; again.Close() })
 	a.waitActive(t, name)
+	// The version published with the code is settled before $LATEST.
+	if got, err := a.client.GetFunctionConfiguration(t.Context(), &sdk.GetFunctionConfigurationInput{FunctionName: aws.String(name), Qualifier: aws.String("1")}); err != nil || got.State != types.StateActive {
+		t.Errorf("version 1 once $LATEST is Active: %+v, %v; want Active", got, err)
+	}
+}
+
+// CreateFunction with Publish makes version 1 at once, in $LATEST's state:
+// while the image is pulled it is Pending, can be read, listed and named
+// by an alias, but not invoked; the pull's end makes it Active.
+// UpdateFunctionCode with Publish makes the next version at once, its
+// update InProgress as $LATEST's.
+func TestAPIPublishPending(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, lambda.RunnerConfig{})
+	name := functionName(t, "")
+	arn := "arn:aws:lambda:us-east-1:" + account + ":function:" + name
+	created, release := a.createHeld(t, name, true)
+	if aws.ToString(created.Version) != "1" || aws.ToString(created.FunctionArn) != arn+":1" || created.State != types.StatePending ||
+		created.LastUpdateStatus != types.LastUpdateStatusInProgress {
+		t.Errorf("CreateFunction with Publish = %+v; want version 1, Pending", created)
+	}
+	config := func(qualifier string) *sdk.GetFunctionConfigurationOutput {
+		t.Helper()
+		c, err := a.client.GetFunctionConfiguration(t.Context(), &sdk.GetFunctionConfigurationInput{FunctionName: aws.String(name), Qualifier: aws.String(qualifier)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := config("1"); c.State != types.StatePending || c.StateReasonCode != types.StateReasonCodeCreating || aws.ToString(c.Version) != "1" {
+		t.Errorf("version 1 while pulled = %+v; want Pending, Creating", c)
+	}
+	versions, err := a.client.ListVersionsByFunction(t.Context(), &sdk.ListVersionsByFunctionInput{FunctionName: aws.String(name)})
+	if err != nil || len(versions.Versions) != 2 || aws.ToString(versions.Versions[1].Version) != "1" || versions.Versions[1].State != types.StatePending {
+		t.Errorf("ListVersionsByFunction while pulled = %+v, %v; want $LATEST and 1, Pending", versions, err)
+	}
+	if _, err := a.client.CreateAlias(t.Context(), &sdk.CreateAliasInput{FunctionName: aws.String(name), Name: aws.String("live"), FunctionVersion: aws.String("1")}); err != nil {
+		t.Fatalf("CreateAlias to a Pending version: %v", err)
+	}
+	for _, q := range []string{"1", "live"} {
+		_, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Qualifier: aws.String(q)})
+		if e := apiError(t, err, "ResourceConflictException", 409); e.Message != "The operation cannot be performed at this time. The function is currently in the following state: Pending" {
+			t.Errorf("invoke %s while pulled: message = %q", q, e.Message)
+		}
+	}
+	release()
+	a.waitActive(t, name)
+	if c := config("1"); c.State != types.StateActive || c.LastUpdateStatus != types.LastUpdateStatusSuccessful || c.StateReason != nil {
+		t.Errorf("version 1 once $LATEST is Active = %+v", c)
+	}
+	out, err := a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Qualifier: aws.String("live"), Payload: []byte(`1`)})
+	if err != nil || string(out.Payload) != `1` || aws.ToString(out.ExecutedVersion) != "1" {
+		t.Errorf("invoke live once Active = %+v, %v", out, err)
+	}
+
+	// New code, published: version 2 at once, its update InProgress.
+	image, release := a.reg.hold(t, heldRepository(name+"-v2"))
+	code, err := a.client.UpdateFunctionCode(t.Context(), &sdk.UpdateFunctionCodeInput{FunctionName: aws.String(name), ImageUri: aws.String(image), Publish: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(code.Version) != "2" || aws.ToString(code.FunctionArn) != arn+":2" || code.LastUpdateStatus != types.LastUpdateStatusInProgress {
+		t.Errorf("UpdateFunctionCode with Publish = %+v; want version 2, InProgress", code)
+	}
+	if c := config("2"); c.State != types.StateActive || c.LastUpdateStatus != types.LastUpdateStatusInProgress {
+		t.Errorf("version 2 while pulled = %+v; want Active, InProgress", c)
+	}
+	release()
+	if _, err := sdk.NewFunctionUpdatedV2Waiter(a.client, func(o *sdk.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	}).WaitForOutput(t.Context(), &sdk.GetFunctionInput{FunctionName: aws.String(name)}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if c := config("2"); c.LastUpdateStatus != types.LastUpdateStatusSuccessful || aws.ToString(c.CodeSha256) != strings.TrimPrefix(a.reg.Digest, "sha256:") {
+		t.Errorf("version 2 once pulled = %+v; want Successful", c)
+	}
+	if c := config("1"); c.State != types.StateActive || c.LastUpdateStatus != types.LastUpdateStatusSuccessful {
+		t.Errorf("version 1 after version 2 = %+v; want it as it was", c)
+	}
+}
+
+// A pull that fails leaves the version published with the code Failed,
+// with $LATEST's reason.
+func TestAPIPublishFailedPull(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, lambda.RunnerConfig{})
+	name := functionName(t, "")
+	_, release := a.createHeld(t, name, true)
+	// The image goes from the registry before the engine gets it.
+	ref, err := gcrname.ParseReference(a.reg.Host + "/" + heldRepository(name) + "@" + a.reg.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Delete(ref); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	var latest *sdk.GetFunctionConfigurationOutput
+	waitFor(t, "the pull to end", func() bool {
+		latest, err = a.client.GetFunctionConfiguration(t.Context(), &sdk.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+		return err == nil && latest.State != types.StatePending
+	})
+	if latest.State != types.StateFailed || latest.StateReasonCode != types.StateReasonCodeImageDeleted || aws.ToString(latest.StateReason) == "" {
+		t.Fatalf("$LATEST after the failed pull = %+v; want Failed, ImageDeleted", latest)
+	}
+	v1, err := a.client.GetFunctionConfiguration(t.Context(), &sdk.GetFunctionConfigurationInput{FunctionName: aws.String(name), Qualifier: aws.String("1")})
+	if err != nil || v1.State != types.StateFailed || v1.StateReasonCode != latest.StateReasonCode || aws.ToString(v1.StateReason) != aws.ToString(latest.StateReason) ||
+		v1.LastUpdateStatus != types.LastUpdateStatusFailed || v1.LastUpdateStatusReasonCode != latest.LastUpdateStatusReasonCode {
+		t.Errorf("version 1 after the failed pull = %+v, %v; want $LATEST's state %+v", v1, err, latest)
+	}
+	_, err = a.client.Invoke(t.Context(), &sdk.InvokeInput{FunctionName: aws.String(name), Qualifier: aws.String("1")})
+	if e := apiError(t, err, "ResourceConflictException", 409); !strings.HasSuffix(e.Message, "the following state: Failed") {
+		t.Errorf("invoke of a Failed version: message = %q", e.Message)
+	}
 }
 
 // Bad input gets Lambda's error, never a 500.

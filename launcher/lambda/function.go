@@ -2,6 +2,7 @@ package lambda
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -80,12 +81,11 @@ type functionDoc struct {
 	Reserved *int `json:"reserved,omitempty"`
 	// Published is the RevisionId of $LATEST when it was last published
 	// and the version that got; PublishVersion of an unchanged $LATEST
-	// returns that version.
+	// returns that version. A version published with the code
+	// (CreateFunction or UpdateFunctionCode with Publish) before its pull
+	// ended takes its state from how the pull ends, as $LATEST does.
 	Published        string `json:"published,omitempty"`
 	PublishedVersion string `json:"publishedVersion,omitempty"`
-	// PublishOnActive: CreateFunction asked to publish, which happens once
-	// the image is pulled.
-	PublishOnActive bool `json:"publishOnActive,omitempty"`
 	// Owner set the function's code; its registry credentials pull the
 	// image, again when the engine lost it.
 	Owner launcher.Caller `json:"owner"`
@@ -203,6 +203,27 @@ func (s spec) configuration(arn string) Configuration {
 		c.ImageConfig = &imageConfigResponse{imageConfig{EntryPoint: s.EntryPoint, Command: s.Command, WorkingDirectory: s.WorkingDirectory}}
 	}
 	return c
+}
+
+// settle sets the state of s, whose image was being pulled, to how the
+// pull ended (pullErr nil: it succeeded): Active, or Failed with the
+// engine's reason; a function that was Active already stays so, only its
+// update failed.
+func (s *spec) settle(pullErr error) {
+	if pullErr == nil {
+		s.State, s.StateReason, s.StateReasonCode = StateActive, "", ""
+		s.LastUpdateStatus, s.LastUpdateStatusReason, s.LastUpdateStatusReasonCode = UpdateSuccessful, "", ""
+		return
+	}
+	code := "ImageAccessDenied"
+	if errors.Is(pullErr, launcher.ErrImageNotFound) {
+		code = "ImageDeleted"
+	}
+	reason := pullErr.Error()
+	if s.State == StatePending {
+		s.State, s.StateReason, s.StateReasonCode = StateFailed, reason, code
+	}
+	s.LastUpdateStatus, s.LastUpdateStatusReason, s.LastUpdateStatusReasonCode = UpdateFailed, reason, code
 }
 
 // version is what the runner runs of s.

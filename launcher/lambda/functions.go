@@ -43,6 +43,8 @@ type createdConfiguration struct{ Configuration }
 func (createdConfiguration) StatusCode() int { return http.StatusCreated }
 
 // CreateFunction: https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html
+// The function is Pending until its image is pulled; with Publish,
+// version 1 exists when it answers, in the same state.
 func (a *API) createFunction(ctx context.Context, in *createFunctionInput) (*createdConfiguration, error) {
 	if in.FunctionName == nil {
 		return nil, validation("functionName", "null", "Member must not be null")
@@ -87,7 +89,7 @@ func (a *API) createFunction(ctx context.Context, in *createFunctionInput) (*cre
 	s.LastModified, s.RevisionID = now, launcher.NewUUID()
 	s.State, s.StateReason, s.StateReasonCode = StatePending, "The function is being created.", "Creating"
 	s.LastUpdateStatus, s.LastUpdateStatusReason, s.LastUpdateStatusReasonCode = UpdateInProgress, "The function is being created.", "Creating"
-	doc := functionDoc{Latest: s, Tags: in.Tags, PublishOnActive: in.Publish, Owner: a.caller(ctx)}
+	doc := functionDoc{Latest: s, Tags: in.Tags, Owner: a.caller(ctx)}
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return nil, err
@@ -99,8 +101,33 @@ func (a *API) createFunction(ctx context.Context, in *createFunctionInput) (*cre
 	if err != nil {
 		return nil, err
 	}
-	a.activate(ref.Name, s.RevisionID, s.Pull, doc.Owner)
-	return &createdConfiguration{s.configuration(a.functionARN(ref.Name, ""))}, nil
+	c, err := a.activateCode(ctx, ref.Name, s, doc.Owner, in.Publish)
+	if err != nil {
+		return nil, err
+	}
+	return &createdConfiguration{c}, nil
+}
+
+// activateCode starts the pull of function name's new code, s (its
+// $LATEST, set by owner), and returns the configuration the call that set
+// the code answers: $LATEST's, or with publish that of the version
+// published from it, which exists at once, in $LATEST's state, as in
+// Lambda.
+func (a *API) activateCode(ctx context.Context, name string, s spec, owner launcher.Caller, publish bool) (Configuration, error) {
+	c := s.configuration(a.functionARN(name, ""))
+	var err error
+	if publish {
+		// Not cut short by the caller leaving: the version and its record
+		// in the function's document, which the pull's end reads, go
+		// together.
+		var v spec
+		if v, err = a.publish(context.WithoutCancel(ctx), name, s.Description); err == nil {
+			c = v.configuration(a.functionARN(name, v.Version))
+		}
+	}
+	// After the publish, so that the pull's end finds the version.
+	a.activate(name, s.RevisionID, s.Pull, owner)
+	return c, err
 }
 
 type getFunctionOutput struct {
@@ -237,7 +264,7 @@ type updateCodeInput struct {
 
 // UpdateFunctionCode: https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html
 // The new image is pulled in the background (LastUpdateStatus InProgress,
-// then Successful).
+// then Successful); a version published with it (Publish) is too.
 func (a *API) updateFunctionCode(ctx context.Context, in *updateCodeInput) (*Configuration, error) {
 	ref, err := a.unqualified(ctx, "UpdateFunctionCode", in.FunctionName)
 	if err != nil {
@@ -273,15 +300,16 @@ func (a *API) updateFunctionCode(ctx context.Context, in *updateCodeInput) (*Con
 		}
 		s.LastModified, s.RevisionID = time.Now(), launcher.NewUUID()
 		s.LastUpdateStatus, s.LastUpdateStatusReason, s.LastUpdateStatusReasonCode = UpdateInProgress, "The function is being created.", "Creating"
-		doc.PublishOnActive = in.Publish
 		doc.Owner = a.caller(ctx)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.activate(ref.Name, doc.Latest.RevisionID, pull, doc.Owner)
-	c := doc.Latest.configuration(a.functionARN(ref.Name, ""))
+	c, err := a.activateCode(ctx, ref.Name, doc.Latest, doc.Owner, in.Publish)
+	if err != nil {
+		return nil, err
+	}
 	return &c, nil
 }
 

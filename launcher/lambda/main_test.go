@@ -142,9 +142,10 @@ var fixture = sync.OnceValues(func() (*registryFixture, error) {
 	reg := registry.New(f.store, blobs, quiet, registry.Config{CreateOnPush: true})
 	f.held = map[string]chan struct{}{}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Pulls of a held repository wait, so a test can see a function
-		// whose image is still being pulled (Pending).
-		if r.Method == http.MethodGet {
+		// Pulls (HEAD and GET) of a held repository wait, so a test can
+		// see a function whose image is still being pulled (Pending), or
+		// change the repository before the engine reads it.
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			f.mu.Lock()
 			var wait chan struct{}
 			for repo, c := range f.held {

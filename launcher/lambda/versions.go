@@ -56,7 +56,9 @@ func (a *API) publishVersion(ctx context.Context, in *publishVersionInput) (*cre
 }
 
 // publish publishes function name's $LATEST as its next version, unless
-// it is unchanged since the last one, which it returns then.
+// it is unchanged since the last one, which it returns then. Published
+// with its code, before its image's pull ended, the version has $LATEST's
+// state (Pending, or an update InProgress) until activate settles both.
 func (a *API) publish(ctx context.Context, name, description string) (spec, error) {
 	l, err := a.load(ctx, name)
 	if err != nil {
@@ -72,7 +74,9 @@ func (a *API) publish(ctx context.Context, name, description string) (spec, erro
 	published.Version = "" // the index numbers it; version() fills it in
 	published.Description = description
 	published.LastModified, published.RevisionID = time.Now(), launcher.NewUUID()
-	published.LastUpdateStatus, published.LastUpdateStatusReason, published.LastUpdateStatusReasonCode = UpdateSuccessful, "", ""
+	if published.LastUpdateStatus != UpdateInProgress {
+		published.LastUpdateStatus, published.LastUpdateStatusReason, published.LastUpdateStatusReasonCode = UpdateSuccessful, "", ""
+	}
 	b, err := json.Marshal(published)
 	if err != nil {
 		return spec{}, err

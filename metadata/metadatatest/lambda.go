@@ -100,6 +100,22 @@ func testFunctionVersions(t *testing.T, s metadata.Store) {
 	if v, err := s.FunctionVersion(ctx, "fn", 2); err != nil || string(v.Document) != `{"n":2}` {
 		t.Errorf("FunctionVersion(2) = %+v, %v", v, err)
 	}
+	// Its document (the version's state) changes in place; its number
+	// and creation time stay.
+	if err := s.UpdateFunctionVersion(ctx, metadata.FunctionVersion{Function: "fn", Version: 2, CreatedAt: at.Add(time.Hour), Document: []byte(`{"n":2,"active":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.FunctionVersion(ctx, "fn", 2); err != nil || string(v.Document) != `{"n":2,"active":true}` || !v.CreatedAt.Equal(at) {
+		t.Errorf("FunctionVersion(2) after the update = %+v, %v", v, err)
+	}
+	if v, err := s.FunctionVersion(ctx, "fn", 1); err != nil || string(v.Document) != `{"n":1}` {
+		t.Errorf("FunctionVersion(1) after updating 2 = %+v, %v", v, err)
+	}
+	for _, v := range []metadata.FunctionVersion{{Function: "fn", Version: 3}, {Function: "nope", Version: 1}} {
+		if err := s.UpdateFunctionVersion(ctx, v); !errors.Is(err, metadata.ErrFunctionVersionUnknown) {
+			t.Errorf("UpdateFunctionVersion(%s, %d): %v; want ErrFunctionVersionUnknown", v.Function, v.Version, err)
+		}
+	}
 	list, err := s.FunctionVersions(ctx, "fn", 1, 10)
 	if err != nil || len(list) != 2 || list[0].Version != 2 || list[1].Version != 4 {
 		t.Errorf("FunctionVersions after 1 = %+v, %v", list, err)

@@ -107,6 +107,12 @@ func (s *Store) FunctionVersion(ctx context.Context, fn string, version int) (me
 	return v, err
 }
 
+// UpdateFunctionVersion implements metadata.FunctionVersions.
+func (s *Store) UpdateFunctionVersion(ctx context.Context, v metadata.FunctionVersion) error {
+	return changeOne(ctx, s.write, `UPDATE lambda_versions SET document = ? WHERE function = ? AND version = ?`,
+		metadata.ErrFunctionVersionUnknown, orEmptyBytes(v.Document), v.Function, v.Version)
+}
+
 // FunctionVersions implements metadata.FunctionVersions.
 func (s *Store) FunctionVersions(ctx context.Context, fn string, after, n int) ([]metadata.FunctionVersion, error) {
 	return queryAll(ctx, s.read, scanFunctionVersion, `SELECT `+versionColumns+` FROM lambda_versions
