@@ -372,6 +372,30 @@ func TestRecheckTimeSurvivesRestart(t *testing.T) {
 	}
 }
 
+// An import records the time its manifest was fetched when it ends, which
+// can be after a re-check recorded a later time: the later one stands.
+// (TestRecheckTimeSurvivesRestart failed in CI when the import ended
+// between the re-check and the restart.)
+func TestMarkCheckedKeepsTheLaterTime(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	recheck := time.Date(2026, 1, 1, 1, 1, 0, 0, time.UTC)
+	for _, at := range []time.Time{recheck, recheck.Add(-61 * time.Minute)} {
+		if err := f.pt.MarkChecked(ctx, "hub/team/app", "v1", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := f.pt.Checked(ctx, "hub/team/app", "v1"); err != nil || !got.Equal(recheck) {
+		t.Errorf("checked at %v, %v; want the later %v", got, err, recheck)
+	}
+	if err := f.pt.MarkChecked(ctx, "hub/team/app", "v1", recheck.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.pt.Checked(ctx, "hub/team/app", "v1"); !got.Equal(recheck.Add(time.Hour)) {
+		t.Errorf("checked at %v after a later check; want %v", got, recheck.Add(time.Hour))
+	}
+}
+
 func TestNotUpstream(t *testing.T) {
 	f := newFixture(t)
 	_, err := remote.Image(ref(t, f.cache, "hub/team/none:v1"))

@@ -147,6 +147,9 @@ func (c *Cache) Checked(ctx context.Context, repo, tag string) (time.Time, error
 
 // MarkChecked implements registry.Upstream.
 func (c *Cache) MarkChecked(ctx context.Context, repo, tag string, at time.Time) error {
+	if last, err := c.Checked(ctx, repo, tag); err == nil && at.Before(last) {
+		return nil
+	}
 	return c.store.PutSetting(ctx, checkedPrefix+repo+":"+tag, at.UTC().Format(time.RFC3339Nano))
 }
 

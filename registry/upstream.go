@@ -41,7 +41,7 @@ type Upstream interface {
 	// upstream, the zero time if never, as every replica sees it.
 	Checked(ctx context.Context, repo, tag string) (time.Time, error)
 	// MarkChecked records that tag of repo was compared with its
-	// upstream at at.
+	// upstream at at, unless a later comparison is recorded already.
 	MarkChecked(ctx context.Context, repo, tag string, at time.Time) error
 }
 
@@ -316,6 +316,19 @@ func (c *cache) memo(repo, tag string, at time.Time) {
 	c.mu.Unlock()
 }
 
+// advance notes in this process that tag of repo was compared with the
+// upstream at at, and reports whether at is the latest comparison this
+// process knows of.
+func (c *cache) advance(repo, tag string, at time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if last, ok := c.checked[repo+":"+tag]; ok && at.Before(last) {
+		return false
+	}
+	c.checked[repo+":"+tag] = at
+	return true
+}
+
 // claimCheck records that tag of repo, last compared with the upstream at
 // last as far as this process knows, is compared at now, and reports
 // whether this process is to compare it: not when, read again under the
@@ -341,9 +354,13 @@ func (reg *Registry) claimCheck(ctx context.Context, repo, tag string, last, now
 }
 
 // markChecked records that tag of repo was compared with the upstream at
-// at, in this process and where the other replicas see it.
+// at, in this process and where the other replicas see it. An import ends
+// after the fetch it records, so a re-check may have recorded a later
+// time meanwhile: that one stands.
 func (reg *Registry) markChecked(ctx context.Context, repo, tag string, at time.Time) {
-	reg.cache.memo(repo, tag, at)
+	if !reg.cache.advance(repo, tag, at) {
+		return
+	}
 	if err := reg.cache.upstream.MarkChecked(ctx, repo, tag, at); err != nil {
 		reg.log.WarnContext(ctx, "recording an upstream check", "repository", repo, "tag", tag, "err", err)
 	}
